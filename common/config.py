@@ -1,0 +1,205 @@
+"""The one Settings model: a TOML file for structure, LEADRELAY_* variables for overrides."""
+
+from __future__ import annotations
+
+import os
+import sys
+from ipaddress import ip_network
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "LEADRELAY_CONFIG"
+DEFAULT_CONFIG_FILE = "leadrelay.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+
+
+class IngestSettings(ServerSettings):
+    port: int = Field(8081, ge=0, le=65535)
+    cors_origins: list[str] = []
+    trusted_proxies: list[str] = ["127.0.0.1"]
+    default_phone_region: str = Field("RU", min_length=2, max_length=2)
+    # Per client IP; a landing page rarely sends more than a lead a second.
+    rate_limit_per_minute: int = Field(120, ge=1)
+    idempotency_hours: int = Field(24, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return proxies
+
+
+class WebhooksSettings(ServerSettings):
+    port: int = Field(8082, ge=0, le=65535)
+
+
+class DispatcherSettings(ServerSettings):
+    port: int = Field(8084, ge=0, le=65535)
+    poll_interval: float = Field(0.2, gt=0, le=60)
+    concurrency: int = Field(16, ge=1, le=1000)
+    max_attempts: int = Field(10, ge=1, le=100)
+    lease_seconds: float = Field(60.0, gt=0)
+    shutdown_grace: float = Field(10.0, ge=0)
+
+
+class DashboardSettings(ServerSettings):
+    port: int = Field(8083, ge=0, le=65535)
+    username: str = "admin"
+    password: SecretStr = SecretStr("change-me")
+    secret_key: SecretStr | None = None
+    api_token: SecretStr | None = None
+
+
+class AmoCrmConnection(Section):
+    kind: Literal["amocrm"]
+    base_url: AnyHttpUrl
+    token: SecretStr
+    pipeline_id: int | None = None
+    webhook_token: SecretStr
+    rate_limit: float = Field(7, gt=0)
+
+
+class Bitrix24Connection(Section):
+    kind: Literal["bitrix24"]
+    base_url: AnyHttpUrl
+    application_token: SecretStr
+    rate_limit: float = Field(2, gt=0)
+
+
+class GenericConnection(Section):
+    kind: Literal["generic"]
+    url: AnyHttpUrl
+    secret: SecretStr = Field(description="Standard Webhooks secret, whsec_<base64>")
+    rate_limit: float = Field(10, gt=0)
+
+    @model_validator(mode="after")
+    def _secret_shape(self) -> GenericConnection:
+        from common.signing import decode_secret
+
+        decode_secret(self.secret.get_secret_value())
+        return self
+
+
+CrmConnection = Annotated[
+    AmoCrmConnection | Bitrix24Connection | GenericConnection, Field(discriminator="kind")
+]
+
+
+class YandexSettings(Section):
+    base_url: AnyHttpUrl = AnyHttpUrl("https://api-metrika.yandex.net")
+    token: SecretStr | None = None
+    counter_id: int | None = None
+    target: str = "paid"
+    currency: str = Field("RUB", min_length=3, max_length=3)
+    rate_limit: float = Field(1, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None and self.counter_id is not None
+
+
+class RoutingSettings(Section):
+    default_crm: str | None = None
+    campaigns: dict[str, str] = {}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEADRELAY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database: Path = Path("data/leadrelay.db")
+    busy_timeout: float = Field(5.0, gt=0, le=60, description="seconds a writer waits for the lock")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    ingest: IngestSettings = IngestSettings()
+    webhooks: WebhooksSettings = WebhooksSettings()
+    dispatcher: DispatcherSettings = DispatcherSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    crm: dict[str, CrmConnection] = {}
+    yandex: YandexSettings = YandexSettings()
+    routing: RoutingSettings = RoutingSettings()
+
+    @model_validator(mode="after")
+    def _routes_name_connections(self) -> Settings:
+        routes = {"routing.default_crm": self.routing.default_crm}
+        routes |= {f"routing.campaigns.{c}": n for c, n in self.routing.campaigns.items()}
+        for key, name in routes.items():
+            if name is not None and name not in self.crm:
+                raise ValueError(f"{key}: connection {name!r} is not defined under [crm]")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = config_path()
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    def route_for(self, campaign_id: str) -> str | None:
+        """The name of the CRM connection that receives this campaign's leads."""
+        return self.routing.campaigns.get(campaign_id, self.routing.default_crm)
+
+
+def config_path() -> Path | None:
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.exists() else None
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One readable line per problem, each naming the key."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{key}: {message}" if key else message)
+    return lines
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the configuration, or stop the process with one line per problem."""
+    path = config_path()
+    if path is not None and not path.exists():
+        sys.exit(f"leadrelay: configuration file {path} ({CONFIG_ENV}) does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = describe_errors(error)
+        sys.exit("leadrelay: invalid configuration: " + "; ".join(lines))
+    except ValueError as error:  # a TOML syntax error
+        sys.exit(f"leadrelay: invalid configuration file {path}: {error}")

@@ -1,0 +1,162 @@
+"""SQLite access: connection settings, the one serialised write path, and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from common.errors import DatabaseBusy
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Unit = Callable[[aiosqlite.Connection], Awaitable[T]]
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+
+
+def pragmas(busy_timeout: float) -> tuple[str, ...]:
+    return (
+        f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}",
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+    )
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer leadrelay than this one."""
+
+
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(number, sql) of every migration file, in order."""
+    folder = resources.files("common") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+def split_statements(script: str) -> Iterable[str]:
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement.strip()
+            statement = ""
+
+
+def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> int:
+    """Bring the schema up to date under an exclusive lock; return the version.
+
+    Four processes may start at once: the first takes the lock and migrates,
+    the others wait on busy_timeout, then find nothing left to do.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout)
+    try:
+        for pragma in pragmas(busy_timeout):
+            conn.execute(pragma)
+        conn.execute("BEGIN EXCLUSIVE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            known = migrations()
+            latest = known[-1][0]
+            if current > latest:
+                raise SchemaTooNew(f"database schema {current} is newer than this code ({latest})")
+            for number, script in known:
+                if number > current:
+                    for statement in split_statements(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number}")
+                    log.info("applied migration %04d", number)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return max(current, latest)
+    finally:
+        conn.close()
+
+
+async def connect(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in pragmas(busy_timeout):
+        await conn.execute(pragma)
+    return conn
+
+
+class Database:
+    """One write connection (writes serialised in-process) and one read connection."""
+
+    def __init__(self, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self, *, run_migrations: bool = True) -> Database:
+        if run_migrations:
+            await asyncio.to_thread(migrate, self.path, self.busy_timeout)
+        self._writer = await connect(self.path, self.busy_timeout)
+        self._reader = await connect(self.path, self.busy_timeout)
+        return self
+
+    async def close(self) -> None:
+        for conn in (self._writer, self._reader):
+            if conn is not None:
+                await conn.close()
+        self._writer = self._reader = None
+
+    async def transaction(self, unit: Unit[T]) -> T:
+        """Run one unit of work in BEGIN IMMEDIATE … COMMIT: all of it or none.
+
+        This is the only write path, so that group commit can later share one
+        commit between the units of concurrent requests.
+        """
+        assert self._writer is not None, "database is not open"
+        conn = self._writer
+        async with self._write_lock:
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if is_busy(error):
+                    raise DatabaseBusy("the database is busy, retry shortly") from error
+                raise
+            try:
+                result = await unit(conn)
+                await conn.execute("COMMIT")
+            except BaseException as failure:
+                await conn.execute("ROLLBACK")
+                if isinstance(failure, sqlite3.OperationalError) and is_busy(failure):
+                    raise DatabaseBusy("the database is busy, retry shortly") from failure
+                raise
+            return result
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        assert self._reader is not None, "database is not open"
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]

@@ -1,0 +1,144 @@
+"""How each event type changes `leads` and `campaign_stats`: one function per type.
+
+Live writes call `project` in the same transaction as the append; rebuild and
+verify replay the log through the very same functions, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+import aiosqlite
+
+from common.events import Event, EventType, dumps
+
+Projector = Callable[[aiosqlite.Connection, Event], Awaitable[None]]
+
+LEAD_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "comment",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "yclid",
+    "ym_client_id",
+    "page_url",
+    "referrer",
+)
+
+
+def minor_units(amount: str) -> int:
+    """Kopecks (or cents) of a decimal amount string."""
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+async def _bump(tx: aiosqlite.Connection, campaign_id: str, **deltas: int) -> None:
+    columns = ", ".join(deltas)
+    updates = ", ".join(f"{name} = {name} + excluded.{name}" for name in deltas)
+    marks = ", ".join("?" for _ in deltas)
+    await tx.execute(
+        f"INSERT INTO campaign_stats (campaign_id, {columns}) VALUES (?, {marks})"
+        f" ON CONFLICT (campaign_id) DO UPDATE SET {updates}",
+        (campaign_id, *deltas.values()),
+    )
+
+
+async def _update_lead(tx: aiosqlite.Connection, event: Event, **values: object) -> str:
+    """Set columns on the event's lead; return its campaign."""
+    values |= {"updated_at": event.created_at, "version": event.version}
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    async with tx.execute(
+        f"UPDATE leads SET {assignments} WHERE id = ? RETURNING campaign_id",
+        (*values.values(), event.stream_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise LookupError(f"{event.type} for unknown lead {event.stream_id}")
+    return row[0]
+
+
+async def _lead_created(tx: aiosqlite.Connection, event: Event) -> None:
+    data = event.data
+    columns = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
+    columns += ("created_at", "updated_at", "version")
+    values = (event.stream_id, data["campaign_id"], "new")
+    values += tuple(data.get(name) for name in LEAD_FIELDS)
+    values += (dumps(data.get("extra", {})), event.created_at, event.created_at, event.version)
+    marks = ", ".join("?" for _ in columns)
+    await tx.execute(f"INSERT INTO leads ({', '.join(columns)}) VALUES ({marks})", values)
+    await _bump(tx, data["campaign_id"], leads=1)
+
+
+async def _sent_to_crm(tx: aiosqlite.Connection, event: Event) -> None:
+    campaign = await _update_lead(
+        tx,
+        event,
+        status="sent_to_crm",
+        crm_connection=event.data["connection"],
+        crm_lead_id=event.data.get("crm_lead_id"),
+        last_error=None,
+    )
+    await _bump(tx, campaign, leads_delivered=1)
+
+
+async def _delivery_failed(tx: aiosqlite.Connection, event: Event) -> None:
+    campaign = await _update_lead(
+        tx,
+        event,
+        status="crm_failed",
+        crm_connection=event.data.get("connection"),
+        last_error=event.data["reason"],
+    )
+    await _bump(tx, campaign, delivery_failed=1)
+
+
+async def _payment_registered(tx: aiosqlite.Connection, event: Event) -> None:
+    data = event.data
+    campaign = await _update_lead(
+        tx,
+        event,
+        status="paid",
+        payment_amount=data["amount"],
+        payment_currency=data["currency"],
+        paid_at=data["paid_at"],
+    )
+    await _bump(tx, campaign, payments=1, revenue_minor=minor_units(data["amount"]))
+
+
+async def _lead_lost(tx: aiosqlite.Connection, event: Event) -> None:
+    campaign = await _update_lead(tx, event, status="lost")
+    await _bump(tx, campaign, lost=1)
+
+
+async def _conversion_uploaded(tx: aiosqlite.Connection, event: Event) -> None:
+    campaign = await _update_lead(tx, event, conversion_status="uploaded", last_error=None)
+    await _bump(tx, campaign, conversions_uploaded=1)
+
+
+async def _conversion_skipped(tx: aiosqlite.Connection, event: Event) -> None:
+    await _update_lead(tx, event, conversion_status="skipped", last_error=event.data["reason"])
+
+
+async def _conversion_failed(tx: aiosqlite.Connection, event: Event) -> None:
+    await _update_lead(tx, event, conversion_status="failed", last_error=event.data["reason"])
+
+
+PROJECTORS: dict[EventType, Projector] = {
+    EventType.LEAD_CREATED: _lead_created,
+    EventType.LEAD_SENT_TO_CRM: _sent_to_crm,
+    EventType.LEAD_CRM_DELIVERY_FAILED: _delivery_failed,
+    EventType.PAYMENT_REGISTERED: _payment_registered,
+    EventType.LEAD_LOST: _lead_lost,
+    EventType.YANDEX_DIRECT_CONVERSION: _conversion_uploaded,
+    EventType.YANDEX_CONVERSION_SKIPPED: _conversion_skipped,
+    EventType.YANDEX_CONVERSION_FAILED: _conversion_failed,
+}
+
+
+async def project(tx: aiosqlite.Connection, event: Event) -> None:
+    await PROJECTORS[event.type](tx, event)

@@ -1,0 +1,29 @@
+"""Believe X-Forwarded-For only when the direct peer is one of our own proxies."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address, ip_network
+
+from aiohttp import web
+from aiohttp_remotes import XForwardedRelaxed
+
+from common.web import Handler
+
+
+def trusted_forwarded(proxies: list[str]):
+    networks = [ip_network(proxy, strict=False) for proxy in proxies]
+    # One proxy hop: the client is the address our proxy appended last.
+    relaxed = XForwardedRelaxed(num=1)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        peer = request.remote
+        try:
+            trusted = peer is not None and any(ip_address(peer) in net for net in networks)
+        except ValueError:  # a unix socket or an odd transport
+            trusted = False
+        if trusted and "X-Forwarded-For" in request.headers:
+            return await relaxed.middleware(request, handler)
+        return await handler(request)
+
+    return middleware

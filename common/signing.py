@@ -1,0 +1,63 @@
+"""Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+
+from common.errors import InvalidSignature
+
+PREFIX = "whsec_"
+TOLERANCE_SECONDS = 5 * 60
+
+
+def decode_secret(secret: str) -> bytes:
+    """The HMAC key: the base64 text after `whsec_`."""
+    if not secret.startswith(PREFIX):
+        raise ValueError("a Standard Webhooks secret starts with whsec_")
+    try:
+        key = base64.b64decode(secret[len(PREFIX) :], validate=True)
+    except binascii.Error as error:
+        raise ValueError("the part after whsec_ is not base64") from error
+    if len(key) < 16:
+        raise ValueError("the secret is shorter than 16 bytes")
+    return key
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(decode_secret(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(secret: str, message_id: str, body: bytes, now: float | None = None) -> dict:
+    timestamp = int(time.time() if now is None else now)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, message_id, timestamp, body),
+    }
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None) -> str:
+    """Check the signature and its age; return the webhook-id."""
+    message_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not message_id or not stamp or not signatures:
+        raise InvalidSignature("webhook-id, webhook-timestamp and webhook-signature are required")
+    if not stamp.isdigit() or len(stamp) > 12:
+        raise InvalidSignature("webhook-timestamp is not Unix seconds")
+    current = time.time() if now is None else now
+    if abs(current - int(stamp)) > TOLERANCE_SECONDS:
+        raise InvalidSignature("webhook-timestamp is more than 5 minutes away")
+    expected = sign(secret, message_id, int(stamp), body)
+    # The header may carry several space-separated signatures (key rotation).
+    for candidate in signatures.split():
+        if hmac.compare_digest(candidate.encode(), expected.encode()):
+            return message_id
+    raise InvalidSignature("no signature matches")

@@ -1,0 +1,162 @@
+"""What every leadrelay process serves the same way: errors, request ids, health, metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from common import appkeys, logs
+from common.campaigns import CampaignService
+from common.config import ServerSettings, Settings
+from common.db import Database
+from common.errors import DatabaseBusy, LeadrelayError, RateLimited
+from common.events import EventStore
+from common.leads import LeadService
+from common.metrics import Metrics
+from common.tasks import TaskQueue
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+HTTP_CODES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def json_error(
+    status: int, code: str, message: str, detail: Any = None, headers: dict | None = None
+) -> web.Response:
+    body = {"error": code, "message": message, "detail": detail}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def error_response(error: LeadrelayError) -> web.Response:
+    headers = None
+    if isinstance(error, RateLimited | DatabaseBusy):
+        headers = {"Retry-After": str(error.retry_after)}
+    return json_error(error.status, error.code, error.message, error.detail, headers)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain and HTTP errors to the JSON error shape; input never yields a 500."""
+    try:
+        return await handler(request)
+    except LeadrelayError as error:
+        return error_response(error)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = HTTP_CODES.get(error.status, "http_error")
+        headers = {k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")}
+        return json_error(error.status, code, error.reason, headers=headers)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "internal", "internal error; it has been logged")
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Echo a sane X-Request-ID or make one; it goes into logs and event metadata."""
+    given = request.headers.get("X-Request-ID", "")
+    rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    token = logs.request_id.set(rid)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    finally:
+        logs.request_id.reset(token)
+    response.headers["X-Request-ID"] = rid
+    route = request.match_info.route.resource
+    name = route.canonical if route is not None else "unmatched"
+    metrics = request.app[appkeys.METRICS]
+    metrics.requests.labels(name, request.method, str(response.status)).inc()
+    metrics.latency.labels(name).observe(time.perf_counter() - started)
+    # The path only: query strings may carry webhook tokens.
+    log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status,
+        extra={"request_id": rid, "ms": round((time.perf_counter() - started) * 1000, 1)},
+    )
+    return response
+
+
+def request_id(request: web.Request) -> str:
+    return logs.request_id.get() or uuid.uuid4().hex
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "process": request.app[appkeys.METRICS].process_name})
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    body = request.app[appkeys.METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def json_body(request: web.Request) -> Any:
+    from common.errors import BadRequest
+
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"body is not valid JSON: {error}") from error
+
+
+def database_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Open the database and the services over it for the app's lifetime."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        db = await Database(settings.database, settings.busy_timeout).open()
+        app[appkeys.DB] = db
+        app[appkeys.EVENTS] = EventStore(db)
+        app[appkeys.TASKS] = TaskQueue(db, settings.dispatcher.max_attempts)
+        app[appkeys.LEADS] = LeadService(db, app[appkeys.TASKS])
+        app[appkeys.CAMPAIGNS] = CampaignService(db)
+        yield
+        await db.close()
+
+    return ctx
+
+
+def base_app(
+    settings: Settings,
+    process_name: str,
+    *,
+    client_max_size: int = 64 * 1024,
+    middlewares: tuple = (),
+) -> web.Application:
+    """An application with the shared middlewares, database, /healthz and /metrics."""
+    app = web.Application(
+        client_max_size=client_max_size,
+        middlewares=[request_id_middleware, errors_middleware, *middlewares],
+    )
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.METRICS] = Metrics(process_name)
+    app.cleanup_ctx.append(database_ctx(settings))
+    app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/metrics", metrics_view, name="metrics")
+    return app
+
+
+def serve(app: web.Application, server: ServerSettings) -> None:
+    web.run_app(app, host=server.host, port=server.port, access_log=None, print=None)

@@ -1,0 +1,1 @@
+"""Dashboard: what happened, per campaign and per lead."""

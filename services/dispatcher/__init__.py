@@ -1,0 +1,1 @@
+"""Dispatcher: delivers queued tasks to the CRMs and to Yandex."""

@@ -1,0 +1,1 @@
+"""Ingest: accepts leads from landing pages."""

@@ -1,0 +1,43 @@
+"""The ingest application factory."""
+
+from __future__ import annotations
+
+import aiohttp_cors
+from aiohttp import web
+
+from common import appkeys
+from common.config import Settings
+from common.proxies import trusted_forwarded
+from common.ratelimit import KeyedLimiter
+from common.web import base_app
+from services.ingest import views
+from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
+
+BODY_LIMIT = 64 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    ingest = settings.ingest
+    app = base_app(
+        settings,
+        "ingest",
+        client_max_size=BODY_LIMIT,
+        middlewares=(trusted_forwarded(ingest.trusted_proxies),),
+    )
+    app[RATE_LIMITER] = KeyedLimiter(ingest.rate_limit_per_minute, 60.0)
+    app[LEADS_CREATED] = app[appkeys.METRICS].counter(
+        "leadrelay_leads_created_total", "Leads accepted", ("campaign",)
+    )
+    leads = app.router.add_post("/api/v1/leads", views.create_lead, name="create_lead")
+    app.router.add_get("/api/v1/openapi.json", views.openapi, name="openapi")
+
+    cors = aiohttp_cors.setup(app)
+    options = aiohttp_cors.ResourceOptions(
+        allow_credentials=False,
+        allow_headers=("Content-Type", "Idempotency-Key", "X-Request-ID"),
+        expose_headers=("X-Request-ID",),
+        allow_methods=("POST",),
+        max_age=3600,
+    )
+    cors.add(leads, {origin: options for origin in ingest.cors_origins})
+    return app

@@ -1,0 +1,14 @@
+"""`python -m services.ingest`: read the configuration and serve."""
+
+from __future__ import annotations
+
+from common import logs
+from common.config import load_settings
+from common.web import serve
+from services.ingest.app import create_app
+
+
+def main() -> None:
+    settings = load_settings()
+    logs.setup("ingest", settings.log_level)
+    serve(create_app(settings), settings.ingest)

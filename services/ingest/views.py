@@ -1,0 +1,69 @@
+"""Handlers of the ingest API."""
+
+from __future__ import annotations
+
+import logging
+
+import aiosqlite
+from aiohttp import web
+
+from common import appkeys, idempotency
+from common.contacts import mask_email, mask_name, mask_phone
+from common.errors import BadRequest
+from common.web import request_id
+from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
+from services.ingest.openapi import document
+from services.ingest.parsing import build_lead, is_tilda_probe, read_fields
+
+log = logging.getLogger(__name__)
+
+
+async def create_lead(request: web.Request) -> web.Response:
+    app = request.app
+    settings = app[appkeys.SETTINGS].ingest
+    await app[RATE_LIMITER].check(request.remote or "unknown")
+    fields = await read_fields(request)
+    if is_tilda_probe(fields):
+        return web.json_response({"status": "test", "message": "probe accepted, no lead created"})
+    data = build_lead(fields, settings.default_phone_region)
+
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
+        raise BadRequest(f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters")
+    digest = idempotency.fingerprint(data)
+    hours = settings.idempotency_hours
+    metadata = {
+        "request_id": request_id(request),
+        "source": "ingest",
+        "content_type": request.content_type,
+        "user_agent": request.headers.get("User-Agent", "")[:200],
+    }
+
+    async def unit(tx: aiosqlite.Connection) -> tuple[dict, bool]:
+        if key and (stored := await idempotency.lookup(tx, key, digest, hours)):
+            return stored, True
+        lead_id, task_id = await app[appkeys.LEADS].create_lead(tx, data, metadata)
+        answer = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
+        if key:
+            await idempotency.remember(tx, key, digest, answer, hours)
+        return answer, False
+
+    answer, replayed = await app[appkeys.DB].transaction(unit)
+    if replayed:
+        return web.json_response(answer, headers={"Idempotent-Replayed": "true"})
+    app[LEADS_CREATED].labels(data["campaign_id"]).inc()
+    log.info(
+        "lead accepted",
+        extra={
+            "lead_id": answer["lead_id"],
+            "campaign_id": data["campaign_id"],
+            "contact_name": mask_name(data.get("name")),
+            "phone": mask_phone(data.get("phone")),
+            "email": mask_email(data.get("email")),
+        },
+    )
+    return web.json_response(answer)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())

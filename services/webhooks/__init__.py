@@ -1,0 +1,1 @@
+"""Webhooks: payments reported back by the CRMs."""

@@ -1,0 +1,44 @@
+"""Fixtures: every test gets its own real SQLite file and explicit settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from common.config import Settings
+from common.db import Database
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No developer's leadrelay.toml or LEADRELAY_* variable leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("LEADRELAY_"):
+            monkeypatch.delenv(name)
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    monkeypatch.setenv("LEADRELAY_CONFIG", str(empty))
+    return empty
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "leadrelay.db"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return Settings(
+        database=db_path,
+        busy_timeout=0.2,
+        ingest={"cors_origins": ["https://landing.example.ru"], "rate_limit_per_minute": 1000},
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings):
+    database = await Database(settings.database, settings.busy_timeout).open()
+    yield database
+    await database.close()

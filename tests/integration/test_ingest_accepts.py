@@ -1,0 +1,127 @@
+"""Leads in every body format a landing page uses end as an event, a row, stats and a task."""
+
+import json
+
+import aiohttp
+
+from tests.helpers import rows, snapshot
+
+ORIGIN = "https://landing.example.ru"
+
+
+async def test_json_lead(ingest, db_path):
+    body = {
+        "name": "Иван",
+        "phone": "8 (999) 123-45-67",
+        "email": "ivan@example.ru",
+        "campaign_id": "spring-sale",
+        "utm_source": "yandex",
+        "yclid": "4781234567890",
+    }
+    resp = await ingest.post("/api/v1/leads", json=body, headers={"X-Request-ID": "req-1"})
+    assert resp.status == 200
+    answer = await resp.json()
+    assert answer["status"] == "new" and resp.headers["X-Request-ID"] == "req-1"
+    [lead] = rows(db_path, "SELECT * FROM leads")
+    assert lead["id"] == answer["lead_id"]
+    assert (lead["phone"], lead["campaign_id"], lead["status"]) == (
+        "+79991234567",
+        "spring-sale",
+        "new",
+    )
+    [event] = rows(db_path, "SELECT * FROM events")
+    assert event["type"] == "LEAD_CREATED" and event["stream_id"] == answer["lead_id"]
+    assert '"request_id":"req-1"' in event["metadata"]
+    [task] = rows(db_path, "SELECT * FROM tasks")
+    assert (task["id"], task["type"], task["status"]) == (
+        answer["task_id"],
+        "send_to_crm",
+        "pending",
+    )
+    [stats] = rows(db_path, "SELECT * FROM campaign_stats")
+    assert (stats["campaign_id"], stats["leads"]) == ("spring-sale", 1)
+
+
+async def test_tilda_form_lead(ingest, db_path):
+    form = {
+        "Name": "Olga",
+        "Phone": "+7 (912) 345-67-89",
+        "Email": "Olga@Example.RU",
+        "utm_campaign": "autumn",
+        "formid": "form123456",
+        "tranid": "1234567:89",
+        "COOKIES": "_ym_uid=1699999999123456789; _ym_d=1699999999; tildauid=1",
+        "page_url": "https://landing.example.ru/?yclid=555&utm_source=direct",
+    }
+    resp = await ingest.post("/api/v1/leads", data=form)
+    assert resp.status == 200, await resp.text()
+    [lead] = rows(db_path, "SELECT * FROM leads")
+    assert lead["campaign_id"] == "autumn"  # from utm_campaign
+    assert lead["email"] == "Olga@example.ru"
+    assert lead["ym_client_id"] == "1699999999123456789"  # from Tilda's cookies
+    assert (lead["yclid"], lead["utm_source"]) == ("555", "direct")  # from page_url
+    assert '"formid":"form123456"' in lead["extra"]
+    assert "_ym_uid" not in lead["extra"]
+
+
+async def test_multipart_lead_ignores_files(ingest, db_path):
+    form = aiohttp.FormData()
+    form.add_field("phone", "+79161234567")
+    form.add_field("comment", "call after 6pm")
+    form.add_field("resume", b"%PDF-1.4", filename="cv.pdf", content_type="application/pdf")
+    resp = await ingest.post("/api/v1/leads", data=form)
+    assert resp.status == 200, await resp.text()
+    [lead] = rows(db_path, "SELECT * FROM leads")
+    assert (lead["campaign_id"], lead["comment"]) == ("default", "call after 6pm")
+    assert lead["extra"] == "{}"
+
+
+async def test_tilda_probe_creates_nothing(ingest, db_path):
+    await ingest.get("/healthz")  # the database exists once the app started
+    before = snapshot(db_path)
+    resp = await ingest.post("/api/v1/leads", data={"test": "test"})
+    assert resp.status == 200
+    assert (await resp.json())["status"] == "test"
+    assert snapshot(db_path) == before
+
+
+async def test_extra_fields_are_bounded_not_refused(ingest, db_path):
+    form = {"phone": "+79161234567"} | {f"field{n}": "x" * 1200 for n in range(40)}
+    resp = await ingest.post("/api/v1/leads", data=form)
+    assert resp.status == 200
+    [lead] = rows(db_path, "SELECT extra FROM leads")
+    extra = json.loads(lead["extra"])
+    assert len(extra) == 30 and all(len(v) == 1000 for v in extra.values())
+
+
+async def test_cors_preflight_for_a_configured_origin(ingest):
+    headers = {
+        "Origin": ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type, Idempotency-Key",
+    }
+    resp = await ingest.options("/api/v1/leads", headers=headers)
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+    assert "IDEMPOTENCY-KEY" in resp.headers["Access-Control-Allow-Headers"].upper()
+
+    post = await ingest.post(
+        "/api/v1/leads", json={"phone": "+79161234567"}, headers={"Origin": ORIGIN}
+    )
+    assert post.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+async def test_cors_preflight_from_an_unknown_origin_is_refused(ingest):
+    headers = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    resp = await ingest.options("/api/v1/leads", headers=headers)
+    assert resp.status == 403
+    assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+async def test_health_and_metrics(ingest):
+    assert (await (await ingest.get("/healthz")).json())["status"] == "ok"
+    await ingest.post("/api/v1/leads", json={"phone": "+79161234567", "campaign_id": "m"})
+    text = await (await ingest.get("/metrics")).text()
+    assert 'leadrelay_leads_created_total{campaign="m"} 1.0' in text
+    assert "leadrelay_http_requests_total" in text

@@ -1,0 +1,39 @@
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from common.db import SchemaTooNew, migrate, migrations
+
+
+def test_four_processes_migrating_at_once_all_succeed(db_path):
+    script = "import sys; from pathlib import Path; from common.db import migrate;"
+    script += "print(migrate(Path(sys.argv[1])))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(db_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    results = [proc.communicate(timeout=60) for proc in procs]
+    latest = migrations()[-1][0]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err.decode()
+        assert out.decode().strip() == str(latest)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == latest
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"events", "leads", "campaign_stats", "tasks", "idempotency_keys"} <= tables
+
+
+def test_a_newer_schema_is_refused(db_path):
+    migrate(db_path)
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(SchemaTooNew):
+        migrate(db_path)
