@@ -1,0 +1,1 @@
+"""Outgoing integrations: one CrmIntegration per CRM kind, and Yandex Metrica."""

@@ -1,0 +1,117 @@
+"""What every integration shares: the CrmIntegration interface and failure classification."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+
+from common import clock
+
+ERROR_TEXT_LIMIT = 500
+
+
+class DeliveryFailure(Exception):
+    """A call did not succeed; `temporary` says whether trying again may help."""
+
+    temporary = True
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class TemporaryFailure(DeliveryFailure):
+    """Network error, timeout, 429, 5xx, a CRM's own 'too many requests': retry later."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """The request itself is wrong (validation, unknown field): retrying cannot help."""
+
+    temporary = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    text: str
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.text)
+        except json.JSONDecodeError:
+            return None
+
+    def retry_after(self) -> float | None:
+        """Seconds from Retry-After, given as seconds or as an HTTP date."""
+        value = self.headers.get("Retry-After")
+        if not value:
+            return None
+        if value.strip().isdigit():
+            return float(value)
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+    def excerpt(self) -> str:
+        return " ".join(self.text.split())[:ERROR_TEXT_LIMIT]
+
+
+def classify_http(reply: Reply, service: str) -> None:
+    """Raise the failure an unsuccessful HTTP status means; return on 2xx."""
+    if 200 <= reply.status < 300:
+        return
+    message = f"{service} answered HTTP {reply.status}: {reply.excerpt()}"
+    if reply.status in (401, 403):
+        # Credentials get fixed by a person; the lead itself is fine, so keep it queued.
+        raise TemporaryFailure(message, reply.retry_after())
+    if reply.status in (408, 425, 429) or reply.status >= 500:
+        raise TemporaryFailure(message, reply.retry_after())
+    raise PermanentFailure(message)
+
+
+async def request(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    service: str,
+    **kwargs: Any,
+) -> Reply:
+    """Send one request; network errors and timeouts become TemporaryFailure."""
+    try:
+        async with http.request(method, url, **kwargs) as resp:
+            text = await resp.text(errors="replace")
+            return Reply(resp.status, text, dict(resp.headers))
+    except TimeoutError as error:
+        raise TemporaryFailure(f"{service} did not answer in time") from error
+    except aiohttp.ClientError as error:
+        raise TemporaryFailure(f"{service} unreachable: {error.__class__.__name__}") from error
+
+
+class CrmIntegration(ABC):
+    """One CRM connection: builds its requests and classifies its answers."""
+
+    kind: str
+
+    def __init__(self, name: str, rate_limit: float):
+        self.name = name
+        self.limiter = AsyncLimiter(rate_limit, 1.0)
+
+    @abstractmethod
+    async def send_lead(self, http: aiohttp.ClientSession, lead: dict[str, Any]) -> str | None:
+        """Deliver a lead; return the CRM-side id when the CRM gives one."""
+
+    async def call(
+        self, http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
+    ) -> Reply:
+        """A request under this connection's rate limit."""
+        async with self.limiter:
+            return await request(http, method, url, f"{self.kind} '{self.name}'", **kwargs)

@@ -1,0 +1,9 @@
+"""Application keys of the dispatcher process."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.dispatcher.processor import BackgroundTaskProcessor
+
+PROCESSOR = web.AppKey("processor", BackgroundTaskProcessor)

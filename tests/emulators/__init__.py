@@ -1,0 +1,1 @@
+"""aiohttp servers that behave like AmoCRM, Bitrix24, a generic receiver and Yandex Metrica."""

@@ -1,0 +1,60 @@
+"""Bitrix24 on the wire: an inbound webhook URL with crm.lead.add and crm.deal.get."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from aiohttp import web
+
+from tests.emulators.faults import Emulator, control_routes
+
+LIMIT = {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
+
+
+class Bitrix24(Emulator):
+    def __init__(self, webhook_path: str = "/rest/1/abcdef123"):
+        super().__init__()
+        self.path = webhook_path
+        self.ids = itertools.count(501)
+        self.deals: dict[str, dict[str, Any]] = {}
+
+    def add_deal(self, deal_id: str, **fields: Any) -> None:
+        self.deals[deal_id] = {"ID": deal_id, **fields}
+
+
+def create_app(b24: Bitrix24) -> web.Application:
+    async def call(request: web.Request) -> web.Response:
+        refusal = await b24.gate(
+            lambda: web.json_response(LIMIT, status=503),
+            lambda: web.json_response(
+                {"error": "INTERNAL_SERVER_ERROR", "error_description": "try later"}, status=500
+            ),
+        )
+        if refusal is not None:
+            return refusal
+        method = request.match_info["method"]
+        params = await request.json()
+        if method == "crm.lead.add":
+            fields = params.get("fields") or {}
+            if not fields.get("TITLE"):
+                return web.json_response(
+                    {"error": "ERROR_CORE", "error_description": "TITLE is required"}, status=400
+                )
+            b24.received.append(fields)
+            return web.json_response({"result": next(b24.ids), "time": {}})
+        if method == "crm.deal.get":
+            deal = b24.deals.get(str(params.get("id") or params.get("ID")))
+            if deal is None:
+                return web.json_response(
+                    {"error": "", "error_description": "Not found"}, status=400
+                )
+            return web.json_response({"result": deal, "time": {}})
+        return web.json_response(
+            {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"},
+            status=404,
+        )
+
+    app = web.Application()
+    app.add_routes([web.post(b24.path + "/{method}.json", call), *control_routes(b24)])
+    return app
