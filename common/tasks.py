@@ -68,6 +68,18 @@ class TaskQueue:
         )
         return cursor.lastrowid
 
+    async def has_due(self, types: tuple[str, ...] | None = None) -> bool:
+        """A read-only look, so an idle dispatcher never takes the write lock."""
+        now = clock.now_iso()
+        kinds = types or ()
+        type_filter = f"AND type IN ({', '.join('?' for _ in kinds)})" if kinds else ""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
+            f" OR (status = 'processing' AND locked_until <= ?)) {type_filter} LIMIT 1",
+            (now, now, *kinds),
+        )
+        return row is not None
+
     async def claim_due(
         self, limit: int, lease: float, types: tuple[str, ...] | None = None
     ) -> list[Task]:

@@ -53,7 +53,10 @@ class BackgroundTaskProcessor:
             claimed: list[Task] = []
             if free > 0:
                 try:
-                    claimed = await self.queue.claim_due(free, self.settings.lease_seconds, types)
+                    if await self.queue.has_due(types):
+                        claimed = await self.queue.claim_due(
+                            free, self.settings.lease_seconds, types
+                        )
                 except DatabaseBusy:
                     log.warning("database busy while claiming; will poll again")
             for batch in self._batches(claimed):

@@ -21,6 +21,7 @@ class Faults:
     rate_limit: float | None = None  # calls per second before the API's 429 answer
     hang: bool = False  # never answer
     status: int | None = None  # answer every call with this status
+    delay: float = 0.0  # seconds before answering (a slow CRM)
     seed: int | None = None
     _recent: deque = field(default_factory=deque)
 
@@ -54,6 +55,8 @@ class Emulator:
     async def gate(self, limited: Callable[[], web.Response], failed: Callable[[], web.Response]):
         """Apply the faults; return an error response, or None to serve normally."""
         self.calls += 1
+        if self.faults.delay:
+            await asyncio.sleep(self.faults.delay)
         if self.faults.hang:
             await asyncio.Event().wait()
         if self.faults.status is not None:

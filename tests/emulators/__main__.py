@@ -1,0 +1,60 @@
+"""`python -m tests.emulators`: run the emulated CRMs on local ports for a manual run or demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from tests.emulators import amocrm, bitrix24, generic
+from tests.emulators.faults import start
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+async def serve(base_port: int) -> None:
+    amo = amocrm.AmoCrm("demo-amo-token")
+    b24 = bitrix24.Bitrix24()
+    shop = generic.Receiver(SECRET)
+    apps = [
+        ("amocrm", amocrm.create_app(amo)),
+        ("bitrix24", bitrix24.create_app(b24)),
+        ("generic", generic.create_app(shop)),
+    ]
+    for offset, (name, app) in enumerate(apps):
+        _, url = await start(app, base_port + offset)
+        print(f"{name:<9} {url}", flush=True)
+    print(
+        f"""
+Point leadrelay at them (leadrelay.toml):
+[crm.amo]
+kind = "amocrm"
+base_url = "http://127.0.0.1:{base_port}"
+token = "demo-amo-token"
+webhook_token = "demo-hook-token"
+[crm.b24]
+kind = "bitrix24"
+base_url = "http://127.0.0.1:{base_port + 1}{b24.path}"
+application_token = "demo-b24-token"
+[crm.shop]
+kind = "generic"
+url = "http://127.0.0.1:{base_port + 2}/leads"
+secret = "{SECRET}"
+
+Faults: curl -d '{{"fail_rate": 0.3}}' http://127.0.0.1:{base_port}/_control
+Received: curl http://127.0.0.1:{base_port}/_received""",
+        flush=True,
+    )
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=9101, help="first of the ports used")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args.port))
+
+
+if __name__ == "__main__":
+    main()

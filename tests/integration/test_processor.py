@@ -1,0 +1,127 @@
+"""BackgroundTaskProcessor: bounded concurrency, batches, and a bounded graceful stop."""
+
+import asyncio
+
+from common.config import DispatcherSettings
+from common.tasks import TaskQueue
+from services.dispatcher.processor import BackgroundTaskProcessor
+from tests.helpers import wait_for_async
+
+
+def settings(**changes) -> DispatcherSettings:
+    return DispatcherSettings(poll_interval=0.02, concurrency=3, **changes)
+
+
+async def fill(db, count: int, type: str = "send_to_crm") -> list[int]:
+    queue = TaskQueue(db)
+    return await db.transaction(
+        lambda tx: asyncio.gather(*(queue.enqueue(tx, type, {"n": n}) for n in range(count)))
+    )
+
+
+async def test_runs_at_most_concurrency_at_once_and_completes_all(db):
+    queue = TaskQueue(db)
+    ids = await fill(db, 10)
+    running, peak, done = set(), 0, []
+    release = asyncio.Event()
+
+    async def handler(batch):
+        nonlocal peak
+        [task] = batch
+        running.add(task.id)
+        peak = max(peak, len(running))
+        await release.wait()
+        await db.transaction(lambda tx: queue.complete(tx, task.id, {}))
+        running.discard(task.id)
+        done.append(task.id)
+
+    processor = BackgroundTaskProcessor(db, queue, {"send_to_crm": handler}, settings())
+    processor.start()
+
+    async def three_running():
+        return len(running) == 3
+
+    await wait_for_async(three_running)
+    assert (await queue.counts())["processing"] == 3  # claimed no more than it can run
+    release.set()
+
+    async def all_done():
+        return len(done) == 10
+
+    await wait_for_async(all_done)
+    await processor.stop()
+    assert peak == 3 and sorted(done) == ids
+
+
+async def test_batch_types_get_every_claimed_task_at_once(db):
+    queue = TaskQueue(db)
+    await fill(db, 3, "send_to_yandex_direct")
+    batches = []
+
+    async def handler(batch):
+        batches.append([task.id for task in batch])
+        for task in batch:
+            await db.transaction(lambda tx, t=task: queue.complete(tx, t.id, {}))
+
+    processor = BackgroundTaskProcessor(
+        db,
+        queue,
+        {"send_to_yandex_direct": handler},
+        settings(),
+        batch_types=frozenset({"send_to_yandex_direct"}),
+    )
+    processor.start()
+
+    async def handled():
+        return batches
+
+    await wait_for_async(handled)
+    await processor.stop()
+    assert batches == [[1, 2, 3]]
+
+
+async def test_stop_waits_within_grace_then_releases_the_rest(db):
+    queue = TaskQueue(db)
+    await fill(db, 2)
+    started = []
+
+    async def handler(batch):
+        [task] = batch
+        started.append(task.id)
+        if task.id == 1:
+            await db.transaction(lambda tx: queue.complete(tx, task.id, {}))
+            return
+        await asyncio.Event().wait()  # a delivery that never ends
+
+    processor = BackgroundTaskProcessor(
+        db, queue, {"send_to_crm": handler}, settings(shutdown_grace=0.2)
+    )
+    processor.start()
+
+    async def both_started():
+        return len(started) == 2
+
+    await wait_for_async(both_started)
+    await processor.stop()
+    first, second = await queue.get(1), await queue.get(2)
+    assert first.status == "completed"
+    assert (second.status, second.attempts, second.locked_until) == ("pending", 0, None)
+
+
+async def test_a_crashing_handler_keeps_the_task(db):
+    queue = TaskQueue(db)
+    await fill(db, 1)
+
+    async def handler(batch):
+        raise RuntimeError("bug")
+
+    processor = BackgroundTaskProcessor(db, queue, {"send_to_crm": handler}, settings())
+    processor.start()
+
+    async def retried():
+        task = await queue.get(1)
+        return task.status == "pending" and task.last_error
+
+    await wait_for_async(retried)
+    await processor.stop()
+    assert (await queue.get(1)).last_error == "internal error: RuntimeError"
