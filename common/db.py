@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from importlib import resources
 from pathlib import Path
@@ -22,13 +23,19 @@ Unit = Callable[[aiosqlite.Connection], Awaitable[T]]
 DEFAULT_BUSY_TIMEOUT = 5.0
 
 
+WAL = "PRAGMA journal_mode = WAL"
+
+
 def pragmas(busy_timeout: float) -> tuple[str, ...]:
     return (
         f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}",
-        "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = FULL",
         "PRAGMA foreign_keys = ON",
     )
+
+
+def retry_delay(attempt: int) -> float:
+    return min(0.001 * 2**attempt, 0.05)
 
 
 class SchemaTooNew(RuntimeError):
@@ -70,6 +77,7 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> int:
     try:
         for pragma in pragmas(busy_timeout):
             conn.execute(pragma)
+        _enable_wal(conn, busy_timeout)
         conn.execute("BEGIN EXCLUSIVE")
         try:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -92,9 +100,30 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> int:
         conn.close()
 
 
+def _enable_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch to WAL, waiting out other processes doing the same.
+
+    Changing the journal mode of a new file fails with "database is locked"
+    at once, without calling the busy handler, while another connection
+    holds it; so the wait is done here.
+    """
+    deadline = time.monotonic() + busy_timeout
+    attempt = 0
+    while True:
+        try:
+            conn.execute(WAL)
+            return
+        except sqlite3.OperationalError as error:
+            if not is_busy(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(retry_delay(attempt))
+        attempt += 1
+
+
 async def connect(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
+    # WAL is a property of the file, set once by migrate(), which open() runs first.
     for pragma in pragmas(busy_timeout):
         await conn.execute(pragma)
     return conn
@@ -110,9 +139,8 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
-    async def open(self, *, run_migrations: bool = True) -> Database:
-        if run_migrations:
-            await asyncio.to_thread(migrate, self.path, self.busy_timeout)
+    async def open(self) -> Database:
+        await asyncio.to_thread(migrate, self.path, self.busy_timeout)
         self._writer = await connect(self.path, self.busy_timeout)
         self._reader = await connect(self.path, self.busy_timeout)
         return self
