@@ -15,6 +15,7 @@ from common.events import dumps
 
 SEND_TO_CRM = "send_to_crm"
 SEND_TO_YANDEX = "send_to_yandex_direct"
+RESOLVE_DEAL = "resolve_crm_deal"  # a Bitrix24 deal notice whose deal is still to be read
 STATUSES = ("pending", "processing", "completed", "failed")
 ERROR_LIMIT = 2000
 

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -134,6 +135,18 @@ def database_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterato
         app[appkeys.CAMPAIGNS] = CampaignService(db)
         yield
         await db.close()
+
+    return ctx
+
+
+def http_session_ctx(timeout: float) -> Callable[[web.Application], AsyncIterator[None]]:
+    """One shared aiohttp ClientSession with explicit timeouts, for outgoing calls."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        limits = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0))
+        async with aiohttp.ClientSession(timeout=limits) as http:
+            app[appkeys.HTTP] = http
+            yield
 
     return ctx
 

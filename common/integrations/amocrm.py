@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from common import clock
 from common.config import AmoCrmConnection
-from common.integrations.base import CrmIntegration, PermanentFailure, classify_http
+from common.errors import BadRequest, InvalidField, Unauthorized
+from common.integrations.base import (
+    CrmIntegration,
+    PermanentFailure,
+    WebhookRequest,
+    classify_http,
+    same_secret,
+)
+from common.payments import Notice, money
 
 # AmoCRM's tracking-data fields are addressed by field_code.
 TRACKING = {
@@ -56,9 +68,10 @@ def lead_body(lead: dict[str, Any], pipeline_id: int | None) -> list[dict[str, A
 class AmoCrmIntegration(CrmIntegration):
     kind = "amocrm"
 
-    def __init__(self, name: str, connection: AmoCrmConnection):
+    def __init__(self, name: str, connection: AmoCrmConnection, currency: str = "RUB"):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
+        self.currency = currency  # AmoCRM's webhooks carry a price but no currency
         self.url = str(connection.base_url).rstrip("/") + "/api/v4/leads/complex"
 
     async def send_lead(self, http: aiohttp.ClientSession, lead: dict[str, Any]) -> str | None:
@@ -75,3 +88,49 @@ class AmoCrmIntegration(CrmIntegration):
         if not isinstance(created, list) or not created or "id" not in created[0]:
             raise PermanentFailure(f"AmoCRM '{self.name}' answered without a lead id")
         return str(created[0]["id"])
+
+    def authenticate(self, request: WebhookRequest) -> str | None:
+        if not same_secret(
+            request.query.get("token"), self.connection.webhook_token.get_secret_value()
+        ):
+            raise Unauthorized("the ?token= of this webhook URL is missing or wrong")
+        return None
+
+    def parse_webhook(self, request: WebhookRequest) -> list[Notice]:
+        return parse_status_hook(request.form(), self.currency)
+
+
+LEAD_KEY = re.compile(r"^leads\[(status|update|add)\]\[(\d+)\]\[(\w+)\]$")
+WON, LOST = "142", "143"
+
+
+def parse_status_hook(form: dict[str, str], currency: str) -> list[Notice]:
+    """Notices of a `leads[status][N][…]` webhook; one payload may carry several leads."""
+    leads: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
+    for key, value in form.items():
+        if match := LEAD_KEY.match(key):
+            leads[(match[1], int(match[2]))][match[3]] = value
+    if not leads:
+        raise BadRequest("no leads[status][N][...] fields in the body")
+    notices = []
+    for (section, n), fields in sorted(leads.items()):
+        where = f"leads[{section}][{n}]"
+        if not fields.get("id", "").isdigit() or not fields.get("status_id", "").isdigit():
+            problem = [{"field": where, "message": "id and status_id must be numbers"}]
+            raise InvalidField(f"{where}: id and status_id must be numbers", problem)
+        crm_id, status = fields["id"], fields["status_id"]
+        if status == WON:
+            amount, code = money(f"{where}[price]", fields.get("price") or "0", currency)
+            paid_at = _unix_iso(fields.get("updated_at") or fields.get("last_modified"))
+            notices.append(Notice("paid", crm_id, amount=amount, currency=code, paid_at=paid_at))
+        elif status == LOST:
+            notices.append(Notice("lost", crm_id))
+        else:
+            notices.append(Notice("other", crm_id, note=f"status {status} is neither won nor lost"))
+    return notices
+
+
+def _unix_iso(value: str | None) -> str | None:
+    if value and value.isdigit() and len(value) <= 11:
+        return clock.iso(datetime.fromtimestamp(int(value), UTC))
+    return None

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiolimiter import AsyncLimiter
 
 from common import clock
+from common.errors import BadRequest
+
+if TYPE_CHECKING:
+    from common.payments import Notice
 
 ERROR_TEXT_LIMIT = 500
 
@@ -109,9 +116,39 @@ class CrmIntegration(ABC):
     async def send_lead(self, http: aiohttp.ClientSession, lead: dict[str, Any]) -> str | None:
         """Deliver a lead; return the CRM-side id when the CRM gives one."""
 
+    @abstractmethod
+    def authenticate(self, request: WebhookRequest) -> str | None:
+        """Raise Unauthorized unless the webhook is really from this CRM; return a message id
+        when the CRM gives one (for deduplication)."""
+
+    @abstractmethod
+    def parse_webhook(self, request: WebhookRequest) -> list[Notice]:
+        """What the webhook says, validated; BadRequest or InvalidField otherwise."""
+
     async def call(
         self, http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
     ) -> Reply:
         """A request under this connection's rate limit."""
         async with self.limiter:
             return await request(http, method, url, f"{self.kind} '{self.name}'", **kwargs)
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a webhook handler needs of an incoming request."""
+
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def form(self) -> dict[str, str]:
+        """The body as application/x-www-form-urlencoded fields."""
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BadRequest("the body is not UTF-8") from error
+        return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def same_secret(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())

@@ -6,17 +6,23 @@ from typing import Any
 
 import aiohttp
 
+from common import clock
 from common.config import Bitrix24Connection
+from common.errors import InvalidField, Unauthorized
 from common.integrations.base import (
     CrmIntegration,
     PermanentFailure,
     Reply,
     TemporaryFailure,
+    WebhookRequest,
     classify_http,
+    same_secret,
 )
+from common.payments import Notice, money
 
 # Bitrix24 error codes that mean "later", whatever the HTTP status.
 TEMPORARY_ERRORS = {"QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "INTERNAL_SERVER_ERROR"}
+DEAL_EVENTS = {"ONCRMDEALUPDATE", "ONCRMDEALADD"}
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 
@@ -79,3 +85,44 @@ class Bitrix24Integration(CrmIntegration):
         if not isinstance(deal, dict):
             raise PermanentFailure(f"Bitrix24 '{self.name}' crm.deal.get gave no deal")
         return deal
+
+    def authenticate(self, request: WebhookRequest) -> str | None:
+        given = request.form().get("auth[application_token]")
+        if not same_secret(given, self.connection.application_token.get_secret_value()):
+            raise Unauthorized("auth[application_token] is missing or wrong")
+        return None
+
+    def parse_webhook(self, request: WebhookRequest) -> list[Notice]:
+        """A deal event names only the deal: the caller resolves it with `resolve_deal`."""
+        form = request.form()
+        event = form.get("event", "").upper()
+        if event not in DEAL_EVENTS:
+            return [Notice("other", note=f"event {event or '(none)'} is not about a deal")]
+        deal_id = form.get("data[FIELDS][ID]", "")
+        if not deal_id.isdigit():
+            problem = [{"field": "data[FIELDS][ID]", "message": "must be a deal id"}]
+            raise InvalidField("data[FIELDS][ID]: must be a deal id", problem)
+        return [Notice("deal", deal_id=deal_id)]
+
+    async def resolve_deal(self, http: aiohttp.ClientSession, deal_id: str) -> Notice:
+        """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
+        deal = await self.get_deal(http, deal_id)
+        semantic = str(deal.get("STAGE_SEMANTIC_ID", ""))
+        lead_id = str(deal.get("LEAD_ID") or "")
+        if semantic not in ("S", "F"):
+            return Notice("other", note=f"deal {deal_id} is still in progress")
+        if not lead_id:
+            return Notice("other", note=f"deal {deal_id} has no LEAD_ID")
+        if semantic == "F":
+            return Notice("lost", lead_id)
+        amount, code = money("OPPORTUNITY", deal.get("OPPORTUNITY") or "0", deal.get("CURRENCY_ID"))
+        paid_at = _moment(deal.get("CLOSEDATE")) or _moment(deal.get("DATE_MODIFY"))
+        return Notice("paid", lead_id, amount=amount, currency=code, paid_at=paid_at)
+
+
+def _moment(value: object) -> str | None:
+    try:
+        moment = clock.parse(str(value))
+    except ValueError:
+        return None
+    return clock.iso(min(moment, clock.now()))

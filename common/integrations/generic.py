@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
+from common import clock
 from common.config import GenericConnection
-from common.integrations.base import CrmIntegration, classify_http
-from common.signing import signed_headers
+from common.errors import BadRequest, InvalidField
+from common.integrations.base import CrmIntegration, WebhookRequest, classify_http
+from common.payments import Notice, money
+from common.signing import signed_headers, verify
 
 LEAD_KEYS = (
     "id",
@@ -60,3 +64,50 @@ class GenericIntegration(CrmIntegration):
         if isinstance(answer, dict) and answer.get("id") is not None:
             return str(answer["id"])
         return None
+
+    def authenticate(self, request: WebhookRequest) -> str | None:
+        return verify(self.connection.secret.get_secret_value(), request.headers, request.body)
+
+    def parse_webhook(self, request: WebhookRequest) -> list[Notice]:
+        return [parse_payment_event(request.body)]
+
+
+def _invalid(field: str, message: str) -> InvalidField:
+    return InvalidField(f"{field}: {message}", [{"field": field, "message": message}])
+
+
+def parse_payment_event(body: bytes) -> Notice:
+    """{"type": "payment" | "lost", "lead_id" | "crm_lead_id", "amount", "currency", "paid_at"?}"""
+    try:
+        event = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"body is not valid JSON: {error}") from error
+    if not isinstance(event, dict):
+        raise BadRequest("the JSON body must be an object")
+    kind = event.get("type")
+    lead_id, crm_lead_id = event.get("lead_id"), event.get("crm_lead_id")
+    if kind not in ("payment", "lost"):
+        return Notice("other", note=f"type {kind!r} is not handled")
+    for name, value in (("lead_id", lead_id), ("crm_lead_id", crm_lead_id)):
+        if value is not None and (not isinstance(value, str | int) or len(str(value)) > 100):
+            raise _invalid(name, "must be a string of at most 100 characters")
+    if lead_id is None and crm_lead_id is None:
+        raise _invalid("lead_id", "lead_id or crm_lead_id is required")
+    ids = {"lead_id": lead_id and str(lead_id), "crm_lead_id": crm_lead_id and str(crm_lead_id)}
+    if kind == "lost":
+        return Notice("lost", **ids)
+    amount, currency = money("amount", event.get("amount"), event.get("currency"))
+    return Notice("paid", amount=amount, currency=currency, paid_at=_paid_at(event), **ids)
+
+
+def _paid_at(event: dict[str, Any]) -> str | None:
+    value = event.get("paid_at")
+    if value is None:
+        return None
+    try:
+        moment = clock.parse(str(value))
+    except ValueError:
+        raise _invalid("paid_at", "must be an ISO-8601 time") from None
+    if moment > clock.now() + timedelta(minutes=5):
+        raise _invalid("paid_at", "is in the future")
+    return clock.iso(moment)

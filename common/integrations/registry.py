@@ -13,7 +13,7 @@ def build_integrations(settings: Settings) -> dict[str, CrmIntegration]:
     built: dict[str, CrmIntegration] = {}
     for name, connection in settings.crm.items():
         if isinstance(connection, AmoCrmConnection):
-            built[name] = AmoCrmIntegration(name, connection)
+            built[name] = AmoCrmIntegration(name, connection, settings.yandex.currency)
         elif isinstance(connection, Bitrix24Connection):
             built[name] = Bitrix24Integration(name, connection)
         else:

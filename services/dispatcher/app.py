@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 
 from common import appkeys
 from common.config import Settings
 from common.integrations.registry import build_integrations
 from common.tasks import SEND_TO_CRM
-from common.web import base_app
+from common.web import base_app, http_session_ctx
 from services.dispatcher.crm import CrmDelivery
 from services.dispatcher.keys import PROCESSOR
 from services.dispatcher.processor import BackgroundTaskProcessor
@@ -19,17 +18,9 @@ from services.dispatcher.processor import BackgroundTaskProcessor
 
 def create_app(settings: Settings) -> web.Application:
     app = base_app(settings, "dispatcher")
-    app.cleanup_ctx.append(http_session)
+    app.cleanup_ctx.append(http_session_ctx(settings.dispatcher.request_timeout))
     app.cleanup_ctx.append(task_loop)
     return app
-
-
-async def http_session(app: web.Application) -> AsyncIterator[None]:
-    timeout = app[appkeys.SETTINGS].dispatcher.request_timeout
-    client_timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0))
-    async with aiohttp.ClientSession(timeout=client_timeout) as http:
-        app[appkeys.HTTP] = http
-        yield
 
 
 async def task_loop(app: web.Application) -> AsyncIterator[None]:

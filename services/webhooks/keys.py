@@ -1,0 +1,11 @@
+"""Application keys of the webhooks process."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from common.integrations.base import CrmIntegration
+from common.payments import PaymentService
+
+INTEGRATIONS = web.AppKey("integrations", dict[str, CrmIntegration])
+PAYMENTS = web.AppKey("payments", PaymentService)
