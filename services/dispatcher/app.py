@@ -9,11 +9,14 @@ from aiohttp import web
 from common import appkeys
 from common.config import Settings
 from common.integrations.registry import build_integrations
-from common.tasks import SEND_TO_CRM
+from common.payments import PaymentService
+from common.tasks import RESOLVE_DEAL, SEND_TO_CRM, SEND_TO_YANDEX
 from common.web import base_app, http_session_ctx
 from services.dispatcher.crm import CrmDelivery
+from services.dispatcher.deals import DealResolution
 from services.dispatcher.keys import PROCESSOR
 from services.dispatcher.processor import BackgroundTaskProcessor
+from services.dispatcher.yandex import YandexConversions
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -25,6 +28,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def task_loop(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
+    integrations = build_integrations(settings)
     outcomes = app[appkeys.METRICS].counter(
         "leadrelay_crm_deliveries_total",
         "send_to_crm attempts by connection and resulting task status",
@@ -34,12 +38,29 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
         settings,
         app[appkeys.DB],
         app[appkeys.LEADS],
-        build_integrations(settings),
+        integrations,
         app[appkeys.HTTP],
         lambda connection, status: outcomes.labels(connection, status).inc(),
     )
+    uploads = app[appkeys.METRICS].counter(
+        "leadrelay_conversion_uploads_total", "Metrica uploads by result", ("result",)
+    )
+    yandex = YandexConversions(
+        settings, app[appkeys.DB], app[appkeys.HTTP], lambda result: uploads.labels(result).inc()
+    )
+    deals = DealResolution(
+        settings,
+        app[appkeys.DB],
+        PaymentService(app[appkeys.TASKS]),
+        integrations,
+        app[appkeys.HTTP],
+    )
     processor = BackgroundTaskProcessor(
-        app[appkeys.DB], app[appkeys.TASKS], {SEND_TO_CRM: crm}, settings.dispatcher
+        app[appkeys.DB],
+        app[appkeys.TASKS],
+        {SEND_TO_CRM: crm, SEND_TO_YANDEX: yandex, RESOLVE_DEAL: deals},
+        settings.dispatcher,
+        batch_types=frozenset({SEND_TO_YANDEX}),
     )
     app[PROCESSOR] = processor
     processor.start()

@@ -27,10 +27,10 @@ class Done:
 
 @dataclass(frozen=True)
 class Failed:
-    """A failure; if permanent or out of attempts, `event` is recorded on the lead."""
+    """A failure; if permanent or out of attempts, `event` (if any) is recorded on the lead."""
 
     failure: DeliveryFailure
-    event: EventType
+    event: EventType | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -44,12 +44,13 @@ def backoff(attempts: int, settings: DispatcherSettings, retry_after: float | No
 async def apply_outcome(
     tx: aiosqlite.Connection,
     task: Task,
-    lead_id: str,
+    lead_id: str | None,
     outcome: Done | Failed,
     settings: DispatcherSettings,
 ) -> str:
     """Write the outcome in the caller's transaction; return the task's new status."""
     if isinstance(outcome, Done):
+        assert lead_id is not None
         await LeadService.record(tx, lead_id, outcome.event, outcome.data, {"task_id": task.id})
         await TaskQueue.complete(tx, task.id, outcome.result)
         return "completed"
@@ -61,13 +62,18 @@ async def apply_outcome(
     reason = failure.message
     if failure.temporary:
         reason = f"gave up after {task.attempts} attempts: {reason}"
-    data = outcome.data | {"reason": reason}
-    await LeadService.record(tx, lead_id, outcome.event, data, {"task_id": task.id})
+    if outcome.event is not None and lead_id is not None:
+        data = outcome.data | {"reason": reason}
+        await LeadService.record(tx, lead_id, outcome.event, data, {"task_id": task.id})
     await TaskQueue.fail(tx, task.id, reason)
     return "failed"
 
 
 async def settle(
-    db: Database, task: Task, lead_id: str, outcome: Done | Failed, settings: DispatcherSettings
+    db: Database,
+    task: Task,
+    lead_id: str | None,
+    outcome: Done | Failed,
+    settings: DispatcherSettings,
 ) -> str:
     return await db.transaction(lambda tx: apply_outcome(tx, task, lead_id, outcome, settings))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from common.config import DispatcherSettings
@@ -16,6 +15,7 @@ from common.tasks import Task, TaskQueue
 log = logging.getLogger(__name__)
 
 Handler = Callable[[list[Task]], Awaitable[None]]
+BATCH_LIMIT = 1000  # rows in one batch, e.g. one Metrica upload
 
 
 class BackgroundTaskProcessor:
@@ -44,38 +44,39 @@ class BackgroundTaskProcessor:
 
     @property
     def busy(self) -> int:
-        return sum(len(tasks) for tasks in self._inflight.values())
+        """Single tasks in flight; a batch runs beside them and does not take their slots."""
+        return sum(1 for batch in self._inflight.values() if batch[0].type not in self.batch_types)
 
     async def run(self) -> None:
-        types = tuple(self.handlers)
+        singles = tuple(t for t in self.handlers if t not in self.batch_types)
         while not self._stopping:
             free = self.settings.concurrency - self.busy
-            claimed: list[Task] = []
-            if free > 0:
-                try:
-                    if await self.queue.has_due(types):
-                        claimed = await self.queue.claim_due(
-                            free, self.settings.lease_seconds, types
-                        )
-                except DatabaseBusy:
-                    log.warning("database busy while claiming; will poll again")
-            for batch in self._batches(claimed):
-                self._start(batch)
-            if claimed and len(claimed) == free:
+            claimed = 0
+            try:
+                for kind in self.batch_types - self._batches_running():
+                    batch = await self._claim(BATCH_LIMIT, (kind,))
+                    if batch:
+                        self._start(batch)
+                if free > 0 and singles:
+                    tasks = await self._claim(free, singles)
+                    for task in tasks:
+                        self._start([task])
+                    claimed = len(tasks)
+            except DatabaseBusy:
+                log.warning("database busy while claiming; will poll again")
+            if claimed and claimed == free:
                 continue  # a full claim: more may be waiting
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
 
-    def _batches(self, claimed: list[Task]) -> list[list[Task]]:
-        grouped: dict[str, list[Task]] = defaultdict(list)
-        batches = []
-        for task in claimed:
-            if task.type in self.batch_types:
-                grouped[task.type].append(task)
-            else:
-                batches.append([task])
-        return batches + list(grouped.values())
+    async def _claim(self, limit: int, types: tuple[str, ...]) -> list[Task]:
+        if not await self.queue.has_due(types):  # a read: idle polls take no write lock
+            return []
+        return await self.queue.claim_due(limit, self.settings.lease_seconds, types)
+
+    def _batches_running(self) -> set[str]:
+        return {batch[0].type for batch in self._inflight.values() if batch}
 
     def _start(self, batch: list[Task]) -> None:
         runner = asyncio.create_task(self._handle(batch))

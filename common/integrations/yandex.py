@@ -1,0 +1,92 @@
+"""YandexDirectIntegration: paid leads as offline conversions in Yandex Metrica."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+
+from common.config import YandexSettings
+from common.integrations.base import PermanentFailure, Reply, TemporaryFailure, request
+
+
+@dataclass(frozen=True)
+class Conversion:
+    lead_id: str
+    yclid: str | None
+    client_id: str | None
+    paid_at_unix: int
+    price: Decimal
+    currency: str
+
+
+def build_csv(conversions: list[Conversion], target: str) -> str:
+    """The upload file: Yclid when a lead has one, else its Metrica ClientId."""
+    with_yclid = [c.yclid is not None for c in conversions]
+    if all(with_yclid):
+        ids = ["Yclid"]
+    elif not any(with_yclid):
+        ids = ["ClientId"]
+    else:
+        ids = ["Yclid", "ClientId"]  # a mixed batch: each row fills the one it has
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*ids, "Target", "DateTime", "Price", "Currency"])
+    for c in conversions:
+        by_id = {"Yclid": c.yclid or "", "ClientId": "" if c.yclid else (c.client_id or "")}
+        price = f"{c.price.quantize(Decimal('0.01'))}"
+        writer.writerow([*(by_id[i] for i in ids), target, c.paid_at_unix, price, c.currency])
+    return out.getvalue()
+
+
+def classify(reply: Reply) -> None:
+    """Metrica: 429 and 5xx are temporary; any other 4xx is final, with the API's message."""
+    if 200 <= reply.status < 300:
+        return
+    body = reply.json()
+    message = reply.excerpt()
+    if isinstance(body, dict):
+        errors = body.get("errors") or []
+        texts = [e.get("message", "") for e in errors if isinstance(e, dict)]
+        message = "; ".join(t for t in texts if t) or body.get("message") or message
+    text = f"Yandex Metrica answered HTTP {reply.status}: {message}"
+    if reply.status == 429 or reply.status >= 500:
+        raise TemporaryFailure(text, reply.retry_after())
+    raise PermanentFailure(text)
+
+
+class YandexDirectIntegration:
+    def __init__(self, settings: YandexSettings):
+        self.settings = settings
+        self.limiter = AsyncLimiter(settings.rate_limit, 1.0)
+
+    @property
+    def url(self) -> str:
+        base = str(self.settings.base_url).rstrip("/")
+        return f"{base}/management/v1/counter/{self.settings.counter_id}/offline_conversions/upload"
+
+    async def upload(self, http: aiohttp.ClientSession, conversions: list[Conversion]) -> str:
+        """Send all conversions in one file; return Metrica's upload id."""
+        assert self.settings.token is not None
+        form = aiohttp.FormData()
+        form.add_field(
+            "file",
+            build_csv(conversions, self.settings.target).encode(),
+            filename="conversions.csv",
+            content_type="text/csv",
+        )
+        headers = {"Authorization": f"OAuth {self.settings.token.get_secret_value()}"}
+        async with self.limiter:
+            reply = await request(
+                http, "POST", self.url, "Yandex Metrica", data=form, headers=headers
+            )
+        classify(reply)
+        body = reply.json()
+        uploading = body.get("uploading") if isinstance(body, dict) else None
+        if not isinstance(uploading, dict) or "id" not in uploading:
+            raise PermanentFailure("Yandex Metrica answered without an uploading id")
+        return str(uploading["id"])

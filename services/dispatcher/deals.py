@@ -1,0 +1,59 @@
+"""resolve_crm_deal tasks: Bitrix24 deal notices the webhooks service could not finish."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+
+from common import deals
+from common.config import Settings
+from common.db import Database
+from common.errors import InvalidField
+from common.integrations.base import CrmIntegration, DeliveryFailure, PermanentFailure
+from common.integrations.bitrix24 import Bitrix24Integration
+from common.payments import PaymentService
+from common.tasks import Task, TaskQueue
+from services.dispatcher.outcomes import Failed, settle
+
+log = logging.getLogger(__name__)
+
+
+class DealResolution:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        payments: PaymentService,
+        integrations: dict[str, CrmIntegration],
+        http: aiohttp.ClientSession,
+    ):
+        self.settings = settings
+        self.db = db
+        self.payments = payments
+        self.integrations = integrations
+        self.http = http
+
+    async def __call__(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            await self.resolve(task)
+
+    async def resolve(self, task: Task) -> None:
+        integration = self.integrations.get(task.payload["connection"])
+        if not isinstance(integration, Bitrix24Integration):
+            reason = f"connection {task.payload['connection']!r} is not a Bitrix24 connection"
+            await self.db.transaction(lambda tx: TaskQueue.fail(tx, task.id, reason))
+            return
+        metadata = {"source": f"webhook:{integration.name}", "task_id": task.id}
+        try:
+            answer = await deals.resolve(
+                self.db, self.payments, integration, self.http, task.id, task.payload, metadata
+            )
+        except InvalidField as error:  # the deal's amount or currency is unusable
+            outcome = Failed(PermanentFailure(error.message))
+        except DeliveryFailure as failure:
+            outcome = Failed(failure)
+        else:
+            log.info("deal resolved", extra={"task_id": task.id, "answer": answer})
+            return
+        await settle(self.db, task, None, outcome, self.settings.dispatcher)
