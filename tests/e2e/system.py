@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.emulators import amocrm, bitrix24, generic
+from tests.emulators import amocrm, bitrix24, generic, metrica
 from tests.emulators.faults import start
 from tests.helpers import free_port, wait_for_async
 
@@ -19,6 +19,8 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 AMO_TOKEN = "amo-e2e-token"
 AMO_WEBHOOK_TOKEN = "amo-hook-token"
 B24_APP_TOKEN = "b24-app-token"
+METRICA_TOKEN = "metrica-oauth-token"
+COUNTER_ID = 44556677
 PORT_KEYS = ("ingest", "webhooks", "dispatcher", "dashboard")
 
 
@@ -71,6 +73,9 @@ class System:
     amo: amocrm.AmoCrm = field(default_factory=lambda: amocrm.AmoCrm(AMO_TOKEN))
     b24: bitrix24.Bitrix24 = field(default_factory=bitrix24.Bitrix24)
     shop: generic.Receiver = field(default_factory=lambda: generic.Receiver(SECRET))
+    metrica: metrica.Metrica = field(
+        default_factory=lambda: metrica.Metrica(METRICA_TOKEN, COUNTER_ID)
+    )
     urls: dict[str, str] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     runners: list = field(default_factory=list)
@@ -84,6 +89,7 @@ class System:
             ("amo", amocrm.create_app(self.amo)),
             ("b24", bitrix24.create_app(self.b24)),
             ("shop", generic.create_app(self.shop)),
+            ("metrica", metrica.create_app(self.metrica)),
         ):
             runner, url = await start(app)
             self.runners.append(runner)
@@ -124,6 +130,12 @@ application_token = "{B24_APP_TOKEN}"
 kind = "generic"
 url = "{self.urls["shop"]}/leads"
 secret = "{SECRET}"
+[yandex]
+base_url = "{self.urls["metrica"]}"
+token = "{METRICA_TOKEN}"
+counter_id = {COUNTER_ID}
+target = "paid_order"
+currency = "RUB"
 [routing.campaigns]
 "amo-campaign" = "amo"
 "b24-campaign" = "b24"

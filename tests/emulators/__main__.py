@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import contextlib
 
-from tests.emulators import amocrm, bitrix24, generic
+from tests.emulators import amocrm, bitrix24, generic, metrica
 from tests.emulators.faults import start
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -16,10 +16,12 @@ async def serve(base_port: int) -> None:
     amo = amocrm.AmoCrm("demo-amo-token")
     b24 = bitrix24.Bitrix24()
     shop = generic.Receiver(SECRET)
+    counter = metrica.Metrica("demo-metrica-token", 12345678)
     apps = [
         ("amocrm", amocrm.create_app(amo)),
         ("bitrix24", bitrix24.create_app(b24)),
         ("generic", generic.create_app(shop)),
+        ("metrica", metrica.create_app(counter)),
     ]
     for offset, (name, app) in enumerate(apps):
         _, url = await start(app, base_port + offset)
@@ -40,6 +42,10 @@ application_token = "demo-b24-token"
 kind = "generic"
 url = "http://127.0.0.1:{base_port + 2}/leads"
 secret = "{SECRET}"
+[yandex]
+base_url = "http://127.0.0.1:{base_port + 3}"
+token = "demo-metrica-token"
+counter_id = 12345678
 
 Faults: curl -d '{{"fail_rate": 0.3}}' http://127.0.0.1:{base_port}/_control
 Received: curl http://127.0.0.1:{base_port}/_received""",

@@ -1,0 +1,106 @@
+"""Yandex Metrica's offline-conversion upload on the wire: OAuth, multipart CSV, checked rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+import time
+from decimal import Decimal, InvalidOperation
+
+from aiohttp import web
+
+from tests.emulators.faults import Emulator, control_routes
+
+ID_COLUMNS = {"Yclid", "ClientId", "UserId"}
+REST = ["Target", "DateTime", "Price", "Currency"]
+
+
+class Metrica(Emulator):
+    def __init__(self, token: str, counter_id: int):
+        super().__init__()
+        self.token = token
+        self.counter_id = counter_id
+        self.ids = itertools.count(9001)
+        self.uploads: list[list[dict[str, str]]] = []  # each upload's rows
+
+
+def errors(status: int, message: str, error_type: str = "invalid_parameter") -> web.Response:
+    body = {
+        "errors": [{"error_type": error_type, "message": message}],
+        "code": status,
+        "message": message,
+    }
+    return web.json_response(body, status=status)
+
+
+def check_rows(text: str) -> tuple[list[dict[str, str]], str | None]:
+    """The rows of the file, or what Metrica would say is wrong with it."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    ids = header[: len(header) - len(REST)]
+    if header[len(ids) :] != REST or not ids or not set(ids) <= ID_COLUMNS:
+        return [], f"bad header {','.join(header)}"
+    rows = []
+    for number, values in enumerate(reader, start=2):
+        if len(values) != len(header):
+            return [], f"line {number}: {len(values)} columns, expected {len(header)}"
+        row = dict(zip(header, values, strict=True))
+        if not any(row[i] for i in ids):
+            return [], f"line {number}: no visitor identifier"
+        if not row["Target"]:
+            return [], f"line {number}: empty Target"
+        if not row["DateTime"].isdigit() or int(row["DateTime"]) > time.time():
+            return [], f"line {number}: DateTime must be Unix seconds in the past"
+        try:
+            Decimal(row["Price"])
+        except InvalidOperation:
+            return [], f"line {number}: Price {row['Price']!r} is not a number"
+        if not re.fullmatch(r"\d+(\.\d{1,2})?", row["Price"]):
+            return [], f"line {number}: Price must use a dot"
+        if not re.fullmatch(r"[A-Z]{3}", row["Currency"]):
+            return [], f"line {number}: Currency must be an ISO 4217 code"
+        rows.append(row)
+    return (rows, None) if rows else ([], "the file has no rows")
+
+
+def create_app(metrica: Metrica) -> web.Application:
+    async def upload(request: web.Request) -> web.Response:
+        refusal = await metrica.gate(
+            lambda: errors(429, "Too many requests", "quota_requests_by_uid"),
+            lambda: errors(503, "Service temporarily unavailable", "backend_error"),
+        )
+        if refusal is not None:
+            return refusal
+        if request.headers.get("Authorization") != f"OAuth {metrica.token}":
+            return errors(403, "Access denied", "access_denied")
+        if request.match_info["counter"] != str(metrica.counter_id):
+            return errors(403, "No access to counter", "access_denied")
+        form = await request.post()
+        field = form.get("file")
+        if field is None or isinstance(field, str):
+            return errors(400, "multipart field 'file' is required")
+        rows, problem = check_rows(field.file.read().decode("utf-8"))
+        if problem:
+            return errors(400, problem)
+        metrica.uploads.append(rows)
+        metrica.received.extend(rows)
+        uploading = {
+            "id": next(metrica.ids),
+            "source_quantity": len(rows),
+            "line_quantity": len(rows),
+            "client_id_type": "YCLID" if "Yclid" in rows[0] else "CLIENT_ID",
+            "status": "UPLOADED",
+            "create_time": time.strftime("%Y-%m-%dT%H:%M:%S+0300"),
+        }
+        return web.json_response({"uploading": uploading})
+
+    app = web.Application()
+    app.add_routes(
+        [
+            web.post("/management/v1/counter/{counter}/offline_conversions/upload", upload),
+            *control_routes(metrica),
+        ]
+    )
+    return app

@@ -1,0 +1,246 @@
+"""The webhooks service through aiohttp_client, on a real database and a Bitrix24 emulator."""
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+
+from common.config import Settings
+from common.events import EventType
+from common.leads import LeadService
+from common.signing import signed_headers
+from common.tasks import TaskQueue
+from services.webhooks.app import create_app
+from tests.emulators import bitrix24
+from tests.emulators.faults import Faults, start
+from tests.helpers import rows, snapshot
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.fixture
+async def b24():
+    emulator = bitrix24.Bitrix24()
+    runner, url = await start(bitrix24.create_app(emulator))
+    emulator.url = url
+    yield emulator
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def hooks(aiohttp_client, db_path, b24):
+    settings = Settings(
+        database=db_path,
+        crm={
+            "amo": {
+                "kind": "amocrm",
+                "base_url": "https://shop.amocrm.ru",
+                "token": "t",
+                "webhook_token": "hook-secret",
+            },
+            "b24": {
+                "kind": "bitrix24",
+                "base_url": b24.url + b24.path,
+                "application_token": "app-token",
+            },
+            "shop": {"kind": "generic", "url": "https://crm.example.com/x", "secret": SECRET},
+        },
+    )
+    return await aiohttp_client(create_app(settings))
+
+
+async def delivered_lead(db, connection: str, crm_lead_id: str, **fields) -> str:
+    leads = LeadService(db, TaskQueue(db))
+    data = {"campaign_id": "c1", "phone": "+79161234567"} | fields
+    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, data, {}))
+    sent = {"connection": connection, "crm_lead_id": crm_lead_id}
+    await db.transaction(lambda tx: leads.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
+    return lead_id
+
+
+def amo_form(*leads) -> str:
+    fields = {"account[subdomain]": "shop"}
+    for n, (crm_id, status, price) in enumerate(leads):
+        fields |= {
+            f"leads[status][{n}][id]": crm_id,
+            f"leads[status][{n}][status_id]": status,
+            f"leads[status][{n}][price]": price,
+        }
+    return urlencode(fields)
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def post_amo(hooks, body: str, token="hook-secret"):
+    return await hooks.post(f"/api/v1/webhooks/crm/amo?token={token}", data=body, headers=FORM)
+
+
+async def test_amocrm_won_deal_is_paid_once(hooks, db):
+    lead_id = await delivered_lead(db, "amo", "30000001")
+    resp = await post_amo(hooks, amo_form(("30000001", "142", "15000")))
+    assert resp.status == 200
+    answer = await resp.json()
+    assert answer["status"] == "ok" and answer["lead_id"] == lead_id
+    [lead] = rows(db.path, "SELECT * FROM leads")
+    assert (lead["status"], lead["payment_amount"], lead["payment_currency"]) == (
+        "paid",
+        "15000.00",
+        "RUB",
+    )
+    [task] = rows(db.path, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
+    assert task["id"] == answer["yandex_direct_task_id"]
+    [stats] = rows(db.path, "SELECT * FROM campaign_stats")
+    assert (stats["payments"], stats["revenue_minor"]) == (1, 1_500_000)
+
+    before = snapshot(db.path)
+    again = await post_amo(hooks, amo_form(("30000001", "142", "15000")))
+    assert again.status == 200 and (await again.json())["status"] == "duplicate"
+    after = snapshot(db.path)
+    assert {k: v for k, v in after.items() if k != "webhook_receipts"} == before
+    assert len(rows(db.path, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
+
+
+async def test_amocrm_payload_with_two_leads(hooks, db):
+    won = await delivered_lead(db, "amo", "30000001")
+    lost = await delivered_lead(db, "amo", "30000002")
+    body = amo_form(("30000001", "142", "500"), ("30000002", "143", ""), ("30000003", "99", ""))
+    answer = await (await post_amo(hooks, body)).json()
+    statuses = [r["status"] for r in answer["results"]]
+    assert statuses == ["ok", "ok", "ignored"]
+    by_id = {r["id"]: r["status"] for r in rows(db.path, "SELECT id, status FROM leads")}
+    assert by_id == {won: "paid", lost: "lost"}
+
+
+async def test_unknown_lead_is_ignored_but_kept_for_audit(hooks, db):
+    resp = await post_amo(hooks, amo_form(("404404", "142", "10")))
+    answer = await resp.json()
+    assert resp.status == 200 and answer["status"] == "ignored"
+    assert "404404" in answer["reason"]
+    [receipt] = rows(db.path, "SELECT * FROM webhook_receipts")
+    assert receipt["outcome"] == "ignored" and "404404" in receipt["body"]
+    assert rows(db.path, "SELECT * FROM events") == []
+
+
+async def test_unknown_connection_is_404(hooks):
+    resp = await hooks.post("/api/v1/webhooks/crm/nope", data="x=1", headers=FORM)
+    assert resp.status == 404 and (await resp.json())["error"] == "not_found"
+
+
+BAD = [
+    ("amo-no-token", "amo", None, amo_form(("1", "142", "1")), 401, "unauthorized"),
+    ("amo-wrong-token", "amo", "nope", amo_form(("1", "142", "1")), 401, "unauthorized"),
+    ("amo-negative", "amo", "hook-secret", amo_form(("1", "142", "-1")), 422, "invalid_field"),
+    ("amo-nan", "amo", "hook-secret", amo_form(("1", "142", "NaN")), 422, "invalid_field"),
+    ("amo-huge", "amo", "hook-secret", amo_form(("1", "142", "1e40")), 422, "invalid_field"),
+    ("amo-no-leads", "amo", "hook-secret", "foo=bar", 400, "malformed"),
+    ("amo-bad-id", "amo", "hook-secret", amo_form(("x", "142", "1")), 422, "invalid_field"),
+    ("amo-not-utf8", "amo", "hook-secret", b"leads%5B=\xff", 400, "malformed"),
+    (
+        "b24-wrong-token",
+        "b24",
+        None,
+        urlencode(
+            {"event": "ONCRMDEALUPDATE", "data[FIELDS][ID]": "1", "auth[application_token]": "x"}
+        ),
+        401,
+        "unauthorized",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "crm", "token", "body", "status", "code"), BAD, ids=[b[0] for b in BAD]
+)
+async def test_bad_webhooks_write_nothing(hooks, db, name, crm, token, body, status, code):
+    await delivered_lead(db, "amo", "1")
+    before = snapshot(db.path)
+    query = f"?token={token}" if token else ""
+    resp = await hooks.post(f"/api/v1/webhooks/crm/{crm}{query}", data=body, headers=FORM)
+    assert resp.status == status
+    assert (await resp.json())["error"] == code
+    assert snapshot(db.path) == before
+
+
+def signed(payload: dict, message_id: str = "msg_1", secret: str = SECRET):
+    body = json.dumps(payload).encode()
+    return body, signed_headers(secret, message_id, body) | {"Content-Type": "application/json"}
+
+
+async def test_generic_payment_and_redelivery(hooks, db):
+    lead_id = await delivered_lead(db, "shop", "ext-1", yclid="4781")
+    body, headers = signed(
+        {"type": "payment", "lead_id": lead_id, "amount": 990.5, "currency": "RUB"}
+    )
+    first = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    assert (await first.json())["status"] == "ok"
+    before = snapshot(db.path)
+    again = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    assert again.status == 200 and (await again.json())["status"] == "duplicate"
+    assert snapshot(db.path) == before  # not even a second receipt
+
+
+async def test_generic_by_crm_lead_id_and_bad_signature(hooks, db):
+    await delivered_lead(db, "shop", "ext-7")
+    body, headers = signed(
+        {"type": "payment", "crm_lead_id": "ext-7", "amount": "10", "currency": "USD"},
+        secret="whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
+    )
+    before = snapshot(db.path)
+    resp = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    assert resp.status == 401 and (await resp.json())["error"] == "invalid_signature"
+    assert snapshot(db.path) == before
+    body, headers = signed(
+        {"type": "payment", "crm_lead_id": "ext-7", "amount": "10", "currency": "USD"},
+        message_id="msg_2",
+    )
+    answer = await (
+        await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    ).json()
+    assert answer["status"] == "ok"
+
+
+def b24_form(deal_id: str) -> str:
+    return urlencode(
+        {
+            "event": "ONCRMDEALUPDATE",
+            "data[FIELDS][ID]": deal_id,
+            "auth[application_token]": "app-token",
+        }
+    )
+
+
+async def test_bitrix24_deal_is_read_back_and_paid(hooks, db, b24):
+    lead_id = await delivered_lead(db, "b24", "501")
+    b24.add_deal(
+        "77",
+        STAGE_SEMANTIC_ID="S",
+        OPPORTUNITY="2500.00",
+        CURRENCY_ID="RUB",
+        LEAD_ID="501",
+        CLOSEDATE="2026-11-20T12:00:00+03:00",
+    )
+    resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("77"), headers=FORM)
+    answer = await resp.json()
+    assert answer["status"] == "ok" and answer["lead_id"] == lead_id
+    [lead] = rows(db.path, "SELECT * FROM leads")
+    assert (lead["status"], lead["payment_amount"], lead["paid_at"]) == (
+        "paid",
+        "2500.00",
+        "2026-11-20T09:00:00.000000Z",
+    )
+    [resolve] = rows(db.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
+    assert resolve["status"] == "completed"
+
+
+async def test_bitrix24_notice_survives_a_failing_deal_read(hooks, db, b24):
+    await delivered_lead(db, "b24", "501")
+    b24.faults = Faults(status=503)
+    resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("78"), headers=FORM)
+    answer = await resp.json()
+    assert resp.status == 200 and answer["status"] == "queued"
+    [task] = rows(db.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
+    assert (task["id"], task["status"]) == (answer["task_id"], "pending")
+    assert json.loads(task["payload"])["deal_id"] == "78"
+    [receipt] = rows(db.path, "SELECT * FROM webhook_receipts")
+    assert receipt["outcome"] == "queued"
