@@ -1,5 +1,6 @@
 """How each event type changes `leads` and `campaign_stats`: one function per type.
 
+`daily_stats` (per day and campaign, for charts) is kept the same way.
 Live writes call `project` in the same transaction as the append; rebuild and
 verify replay the log through the very same functions, so they cannot disagree.
 """
@@ -37,15 +38,24 @@ def minor_units(amount: str) -> int:
     return int((Decimal(amount) * 100).to_integral_value())
 
 
-async def _bump(tx: aiosqlite.Connection, campaign_id: str, **deltas: int) -> None:
-    columns = ", ".join(deltas)
+async def _add(tx: aiosqlite.Connection, table: str, keys: dict[str, str], **deltas: int) -> None:
+    """Add to counters of the row with these keys, creating it at zero first."""
+    columns = ", ".join([*keys, *deltas])
     updates = ", ".join(f"{name} = {name} + excluded.{name}" for name in deltas)
-    marks = ", ".join("?" for _ in deltas)
+    marks = ", ".join("?" for _ in [*keys, *deltas])
     await tx.execute(
-        f"INSERT INTO campaign_stats (campaign_id, {columns}) VALUES (?, {marks})"
-        f" ON CONFLICT (campaign_id) DO UPDATE SET {updates}",
-        (campaign_id, *deltas.values()),
+        f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+        (*keys.values(), *deltas.values()),
     )
+
+
+async def _bump(tx: aiosqlite.Connection, campaign_id: str, **deltas: int) -> None:
+    await _add(tx, "campaign_stats", {"campaign_id": campaign_id}, **deltas)
+
+
+async def _bump_day(tx: aiosqlite.Connection, day: str, campaign_id: str, **deltas: int) -> None:
+    await _add(tx, "daily_stats", {"day": day[:10], "campaign_id": campaign_id}, **deltas)
 
 
 async def _update_lead(tx: aiosqlite.Connection, event: Event, **values: object) -> str:
@@ -72,6 +82,7 @@ async def _lead_created(tx: aiosqlite.Connection, event: Event) -> None:
     marks = ", ".join("?" for _ in columns)
     await tx.execute(f"INSERT INTO leads ({', '.join(columns)}) VALUES ({marks})", values)
     await _bump(tx, data["campaign_id"], leads=1)
+    await _bump_day(tx, event.created_at, data["campaign_id"], leads=1)
 
 
 async def _sent_to_crm(tx: aiosqlite.Connection, event: Event) -> None:
@@ -107,7 +118,9 @@ async def _payment_registered(tx: aiosqlite.Connection, event: Event) -> None:
         payment_currency=data["currency"],
         paid_at=data["paid_at"],
     )
-    await _bump(tx, campaign, payments=1, revenue_minor=minor_units(data["amount"]))
+    revenue = minor_units(data["amount"])
+    await _bump(tx, campaign, payments=1, revenue_minor=revenue)
+    await _bump_day(tx, data["paid_at"], campaign, payments=1, revenue_minor=revenue)
 
 
 async def _lead_lost(tx: aiosqlite.Connection, event: Event) -> None:

@@ -13,7 +13,12 @@ from common.events import Event, EventStore
 from common.projections import project
 
 BATCH = 5000
-PROJECTIONS = {"leads": "id", "campaign_stats": "campaign_id"}
+# Each projection table and how a differing row is named in verify's report.
+PROJECTIONS = {
+    "leads": "id",
+    "campaign_stats": "campaign_id",
+    "daily_stats": "day || ' ' || campaign_id",
+}
 Progress = Callable[[int], None]
 
 
@@ -34,7 +39,7 @@ async def _replay_into(tx: aiosqlite.Connection, source: Database, progress: Pro
 
 
 async def rebuild(db: Database, progress: Progress = lambda n: None) -> None:
-    """Rewrite `leads` and `campaign_stats` from the events, in one transaction."""
+    """Rewrite every projection from the events, in one transaction."""
     await db.transaction(lambda tx: _replay_into(tx, db, progress))
 
 

@@ -10,7 +10,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-TABLES = ("events", "leads", "campaign_stats", "tasks", "idempotency_keys")
+TABLES = (
+    "events",
+    "leads",
+    "campaign_stats",
+    "daily_stats",
+    "tasks",
+    "idempotency_keys",
+    "webhook_receipts",
+)
 
 
 def snapshot(path: Path) -> dict[str, list[tuple]]:
