@@ -34,6 +34,10 @@ class InvalidSignature(Unauthorized):
     code = "invalid_signature"
 
 
+class Forbidden(LeadrelayError):
+    status, code = 403, "forbidden"
+
+
 class NotFound(LeadrelayError):
     status, code = 404, "not_found"
 

@@ -26,9 +26,17 @@ class KeyedLimiter:
             self._limiters.popitem(last=False)
         return limiter
 
+    def exhausted(self, key: str) -> bool:
+        """True when the key has no allowance left (nothing is spent by asking)."""
+        limiter = self._limiters.get(key)
+        return limiter is not None and not limiter.has_capacity()
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.period / self.rate))
+
     async def check(self, key: str) -> None:
         limiter = self._limiter(key)
         if not limiter.has_capacity():
-            retry_after = max(1, math.ceil(self.period / self.rate))
+            retry_after = self.retry_after()
             raise RateLimited(f"too many requests, retry in {retry_after} s", retry_after)
         await limiter.acquire()  # has capacity: returns at once

@@ -73,3 +73,31 @@ async def _differences(scratch: Database, live: Path, limit: int) -> list[str]:
     finally:
         await conn.close()
     return problems
+
+
+class StreamReplayer:
+    """Rebuilds one lead's row from its events alone, in a private scratch database."""
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="leadrelay-replay-")
+        self._scratch = Database(Path(self._folder.name) / "stream.db")
+
+    async def open(self) -> StreamReplayer:
+        await self._scratch.open()
+        return self
+
+    async def close(self) -> None:
+        await self._scratch.close()
+        self._folder.cleanup()
+
+    async def lead(self, events: list[Event]) -> dict | None:
+        async def unit(tx: aiosqlite.Connection) -> dict | None:
+            for table in PROJECTIONS:
+                await tx.execute(f"DELETE FROM {table}")
+            for event in events:
+                await project(tx, event)
+            async with tx.execute("SELECT * FROM leads") as cursor:
+                row = await cursor.fetchone()
+            return dict(row) if row else None
+
+        return await self._scratch.transaction(unit)

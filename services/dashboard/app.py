@@ -2,11 +2,85 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import session_middleware
+
+from common import appkeys
 from common.config import Settings
+from common.ratelimit import KeyedLimiter
+from common.replay import StreamReplayer
 from common.web import base_app
+from services.dashboard import api, auth, i18n, views
+from services.dashboard.keys import LOGIN_LIMITER, QUERIES, REPLAYER
+from services.dashboard.queries import DashboardQueries
+
+HERE = Path(__file__).parent
+FAILED_LOGINS_PER_MINUTE = 5
 
 
 def create_app(settings: Settings) -> web.Application:
-    return base_app(settings, "dashboard")
+    app = base_app(
+        settings,
+        "dashboard",
+        middlewares=(
+            session_middleware(auth.session_storage(settings.dashboard)),
+            auth.security_headers,
+            auth.require_login,
+        ),
+    )
+    app[LOGIN_LIMITER] = KeyedLimiter(FAILED_LOGINS_PER_MINUTE, 60.0)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        context_processors=[page_context],
+    )
+    app.cleanup_ctx.append(dashboard_services)
+    add_routes(app)
+    return app
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", views.root, name="root")
+    r.add_get("/login", views.login_page, name="login_page")
+    r.add_post("/login", views.login, name="login")
+    r.add_post("/logout", views.logout, name="logout")
+    r.add_post("/lang", views.set_language, name="lang")
+    r.add_get("/admin", views.admin, name="admin")
+    r.add_get("/admin/leads", views.leads, name="leads")
+    r.add_get("/admin/leads.csv", views.export_leads, name="leads_csv")
+    r.add_get("/admin/leads/{lead_id}", views.lead, name="lead")
+    r.add_get("/admin/tasks", views.tasks, name="tasks")
+    r.add_post("/admin/tasks/retry-failed", views.retry_all, name="retry_all")
+    r.add_post("/admin/tasks/{task_id}/retry", views.retry_task, name="retry_task")
+    r.add_get("/api/v1/stats", api.stats, name="api_stats")
+    r.add_get("/api/v1/leads", api.leads, name="api_leads")
+    r.add_get("/api/v1/leads/{lead_id}", api.lead, name="api_lead")
+    r.add_get("/api/v1/leads/{lead_id}/events", api.lead_events, name="api_lead_events")
+    r.add_static("/static/", HERE / "static", name="static")
+
+
+async def dashboard_services(app: web.Application) -> AsyncIterator[None]:
+    app[QUERIES] = DashboardQueries(app[appkeys.DB], app[appkeys.SETTINGS])
+    app[REPLAYER] = await StreamReplayer().open()
+    yield
+    await app[REPLAYER].close()
+
+
+async def page_context(request: web.Request) -> dict:
+    lang = i18n.language(request.cookies.get(i18n.COOKIE))
+    session = await auth.get_session(request)
+    return {
+        "t": i18n.translator(lang),
+        "lang": lang,
+        "other_lang": "en" if lang == "ru" else "ru",
+        "csrf_token": await auth.csrf_token(request),
+        "user": session.get("user"),
+        "path": request.path_qs,
+    }

@@ -1,0 +1,13 @@
+"""Application keys of the dashboard process."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from common.ratelimit import KeyedLimiter
+from common.replay import StreamReplayer
+from services.dashboard.queries import DashboardQueries
+
+QUERIES = web.AppKey("queries", DashboardQueries)
+REPLAYER = web.AppKey("replayer", StreamReplayer)
+LOGIN_LIMITER = web.AppKey("login_limiter", KeyedLimiter)

@@ -1,0 +1,168 @@
+"""The dashboard's HTML pages and forms."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+from common import appkeys
+from common.contacts import mask_email, mask_phone
+from common.errors import LeadNotFound
+from services.dashboard import auth, i18n
+from services.dashboard.charts import line_chart
+from services.dashboard.keys import QUERIES, REPLAYER
+from services.dashboard.queries import LEAD_STATUSES, LeadFilter, page_bounds
+
+PAGE = 50
+EXPORT_COLUMNS = (
+    "id", "created_at", "campaign_id", "status", "name", "phone", "email", "comment",
+    "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "yclid",
+    "ym_client_id", "crm_connection", "crm_lead_id", "payment_amount", "payment_currency",
+    "paid_at", "conversion_status", "last_error",
+)  # fmt: skip
+
+
+@aiohttp_jinja2.template("login.html")
+async def login_page(request: web.Request) -> dict:
+    return {"next": auth.safe_next(request.query.get("next")), "error": False}
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await auth.check_csrf(request)
+    if await auth.log_in(request, form):
+        raise web.HTTPFound(auth.safe_next(form.get("next")))
+    context = {"next": auth.safe_next(form.get("next")), "error": True}
+    return aiohttp_jinja2.render_template("login.html", request, context, status=401)
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    await auth.check_csrf(request)
+    (await get_session(request)).invalidate()
+    raise web.HTTPFound("/login")
+
+
+async def set_language(request: web.Request) -> web.StreamResponse:
+    form = await auth.check_csrf(request)
+    response = web.HTTPFound(auth.safe_next(form.get("next")))
+    lang = i18n.language(form.get("lang"))
+    response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="Lax")
+    raise response
+
+
+@aiohttp_jinja2.template("admin.html")
+async def admin(request: web.Request) -> dict:
+    queries = request.app[QUERIES]
+    t = i18n.translator(i18n.language(request.cookies.get(i18n.COOKIE)))
+    daily = await queries.daily()
+    charts = {
+        metric: line_chart(daily["days"], daily["series"][metric], t(f"per_day_{metric}"))
+        for metric in ("leads", "payments", "revenue")
+    }
+    return {
+        "totals": await queries.totals(),
+        "campaigns": await queries.campaigns(),
+        "latest_leads": [masked(row) for row in await queries.latest_leads()],
+        "latest_events": await queries.latest_events(),
+        "health": await queries.health(),
+        "charts": charts,
+    }
+
+
+def masked(row) -> dict:
+    lead = dict(row)
+    lead["phone"], lead["email"] = mask_phone(lead["phone"]), mask_email(lead["email"])
+    return lead
+
+
+@aiohttp_jinja2.template("leads.html")
+async def leads(request: web.Request) -> dict:
+    where = LeadFilter.from_query(request.query)
+    _, offset = page_bounds(request.query, default=PAGE)
+    rows = await request.app[QUERIES].leads(where, PAGE + 1, offset)
+    params = where.query_string()
+    return {
+        "leads": [masked(row) for row in rows[:PAGE]],
+        "where": where,
+        "statuses": LEAD_STATUSES,
+        "campaigns": [c["campaign_id"] for c in await request.app[QUERIES].campaigns()],
+        "next_url": f"?{urlencode(params | {'offset': offset + PAGE})}"
+        if len(rows) > PAGE
+        else None,
+        "prev_url": f"?{urlencode(params | {'offset': max(offset - PAGE, 0)})}" if offset else None,
+        "export_url": f"/admin/leads.csv?{urlencode(params)}",
+    }
+
+
+async def export_leads(request: web.Request) -> web.StreamResponse:
+    """The filtered leads as CSV, streamed a batch at a time."""
+    where = LeadFilter.from_query(request.query)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="leads.csv"',
+        }
+    )
+    await response.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    async for row in request.app[QUERIES].export(where):
+        writer.writerow([row[column] for column in EXPORT_COLUMNS])
+        count += 1
+        if count % 500 == 0:
+            await response.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+@aiohttp_jinja2.template("lead.html")
+async def lead(request: web.Request) -> dict:
+    lead_id = request.match_info["lead_id"]
+    stored = dict(await request.app[appkeys.LEADS].get(lead_id))
+    events = await request.app[appkeys.EVENTS].read_stream(lead_id)
+    rebuilt = await request.app[REPLAYER].lead(events)
+    return {
+        "lead": stored,
+        "events": [(e, json.dumps(e.data, ensure_ascii=False, indent=1)) for e in events],
+        "rebuilt": rebuilt or {},
+        "agree": rebuilt == stored,
+        "fields": list(stored),
+    }
+
+
+@aiohttp_jinja2.template("tasks.html")
+async def tasks(request: web.Request) -> dict:
+    return {
+        "tasks": await request.app[QUERIES].tasks_needing_attention(),
+        "counts": await request.app[appkeys.TASKS].counts(),
+    }
+
+
+async def retry_task(request: web.Request) -> web.StreamResponse:
+    await auth.check_csrf(request)
+    try:
+        task_id = int(request.match_info["task_id"])
+    except ValueError:
+        raise LeadNotFound("no such task") from None
+    await request.app[appkeys.TASKS].retry_failed([task_id])
+    raise web.HTTPFound("/admin/tasks")
+
+
+async def retry_all(request: web.Request) -> web.StreamResponse:
+    await auth.check_csrf(request)
+    await request.app[appkeys.TASKS].retry_failed()
+    raise web.HTTPFound("/admin/tasks")
+
+
+async def root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/admin")

@@ -1,0 +1,217 @@
+"""The dashboard through aiohttp_client on a real database."""
+
+import csv
+import io
+import re
+
+import pytest
+
+from common.config import Settings
+from common.events import EventType
+from common.leads import LeadService
+from common.tasks import TaskQueue
+from services.dashboard.app import create_app
+from tests.helpers import rows
+
+PASSWORD = "s3cret-pass"
+API_TOKEN = "api-token-123"
+PAGES = ["/admin", "/admin/leads", "/admin/leads.csv", "/admin/leads/x", "/admin/tasks"]
+API = ["/api/v1/stats", "/api/v1/leads", "/api/v1/leads/x", "/api/v1/leads/x/events"]
+FORMS = ["/logout", "/admin/tasks/1/retry", "/admin/tasks/retry-failed"]
+
+
+@pytest.fixture
+async def dash(aiohttp_client, db_path):
+    settings = Settings(
+        database=db_path,
+        dashboard={"password": PASSWORD, "api_token": API_TOKEN, "secret_key": "k" * 40},
+    )
+    return await aiohttp_client(create_app(settings))
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+async def log_in(dash, password=PASSWORD):
+    token = csrf_of(await (await dash.get("/login")).text())
+    form = {"username": "admin", "password": password, "csrf_token": token, "next": "/admin"}
+    return await dash.post("/login", data=form, allow_redirects=False)
+
+
+async def csrf(dash) -> str:
+    return csrf_of(await (await dash.get("/admin")).text())
+
+
+async def seed(db, name="Ivan", campaign="spring", pay: str | None = None) -> str:
+    leads = LeadService(db, TaskQueue(db))
+    data = {"campaign_id": campaign, "name": name, "phone": "+79161234567", "yclid": "1"}
+    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, data, {}))
+    if pay:
+        sent = {"connection": "amo", "crm_lead_id": "7"}
+        paid = {"amount": pay, "currency": "RUB", "paid_at": "2026-11-20T10:00:00.000000Z"}
+        await db.transaction(lambda tx: leads.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
+        await db.transaction(
+            lambda tx: leads.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
+        )
+    return lead_id
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_pages_require_login(dash, path):
+    resp = await dash.get(path, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("path", API)
+async def test_api_requires_login_or_token(dash, path):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": API_TOKEN}):
+        resp = await dash.get(path, headers=headers)
+        assert resp.status == 401
+        assert (await resp.json())["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("path", FORMS)
+async def test_forms_require_login(dash, path):
+    resp = await dash.post(path, data={}, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"].startswith("/login")
+
+
+async def test_login_then_pages_open(dash):
+    resp = await log_in(dash)
+    assert resp.status == 302 and resp.headers["Location"] == "/admin"
+    for path in ["/admin", "/admin/leads", "/admin/tasks"]:
+        page = await dash.get(path)
+        assert page.status == 200, path
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+        assert page.headers["Referrer-Policy"] == "same-origin"
+
+
+async def test_wrong_password_and_rate_limit(dash):
+    resp = await log_in(dash, password="nope")
+    assert resp.status == 401
+    assert "Неверный логин или пароль" in await resp.text()
+    statuses = [(await log_in(dash, password="nope")).status for _ in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    assert (await log_in(dash)).status == 429  # even the right password waits
+
+
+@pytest.mark.parametrize("token", [None, "forged"])
+async def test_csrf_missing_or_wrong_is_403(dash, db, token):
+    await seed(db)
+    await log_in(dash)
+    form = {} if token is None else {"csrf_token": token}
+    for path in FORMS + ["/lang"]:
+        resp = await dash.post(path, data=form, allow_redirects=False)
+        assert resp.status == 403, path
+        assert (await resp.json())["error"] == "csrf"
+    assert (await dash.get("/admin")).status == 200  # still logged in
+    token = csrf_of(await (await dash.get("/login")).text())
+    login = {"username": "admin", "password": PASSWORD, "csrf_token": "x" + token}
+    assert (await dash.post("/login", data=login)).status == 403
+
+
+async def test_admin_numbers_equal_the_database(dash, db):
+    for n in range(3):
+        await seed(db, campaign="spring", pay="1500.50" if n == 0 else None)
+    await seed(db, campaign="autumn", pay="99.99")
+    await log_in(dash)
+    html = await (await dash.get("/admin")).text()
+    total_leads = rows(db.path, "SELECT count(*) AS n FROM leads")[0]["n"]
+    total_events = rows(db.path, "SELECT count(*) AS n FROM events")[0]["n"]
+    assert f'id="total-leads">{total_leads}<' in html
+    assert f'id="total-events">{total_events}<' in html
+    spring = re.search(r'data-campaign="spring">(.*?)</tr>', html, re.S)[1]
+    assert '"num leads">3<' in spring and '"num payments">1<' in spring
+    assert '"num revenue">1 500.50<' in spring and '"num conversion">33.3%<' in spring
+    autumn = re.search(r'data-campaign="autumn">(.*?)</tr>', html, re.S)[1]
+    assert '"num revenue">99.99<' in autumn and '"num conversion">100.0%<' in autumn
+    pending = rows(db.path, "SELECT count(*) AS n FROM tasks WHERE status = 'pending'")[0]["n"]
+    assert f'id="tasks-pending">{pending}<' in html and pending == 4
+    assert html.count("<polyline") >= 3  # the charts are drawn
+
+
+async def test_user_text_is_escaped(dash, db):
+    lead_id = await seed(db, name="<script>alert(1)</script>", campaign="<b>x</b>")
+    await log_in(dash)
+    for path in ["/admin", "/admin/leads", f"/admin/leads/{lead_id}"]:
+        html = await (await dash.get(path)).text()
+        assert "<script>alert" not in html and "<b>x</b>" not in html, path
+        assert "&lt;" in html
+
+
+async def test_lead_page_shows_timeline_and_agreement(dash, db):
+    lead_id = await seed(db, pay="10")
+    await log_in(dash)
+    html = await (await dash.get(f"/admin/leads/{lead_id}")).text()
+    assert html.count("<li><b>") == 3 and "PAYMENT_REGISTERED" in html
+    assert 'class="ok" id="agreement"' in html
+    assert (await dash.get("/admin/leads/nope")).status == 404
+
+
+async def test_retry_button_requeues_a_failed_task(dash, db):
+    await seed(db)
+    queue = TaskQueue(db)
+    [task] = await queue.claim_due(limit=1, lease=60)
+    await db.transaction(lambda tx: queue.fail(tx, task.id, "HTTP 400: bad phone"))
+    await log_in(dash)
+    page = await (await dash.get("/admin/tasks")).text()
+    assert "HTTP 400: bad phone" in page and f'data-task="{task.id}"' in page
+    token = csrf_of(page)
+    resp = await dash.post(
+        f"/admin/tasks/{task.id}/retry", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert resp.status == 302
+    again = await queue.get(task.id)
+    assert (again.status, again.attempts) == ("pending", 0)
+
+
+async def test_csv_export_of_the_filtered_set(dash, db):
+    ids = [await seed(db, name=f"N{n}", campaign="a" if n % 2 else "b") for n in range(5)]
+    await log_in(dash)
+    resp = await dash.get("/admin/leads.csv?campaign=a")
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(await resp.text())))
+    assert sorted(r["id"] for r in table) == sorted(ids[1::2])
+    assert {r["campaign_id"] for r in table} == {"a"} and table[0]["phone"] == "+79161234567"
+
+
+async def test_leads_list_masks_contacts_and_filters(dash, db):
+    await seed(db, campaign="a")
+    await log_in(dash)
+    html = await (await dash.get("/admin/leads?campaign=a&status=new")).text()
+    assert "+79161234567" not in html and "+7********67" in html
+    assert (await dash.get("/admin/leads?status=bogus")).status == 422
+    assert (await dash.get("/admin/leads?date_from=yesterday")).status == 422
+
+
+async def test_json_api_with_bearer_token(dash, db):
+    lead_id = await seed(db, pay="100")
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    stats = await (await dash.get("/api/v1/stats", headers=auth)).json()
+    assert stats["totals"]["leads"] == 1 and stats["totals"]["payments"] == 1
+    listed = await (await dash.get("/api/v1/leads?status=paid&limit=5", headers=auth)).json()
+    assert [lead["id"] for lead in listed["leads"]] == [lead_id]
+    one = await (await dash.get(f"/api/v1/leads/{lead_id}", headers=auth)).json()
+    assert one["payment_amount"] == "100"
+    events = await (await dash.get(f"/api/v1/leads/{lead_id}/events", headers=auth)).json()
+    assert [e["type"] for e in events["events"]] == [
+        "LEAD_CREATED",
+        "LEAD_SENT_TO_CRM",
+        "PAYMENT_REGISTERED",
+    ]
+    assert (await dash.get("/api/v1/leads/nope", headers=auth)).status == 404
+    assert (await dash.get("/api/v1/leads?limit=0", headers=auth)).status == 422
+
+
+async def test_language_switch_is_remembered(dash):
+    await log_in(dash)
+    html = await (await dash.get("/admin")).text()
+    assert "Всего заявок" in html
+    token = csrf_of(html)
+    resp = await dash.post("/lang", data={"csrf_token": token, "lang": "en", "next": "/admin"})
+    assert resp.status == 200
+    assert "Total leads" in await resp.text()
+    assert "Retry all failed" in await (await dash.get("/admin/tasks")).text()
