@@ -9,6 +9,7 @@ import pytest
 
 from common.config import Settings
 from common.db import Database
+from tests.e2e.system import System
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +43,12 @@ async def db(settings: Settings):
     database = await Database(settings.database, settings.busy_timeout).open()
     yield database
     await database.close()
+
+
+@pytest.fixture
+async def system(tmp_path: Path):
+    """Real leadrelay processes (started by the test) beside in-process emulators."""
+    running = System(tmp_path)
+    await running.start_emulators()
+    yield running
+    await running.close()

@@ -132,7 +132,7 @@ class DashboardQueries:
             (RETRYING_ATTEMPTS,),
         )
         failing = Counter(
-            row["crm_connection"] or self.settings.route_for(row["campaign_id"]) or "-"
+            row["crm_connection"] or self.settings.route_for(row["campaign_id"]) or ""
             for row in troubled
         )
         return counts | {

@@ -21,6 +21,7 @@ AMO_WEBHOOK_TOKEN = "amo-hook-token"
 B24_APP_TOKEN = "b24-app-token"
 METRICA_TOKEN = "metrica-oauth-token"
 COUNTER_ID = 44556677
+DASHBOARD_PASSWORD = "e2e-dashboard-pass"
 PORT_KEYS = ("ingest", "webhooks", "dispatcher", "dashboard")
 
 
@@ -107,6 +108,7 @@ rate_limit_per_minute = 100000
 port = {ports["webhooks"]}
 [dashboard]
 port = {ports["dashboard"]}
+password = "{DASHBOARD_PASSWORD}"
 [dispatcher]
 port = {ports["dispatcher"]}
 poll_interval = 0.05
