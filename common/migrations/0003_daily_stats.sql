@@ -20,5 +20,8 @@ ON CONFLICT (day, campaign_id) DO UPDATE SET
     payments = payments + excluded.payments,
     revenue_minor = revenue_minor + excluded.revenue_minor;
 
--- The dashboard lists failed and stuck tasks, newest first.
-CREATE INDEX tasks_by_status_updated ON tasks (status, updated_at);
+-- The dashboard's "oldest pending task" is a lookup, not a scan of completed tasks.
+CREATE INDEX tasks_by_status_created ON tasks (status, created_at);
+
+-- The leads list filtered by campaign and status, newest first.
+CREATE INDEX leads_by_campaign_status ON leads (campaign_id, status, created_at);

@@ -144,7 +144,7 @@ async def lead(request: web.Request) -> dict:
 async def tasks(request: web.Request) -> dict:
     return {
         "tasks": await request.app[QUERIES].tasks_needing_attention(),
-        "counts": await request.app[appkeys.TASKS].counts(),
+        "counts": await request.app[appkeys.TASKS].open_counts(),
     }
 
 

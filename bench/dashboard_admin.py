@@ -1,0 +1,213 @@
+"""/admin on a large history: builds 1,000,000 leads and 3,000,000 events, then times pages.
+
+    .venv/bin/python bench/dashboard_admin.py               # build (≈2 min) and measure
+    .venv/bin/python bench/dashboard_admin.py --reuse       # measure an existing build again
+
+The dashboard runs as a real process; each page is fetched after login, 30 times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common.db import migrate  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
+
+CAMPAIGNS = [f"campaign-{n:02d}" for n in range(20)]
+START = datetime.now(UTC) - timedelta(days=365)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def build(path: Path, leads: int) -> None:
+    """Rows shaped as the projectors write them, inserted in bulk (not through the services)."""
+    path.unlink(missing_ok=True)
+    migrate(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("BEGIN")
+    rng = random.Random(7)
+    position = 0
+    step = timedelta(seconds=365 * 86400 / leads)
+    for chunk in range(0, leads, 50_000):
+        events, lead_rows, tasks = [], [], []
+        for n in range(chunk, min(chunk + 50_000, leads)):
+            lead_id = str(uuid.UUID(int=rng.getrandbits(128)))
+            created = START + step * n
+            campaign = CAMPAIGNS[n % len(CAMPAIGNS)]
+            stamps = [iso(created + timedelta(seconds=s)) for s in (0, 1, 3600, 3700)]
+            data = {"campaign_id": campaign, "name": "Client", "phone": f"+7916{n % 10**7:07d}"}
+            kinds = [
+                ("LEAD_CREATED", data),
+                ("LEAD_SENT_TO_CRM", {"connection": "amo", "crm_lead_id": str(n)}),
+            ]
+            status, amount, paid_at, conversion = "sent_to_crm", None, None, None
+            if n % 2 == 0:  # half of the leads are paid and uploaded: 4 events each
+                amount, paid_at, status, conversion = "1500.00", stamps[2], "paid", "uploaded"
+                kinds += [
+                    (
+                        "PAYMENT_REGISTERED",
+                        {"amount": amount, "currency": "RUB", "paid_at": paid_at, "source": "amo"},
+                    ),
+                    ("YANDEX_DIRECT_CONVERSION", {"upload_id": "1"}),
+                ]
+            for version, (kind, body) in enumerate(kinds, start=1):
+                position += 1
+                events.append(
+                    (position, lead_id, version, kind, json.dumps(body), "{}", stamps[version - 1])
+                )
+            lead_rows.append(
+                (
+                    lead_id,
+                    campaign,
+                    status,
+                    "Client",
+                    data["phone"],
+                    "1",
+                    str(n),
+                    amount,
+                    "RUB" if amount else None,
+                    paid_at,
+                    conversion,
+                    stamps[0],
+                    stamps[len(kinds) - 1],
+                    len(kinds),
+                )
+            )
+            tasks.append(
+                (
+                    "send_to_crm",
+                    json.dumps({"lead_id": lead_id}),
+                    "completed",
+                    1,
+                    10,
+                    stamps[0],
+                    stamps[0],
+                    stamps[1],
+                )
+            )
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", events)
+        conn.executemany(
+            "INSERT INTO leads (id, campaign_id, status, name, phone, crm_connection,"
+            " crm_lead_id, payment_amount, payment_currency, paid_at, conversion_status,"
+            " created_at, updated_at, version) VALUES (?,?,?,?,?,'amo',?,?,?,?,?,?,?,?)",
+            [r[:5] + r[6:] for r in lead_rows],
+        )
+        conn.executemany(
+            "INSERT INTO tasks (type, payload, status, attempts, max_attempts, run_after,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            tasks,
+        )
+        print(f"  {min(chunk + 50_000, leads):>9} leads, {position:>9} events", flush=True)
+    conn.execute(
+        "INSERT INTO campaign_stats SELECT campaign_id, count(*), count(*), 0,"
+        " sum(status = 'paid'), sum(CASE WHEN status = 'paid' THEN 150000 ELSE 0 END), 0,"
+        " sum(coalesce(conversion_status = 'uploaded', 0)) FROM leads GROUP BY campaign_id"
+    )
+    conn.execute(
+        "INSERT INTO daily_stats SELECT substr(created_at, 1, 10), campaign_id, count(*),"
+        " sum(status = 'paid'), sum(CASE WHEN status = 'paid' THEN 150000 ELSE 0 END)"
+        " FROM leads GROUP BY 1, 2"
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+async def measure(path: Path, runs: int) -> None:
+    port = free_port()
+    env = os.environ | {
+        "LEADRELAY_DATABASE": str(path),
+        "LEADRELAY_DASHBOARD__PORT": str(port),
+        "LEADRELAY_DASHBOARD__PASSWORD": "bench",
+        "LEADRELAY_CONFIG": "/dev/null",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.dashboard"], env=env, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # unsafe=True: keep cookies set by an IP-address host (127.0.0.1).
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    async with http.get(f"{base}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, "dashboard did not start"
+                    await asyncio.sleep(0.1)
+            async with http.get(f"{base}/login") as resp:
+                token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text())[1]
+            form = {"username": "admin", "password": "bench", "csrf_token": token}
+            async with http.post(f"{base}/login", data=form) as resp:
+                assert resp.status == 200
+            lead_id = sqlite3.connect(path).execute("SELECT id FROM leads LIMIT 1").fetchone()[0]
+            pages = [
+                "/admin",
+                "/admin/leads",
+                "/admin/leads?campaign=campaign-03&status=paid",
+                f"/admin/leads/{lead_id}",
+                "/admin/tasks",
+                "/api/v1/stats",
+            ]
+            for page in pages:
+                took = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    async with http.get(base + page) as resp:
+                        await resp.read()
+                        assert resp.status == 200, page
+                    took.append((time.perf_counter() - started) * 1000)
+                took.sort()
+                print(
+                    f"  {page:<48} median {statistics.median(took):6.1f} ms"
+                    f"  p95 {took[int(len(took) * 0.95)]:6.1f} ms"
+                )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path, default=Path("/tmp/leadrelay-bench/big.db"))
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    if not args.reuse:
+        args.db.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        build(args.db, args.leads)
+        print(f"built in {time.perf_counter() - started:.0f} s")
+    conn = sqlite3.connect(args.db)
+    leads = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+    events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    conn.close()
+    print(f"database: {leads} leads, {events} events, {args.db.stat().st_size >> 20} MiB")
+    asyncio.run(measure(args.db, args.runs))
+
+
+if __name__ == "__main__":
+    main()
