@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format verify bench clean
+.PHONY: run test demo install lint format verify bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/leadrelay migrate
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+
+# The four processes, the emulated CRMs and Metrica, and a traffic generator.
+demo: install
+	rm -f data/demo.db data/demo.db-wal data/demo.db-shm
+	LEADRELAY_CONFIG=demo/leadrelay.demo.toml $(BIN)/leadrelay migrate
+	PATH="$(CURDIR)/$(BIN):$$PATH" LEADRELAY_CONFIG=demo/leadrelay.demo.toml \
+		$(BIN)/honcho -f Procfile.demo start
 
 test: install
 	$(BIN)/ruff check .
@@ -38,6 +45,8 @@ verify: install
 
 bench: install
 	$(BIN)/python bench/ingest_load.py
+	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/dashboard_admin.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

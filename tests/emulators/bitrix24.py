@@ -55,6 +55,18 @@ def create_app(b24: Bitrix24) -> web.Application:
             status=404,
         )
 
+    async def add_deal(request: web.Request) -> web.Response:
+        """POST /_deals {"ID": …, "STAGE_SEMANTIC_ID": …}: a deal crm.deal.get will return."""
+        deal = await request.json()
+        b24.add_deal(str(deal.pop("ID")), **deal)
+        return web.json_response({"ok": True})
+
     app = web.Application()
-    app.add_routes([web.post(b24.path + "/{method}.json", call), *control_routes(b24)])
+    app.add_routes(
+        [
+            web.post(b24.path + "/{method}.json", call),
+            web.post("/_deals", add_deal),
+            *control_routes(b24),
+        ]
+    )
     return app
