@@ -75,7 +75,8 @@ class PaymentService:
         if lead is None:
             named = notice.lead_id or f"CRM id {notice.crm_lead_id}"
             return {"status": "ignored", "reason": f"no lead {named} on connection {connection}"}
-        if lead["status"] in ("paid", "lost"):
+        # Paid is final; lost is not (a deal can be reopened and won), but lost twice is.
+        if lead["status"] == "paid" or (notice.outcome == "lost" and lead["status"] == "lost"):
             return {"status": "duplicate", "lead_id": lead["id"], "lead_status": lead["status"]}
         if notice.outcome == "lost":
             await LeadService.record(

@@ -58,13 +58,35 @@ async def _bump_day(tx: aiosqlite.Connection, day: str, campaign_id: str, **delt
     await _add(tx, "daily_stats", {"day": day[:10], "campaign_id": campaign_id}, **deltas)
 
 
-async def _update_lead(tx: aiosqlite.Connection, event: Event, **values: object) -> str:
-    """Set columns on the event's lead; return its campaign."""
+FINAL = ("paid", "lost")
+
+
+async def _update_lead(
+    tx: aiosqlite.Connection,
+    event: Event,
+    status: str | None = None,
+    keep: tuple[str, ...] = (),
+    **values: object,
+) -> str:
+    """Set columns on the event's lead; return its campaign.
+
+    `status` is not set over a status in `keep`: a late delivery report must
+    not turn a paid lead back into a delivered one.
+    """
     values |= {"updated_at": event.created_at, "version": event.version}
-    assignments = ", ".join(f"{name} = ?" for name in values)
+    assignments = [f"{name} = ?" for name in values]
+    params = list(values.values())
+    if status is not None:
+        kept = ", ".join("?" for _ in keep)
+        assignments.append(
+            f"status = CASE WHEN status IN ({kept}) THEN status ELSE ? END"
+            if keep
+            else "status = ?"
+        )
+        params += [*keep, status]
     async with tx.execute(
-        f"UPDATE leads SET {assignments} WHERE id = ? RETURNING campaign_id",
-        (*values.values(), event.stream_id),
+        f"UPDATE leads SET {', '.join(assignments)} WHERE id = ? RETURNING campaign_id",
+        (*params, event.stream_id),
     ) as cursor:
         row = await cursor.fetchone()
     if row is None:
@@ -90,6 +112,7 @@ async def _sent_to_crm(tx: aiosqlite.Connection, event: Event) -> None:
         tx,
         event,
         status="sent_to_crm",
+        keep=FINAL,
         crm_connection=event.data["connection"],
         crm_lead_id=event.data.get("crm_lead_id"),
         last_error=None,
@@ -102,6 +125,7 @@ async def _delivery_failed(tx: aiosqlite.Connection, event: Event) -> None:
         tx,
         event,
         status="crm_failed",
+        keep=FINAL,
         crm_connection=event.data.get("connection"),
         last_error=event.data["reason"],
     )
@@ -113,7 +137,7 @@ async def _payment_registered(tx: aiosqlite.Connection, event: Event) -> None:
     campaign = await _update_lead(
         tx,
         event,
-        status="paid",
+        status="paid",  # also over "lost": a deal reopened and won is paid
         payment_amount=data["amount"],
         payment_currency=data["currency"],
         paid_at=data["paid_at"],
@@ -124,7 +148,7 @@ async def _payment_registered(tx: aiosqlite.Connection, event: Event) -> None:
 
 
 async def _lead_lost(tx: aiosqlite.Connection, event: Event) -> None:
-    campaign = await _update_lead(tx, event, status="lost")
+    campaign = await _update_lead(tx, event, status="lost", keep=("paid",))
     await _bump(tx, campaign, lost=1)
 
 

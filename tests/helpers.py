@@ -45,18 +45,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll check() until it returns something truthy, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
 async def wait_for_async(
     check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05
 ) -> Any:
@@ -67,4 +55,4 @@ async def wait_for_async(
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval)  # the poll interval, bounded by the deadline above

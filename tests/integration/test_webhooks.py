@@ -246,3 +246,13 @@ async def test_bitrix24_notice_survives_a_failing_deal_read(hooks, db, b24):
     assert json.loads(task["payload"])["deal_id"] == "78"
     [receipt] = rows(db.path, "SELECT * FROM webhook_receipts")
     assert receipt["outcome"] == "queued"
+
+
+async def test_lost_twice_is_a_duplicate_but_a_reopened_deal_can_be_won(hooks, db):
+    lead_id = await delivered_lead(db, "amo", "30000009")
+    first = await (await post_amo(hooks, amo_form(("30000009", "143", "")))).json()
+    again = await (await post_amo(hooks, amo_form(("30000009", "143", "")))).json()
+    won = await (await post_amo(hooks, amo_form(("30000009", "142", "700")))).json()
+    assert [first["status"], again["status"], won["status"]] == ["ok", "duplicate", "ok"]
+    [lead] = rows(db.path, "SELECT status FROM leads WHERE id = ?", (lead_id,))
+    assert lead["status"] == "paid"

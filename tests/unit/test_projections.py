@@ -65,3 +65,28 @@ async def test_verify_reports_tampering_and_rebuild_repairs_it(db):
     assert [tuple(r) for r in rows(db.path, "SELECT * FROM leads ORDER BY id")] == [
         tuple(r) for r in before
     ]
+
+
+async def test_late_delivery_report_does_not_unpay_a_lead(db):
+    leads = LeadService(db, TaskQueue(db))
+    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, {"campaign_id": "c"}, {}))
+    for kind, data in [
+        (EventType.PAYMENT_REGISTERED, pay("10")),
+        (EventType.LEAD_SENT_TO_CRM, {"connection": "shop", "crm_lead_id": "x"}),
+        (EventType.LEAD_LOST, {"source": "shop"}),
+    ]:
+        await db.transaction(lambda tx, k=kind, d=data: leads.record(tx, lead_id, k, d))
+    [lead] = rows(db.path, "SELECT status, crm_lead_id FROM leads")
+    assert (lead["status"], lead["crm_lead_id"]) == ("paid", "x")
+    assert await verify(db) == []
+
+
+async def test_a_lost_lead_can_still_be_won(db):
+    leads = LeadService(db, TaskQueue(db))
+    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, {"campaign_id": "c"}, {}))
+    await db.transaction(lambda tx: leads.record(tx, lead_id, EventType.LEAD_LOST, {}))
+    await db.transaction(
+        lambda tx: leads.record(tx, lead_id, EventType.PAYMENT_REGISTERED, pay("5"))
+    )
+    [lead] = rows(db.path, "SELECT status FROM leads")
+    assert lead["status"] == "paid"
