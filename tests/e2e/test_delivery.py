@@ -140,3 +140,21 @@ async def test_unrouted_campaign_ends_crm_failed_with_a_reason(system):
     assert types == ["LEAD_CREATED", "LEAD_CRM_DELIVERY_FAILED"]
     [stats] = rows(system.db_path, "SELECT * FROM campaign_stats")
     assert stats["delivery_failed"] == 1
+
+
+async def test_a_hanging_crm_times_out_and_the_lead_arrives_later(system):
+    system.amo.faults = Faults(hang=True)
+    system.config()  # request_timeout = 2 s
+    await system.start("ingest", "dispatcher")
+    [lead_id] = await post_leads(system, 1, campaigns=("amo-campaign",))
+
+    async def timed_out():
+        found = rows(system.db_path, "SELECT last_error FROM tasks WHERE status = 'pending'")
+        return (
+            found and found[0]["last_error"] and "did not answer in time" in found[0]["last_error"]
+        )
+
+    await wait_for_async(timed_out, timeout=20)
+    system.amo.faults = Faults()
+    await all_sent(system, 1, timeout=20)
+    assert [lead["request_id"] for lead in system.amo.received] == [lead_id]

@@ -87,7 +87,8 @@ def control_routes(emulator: Emulator) -> list[web.RouteDef]:
 
 async def start(app: web.Application, port: int = 0) -> tuple[web.AppRunner, str]:
     """Serve on 127.0.0.1; return the runner and the base URL."""
-    runner = web.AppRunner(app, access_log=None)
+    # A short shutdown: a "hanging" handler must not hold the test's teardown for a minute.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
