@@ -15,7 +15,6 @@ import os
 import random
 import re
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import percentiles  # noqa: E402
 from common.db import migrate  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -178,12 +178,8 @@ async def measure(path: Path, runs: int) -> None:
                     async with http.get(base + page) as resp:
                         await resp.read()
                         assert resp.status == 200, page
-                    took.append((time.perf_counter() - started) * 1000)
-                took.sort()
-                print(
-                    f"  {page:<48} median {statistics.median(took):6.1f} ms"
-                    f"  p95 {took[int(len(took) * 0.95)]:6.1f} ms"
-                )
+                    took.append(time.perf_counter() - started)
+                print(f"  {page[:48]:<48} {percentiles(took)}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

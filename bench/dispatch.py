@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -18,6 +17,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import percentiles  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 
 
@@ -68,11 +68,7 @@ async def main(leads: int, idle: float) -> None:
             await asyncio.sleep(0.1)
         await system.close()
     print(f"dispatcher idle for {idle:.0f} s: {idle_cpu * 100:.2f}% of one core")
-    print(
-        f"post -> LEAD_SENT_TO_CRM over {leads} leads:"
-        f" p50 {statistics.median(delays) * 1000:.0f} ms"
-        f"  p95 {delays[int(len(delays) * 0.95)] * 1000:.0f} ms  max {delays[-1] * 1000:.0f} ms"
-    )
+    print(f"post -> LEAD_SENT_TO_CRM over {leads} leads: {percentiles(delays)}")
 
 
 if __name__ == "__main__":

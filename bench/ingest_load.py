@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -17,6 +16,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import percentiles  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 
 
@@ -49,14 +49,9 @@ async def main(leads: int, clients: int) -> None:
             await asyncio.gather(*(client(http, url, jobs, took) for _ in range(clients)))
         elapsed = time.perf_counter() - started
         await system.close()
-    took.sort()
     print(f"ingest: {leads} leads, {clients} clients, {elapsed:.2f} s")
     print(f"  throughput {leads / elapsed:.0f} leads/s (each one fsynced: synchronous=FULL)")
-    print(
-        f"  latency ms: p50 {statistics.median(took) * 1000:.1f}"
-        f"  p95 {took[int(len(took) * 0.95)] * 1000:.1f}"
-        f"  p99 {took[int(len(took) * 0.99)] * 1000:.1f}  max {took[-1] * 1000:.1f}"
-    )
+    print(f"  latency {percentiles(took)}")
 
 
 if __name__ == "__main__":

@@ -56,3 +56,23 @@ async def wait_for_async(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)  # the poll interval, bounded by the deadline above
+
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # a test-only Standard Webhooks secret
+
+
+def crm_connections(
+    b24_url: str = "https://shop.bitrix24.ru/rest/1/abc", **amo: object
+) -> dict[str, dict]:
+    """One connection of each kind, as [crm.*] would configure them."""
+    return {
+        "amo": {
+            "kind": "amocrm",
+            "base_url": "https://shop.amocrm.ru",
+            "token": "amo-secret",
+            "webhook_token": "hook-secret",
+        }
+        | amo,
+        "b24": {"kind": "bitrix24", "base_url": b24_url, "application_token": "app-token"},
+        "shop": {"kind": "generic", "url": "https://crm.example.com/leads", "secret": SECRET},
+    }

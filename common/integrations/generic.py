@@ -13,27 +13,10 @@ from common.config import GenericConnection
 from common.errors import BadRequest, InvalidField
 from common.integrations.base import CrmIntegration, WebhookRequest, classify_http
 from common.payments import Notice, money
+from common.projections import LEAD_FIELDS
 from common.signing import signed_headers, verify
 
-LEAD_KEYS = (
-    "id",
-    "campaign_id",
-    "name",
-    "phone",
-    "email",
-    "comment",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "yclid",
-    "ym_client_id",
-    "page_url",
-    "referrer",
-    "extra",
-    "created_at",
-)
+LEAD_KEYS = ("id", "campaign_id", *LEAD_FIELDS, "extra", "created_at")
 
 
 def message_id(lead_id: str) -> str:

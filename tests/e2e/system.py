@@ -13,9 +13,8 @@ import aiohttp
 
 from tests.emulators import amocrm, bitrix24, generic, metrica
 from tests.emulators.faults import start
-from tests.helpers import free_port, wait_for_async
+from tests.helpers import SECRET, free_port, wait_for_async
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 AMO_TOKEN = "amo-e2e-token"
 AMO_WEBHOOK_TOKEN = "amo-hook-token"
 B24_APP_TOKEN = "b24-app-token"

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 import aiohttp
 
 from common.signing import signed_headers
-from tests.e2e.system import AMO_WEBHOOK_TOKEN, B24_APP_TOKEN, SECRET
-from tests.helpers import rows, snapshot, wait_for_async
+from tests.e2e.system import AMO_WEBHOOK_TOKEN, B24_APP_TOKEN
+from tests.helpers import SECRET, rows, snapshot, wait_for_async
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

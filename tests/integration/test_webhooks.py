@@ -13,9 +13,7 @@ from common.tasks import TaskQueue
 from services.webhooks.app import create_app
 from tests.emulators import bitrix24
 from tests.emulators.faults import Faults, start
-from tests.helpers import rows, snapshot
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+from tests.helpers import SECRET, crm_connections, rows, snapshot
 
 
 @pytest.fixture
@@ -29,23 +27,7 @@ async def b24():
 
 @pytest.fixture
 async def hooks(aiohttp_client, db_path, b24):
-    settings = Settings(
-        database=db_path,
-        crm={
-            "amo": {
-                "kind": "amocrm",
-                "base_url": "https://shop.amocrm.ru",
-                "token": "t",
-                "webhook_token": "hook-secret",
-            },
-            "b24": {
-                "kind": "bitrix24",
-                "base_url": b24.url + b24.path,
-                "application_token": "app-token",
-            },
-            "shop": {"kind": "generic", "url": "https://crm.example.com/x", "secret": SECRET},
-        },
-    )
+    settings = Settings(database=db_path, crm=crm_connections(b24.url + b24.path))
     return await aiohttp_client(create_app(settings))
 
 

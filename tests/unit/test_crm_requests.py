@@ -11,8 +11,8 @@ from common.config import Settings
 from common.integrations.base import PermanentFailure, TemporaryFailure
 from common.integrations.registry import build_integrations
 from common.signing import verify
+from tests.helpers import SECRET, crm_connections
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 AMO_URL = "https://shop.amocrm.ru/api/v4/leads/complex"
 B24_URL = "https://shop.bitrix24.ru/rest/1/abc/crm.lead.add.json"
 GENERIC_URL = "https://crm.example.com/leads"
@@ -35,24 +35,7 @@ LEAD = {
 
 @pytest.fixture
 def crms():
-    settings = Settings(
-        crm={
-            "amo": {
-                "kind": "amocrm",
-                "base_url": "https://shop.amocrm.ru",
-                "token": "amo-secret",
-                "webhook_token": "w",
-                "pipeline_id": 77,
-            },
-            "b24": {
-                "kind": "bitrix24",
-                "base_url": "https://shop.bitrix24.ru/rest/1/abc",
-                "application_token": "t",
-            },
-            "shop": {"kind": "generic", "url": GENERIC_URL, "secret": SECRET},
-        }
-    )
-    return build_integrations(settings)
+    return build_integrations(Settings(crm=crm_connections(pipeline_id=77)))
 
 
 @pytest.fixture

@@ -12,30 +12,12 @@ from common.errors import BadRequest, InvalidField, InvalidSignature, Unauthoriz
 from common.integrations.base import WebhookRequest
 from common.integrations.registry import build_integrations
 from common.signing import signed_headers
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+from tests.helpers import SECRET, crm_connections
 
 
 @pytest.fixture
 def crms():
-    return build_integrations(
-        Settings(
-            crm={
-                "amo": {
-                    "kind": "amocrm",
-                    "base_url": "https://shop.amocrm.ru",
-                    "token": "t",
-                    "webhook_token": "hook-secret",
-                },
-                "b24": {
-                    "kind": "bitrix24",
-                    "base_url": "https://shop.bitrix24.ru/rest/1/abc",
-                    "application_token": "app-token",
-                },
-                "shop": {"kind": "generic", "url": "https://crm.example.com/x", "secret": SECRET},
-            }
-        )
-    )
+    return build_integrations(Settings(crm=crm_connections()))
 
 
 def amo_hook(*leads, token="hook-secret") -> WebhookRequest:
