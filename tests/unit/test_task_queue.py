@@ -12,6 +12,9 @@ from pathlib import Path
 from common.db import Database
 from common.tasks import TaskQueue
 
+DELIVERY_SECONDS = 0.002  # what a delivery takes; without it one process could take all
+
+
 async def main():
     db = await Database(Path(sys.argv[1]), busy_timeout=10).open()
     queue, mine = TaskQueue(db), []
@@ -20,6 +23,7 @@ async def main():
     while batch := await queue.claim_due(limit=2, lease=60):
         for task in batch:  # the work a dispatcher does between claims
             assert (await queue.get(task.id)).status == "processing"
+            await asyncio.sleep(DELIVERY_SECONDS)
             mine.append(task.id)
     await db.close()
     print(json.dumps(mine))
@@ -38,7 +42,7 @@ async def enqueue(db, count: int) -> list[int]:
 
 
 async def test_two_processes_never_claim_the_same_task(db):
-    ids = await enqueue(db, 1000)
+    ids = await enqueue(db, 400)
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", CLAIMER, str(db.path)],
