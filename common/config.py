@@ -25,6 +25,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from common.signing import decode_secret
+
 CONFIG_ENV = "LEADRELAY_CONFIG"
 DEFAULT_CONFIG_FILE = "leadrelay.toml"
 
@@ -103,8 +105,6 @@ class GenericConnection(Section):
 
     @model_validator(mode="after")
     def _secret_shape(self) -> GenericConnection:
-        from common.signing import decode_secret
-
         decode_secret(self.secret.get_secret_value())
         return self
 

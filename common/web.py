@@ -18,7 +18,7 @@ from common import appkeys, logs
 from common.campaigns import CampaignService
 from common.config import ServerSettings, Settings
 from common.db import Database
-from common.errors import DatabaseBusy, LeadrelayError, RateLimited
+from common.errors import BadRequest, DatabaseBusy, LeadrelayError, RateLimited
 from common.events import EventStore
 from common.leads import LeadService
 from common.metrics import Metrics
@@ -114,8 +114,6 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 
 async def json_body(request: web.Request) -> Any:
-    from common.errors import BadRequest
-
     raw = await request.read()
     try:
         return json.loads(raw)

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -16,9 +16,7 @@ from aiolimiter import AsyncLimiter
 
 from common import clock
 from common.errors import BadRequest
-
-if TYPE_CHECKING:
-    from common.payments import Notice
+from common.payments import Notice
 
 ERROR_TEXT_LIMIT = 500
 

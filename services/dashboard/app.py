@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from aiohttp_session import session_middleware
+from aiohttp_session import get_session, session_middleware
 
 from common import appkeys
 from common.config import Settings
@@ -75,7 +75,7 @@ async def dashboard_services(app: web.Application) -> AsyncIterator[None]:
 
 async def page_context(request: web.Request) -> dict:
     lang = i18n.language(request.cookies.get(i18n.COOKIE))
-    session = await auth.get_session(request)
+    session = await get_session(request)
     return {
         "t": i18n.translator(lang),
         "lang": lang,

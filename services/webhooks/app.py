@@ -10,7 +10,7 @@ from common.integrations.registry import build_integrations
 from common.payments import PaymentService
 from common.web import base_app, http_session_ctx
 from services.webhooks import views
-from services.webhooks.keys import INTEGRATIONS, PAYMENTS
+from services.webhooks.keys import HANDLED, INTEGRATIONS, PAYMENTS
 
 BODY_LIMIT = 256 * 1024
 DEAL_READ_TIMEOUT = 5.0  # Bitrix24 waits for our answer while we read the deal
@@ -20,6 +20,11 @@ def create_app(settings: Settings) -> web.Application:
     app = base_app(settings, "webhooks", client_max_size=BODY_LIMIT)
     app.cleanup_ctx.append(http_session_ctx(DEAL_READ_TIMEOUT))
     app[INTEGRATIONS] = build_integrations(settings)
+    app[HANDLED] = app[appkeys.METRICS].counter(
+        "leadrelay_webhooks_total",
+        "CRM webhooks handled, by connection and answer",
+        ("crm", "status"),
+    )
     app.on_startup.append(_services)
     app.router.add_post("/api/v1/webhooks/crm/{crm_id}", views.crm_webhook, name="crm_webhook")
     return app

@@ -15,7 +15,7 @@ from common.integrations.bitrix24 import Bitrix24Integration
 from common.payments import Notice, keep_receipt, seen_message, update_receipt
 from common.tasks import TaskQueue
 from common.web import request_id
-from services.webhooks.keys import INTEGRATIONS, PAYMENTS
+from services.webhooks.keys import HANDLED, INTEGRATIONS, PAYMENTS
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ async def crm_webhook(request: web.Request) -> web.Response:
         answer = await _deal_notice(request, integration, notices[0], hook.body, metadata)
     else:
         answer = await _notices(request, integration, notices, message_id, hook.body, metadata)
+    request.app[HANDLED].labels(crm_id, answer.get("status", "ok")).inc()
     log.info("webhook handled", extra={"connection": crm_id, "answer": answer})
     return web.json_response(answer)
 

@@ -104,6 +104,8 @@ async def test_unknown_lead_is_ignored_but_kept_for_audit(hooks, db):
     [receipt] = rows(db.path, "SELECT * FROM webhook_receipts")
     assert receipt["outcome"] == "ignored" and "404404" in receipt["body"]
     assert rows(db.path, "SELECT * FROM events") == []
+    metrics = await (await hooks.get("/metrics")).text()
+    assert 'leadrelay_webhooks_total{crm="amo",status="ignored"} 1.0' in metrics
 
 
 async def test_unknown_connection_is_404(hooks):
