@@ -112,6 +112,15 @@ class TaskQueue:
         return await self.db.transaction(claim)
 
     @staticmethod
+    async def still_held(tx: aiosqlite.Connection, task: Task) -> bool:
+        """Is `task` still processing under the claim that produced it (its attempt)?"""
+        async with tx.execute(
+            "SELECT 1 FROM tasks WHERE id = ? AND status = 'processing' AND attempts = ?",
+            (task.id, task.attempts),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    @staticmethod
     async def complete(tx: aiosqlite.Connection, task_id: int, result: dict[str, Any]) -> None:
         await _set(tx, task_id, status="completed", result=dumps(result), locked_until=None)
 
@@ -131,13 +140,13 @@ class TaskQueue:
         await _set(tx, task_id, status="failed", locked_until=None, last_error=error[:ERROR_LIMIT])
 
     @staticmethod
-    async def release(tx: aiosqlite.Connection, task_id: int) -> None:
+    async def release(tx: aiosqlite.Connection, task: Task) -> None:
         """Give a claimed task back untouched (shutdown): its attempt does not count."""
         await tx.execute(
             "UPDATE tasks SET status = 'pending', locked_until = NULL,"
             " attempts = max(attempts - 1, 0), updated_at = ?"
-            " WHERE id = ? AND status = 'processing'",
-            (clock.now_iso(), task_id),
+            " WHERE id = ? AND status = 'processing' AND attempts = ?",
+            (clock.now_iso(), task.id, task.attempts),
         )
 
     async def retry_failed(self, task_ids: list[int] | None = None) -> int:

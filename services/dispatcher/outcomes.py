@@ -48,7 +48,14 @@ async def apply_outcome(
     outcome: Done | Failed,
     settings: DispatcherSettings,
 ) -> str:
-    """Write the outcome in the caller's transaction; return the task's new status."""
+    """Write the outcome in the caller's transaction; return the task's new status.
+
+    Only the current holder of the task may write: if the lease ran out and
+    another dispatcher claimed the task meanwhile (attempts moved on), or it
+    finished it, this outcome is stale and changes nothing.
+    """
+    if not await TaskQueue.still_held(tx, task):
+        return "stale"
     if isinstance(outcome, Done):
         assert lead_id is not None
         await LeadService.record(tx, lead_id, outcome.event, outcome.data, {"task_id": task.id})

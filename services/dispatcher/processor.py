@@ -121,7 +121,7 @@ class BackgroundTaskProcessor:
             async def release(tx):
                 for batch in leftovers.values():
                     for task in batch:
-                        await TaskQueue.release(tx, task.id)
+                        await TaskQueue.release(tx, task)
 
             await self.db.transaction(release)
             log.info("released %d unfinished tasks", sum(map(len, leftovers.values())))

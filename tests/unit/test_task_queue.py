@@ -104,7 +104,7 @@ async def test_complete_retry_fail_and_retry_failed(db):
 async def test_release_gives_the_attempt_back(db):
     queue = TaskQueue(db)
     [task_id] = await enqueue(db, 1)
-    await queue.claim_due(limit=1, lease=60)
-    await db.transaction(lambda tx: queue.release(tx, task_id))
+    [claimed] = await queue.claim_due(limit=1, lease=60)
+    await db.transaction(lambda tx: queue.release(tx, claimed))
     task = await queue.get(task_id)
     assert (task.status, task.attempts, task.locked_until) == ("pending", 0, None)
