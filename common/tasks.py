@@ -111,6 +111,18 @@ class TaskQueue:
 
         return await self.db.transaction(claim)
 
+    async def extend_leases(self, tasks: list[Task], lease: float) -> None:
+        """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
+
+        async def extend(tx: aiosqlite.Connection) -> None:
+            await tx.executemany(
+                "UPDATE tasks SET locked_until = ?"
+                " WHERE id = ? AND status = 'processing' AND attempts = ?",
+                [(clock.after(lease), task.id, task.attempts) for task in tasks],
+            )
+
+        await self.db.transaction(extend)
+
     @staticmethod
     async def still_held(tx: aiosqlite.Connection, task: Task) -> bool:
         """Is `task` still processing under the claim that produced it (its attempt)?"""

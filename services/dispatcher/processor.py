@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from common.config import DispatcherSettings
@@ -49,7 +50,11 @@ class BackgroundTaskProcessor:
 
     async def run(self) -> None:
         singles = tuple(t for t in self.handlers if t not in self.batch_types)
+        heartbeat = time.monotonic()
         while not self._stopping:
+            if time.monotonic() - heartbeat > self.settings.lease_seconds / 3:
+                heartbeat = time.monotonic()
+                await self._extend_leases()
             free = self.settings.concurrency - self.busy
             claimed = 0
             try:
@@ -69,6 +74,15 @@ class BackgroundTaskProcessor:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+
+    async def _extend_leases(self) -> None:
+        """Work still running keeps its lease: only a dead dispatcher's tasks fall due."""
+        held = [task for batch in self._inflight.values() for task in batch]
+        if held:
+            try:
+                await self.queue.extend_leases(held, self.settings.lease_seconds)
+            except DatabaseBusy:
+                log.warning("database busy while extending leases")
 
     async def _claim(self, limit: int, types: tuple[str, ...]) -> list[Task]:
         if not await self.queue.has_due(types):  # a read: idle polls take no write lock

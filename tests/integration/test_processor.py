@@ -125,3 +125,37 @@ async def test_a_crashing_handler_keeps_the_task(db):
     await wait_for_async(retried)
     await processor.stop()
     assert (await queue.get(1)).last_error == "internal error: RuntimeError"
+
+
+async def test_long_work_keeps_its_lease(db):
+    queue = TaskQueue(db)
+    await fill(db, 1)
+    calls, release = [], asyncio.Event()
+
+    async def handler(batch):
+        calls.append(batch[0].id)
+        await release.wait()
+        await db.transaction(lambda tx: queue.complete(tx, batch[0].id, {}))
+
+    processor = BackgroundTaskProcessor(
+        db, queue, {"send_to_crm": handler}, settings(lease_seconds=0.3)
+    )
+    processor.start()
+    leases = []
+
+    async def renewed_twice():
+        task = await queue.get(1)
+        if task.locked_until and task.locked_until not in leases:
+            leases.append(task.locked_until)
+        return len(leases) >= 3
+
+    await wait_for_async(renewed_twice)
+    release.set()
+
+    async def done():
+        return (await queue.get(1)).status == "completed"
+
+    await wait_for_async(done)
+    await processor.stop()
+    assert calls == [1]  # never claimed a second time while it ran
+    assert (await queue.get(1)).attempts == 1
