@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from common.errors import DatabaseBusy
+from common.group_commit import GroupCommit, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,6 @@ def retry_delay(attempt: int) -> float:
 
 class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer leadrelay than this one."""
-
-
-def is_busy(error: sqlite3.OperationalError) -> bool:
-    text = str(error).lower()
-    return "locked" in text or "busy" in text
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -130,51 +125,38 @@ async def connect(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> aio
 
 
 class Database:
-    """One write connection (writes serialised in-process) and one read connection."""
+    """One write connection (writes grouped into shared commits) and one read connection."""
 
     def __init__(self, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT):
         self.path = path
         self.busy_timeout = busy_timeout
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+        self._commits: GroupCommit | None = None
 
     async def open(self) -> Database:
         await asyncio.to_thread(migrate, self.path, self.busy_timeout)
         self._writer = await connect(self.path, self.busy_timeout)
         self._reader = await connect(self.path, self.busy_timeout)
+        self._commits = GroupCommit(self._writer)
         return self
 
     async def close(self) -> None:
+        if self._commits is not None:
+            await self._commits.close()
         for conn in (self._writer, self._reader):
             if conn is not None:
                 await conn.close()
         self._writer = self._reader = None
 
     async def transaction(self, unit: Unit[T]) -> T:
-        """Run one unit of work in BEGIN IMMEDIATE … COMMIT: all of it or none.
+        """Run one unit of work all-or-nothing, durably committed before this returns.
 
-        This is the only write path, so that group commit can later share one
-        commit between the units of concurrent requests.
+        The only write path. Units of concurrent callers share one BEGIN
+        IMMEDIATE … COMMIT (group commit), each in its own savepoint.
         """
-        assert self._writer is not None, "database is not open"
-        conn = self._writer
-        async with self._write_lock:
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                if is_busy(error):
-                    raise DatabaseBusy("the database is busy, retry shortly") from error
-                raise
-            try:
-                result = await unit(conn)
-                await conn.execute("COMMIT")
-            except BaseException as failure:
-                await conn.execute("ROLLBACK")
-                if isinstance(failure, sqlite3.OperationalError) and is_busy(failure):
-                    raise DatabaseBusy("the database is busy, retry shortly") from failure
-                raise
-            return result
+        assert self._commits is not None, "database is not open"
+        return await self._commits.run(unit)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "database is not open"
