@@ -51,7 +51,8 @@ async def main(leads: int, clients: int) -> None:
         await system.close()
     print(f"ingest: {leads} leads, {clients} clients, {elapsed:.2f} s")
     print(
-        f"  throughput {leads / elapsed:.0f} leads/s (each answer durable: synchronous=FULL, group commit)"
+        f"  throughput {leads / elapsed:.0f} leads/s"
+        " (each answer durable: synchronous=FULL, group commit)"
     )
     print(f"  latency {percentiles(took)}")
 
