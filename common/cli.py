@@ -31,7 +31,7 @@ async def _verify(db: Database) -> int:
     if problems:
         print(f"verify: projections differ from the events ({len(problems)} shown)")
         return 1
-    print(f"verify: ok, {await EventStore(db).count()} events agree with leads and campaign_stats")
+    print(f"verify: ok, {await EventStore(db).count()} events agree with the projections")
     return 0
 
 
