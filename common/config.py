@@ -73,12 +73,25 @@ class DispatcherSettings(ServerSettings):
     retry_max_delay: float = Field(900.0, gt=0)
 
 
+DEFAULT_PASSWORD = "change-me"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
 class DashboardSettings(ServerSettings):
     port: int = Field(8083, ge=0, le=65535)
     username: str = "admin"
-    password: SecretStr = SecretStr("change-me")
+    password: SecretStr = SecretStr(DEFAULT_PASSWORD)
     secret_key: SecretStr | None = None
     api_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _no_default_password_in_public(self) -> DashboardSettings:
+        if self.host not in LOOPBACK and self.password.get_secret_value() == DEFAULT_PASSWORD:
+            raise ValueError(
+                f"password: set dashboard.password (or LEADRELAY_DASHBOARD__PASSWORD) before"
+                f" serving the dashboard on {self.host}"
+            )
+        return self
 
 
 class AmoCrmConnection(Section):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -19,6 +21,8 @@ class Metrics:
     def __init__(self, process_name: str):
         self.registry = CollectorRegistry()
         self.process_name = process_name
+        # Async callbacks run before each scrape, for values read from the database.
+        self.before_scrape: list[Callable[[], Awaitable[None]]] = []
         self.requests = Counter(
             "leadrelay_http_requests_total",
             "HTTP requests answered",
@@ -41,5 +45,7 @@ class Metrics:
     def histogram(self, name: str, documentation: str, labels: tuple[str, ...] = ()) -> Histogram:
         return Histogram(name, documentation, list(labels), registry=self.registry)
 
-    def render(self) -> bytes:
+    async def render(self) -> bytes:
+        for refresh in self.before_scrape:
+            await refresh()
         return generate_latest(self.registry)

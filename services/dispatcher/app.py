@@ -63,6 +63,15 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
         batch_types=frozenset({SEND_TO_YANDEX}),
     )
     app[PROCESSOR] = processor
+    open_tasks = app[appkeys.METRICS].gauge(
+        "leadrelay_tasks", "Tasks not yet completed, by status", ("status",)
+    )
+
+    async def count_tasks() -> None:
+        for status, count in (await app[appkeys.TASKS].open_counts()).items():
+            open_tasks.labels(status).set(count)
+
+    app[appkeys.METRICS].before_scrape.append(count_tasks)
     processor.start()
     yield
     await processor.stop()

@@ -4,6 +4,7 @@ import asyncio
 
 from common.config import DispatcherSettings
 from common.tasks import TaskQueue
+from services.dispatcher.app import create_app
 from services.dispatcher.processor import BackgroundTaskProcessor
 from tests.helpers import wait_for_async
 
@@ -159,3 +160,11 @@ async def test_long_work_keeps_its_lease(db):
     await processor.stop()
     assert calls == [1]  # never claimed a second time while it ran
     assert (await queue.get(1)).attempts == 1
+
+
+async def test_dispatcher_metrics_show_open_tasks(aiohttp_client, settings, db):
+    await fill(db, 2, "no_handler_for_this")  # stays pending: nobody claims it
+    client = await aiohttp_client(create_app(settings))
+    text = await (await client.get("/metrics")).text()
+    assert 'leadrelay_tasks{status="pending"} 2.0' in text
+    assert 'leadrelay_tasks{status="failed"} 0.0' in text

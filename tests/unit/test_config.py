@@ -61,6 +61,7 @@ def test_defaults_without_a_file():
         ("[ingest]\ntrusted_proxies = ['not-an-ip']\n", "ingest.trusted_proxies"),
         ("[crm.s]\nkind='generic'\nurl='https://a.ru'\nsecret='plain'\n", "crm.s"),
         ("[dispatcher]\nconcurrency = 0\n", "dispatcher.concurrency"),
+        ("[dashboard]\nhost = '0.0.0.0'\n", "dashboard.password"),
     ],
 )
 def test_bad_configuration_stops_with_one_line_naming_the_key(tmp_path, monkeypatch, text, named):
