@@ -13,7 +13,7 @@ from aiohttp_session import get_session
 
 from common import appkeys
 from common.contacts import mask_email, mask_phone
-from common.errors import LeadNotFound
+from common.errors import InvalidField, LeadNotFound
 from services.dashboard import auth, i18n
 from services.dashboard.charts import line_chart
 from services.dashboard.keys import QUERIES, REPLAYER
@@ -80,23 +80,35 @@ def masked(row) -> dict:
     return lead
 
 
-@aiohttp_jinja2.template("leads.html")
-async def leads(request: web.Request) -> dict:
-    where = LeadFilter.from_query(request.query)
-    _, offset = page_bounds(request.query, default=PAGE)
+async def leads(request: web.Request) -> web.Response:
+    campaigns = [c["campaign_id"] for c in await request.app[QUERIES].campaigns()]
+    try:
+        where = LeadFilter.from_query(request.query)
+        _, offset = page_bounds(request.query, default=PAGE)
+    except InvalidField as error:  # a person typed it: show the form again, with why
+        context = {
+            "leads": [],
+            "where": LeadFilter(),
+            "statuses": LEAD_STATUSES,
+            "campaigns": campaigns,
+            "error": error.message,
+            "export_url": "#",
+        }
+        return aiohttp_jinja2.render_template("leads.html", request, context, status=422)
     rows = await request.app[QUERIES].leads(where, PAGE + 1, offset)
     params = where.query_string()
-    return {
+    context = {
         "leads": [masked(row) for row in rows[:PAGE]],
         "where": where,
         "statuses": LEAD_STATUSES,
-        "campaigns": [c["campaign_id"] for c in await request.app[QUERIES].campaigns()],
+        "campaigns": campaigns,
         "next_url": f"?{urlencode(params | {'offset': offset + PAGE})}"
         if len(rows) > PAGE
         else None,
         "prev_url": f"?{urlencode(params | {'offset': max(offset - PAGE, 0)})}" if offset else None,
         "export_url": f"/admin/leads.csv?{urlencode(params)}",
     }
+    return aiohttp_jinja2.render_template("leads.html", request, context)
 
 
 async def export_leads(request: web.Request) -> web.StreamResponse:
