@@ -205,3 +205,26 @@ async def test_lead_without_ids_is_skipped_with_a_reason(system):
     [event] = await wait_for_async(skipped)
     assert "neither a yclid nor a Metrica ClientID" in json.loads(event["data"])["reason"]
     assert system.metrica.uploads == []
+
+
+async def test_metrica_refusal_fails_the_conversion_with_its_message(system):
+    system.metrica.faults.status = 400
+    system.config()
+    await system.start("ingest", "dispatcher", "webhooks")
+    lead_id = await post_lead(system, "shop-campaign", yclid="123")
+    await crm_id_of(system, lead_id)
+    body = json.dumps(
+        {"type": "payment", "lead_id": lead_id, "amount": "5", "currency": "RUB"}
+    ).encode()
+    headers = signed_headers(SECRET, "pay-f", body) | {"Content-Type": "application/json"}
+    assert (await webhook(system, "shop", body, headers))[0] == 200
+
+    async def failed():
+        return rows(system.db_path, "SELECT * FROM events WHERE type = 'YANDEX_CONVERSION_FAILED'")
+
+    [event] = await wait_for_async(failed)
+    assert "Yandex Metrica answered HTTP 400" in json.loads(event["data"])["reason"]
+    [task] = rows(system.db_path, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
+    assert (task["status"], task["attempts"]) == ("failed", 1)  # a 4xx is not retried
+    [lead] = rows(system.db_path, "SELECT conversion_status FROM leads")
+    assert lead["conversion_status"] == "failed"
