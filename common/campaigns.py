@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any
 
 from common.db import Database
 
@@ -11,10 +11,20 @@ class CampaignService:
     def __init__(self, db: Database):
         self.db = db
 
-    async def stats(self) -> list[sqlite3.Row]:
-        return await self.db.fetchall("SELECT * FROM campaign_stats ORDER BY leads DESC")
+    async def stats(self) -> list[dict[str, Any]]:
+        """Every campaign's counters, busiest first, with its lead → payment conversion %."""
+        rows = await self.db.fetchall("SELECT * FROM campaign_stats ORDER BY leads DESC")
+        return [
+            dict(row) | {"conversion": conversion(row["payments"], row["leads"])} for row in rows
+        ]
 
-    async def get(self, campaign_id: str) -> sqlite3.Row | None:
-        return await self.db.fetchone(
-            "SELECT * FROM campaign_stats WHERE campaign_id = ?", (campaign_id,)
+    async def totals(self) -> dict[str, int]:
+        row = await self.db.fetchone(
+            "SELECT coalesce(sum(leads), 0), coalesce(sum(payments), 0),"
+            " coalesce(sum(revenue_minor), 0) FROM campaign_stats"
         )
+        return {"leads": row[0], "payments": row[1], "revenue_minor": row[2]}
+
+
+def conversion(payments: int, leads: int) -> float:
+    return round(100 * payments / leads, 1) if leads else 0.0

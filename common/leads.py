@@ -58,9 +58,6 @@ class LeadService:
             raise LeadNotFound(f"lead {lead_id} does not exist")
         return row
 
-    async def count(self) -> int:
-        return await self.db.scalar("SELECT coalesce(sum(leads), 0) FROM campaign_stats")
-
     async def latest(self, limit: int = 10) -> list[sqlite3.Row]:
         return await self.db.fetchall(
             "SELECT * FROM leads ORDER BY created_at DESC LIMIT ?", (limit,)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from aiohttp import web
 
 from common import appkeys
+from services.dashboard import views
 from services.dashboard.keys import QUERIES
 from services.dashboard.queries import LeadFilter, page_bounds
 
@@ -17,8 +18,8 @@ async def stats(request: web.Request) -> web.Response:
     health["failing"] = [{"connection": c, "tasks": n} for c, n in health["failing"]]
     return web.json_response(
         {
-            "totals": await queries.totals(),
-            "campaigns": await queries.campaigns(),
+            "totals": await views.totals(request),
+            "campaigns": await request.app[appkeys.CAMPAIGNS].stats(),
             "tasks": health,
         }
     )

@@ -14,7 +14,6 @@ from common import clock
 from common.config import Settings
 from common.db import Database
 from common.errors import InvalidField
-from common.events import Event, EventStore
 from common.tasks import TaskQueue
 
 LEAD_STATUSES = ("new", "sent_to_crm", "crm_failed", "paid", "lost")
@@ -85,39 +84,12 @@ def page_bounds(query, default: int = 50, most: int = 500) -> tuple[int, int]:
     return limit, offset
 
 
-def conversion(stats: sqlite3.Row) -> float:
-    return round(100 * stats["payments"] / stats["leads"], 1) if stats["leads"] else 0.0
-
-
 class DashboardQueries:
+    """The dashboard's own reads; campaign counters and events come from their services."""
+
     def __init__(self, db: Database, settings: Settings):
         self.db = db
         self.settings = settings
-        self.events = EventStore(db)
-
-    async def totals(self) -> dict[str, int]:
-        row = await self.db.fetchone(
-            "SELECT coalesce(sum(leads), 0), coalesce(sum(payments), 0),"
-            " coalesce(sum(revenue_minor), 0) FROM campaign_stats"
-        )
-        return {
-            "leads": row[0],
-            "payments": row[1],
-            "revenue_minor": row[2],
-            "events": await self.events.count(),
-        }
-
-    async def campaigns(self) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall("SELECT * FROM campaign_stats ORDER BY leads DESC")
-        return [dict(row) | {"conversion": conversion(row)} for row in rows]
-
-    async def latest_leads(self, limit: int = 10) -> list[sqlite3.Row]:
-        return await self.db.fetchall(
-            "SELECT * FROM leads ORDER BY created_at DESC LIMIT ?", (limit,)
-        )
-
-    async def latest_events(self, limit: int = 10) -> list[Event]:
-        return await self.events.latest(limit)
 
     async def health(self) -> dict[str, Any]:
         """Open task counts (not completed: that one grows forever) and failing connections."""

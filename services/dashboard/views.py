@@ -64,14 +64,21 @@ async def admin(request: web.Request) -> dict:
         metric: line_chart(daily["days"], daily["series"][metric], t(f"per_day_{metric}"))
         for metric in ("leads", "payments", "revenue")
     }
+    app = request.app
     return {
-        "totals": await queries.totals(),
-        "campaigns": await queries.campaigns(),
-        "latest_leads": [masked(row) for row in await queries.latest_leads()],
-        "latest_events": await queries.latest_events(),
+        "totals": await totals(request),
+        "campaigns": await app[appkeys.CAMPAIGNS].stats(),
+        "latest_leads": [masked(row) for row in await app[appkeys.LEADS].latest(10)],
+        "latest_events": await app[appkeys.EVENTS].latest(10),
         "health": await queries.health(),
         "charts": charts,
     }
+
+
+async def totals(request: web.Request) -> dict[str, int]:
+    """Counters only: campaign sums and the event log's last position."""
+    counts = await request.app[appkeys.CAMPAIGNS].totals()
+    return counts | {"events": await request.app[appkeys.EVENTS].count()}
 
 
 def masked(row) -> dict:
@@ -81,7 +88,7 @@ def masked(row) -> dict:
 
 
 async def leads(request: web.Request) -> web.Response:
-    campaigns = [c["campaign_id"] for c in await request.app[QUERIES].campaigns()]
+    campaigns = [c["campaign_id"] for c in await request.app[appkeys.CAMPAIGNS].stats()]
     try:
         where = LeadFilter.from_query(request.query)
         _, offset = page_bounds(request.query, default=PAGE)
