@@ -207,8 +207,22 @@ def describe_errors(error: ValidationError) -> list[str]:
     return lines
 
 
+def unknown_variables(environ: dict[str, str]) -> list[str]:
+    """LEADRELAY_* variables that name no key (pydantic-settings ignores those at the top)."""
+    known = set(Settings.model_fields)
+    unknown = []
+    for name in environ:
+        if name.upper().startswith("LEADRELAY_") and name.upper() != CONFIG_ENV:
+            key = name[len("LEADRELAY_") :].split("__", 1)[0].lower()
+            if key not in known:
+                unknown.append(name)
+    return unknown
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the configuration, or stop the process with one line per problem."""
+    if unknown := unknown_variables(dict(os.environ)):
+        sys.exit(f"leadrelay: invalid configuration: {', '.join(unknown)}: no such key")
     path = config_path()
     if path is not None and not path.exists():
         sys.exit(f"leadrelay: configuration file {path} ({CONFIG_ENV}) does not exist")

@@ -84,3 +84,12 @@ def test_the_example_file_is_valid(monkeypatch):
     settings = load_settings()
     assert set(settings.crm) == {"amo", "b24", "shop"}
     assert settings.route_for("spring-sale") == "b24"
+
+
+def test_an_unknown_environment_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("LEADRELAY_DATABSE", "x.db")
+    proc = subprocess.run(
+        [sys.executable, "-m", "common.cli", "migrate"], capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == "leadrelay: invalid configuration: LEADRELAY_DATABSE: no such key"
