@@ -3,7 +3,9 @@
 import asyncio
 
 from common.config import DispatcherSettings
-from common.tasks import TaskQueue
+from common.events import EventStore, EventType
+from common.leads import LeadService
+from common.tasks import SEND_TO_YANDEX, TaskQueue
 from services.dispatcher.app import create_app
 from services.dispatcher.processor import BackgroundTaskProcessor
 from tests.helpers import wait_for_async
@@ -168,3 +170,29 @@ async def test_dispatcher_metrics_show_open_tasks(aiohttp_client, settings, db):
     text = await (await client.get("/metrics")).text()
     assert 'leadrelay_tasks{status="pending"} 2.0' in text
     assert 'leadrelay_tasks{status="failed"} 0.0' in text
+
+
+async def test_without_metrica_settings_conversions_are_skipped_with_a_reason(
+    aiohttp_client, settings, db
+):
+    leads = LeadService(db, TaskQueue(db))
+    data = {"campaign_id": "c", "yclid": "1"}
+    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, data, {}))
+    paid = {"amount": "10", "currency": "RUB", "paid_at": "2026-11-01T00:00:00.000000Z"}
+
+    async def pay(tx):
+        await leads.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
+        await TaskQueue(db).enqueue(tx, SEND_TO_YANDEX, {"lead_id": lead_id})
+
+    await db.transaction(pay)
+    await aiohttp_client(create_app(settings))  # no [yandex] token or counter
+
+    async def skipped():
+        return [
+            e
+            for e in await EventStore(db).read_stream(lead_id)
+            if e.type == EventType.YANDEX_CONVERSION_SKIPPED
+        ]
+
+    [event] = await wait_for_async(skipped)
+    assert "not configured" in event.data["reason"]
