@@ -70,6 +70,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "nothing": "Пусто",
         "seconds": "с",
         "language": "English",
+        "status_new": "новая",
+        "status_sent_to_crm": "в CRM",
+        "status_crm_failed": "ошибка CRM",
+        "status_paid": "оплачена",
+        "status_lost": "отказ",
     },
     "en": {
         "title": "leadrelay — dashboard",
@@ -134,6 +139,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "nothing": "Nothing here",
         "seconds": "s",
         "language": "Русский",
+        "status_new": "new",
+        "status_sent_to_crm": "in CRM",
+        "status_crm_failed": "CRM failed",
+        "status_paid": "paid",
+        "status_lost": "lost",
     },
 }
 
