@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from common import appkeys, logs
 from common.campaigns import CampaignService
-from common.config import ServerSettings, Settings
+from common.config import ServerSettings, Settings, load_settings
 from common.db import Database
 from common.errors import BadRequest, DatabaseBusy, LeadrelayError, RateLimited
 from common.events import EventStore
@@ -171,3 +171,10 @@ def base_app(
 
 def serve(app: web.Application, server: ServerSettings) -> None:
     web.run_app(app, host=server.host, port=server.port, access_log=None, print=None)
+
+
+def run_process(name: str, create_app: Callable[[Settings], web.Application]) -> None:
+    """What `python -m services.<name>` does: read the configuration, log, serve."""
+    settings = load_settings()
+    logs.setup(name, settings.log_level)
+    serve(create_app(settings), getattr(settings, name))

@@ -1,3 +1,6 @@
-from services.dashboard.main import main
+"""`python -m services.dashboard`: read the configuration and serve."""
 
-main()
+from common.web import run_process
+from services.dashboard.app import create_app
+
+run_process("dashboard", create_app)

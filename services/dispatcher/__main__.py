@@ -1,3 +1,6 @@
-from services.dispatcher.main import main
+"""`python -m services.dispatcher`: read the configuration and serve."""
 
-main()
+from common.web import run_process
+from services.dispatcher.app import create_app
+
+run_process("dispatcher", create_app)

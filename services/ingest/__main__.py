@@ -1,3 +1,6 @@
-from services.ingest.main import main
+"""`python -m services.ingest`: read the configuration and serve."""
 
-main()
+from common.web import run_process
+from services.ingest.app import create_app
+
+run_process("ingest", create_app)

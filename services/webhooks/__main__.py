@@ -1,3 +1,6 @@
-from services.webhooks.main import main
+"""`python -m services.webhooks`: read the configuration and serve."""
 
-main()
+from common.web import run_process
+from services.webhooks.app import create_app
+
+run_process("webhooks", create_app)
