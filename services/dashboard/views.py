@@ -28,6 +28,11 @@ EXPORT_COLUMNS = (
 )  # fmt: skip
 
 
+def url(request: web.Request, name: str) -> str:
+    """A named route's path, so redirects follow the routes table."""
+    return str(request.app.router[name].url_for())
+
+
 @aiohttp_jinja2.template("login.html")
 async def login_page(request: web.Request) -> dict:
     return {"next": auth.safe_next(request.query.get("next")), "error": False}
@@ -44,7 +49,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     await auth.check_csrf(request)
     (await get_session(request)).invalidate()
-    raise web.HTTPFound("/login")
+    raise web.HTTPFound(url(request, "login_page"))
 
 
 async def set_language(request: web.Request) -> web.StreamResponse:
@@ -174,14 +179,14 @@ async def retry_task(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise LeadNotFound("no such task") from None
     await request.app[appkeys.TASKS].retry_failed([task_id])
-    raise web.HTTPFound("/admin/tasks")
+    raise web.HTTPFound(url(request, "tasks"))
 
 
 async def retry_all(request: web.Request) -> web.StreamResponse:
     await auth.check_csrf(request)
     await request.app[appkeys.TASKS].retry_failed()
-    raise web.HTTPFound("/admin/tasks")
+    raise web.HTTPFound(url(request, "tasks"))
 
 
 async def root(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/admin")
+    raise web.HTTPFound(url(request, "admin"))
