@@ -180,9 +180,32 @@ async def measure(path: Path, runs: int) -> None:
                         assert resp.status == 200, page
                     took.append(time.perf_counter() - started)
                 print(f"  {page[:48]:<48} {percentiles(took)}")
+            await export_all(http, base, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def export_all(http: aiohttp.ClientSession, base: str, pid: int) -> None:
+    """The CSV of every lead: streamed, so the dashboard's memory should not grow with it."""
+    before = peak_rss_mib(pid)
+    started, size, lines = time.perf_counter(), 0, 0
+    async with http.get(f"{base}/admin/leads.csv") as resp:
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    took = time.perf_counter() - started
+    print(
+        f"  /admin/leads.csv: {lines - 1} rows, {size >> 20} MiB in {took:.1f} s;"
+        f" dashboard peak RSS {before:.0f} MiB before, {peak_rss_mib(pid):.0f} MiB after"
+    )
 
 
 def main() -> None:
