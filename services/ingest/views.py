@@ -30,7 +30,7 @@ async def create_lead(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters")
-    digest = idempotency.fingerprint(data)
+    digest = idempotency.fingerprint(data) if key else ""
     hours = settings.idempotency_hours
     metadata = {
         "request_id": request_id(request),
