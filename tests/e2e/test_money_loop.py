@@ -43,6 +43,18 @@ async def conversions(system, count: int) -> None:
     await wait_for_async(arrived, timeout=30)
 
 
+async def pay_generic(system, lead_id: str, message_id: str, amount: str) -> tuple[int, dict]:
+    """A signed payment webhook from the generic CRM."""
+    payment = {"type": "payment", "lead_id": lead_id, "amount": amount, "currency": "RUB"}
+    body = json.dumps(payment).encode()
+    headers = signed_headers(SECRET, message_id, body) | {"Content-Type": "application/json"}
+    return await webhook(system, "shop", body, headers)
+
+
+def events_of(system, kind: str) -> list:
+    return rows(system.db_path, "SELECT * FROM events WHERE type = ?", (kind,))
+
+
 def amo_won(crm_id: str, price: str) -> str:
     return urlencode(
         {
@@ -74,7 +86,7 @@ async def test_amocrm_money_loop_and_repeats(system):
     )
 
     async def recorded():
-        return rows(system.db_path, "SELECT * FROM events WHERE type='YANDEX_DIRECT_CONVERSION'")
+        return events_of(system, "YANDEX_DIRECT_CONVERSION")
 
     [event] = await wait_for_async(recorded)
     assert json.loads(event["data"])["upload_id"] == "9001"
@@ -160,14 +172,10 @@ async def test_generic_money_loop_and_twenty_conversions_in_one_upload(system):
     assert system.services["dispatcher"].stop() == 0  # payments pile up while it is down
 
     for n, lead_id in enumerate(ids):
-        body = json.dumps(
-            {"type": "payment", "lead_id": lead_id, "amount": f"{100 + n}.25", "currency": "RUB"}
-        ).encode()
-        headers = signed_headers(SECRET, f"pay-{n}", body) | {"Content-Type": "application/json"}
-        status, answer = await webhook(system, "shop", body, headers)
+        status, answer = await pay_generic(system, lead_id, f"pay-{n}", f"{100 + n}.25")
         assert status == 200 and answer["status"] == "ok"
         if n == 0:  # a redelivery of the same webhook-id changes nothing
-            status, again = await webhook(system, "shop", body, headers)
+            status, again = await pay_generic(system, lead_id, f"pay-{n}", f"{100 + n}.25")
             assert again["status"] == "duplicate"
 
     await system.start("dispatcher")
@@ -193,14 +201,10 @@ async def test_lead_without_ids_is_skipped_with_a_reason(system):
     await system.start("ingest", "dispatcher", "webhooks")
     lead_id = await post_lead(system, "shop-campaign")
     await crm_id_of(system, lead_id)
-    body = json.dumps(
-        {"type": "payment", "lead_id": lead_id, "amount": "5", "currency": "RUB"}
-    ).encode()
-    headers = signed_headers(SECRET, "pay-x", body) | {"Content-Type": "application/json"}
-    assert (await webhook(system, "shop", body, headers))[0] == 200
+    assert (await pay_generic(system, lead_id, "pay-x", "5"))[0] == 200
 
     async def skipped():
-        return rows(system.db_path, "SELECT * FROM events WHERE type = 'YANDEX_CONVERSION_SKIPPED'")
+        return events_of(system, "YANDEX_CONVERSION_SKIPPED")
 
     [event] = await wait_for_async(skipped)
     assert "neither a yclid nor a Metrica ClientID" in json.loads(event["data"])["reason"]
@@ -213,14 +217,10 @@ async def test_metrica_refusal_fails_the_conversion_with_its_message(system):
     await system.start("ingest", "dispatcher", "webhooks")
     lead_id = await post_lead(system, "shop-campaign", yclid="123")
     await crm_id_of(system, lead_id)
-    body = json.dumps(
-        {"type": "payment", "lead_id": lead_id, "amount": "5", "currency": "RUB"}
-    ).encode()
-    headers = signed_headers(SECRET, "pay-f", body) | {"Content-Type": "application/json"}
-    assert (await webhook(system, "shop", body, headers))[0] == 200
+    assert (await pay_generic(system, lead_id, "pay-f", "5"))[0] == 200
 
     async def failed():
-        return rows(system.db_path, "SELECT * FROM events WHERE type = 'YANDEX_CONVERSION_FAILED'")
+        return events_of(system, "YANDEX_CONVERSION_FAILED")
 
     [event] = await wait_for_async(failed)
     assert "Yandex Metrica answered HTTP 400" in json.loads(event["data"])["reason"]
