@@ -27,7 +27,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import percentiles  # noqa: E402
-from common.db import migrate  # noqa: E402
+from common.store.sqlite.migrate import migrate  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 CAMPAIGNS = [f"campaign-{n:02d}" for n in range(20)]

@@ -5,49 +5,50 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 
 from tqdm import tqdm
 
 from common.config import load_settings
-from common.db import Database, migrate
-from common.events import EventStore
-from common.replay import rebuild, verify
-from common.tasks import TaskQueue
+from common.store.replay import rebuild, verify
+from common.store.sqlite.migrate import migrate
+from common.store.sqlite.store import SqliteStore
 
 
-async def _with_db(action):
+async def _with_store(action: Callable[[SqliteStore], Awaitable[int]]) -> int:
     settings = load_settings()
-    db = await Database(settings.database, settings.busy_timeout).open()
+    store = await SqliteStore(settings.database, settings.busy_timeout).open()
     try:
-        return await action(db)
+        return await action(store)
     finally:
-        await db.close()
+        await store.close()
 
 
-async def _verify(db: Database) -> int:
-    problems = await verify(db)
+async def _verify(store: SqliteStore) -> int:
+    problems = await verify(store)
     for line in problems:
         print(line)
     if problems:
         print(f"verify: projections differ from the events ({len(problems)} shown)")
         return 1
-    print(f"verify: ok, {await EventStore(db).count()} events agree with the projections")
+    count = await store.read(lambda tx: tx.events.count())
+    print(f"verify: ok, {count} events agree with the projections")
     return 0
 
 
-async def _rebuild(db: Database) -> int:
-    total = await EventStore(db).count()
+async def _rebuild(store: SqliteStore) -> int:
+    total = await store.read(lambda tx: tx.events.count())
     with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
-        await rebuild(db, bar.update)
+        await rebuild(store, bar.update)
     print(f"rebuild: replayed {total} events")
     return 0
 
 
-async def _tasks(db: Database, retry_failed: bool) -> int:
-    queue = TaskQueue(db)
+async def _tasks(store: SqliteStore, retry_failed: bool) -> int:
     if retry_failed:
-        print(f"requeued {await queue.retry_failed()} failed tasks")
-    for status, count in (await queue.counts()).items():
+        count = await store.write(lambda tx: tx.tasks.retry_failed())
+        print(f"requeued {count} failed tasks")
+    for status, count in (await store.read(lambda tx: tx.tasks.counts())).items():
         print(f"{status:<11} {count}")
     return 0
 
@@ -67,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migrate: {settings.database} at schema {migrate(settings.database)}")
         return 0
     if args.command == "verify":
-        return asyncio.run(_with_db(_verify))
+        return asyncio.run(_with_store(_verify))
     if args.command == "rebuild":
-        return asyncio.run(_with_db(_rebuild))
-    return asyncio.run(_with_db(lambda db: _tasks(db, args.action == "retry-failed")))
+        return asyncio.run(_with_store(_rebuild))
+    return asyncio.run(_with_store(lambda store: _tasks(store, args.action == "retry-failed")))
 
 
 if __name__ == "__main__":

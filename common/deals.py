@@ -9,52 +9,47 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import aiosqlite
 
-from common.db import Database
 from common.integrations.bitrix24 import Bitrix24Integration
-from common.payments import PaymentService, keep_receipt, update_receipt
-from common.tasks import RESOLVE_DEAL, TaskQueue
+from common.model import TaskStatus, TaskType
+from common.payments import Answer, PaymentService
+from common.store import Store, Tx
 
 # The webhooks service gets the first try; the dispatcher takes over after this.
 INLINE_WINDOW = 60.0
 
 
-async def store_notice(
-    db: Database, tasks: TaskQueue, connection: str, deal_id: str, body: bytes
-) -> tuple[int, int]:
-    """Receipt and resolve task in one transaction; return (task id, receipt id)."""
+def store_notice(tx: Tx, connection: str, deal_id: str, body: bytes) -> tuple[int, int]:
+    """Receipt and resolve task; return (task id, receipt id)."""
+    receipt_id = tx.receipts.keep(connection, None, body, {"status": "queued", "deal_id": deal_id})
+    payload = {"connection": connection, "deal_id": deal_id, "receipt_id": receipt_id}
+    task_id = tx.tasks.enqueue(TaskType.RESOLVE_DEAL, payload, delay=INLINE_WINDOW)
+    return task_id, receipt_id
 
-    async def unit(tx: aiosqlite.Connection) -> tuple[int, int]:
-        answer = {"status": "queued", "deal_id": deal_id}
-        receipt_id = await keep_receipt(tx, connection, None, body, answer)
-        payload = {"connection": connection, "deal_id": deal_id, "receipt_id": receipt_id}
-        task_id = await tasks.enqueue(tx, RESOLVE_DEAL, payload, delay=INLINE_WINDOW)
-        return task_id, receipt_id
 
-    return await db.transaction(unit)
+def reject(tx: Tx, task_id: int, receipt_id: int, reason: str) -> None:
+    """The deal cannot be used (e.g. its amount): fail the task, say why on the receipt."""
+    tx.tasks.fail(task_id, reason)
+    tx.receipts.update(receipt_id, {"status": "rejected", "reason": reason})
 
 
 async def resolve(
-    db: Database,
-    payments: PaymentService,
+    store: Store,
     integration: Bitrix24Integration,
     http: aiohttp.ClientSession,
     task_id: int,
     payload: dict[str, Any],
     metadata: dict[str, Any],
-) -> dict[str, Any]:
+) -> Answer:
     """Read the deal and apply it, completing the task; DeliveryFailure if the read fails."""
     notice = await integration.resolve_deal(http, payload["deal_id"])
 
-    async def unit(tx: aiosqlite.Connection) -> dict[str, Any]:
-        async with tx.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)) as cursor:
-            row = await cursor.fetchone()
-        if row is not None and row[0] == "completed":
+    def unit(tx: Tx) -> Answer:
+        if tx.tasks.status(task_id) == TaskStatus.COMPLETED:
             return {"status": "duplicate", "reason": "this deal notice was already resolved"}
-        answer = await payments.apply(tx, integration.name, notice, metadata)
-        await update_receipt(tx, payload["receipt_id"], answer)
-        await TaskQueue.complete(tx, task_id, answer)
+        answer = PaymentService.apply(tx, integration.name, notice, metadata)
+        tx.receipts.update(payload["receipt_id"], answer)
+        tx.tasks.complete(task_id, answer)
         return answer
 
-    return await db.transaction(unit)
+    return await store.write(unit)

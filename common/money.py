@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from common.errors import InvalidField
+
 MAX_AMOUNT = Decimal("10000000000")  # ten billion: anything larger is a typo or an attack
 # ISO 4217 codes of the currencies leadrelay's users are paid in; Metrica accepts these.
 CURRENCIES = frozenset(
@@ -66,3 +68,18 @@ def parse_currency(value: object) -> str:
     if code not in CURRENCIES:
         raise ValueError(f"{value!r} is not a supported ISO 4217 currency")
     return code
+
+
+def money(field: str, amount: object, currency: object) -> tuple[Decimal, str]:
+    """Validated amount and currency, or InvalidField naming the field."""
+    try:
+        value = parse_amount(amount)
+    except ValueError as error:
+        raise InvalidField(f"{field}: {error}", [{"field": field, "message": str(error)}]) from None
+    try:
+        code = parse_currency(currency)
+    except ValueError as error:
+        message = str(error)
+        problem = [{"field": "currency", "message": message}]
+        raise InvalidField(f"currency: {message}", problem) from None
+    return value, code

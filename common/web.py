@@ -15,14 +15,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from common import appkeys, logs
-from common.campaigns import CampaignService
 from common.config import ServerSettings, Settings, load_settings
-from common.db import Database
 from common.errors import BadRequest, DatabaseBusy, LeadrelayError, RateLimited
-from common.events import EventStore
-from common.leads import LeadService
 from common.metrics import Metrics
-from common.tasks import TaskQueue
+from common.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -121,18 +117,16 @@ async def json_body(request: web.Request) -> Any:
         raise BadRequest(f"body is not valid JSON: {error}") from error
 
 
-def database_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Open the database and the services over it for the app's lifetime."""
+def store_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Open (and migrate) the database for the app's lifetime."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        db = await Database(settings.database, settings.busy_timeout).open()
-        app[appkeys.DB] = db
-        app[appkeys.EVENTS] = EventStore(db)
-        app[appkeys.TASKS] = TaskQueue(db, settings.dispatcher.max_attempts)
-        app[appkeys.LEADS] = LeadService(db, app[appkeys.TASKS])
-        app[appkeys.CAMPAIGNS] = CampaignService(db)
+        store = await open_store(
+            settings.database, settings.busy_timeout, settings.dispatcher.max_attempts
+        )
+        app[appkeys.STORE] = store
         yield
-        await db.close()
+        await store.close()
 
     return ctx
 
@@ -163,7 +157,7 @@ def base_app(
     )
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = Metrics(process_name)
-    app.cleanup_ctx.append(database_ctx(settings))
+    app.cleanup_ctx.append(store_ctx(settings))
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_view, name="metrics")
     return app

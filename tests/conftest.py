@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from common.config import Settings
-from common.db import Database
+from common.store import SqliteStore
 from tests.e2e.system import System
 
 
@@ -39,10 +39,11 @@ def settings(db_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def db(settings: Settings):
-    database = await Database(settings.database, settings.busy_timeout).open()
-    yield database
-    await database.close()
+async def store(settings: Settings):
+    """The real SQLite store over this test's database file."""
+    opened = await SqliteStore(settings.database, settings.busy_timeout).open()
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

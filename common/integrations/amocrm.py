@@ -19,7 +19,8 @@ from common.integrations.base import (
     classify_http,
     same_secret,
 )
-from common.payments import Notice, money
+from common.model import Lead, Notice
+from common.money import money
 
 # AmoCRM's tracking-data fields are addressed by field_code.
 TRACKING = {
@@ -41,23 +42,25 @@ def _field(code: str, value: str, enum_code: str | None = None) -> dict[str, Any
     return {"field_code": code, "values": [item]}
 
 
-def lead_body(lead: dict[str, Any], pipeline_id: int | None) -> list[dict[str, Any]]:
+def lead_body(lead: Lead, pipeline_id: int | None) -> list[dict[str, Any]]:
     """The JSON array of one complex lead, as /api/v4/leads/complex takes it."""
     contact_fields = [
-        _field(code, lead[key], "WORK")
-        for key, code in (("phone", "PHONE"), ("email", "EMAIL"))
-        if lead.get(key)
+        _field(code, value, "WORK")
+        for value, code in ((lead.phone, "PHONE"), (lead.email, "EMAIL"))
+        if value
     ]
     contact = {
-        "name": lead.get("name") or lead.get("phone") or lead.get("email"),
+        "name": lead.name or lead.phone or lead.email,
         "custom_fields_values": contact_fields,
     }
     body: dict[str, Any] = {
-        "name": f"Заявка: {lead['campaign_id']}",
-        "request_id": lead["id"],
-        "_embedded": {"contacts": [contact], "tags": [{"name": lead["campaign_id"]}]},
+        "name": f"Заявка: {lead.campaign_id}",
+        "request_id": lead.id,
+        "_embedded": {"contacts": [contact], "tags": [{"name": lead.campaign_id}]},
     }
-    tracking = [_field(code, lead[key]) for key, code in TRACKING.items() if lead.get(key)]
+    tracking = [
+        _field(code, value) for key, code in TRACKING.items() if (value := getattr(lead, key))
+    ]
     if tracking:
         body["custom_fields_values"] = tracking
     if pipeline_id is not None:
@@ -74,7 +77,7 @@ class AmoCrmIntegration(CrmIntegration):
         self.currency = currency  # AmoCRM's webhooks carry a price but no currency
         self.url = str(connection.base_url).rstrip("/") + "/api/v4/leads/complex"
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: dict[str, Any]) -> str | None:
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
         token = self.connection.token.get_secret_value()
         reply = await self.call(
             http,

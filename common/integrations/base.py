@@ -16,7 +16,7 @@ from aiolimiter import AsyncLimiter
 
 from common import clock
 from common.errors import BadRequest
-from common.payments import Notice
+from common.model import Lead, Notice
 
 ERROR_TEXT_LIMIT = 500
 
@@ -111,7 +111,7 @@ class CrmIntegration(ABC):
         self.limiter = AsyncLimiter(rate_limit, 1.0)
 
     @abstractmethod
-    async def send_lead(self, http: aiohttp.ClientSession, lead: dict[str, Any]) -> str | None:
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
         """Deliver a lead; return the CRM-side id when the CRM gives one."""
 
     @abstractmethod

@@ -18,31 +18,31 @@ from common.integrations.base import (
     classify_http,
     same_secret,
 )
-from common.payments import Notice, money
+from common.model import UTM_FIELDS, Lead, Notice
+from common.money import money
 
 # Bitrix24 error codes that mean "later", whatever the HTTP status.
 TEMPORARY_ERRORS = {"QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "INTERNAL_SERVER_ERROR"}
 DEAL_EVENTS = {"ONCRMDEALUPDATE", "ONCRMDEALADD"}
-UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 
-def lead_fields(lead: dict[str, Any]) -> dict[str, Any]:
+def lead_fields(lead: Lead) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "TITLE": f"Заявка: {lead['campaign_id']}",
+        "TITLE": f"Заявка: {lead.campaign_id}",
         "SOURCE_ID": "WEB",
     }
-    if lead.get("name"):
-        fields["NAME"] = lead["name"]
+    if lead.name:
+        fields["NAME"] = lead.name
     for key in ("phone", "email"):
-        if lead.get(key):
-            fields[key.upper()] = [{"VALUE": lead[key], "VALUE_TYPE": "WORK"}]
-    for key in UTM:
-        if lead.get(key):
-            fields[key.upper()] = lead[key]
-    if lead.get("comment"):
-        fields["COMMENTS"] = lead["comment"]
-    if lead.get("page_url"):
-        fields["SOURCE_DESCRIPTION"] = lead["page_url"]
+        if value := getattr(lead, key):
+            fields[key.upper()] = [{"VALUE": value, "VALUE_TYPE": "WORK"}]
+    for key in UTM_FIELDS:
+        if value := getattr(lead, key):
+            fields[key.upper()] = value
+    if lead.comment:
+        fields["COMMENTS"] = lead.comment
+    if lead.page_url:
+        fields["SOURCE_DESCRIPTION"] = lead.page_url
     return fields
 
 
@@ -76,7 +76,7 @@ class Bitrix24Integration(CrmIntegration):
         reply = await self.call(http, "POST", f"{self.base}/{name}.json", json=params)
         return result_of(reply, f"Bitrix24 '{self.name}' {name}")
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: dict[str, Any]) -> str | None:
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
         params = {"fields": lead_fields(lead), "params": {"REGISTER_SONET_EVENT": "Y"}}
         return str(await self.method(http, "crm.lead.add", params))
 

@@ -12,8 +12,8 @@ from common import clock
 from common.config import GenericConnection
 from common.errors import BadRequest, InvalidField
 from common.integrations.base import CrmIntegration, WebhookRequest, classify_http
-from common.payments import Notice, money
-from common.projections import LEAD_FIELDS
+from common.model import LEAD_FIELDS, Lead, Notice
+from common.money import money
 from common.signing import signed_headers, verify
 
 LEAD_KEYS = ("id", "campaign_id", *LEAD_FIELDS, "extra", "created_at")
@@ -24,8 +24,8 @@ def message_id(lead_id: str) -> str:
     return f"lead.created.{lead_id}"
 
 
-def event_body(lead: dict[str, Any]) -> bytes:
-    payload = {"type": "lead.created", "lead": {key: lead.get(key) for key in LEAD_KEYS}}
+def event_body(lead: Lead) -> bytes:
+    payload = {"type": "lead.created", "lead": {key: getattr(lead, key) for key in LEAD_KEYS}}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -36,10 +36,10 @@ class GenericIntegration(CrmIntegration):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: dict[str, Any]) -> str | None:
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
         body = event_body(lead)
         secret = self.connection.secret.get_secret_value()
-        headers = signed_headers(secret, message_id(lead["id"]), body)
+        headers = signed_headers(secret, message_id(lead.id), body)
         headers["Content-Type"] = "application/json"
         reply = await self.call(http, "POST", str(self.connection.url), data=body, headers=headers)
         classify_http(reply, f"generic CRM '{self.name}'")

@@ -3,44 +3,55 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from aiohttp import web
 
 from common import appkeys
-from services.dashboard import views
+from common.campaigns import CampaignService
+from common.model import CampaignStats
+from common.store import Tx
 from services.dashboard.keys import QUERIES
-from services.dashboard.queries import LeadFilter, page_bounds
+from services.dashboard.queries import lead_filter, page_bounds
+
+
+def campaign_json(stats: CampaignStats) -> dict[str, Any]:
+    return asdict(stats) | {"conversion": stats.conversion}
 
 
 async def stats(request: web.Request) -> web.Response:
-    queries = request.app[QUERIES]
-    health = await queries.health()
+    health = await request.app[QUERIES].health()
     health["failing"] = [{"connection": c, "tasks": n} for c, n in health["failing"]]
-    return web.json_response(
-        {
-            "totals": await views.totals(request),
-            "campaigns": await request.app[appkeys.CAMPAIGNS].stats(),
-            "tasks": health,
+
+    def read(tx: Tx) -> dict[str, Any]:
+        return {
+            "totals": CampaignService.totals(tx),
+            "campaigns": [campaign_json(c) for c in CampaignService.stats(tx)],
         }
-    )
+
+    return web.json_response(await request.app[appkeys.STORE].read(read) | {"tasks": health})
 
 
 async def leads(request: web.Request) -> web.Response:
-    where = LeadFilter.from_query(request.query)
+    where = lead_filter(request.query)
     limit, offset = page_bounds(request.query)
-    rows = await request.app[QUERIES].leads(where, limit, offset)
+    found = await request.app[QUERIES].leads(where, limit, offset)
     return web.json_response(
-        {"leads": [dict(row) for row in rows], "limit": limit, "offset": offset}
+        {"leads": [lead.as_dict() for lead in found], "limit": limit, "offset": offset}
     )
 
 
 async def lead(request: web.Request) -> web.Response:
-    row = await request.app[appkeys.LEADS].get(request.match_info["lead_id"])
-    return web.json_response(dict(row))
+    lead_id = request.match_info["lead_id"]
+    found = await request.app[appkeys.STORE].read(lambda tx: tx.leads.get(lead_id))
+    return web.json_response(found.as_dict())
 
 
 async def lead_events(request: web.Request) -> web.Response:
     lead_id = request.match_info["lead_id"]
-    await request.app[appkeys.LEADS].get(lead_id)  # 404 for an unknown lead
-    events = await request.app[appkeys.EVENTS].read_stream(lead_id)
-    return web.json_response({"events": [asdict(e) for e in events]})
+
+    def read(tx: Tx) -> list[dict[str, Any]]:
+        tx.leads.get(lead_id)  # 404 for an unknown lead
+        return [asdict(e) for e in tx.events.read_stream(lead_id)]
+
+    return web.json_response({"events": await request.app[appkeys.STORE].read(read)})

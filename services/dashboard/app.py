@@ -13,7 +13,7 @@ from aiohttp_session import get_session, session_middleware
 from common import appkeys
 from common.config import Settings
 from common.ratelimit import KeyedLimiter
-from common.replay import StreamReplayer
+from common.store.replay import StreamReplayer
 from common.web import base_app
 from services.dashboard import api, auth, i18n, views
 from services.dashboard.keys import LOGIN_LIMITER, QUERIES, REPLAYER
@@ -67,7 +67,7 @@ def add_routes(app: web.Application) -> None:
 
 
 async def dashboard_services(app: web.Application) -> AsyncIterator[None]:
-    app[QUERIES] = DashboardQueries(app[appkeys.DB], app[appkeys.SETTINGS])
+    app[QUERIES] = DashboardQueries(app[appkeys.STORE], app[appkeys.SETTINGS])
     app[REPLAYER] = await StreamReplayer().open()
     yield
     await app[REPLAYER].close()

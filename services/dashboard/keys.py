@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from common.ratelimit import KeyedLimiter
-from common.replay import StreamReplayer
+from common.store.replay import StreamReplayer
 from services.dashboard.queries import DashboardQueries
 
 QUERIES = web.AppKey("queries", DashboardQueries)

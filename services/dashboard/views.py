@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -12,20 +13,19 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from common import appkeys
+from common.campaigns import CampaignService
 from common.contacts import mask_email, mask_phone
 from common.errors import InvalidField, LeadNotFound
+from common.model import LEAD_COLUMNS, Lead, LeadStatus
+from common.store import LeadFilter, Tx
 from services.dashboard import auth, i18n
 from services.dashboard.charts import line_chart
 from services.dashboard.keys import QUERIES, REPLAYER
-from services.dashboard.queries import LEAD_STATUSES, LeadFilter, page_bounds
+from services.dashboard.queries import lead_filter, page_bounds, query_string
 
 PAGE = 50
-EXPORT_COLUMNS = (
-    "id", "created_at", "campaign_id", "status", "name", "phone", "email", "comment",
-    "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "yclid",
-    "ym_client_id", "crm_connection", "crm_lead_id", "payment_amount", "payment_currency",
-    "paid_at", "conversion_status", "last_error",
-)  # fmt: skip
+# Every column of a lead but the bookkeeping ones, in the model's order.
+EXPORT_COLUMNS = tuple(c for c in LEAD_COLUMNS if c not in ("extra", "updated_at", "version"))
 
 
 def url(request: web.Request, name: str) -> str:
@@ -69,50 +69,47 @@ async def admin(request: web.Request) -> dict:
         metric: line_chart(daily["days"], daily["series"][metric], t(f"per_day_{metric}"))
         for metric in ("leads", "payments", "revenue")
     }
-    app = request.app
-    return {
-        "totals": await totals(request),
-        "campaigns": await app[appkeys.CAMPAIGNS].stats(),
-        "latest_leads": [masked(row) for row in await app[appkeys.LEADS].latest(10)],
-        "latest_events": await app[appkeys.EVENTS].latest(10),
-        "health": await queries.health(),
-        "charts": charts,
-    }
+
+    def read(tx: Tx) -> dict[str, Any]:
+        return {
+            "totals": CampaignService.totals(tx),
+            "campaigns": CampaignService.stats(tx),
+            "latest_leads": [masked(lead) for lead in tx.leads.latest(10)],
+            "latest_events": tx.events.latest(10),
+        }
+
+    page = await request.app[appkeys.STORE].read(read)
+    return page | {"health": await queries.health(), "charts": charts}
 
 
-async def totals(request: web.Request) -> dict[str, int]:
-    """Counters only: campaign sums and the event log's last position."""
-    counts = await request.app[appkeys.CAMPAIGNS].totals()
-    return counts | {"events": await request.app[appkeys.EVENTS].count()}
-
-
-def masked(row) -> dict:
-    lead = dict(row)
-    lead["phone"], lead["email"] = mask_phone(lead["phone"]), mask_email(lead["email"])
-    return lead
+def masked(lead: Lead) -> dict[str, Any]:
+    shown = lead.as_dict()
+    shown["phone"], shown["email"] = mask_phone(lead.phone), mask_email(lead.email)
+    return shown
 
 
 async def leads(request: web.Request) -> web.Response:
-    campaigns = [c["campaign_id"] for c in await request.app[appkeys.CAMPAIGNS].stats()]
+    stats = await request.app[appkeys.STORE].read(CampaignService.stats)
+    campaigns = [c.campaign_id for c in stats]
     try:
-        where = LeadFilter.from_query(request.query)
+        where = lead_filter(request.query)
         _, offset = page_bounds(request.query, default=PAGE)
     except InvalidField as error:  # a person typed it: show the form again, with why
         context = {
             "leads": [],
             "where": LeadFilter(),
-            "statuses": LEAD_STATUSES,
+            "statuses": list(LeadStatus),
             "campaigns": campaigns,
             "error": error.message,
             "export_url": "#",
         }
         return aiohttp_jinja2.render_template("leads.html", request, context, status=422)
     rows = await request.app[QUERIES].leads(where, PAGE + 1, offset)
-    params = where.query_string()
+    params = query_string(where)
     context = {
-        "leads": [masked(row) for row in rows[:PAGE]],
+        "leads": [masked(lead) for lead in rows[:PAGE]],
         "where": where,
-        "statuses": LEAD_STATUSES,
+        "statuses": list(LeadStatus),
         "campaigns": campaigns,
         "next_url": f"?{urlencode(params | {'offset': offset + PAGE})}"
         if len(rows) > PAGE
@@ -125,7 +122,7 @@ async def leads(request: web.Request) -> web.Response:
 
 async def export_leads(request: web.Request) -> web.StreamResponse:
     """The filtered leads as CSV, streamed a batch at a time."""
-    where = LeadFilter.from_query(request.query)
+    where = lead_filter(request.query)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -137,8 +134,8 @@ async def export_leads(request: web.Request) -> web.StreamResponse:
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     count = 0
-    async for row in request.app[QUERIES].export(where):
-        writer.writerow([row[column] for column in EXPORT_COLUMNS])
+    async for lead in request.app[QUERIES].export(where):
+        writer.writerow([getattr(lead, column) for column in EXPORT_COLUMNS])
         count += 1
         if count % 500 == 0:
             await response.write(buffer.getvalue().encode())
@@ -152,15 +149,16 @@ async def export_leads(request: web.Request) -> web.StreamResponse:
 @aiohttp_jinja2.template("lead.html")
 async def lead(request: web.Request) -> dict:
     lead_id = request.match_info["lead_id"]
-    stored = dict(await request.app[appkeys.LEADS].get(lead_id))
-    events = await request.app[appkeys.EVENTS].read_stream(lead_id)
+    stored, events = await request.app[appkeys.STORE].read(
+        lambda tx: (tx.leads.get(lead_id), tx.events.read_stream(lead_id))
+    )
     rebuilt = await request.app[REPLAYER].lead(events)
     return {
-        "lead": stored,
+        "lead": stored.as_dict(),
         "events": [(e, json.dumps(e.data, ensure_ascii=False, indent=1)) for e in events],
-        "rebuilt": rebuilt or {},
+        "rebuilt": rebuilt.as_dict() if rebuilt else {},
         "agree": rebuilt == stored,
-        "fields": list(stored),
+        "fields": LEAD_COLUMNS,
     }
 
 
@@ -168,7 +166,7 @@ async def lead(request: web.Request) -> dict:
 async def tasks(request: web.Request) -> dict:
     return {
         "tasks": await request.app[QUERIES].tasks_needing_attention(),
-        "counts": await request.app[appkeys.TASKS].open_counts(),
+        "counts": await request.app[appkeys.STORE].read(lambda tx: tx.tasks.open_counts()),
     }
 
 
@@ -178,13 +176,13 @@ async def retry_task(request: web.Request) -> web.StreamResponse:
         task_id = int(request.match_info["task_id"])
     except ValueError:
         raise LeadNotFound("no such task") from None
-    await request.app[appkeys.TASKS].retry_failed([task_id])
+    await request.app[appkeys.STORE].write(lambda tx: tx.tasks.retry_failed([task_id]))
     raise web.HTTPFound(url(request, "tasks"))
 
 
 async def retry_all(request: web.Request) -> web.StreamResponse:
     await auth.check_csrf(request)
-    await request.app[appkeys.TASKS].retry_failed()
+    await request.app[appkeys.STORE].write(lambda tx: tx.tasks.retry_failed())
     raise web.HTTPFound(url(request, "tasks"))
 
 

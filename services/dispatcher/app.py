@@ -9,8 +9,7 @@ from aiohttp import web
 from common import appkeys
 from common.config import Settings
 from common.integrations.registry import build_integrations
-from common.payments import PaymentService
-from common.tasks import RESOLVE_DEAL, SEND_TO_CRM, SEND_TO_YANDEX
+from common.model import TaskType
 from common.web import base_app, http_session_ctx
 from services.dispatcher.crm import CrmDelivery
 from services.dispatcher.deals import DealResolution
@@ -27,51 +26,43 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def task_loop(app: web.Application) -> AsyncIterator[None]:
-    settings = app[appkeys.SETTINGS]
+    settings, store, http = app[appkeys.SETTINGS], app[appkeys.STORE], app[appkeys.HTTP]
+    metrics = app[appkeys.METRICS]
     integrations = build_integrations(settings)
-    outcomes = app[appkeys.METRICS].counter(
+    outcomes = metrics.counter(
         "leadrelay_crm_deliveries_total",
         "send_to_crm attempts by connection and resulting task status",
         ("connection", "status"),
     )
-    crm = CrmDelivery(
-        settings,
-        app[appkeys.DB],
-        app[appkeys.LEADS],
-        integrations,
-        app[appkeys.HTTP],
-        lambda connection, status: outcomes.labels(connection, status).inc(),
-    )
-    uploads = app[appkeys.METRICS].counter(
+    uploads = metrics.counter(
         "leadrelay_conversion_uploads_total", "Metrica uploads by result", ("result",)
     )
-    yandex = YandexConversions(
-        settings, app[appkeys.DB], app[appkeys.HTTP], lambda result: uploads.labels(result).inc()
-    )
-    deals = DealResolution(
-        settings,
-        app[appkeys.DB],
-        PaymentService(app[appkeys.TASKS]),
-        integrations,
-        app[appkeys.HTTP],
-    )
     processor = BackgroundTaskProcessor(
-        app[appkeys.DB],
-        app[appkeys.TASKS],
-        {SEND_TO_CRM: crm, SEND_TO_YANDEX: yandex, RESOLVE_DEAL: deals},
+        store,
+        {
+            TaskType.SEND_TO_CRM: CrmDelivery(
+                settings,
+                store,
+                integrations,
+                http,
+                lambda connection, status: outcomes.labels(connection, status).inc(),
+            ),
+            TaskType.SEND_TO_YANDEX: YandexConversions(
+                settings, store, http, lambda result: uploads.labels(result).inc()
+            ),
+            TaskType.RESOLVE_DEAL: DealResolution(settings, store, integrations, http),
+        },
         settings.dispatcher,
-        batch_types=frozenset({SEND_TO_YANDEX}),
+        batch_types=frozenset({TaskType.SEND_TO_YANDEX}),
     )
     app[PROCESSOR] = processor
-    open_tasks = app[appkeys.METRICS].gauge(
-        "leadrelay_tasks", "Tasks not yet completed, by status", ("status",)
-    )
+    open_tasks = metrics.gauge("leadrelay_tasks", "Tasks not yet completed, by status", ("status",))
 
     async def count_tasks() -> None:
-        for status, count in (await app[appkeys.TASKS].open_counts()).items():
+        for status, count in (await store.read(lambda tx: tx.tasks.open_counts())).items():
             open_tasks.labels(status).set(count)
 
-    app[appkeys.METRICS].before_scrape.append(count_tasks)
+    metrics.before_scrape.append(count_tasks)
     processor.start()
     yield
     await processor.stop()

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
+from collections.abc import Callable
 
 import aiohttp
 
 from common.config import Settings
 from common.contacts import mask_phone
-from common.db import Database
-from common.errors import LeadNotFound
-from common.events import EventType
 from common.integrations.base import CrmIntegration, DeliveryFailure, PermanentFailure
-from common.leads import LeadService
-from common.tasks import Task, TaskQueue
+from common.model import EventType, Lead, Task
+from common.store import Store
 from services.dispatcher.outcomes import Done, Failed, settle
 
 log = logging.getLogger(__name__)
@@ -25,15 +21,13 @@ class CrmDelivery:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
-        leads: LeadService,
+        store: Store,
         integrations: dict[str, CrmIntegration],
         http: aiohttp.ClientSession,
-        on_outcome,
+        on_outcome: Callable[[str, str], None],
     ):
         self.settings = settings
-        self.db = db
-        self.leads = leads
+        self.store = store
         self.integrations = integrations
         self.http = http
         self.on_outcome = on_outcome
@@ -44,17 +38,15 @@ class CrmDelivery:
 
     async def deliver(self, task: Task) -> None:
         lead_id = task.payload["lead_id"]
-        try:
-            lead = dict(await self.leads.get(lead_id))
-        except LeadNotFound:
+        lead = await self.store.read(lambda tx: tx.leads.find(lead_id))
+        if lead is None:
             log.error("task %s names an unknown lead %s", task.id, lead_id)
             reason = "the lead of this task does not exist"
-            await self.db.transaction(lambda tx: TaskQueue.fail(tx, task.id, reason))
+            await self.store.write(lambda tx: tx.tasks.fail(task.id, reason))
             return
-        lead["extra"] = json.loads(lead["extra"] or "{}")
-        name = self.settings.route_for(lead["campaign_id"])
+        name = self.settings.route_for(lead.campaign_id)
         outcome = await self._send(lead, name)
-        status = await settle(self.db, task, lead_id, outcome, self.settings.dispatcher)
+        status = await settle(self.store, task, lead_id, outcome, self.settings.dispatcher)
         self.on_outcome(name or "-", status)
         log.info(
             "send_to_crm %s",
@@ -64,15 +56,15 @@ class CrmDelivery:
                 "lead_id": lead_id,
                 "connection": name,
                 "attempt": task.attempts,
-                "phone": mask_phone(lead.get("phone")),
-                "error": getattr(outcome, "failure", None) and outcome.failure.message,
+                "phone": mask_phone(lead.phone),
+                "error": outcome.failure.message if isinstance(outcome, Failed) else None,
             },
         )
 
-    async def _send(self, lead: dict[str, Any], name: str | None) -> Done | Failed:
+    async def _send(self, lead: Lead, name: str | None) -> Done | Failed:
         failed = EventType.LEAD_CRM_DELIVERY_FAILED
         if name is None:
-            reason = f"no CRM route for campaign {lead['campaign_id']!r} and no routing.default_crm"
+            reason = f"no CRM route for campaign {lead.campaign_id!r} and no routing.default_crm"
             return Failed(PermanentFailure(reason), failed)
         integration = self.integrations[name]
         try:

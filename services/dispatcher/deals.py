@@ -8,12 +8,11 @@ import aiohttp
 
 from common import deals
 from common.config import Settings
-from common.db import Database
 from common.errors import InvalidField
 from common.integrations.base import CrmIntegration, DeliveryFailure, PermanentFailure
 from common.integrations.bitrix24 import Bitrix24Integration
-from common.payments import PaymentService
-from common.tasks import Task, TaskQueue
+from common.model import Task
+from common.store import Store
 from services.dispatcher.outcomes import Failed, settle
 
 log = logging.getLogger(__name__)
@@ -23,14 +22,12 @@ class DealResolution:
     def __init__(
         self,
         settings: Settings,
-        db: Database,
-        payments: PaymentService,
+        store: Store,
         integrations: dict[str, CrmIntegration],
         http: aiohttp.ClientSession,
     ):
         self.settings = settings
-        self.db = db
-        self.payments = payments
+        self.store = store
         self.integrations = integrations
         self.http = http
 
@@ -42,12 +39,12 @@ class DealResolution:
         integration = self.integrations.get(task.payload["connection"])
         if not isinstance(integration, Bitrix24Integration):
             reason = f"connection {task.payload['connection']!r} is not a Bitrix24 connection"
-            await self.db.transaction(lambda tx: TaskQueue.fail(tx, task.id, reason))
+            await self.store.write(lambda tx: tx.tasks.fail(task.id, reason))
             return
         metadata = {"source": f"webhook:{integration.name}", "task_id": task.id}
         try:
             answer = await deals.resolve(
-                self.db, self.payments, integration, self.http, task.id, task.payload, metadata
+                self.store, integration, self.http, task.id, task.payload, metadata
             )
         except InvalidField as error:  # the deal's amount or currency is unusable
             outcome = Failed(PermanentFailure(error.message))
@@ -56,4 +53,4 @@ class DealResolution:
         else:
             log.info("deal resolved", extra={"task_id": task.id, "answer": answer})
             return
-        await settle(self.db, task, None, outcome, self.settings.dispatcher)
+        await settle(self.store, task, None, outcome, self.settings.dispatcher)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
-
-import aiosqlite
+from typing import Any, Literal
 
 from common.config import DispatcherSettings
-from common.db import Database
-from common.events import EventType
 from common.integrations.base import DeliveryFailure
 from common.leads import LeadService
-from common.tasks import Task, TaskQueue
+from common.model import EventType, Task
+from common.store import Store, Tx
+
+Settled = Literal["completed", "pending", "failed", "stale"]
 
 
 @dataclass(frozen=True)
@@ -41,46 +40,46 @@ def backoff(attempts: int, settings: DispatcherSettings, retry_after: float | No
     return max(delay, retry_after or 0.0)
 
 
-async def apply_outcome(
-    tx: aiosqlite.Connection,
+def apply_outcome(
+    tx: Tx,
     task: Task,
     lead_id: str | None,
     outcome: Done | Failed,
     settings: DispatcherSettings,
-) -> str:
-    """Write the outcome in the caller's transaction; return the task's new status.
+) -> Settled:
+    """Write the outcome; return the task's new status.
 
     Only the current holder of the task may write: if the lease ran out and
     another dispatcher claimed the task meanwhile (attempts moved on), or it
     finished it, this outcome is stale and changes nothing.
     """
-    if not await TaskQueue.still_held(tx, task):
+    if not tx.tasks.still_held(task):
         return "stale"
     if isinstance(outcome, Done):
         assert lead_id is not None
-        await LeadService.record(tx, lead_id, outcome.event, outcome.data, {"task_id": task.id})
-        await TaskQueue.complete(tx, task.id, outcome.result)
+        LeadService.record(tx, lead_id, outcome.event, outcome.data, {"task_id": task.id})
+        tx.tasks.complete(task.id, outcome.result)
         return "completed"
     failure = outcome.failure
     if failure.temporary and not task.exhausted:
         delay = backoff(task.attempts, settings, failure.retry_after)
-        await TaskQueue.retry_later(tx, task.id, delay, failure.message)
+        tx.tasks.retry_later(task.id, delay, failure.message)
         return "pending"
     reason = failure.message
     if failure.temporary:
         reason = f"gave up after {task.attempts} attempts: {reason}"
     if outcome.event is not None and lead_id is not None:
         data = outcome.data | {"reason": reason}
-        await LeadService.record(tx, lead_id, outcome.event, data, {"task_id": task.id})
-    await TaskQueue.fail(tx, task.id, reason)
+        LeadService.record(tx, lead_id, outcome.event, data, {"task_id": task.id})
+    tx.tasks.fail(task.id, reason)
     return "failed"
 
 
 async def settle(
-    db: Database,
+    store: Store,
     task: Task,
     lead_id: str | None,
     outcome: Done | Failed,
     settings: DispatcherSettings,
-) -> str:
-    return await db.transaction(lambda tx: apply_outcome(tx, task, lead_id, outcome, settings))
+) -> Settled:
+    return await store.write(lambda tx: apply_outcome(tx, task, lead_id, outcome, settings))

@@ -9,14 +9,19 @@ import time
 from collections.abc import Awaitable, Callable
 
 from common.config import DispatcherSettings
-from common.db import Database
 from common.errors import DatabaseBusy
-from common.tasks import Task, TaskQueue
+from common.model import Task, TaskType
+from common.store import Store, Tx
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[list[Task]], Awaitable[None]]
 BATCH_LIMIT = 1000  # rows in one batch, e.g. one Metrica upload
+# How often an idle dispatcher asks the database whether anything was committed
+# (PRAGMA data_version: microseconds, no lock). This bounds the pick-up delay of a new
+# task; poll_interval stays the fallback for tasks that fall due by the clock.
+WATCH_INTERVAL = 0.01
+ERROR_PAUSE = 1.0  # after an unexpected error in the loop, before trying again
 
 
 class BackgroundTaskProcessor:
@@ -24,21 +29,21 @@ class BackgroundTaskProcessor:
 
     def __init__(
         self,
-        db: Database,
-        queue: TaskQueue,
-        handlers: dict[str, Handler],
+        store: Store,
+        handlers: dict[TaskType, Handler],
         settings: DispatcherSettings,
-        batch_types: frozenset[str] = frozenset(),
+        batch_types: frozenset[TaskType] = frozenset(),
     ):
-        self.db = db
-        self.queue = queue
+        self.store = store
         self.handlers = handlers
         self.settings = settings
         self.batch_types = batch_types
-        self._inflight: dict[asyncio.Task, list[Task]] = {}
-        self._wake = asyncio.Event()
+        self._singles = tuple(t for t in handlers if t not in batch_types)
+        self._inflight: dict[asyncio.Task[None], list[Task]] = {}
+        self._finished_one = False
         self._stopping = False
-        self._loop: asyncio.Task | None = None
+        self._loop: asyncio.Task[None] | None = None
+        self.last_round = time.monotonic()  # when the loop last completed a round
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self.run())
@@ -49,47 +54,61 @@ class BackgroundTaskProcessor:
         return sum(1 for batch in self._inflight.values() if batch[0].type not in self.batch_types)
 
     async def run(self) -> None:
-        singles = tuple(t for t in self.handlers if t not in self.batch_types)
         heartbeat = time.monotonic()
         while not self._stopping:
-            if time.monotonic() - heartbeat > self.settings.lease_seconds / 3:
-                heartbeat = time.monotonic()
-                await self._extend_leases()
-            free = self.settings.concurrency - self.busy
-            claimed = 0
             try:
-                for kind in self.batch_types - self._batches_running():
-                    batch = await self._claim(BATCH_LIMIT, (kind,))
-                    if batch:
-                        self._start(batch)
-                if free > 0 and singles:
-                    tasks = await self._claim(free, singles)
-                    for task in tasks:
-                        self._start([task])
-                    claimed = len(tasks)
+                if time.monotonic() - heartbeat > self.settings.lease_seconds / 3:
+                    heartbeat = time.monotonic()
+                    await self._extend_leases()
+                full = await self._claim_round()
             except DatabaseBusy:
                 log.warning("database busy while claiming; will poll again")
-            if claimed and claimed == free:
-                continue  # a full claim: more may be waiting
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)
+                full = False
+            except Exception:
+                log.exception("task loop error; pausing before the next round")
+                await asyncio.sleep(ERROR_PAUSE)  # a pause between retries, not a synchronisation
+                continue
+            self.last_round = time.monotonic()
+            if not full:
+                await self._wait_for_work()
+
+    async def _claim_round(self) -> bool:
+        """Claim what is due; True when every free slot was filled (more may be waiting)."""
+        for kind in self.batch_types - self._batches_running():
+            batch = await self._claim(BATCH_LIMIT, (kind,))
+            if batch:
+                self._start(batch)
+        free = self.settings.concurrency - self.busy
+        if free <= 0 or not self._singles:
+            return False
+        tasks = await self._claim(free, self._singles)
+        for task in tasks:
+            self._start([task])
+        return len(tasks) == free
+
+    async def _wait_for_work(self) -> None:
+        """Until something is committed, a handler finishes, or poll_interval passes."""
+        deadline = time.monotonic() + self.settings.poll_interval
+        self._finished_one = False
+        while not self._stopping and time.monotonic() < deadline:
+            if self._finished_one or self.store.changed():
+                return
+            await asyncio.sleep(WATCH_INTERVAL)
 
     async def _extend_leases(self) -> None:
         """Work still running keeps its lease: only a dead dispatcher's tasks fall due."""
         held = [task for batch in self._inflight.values() for task in batch]
         if held:
-            try:
-                await self.queue.extend_leases(held, self.settings.lease_seconds)
-            except DatabaseBusy:
-                log.warning("database busy while extending leases")
+            lease = self.settings.lease_seconds
+            await self.store.write(lambda tx: tx.tasks.extend_leases(held, lease))
 
-    async def _claim(self, limit: int, types: tuple[str, ...]) -> list[Task]:
-        if not await self.queue.has_due(types):  # a read: idle polls take no write lock
-            return []
-        return await self.queue.claim_due(limit, self.settings.lease_seconds, types)
+    async def _claim(self, limit: int, types: tuple[TaskType, ...]) -> list[Task]:
+        if not await self.store.read(lambda tx: tx.tasks.has_due(types)):
+            return []  # a read: idle polls take no write lock
+        lease = self.settings.lease_seconds
+        return await self.store.write(lambda tx: tx.tasks.claim_due(limit, lease, types))
 
-    def _batches_running(self) -> set[str]:
+    def _batches_running(self) -> set[TaskType]:
         return {batch[0].type for batch in self._inflight.values() if batch}
 
     def _start(self, batch: list[Task]) -> None:
@@ -97,9 +116,9 @@ class BackgroundTaskProcessor:
         self._inflight[runner] = batch
         runner.add_done_callback(self._finished)
 
-    def _finished(self, runner: asyncio.Task) -> None:
+    def _finished(self, runner: asyncio.Task[None]) -> None:
         self._inflight.pop(runner, None)
-        self._wake.set()
+        self._finished_one = True
 
     async def _handle(self, batch: list[Task]) -> None:
         try:
@@ -110,18 +129,18 @@ class BackgroundTaskProcessor:
             # A bug, not a delivery failure: keep the tasks and try them again later.
             log.exception("handler for %s failed", batch[0].type)
             message = f"internal error: {error.__class__.__name__}"
+            delay = self.settings.retry_max_delay
 
-            async def later(tx):
+            def later(tx: Tx) -> None:
                 for task in batch:
-                    await TaskQueue.retry_later(tx, task.id, self.settings.retry_max_delay, message)
+                    tx.tasks.retry_later(task.id, delay, message)
 
             with contextlib.suppress(Exception):
-                await self.db.transaction(later)
+                await self.store.write(later)
 
     async def stop(self) -> None:
         """Stop claiming; let in-flight work finish within the grace period; release the rest."""
         self._stopping = True
-        self._wake.set()
         if self._loop is not None:
             await self._loop  # finishes its current claim, then exits
         if self._inflight:
@@ -132,10 +151,10 @@ class BackgroundTaskProcessor:
         if leftovers:
             await asyncio.gather(*leftovers, return_exceptions=True)
 
-            async def release(tx):
+            def release(tx: Tx) -> None:
                 for batch in leftovers.values():
                     for task in batch:
-                        await TaskQueue.release(tx, task)
+                        tx.tasks.release(task)
 
-            await self.db.transaction(release)
+            await self.store.write(release)
             log.info("released %d unfinished tasks", sum(map(len, leftovers.values())))

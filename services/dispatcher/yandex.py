@@ -3,71 +3,74 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 import aiohttp
-import aiosqlite
 
 from common import clock
 from common.config import Settings
-from common.db import Database
-from common.events import EventType
 from common.integrations.base import DeliveryFailure
 from common.integrations.yandex import Conversion, YandexDirectIntegration
-from common.tasks import Task, TaskQueue
+from common.model import EventType, Lead, LeadStatus, Task
+from common.store import Store, Tx
 from services.dispatcher.outcomes import Done, Failed, apply_outcome
 
 log = logging.getLogger(__name__)
 
 
 class YandexConversions:
-    def __init__(self, settings: Settings, db: Database, http: aiohttp.ClientSession, on_upload):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        http: aiohttp.ClientSession,
+        on_upload: Callable[[str], None],
+    ):
         self.settings = settings
-        self.db = db
+        self.store = store
         self.http = http
         self.yandex = YandexDirectIntegration(settings.yandex)
         self.on_upload = on_upload
 
     async def __call__(self, tasks: list[Task]) -> None:
         ids = [task.payload["lead_id"] for task in tasks]
-        marks = ", ".join("?" for _ in ids)
-        leads = {
-            row["id"]: row
-            for row in await self.db.fetchall(f"SELECT * FROM leads WHERE id IN ({marks})", ids)
-        }
+        leads = await self.store.read(lambda tx: tx.leads.many(ids))
         outcomes: dict[int, Done | Failed] = {}
         due: list[tuple[Task, Conversion]] = []
         for task in tasks:
             lead = leads.get(task.payload["lead_id"])
             reason = self._skip_reason(lead)
-            if reason:
-                outcomes[task.id] = Done(EventType.YANDEX_CONVERSION_SKIPPED, {"reason": reason})
+            if reason or lead is None:
+                skipped = {"reason": reason}
+                outcomes[task.id] = Done(EventType.YANDEX_CONVERSION_SKIPPED, skipped)
             else:
                 due.append((task, self._conversion(lead)))
         if due:
             outcomes |= await self._upload(due)
-        await self.db.transaction(lambda tx: self._settle_all(tx, tasks, outcomes))
+        await self.store.write(lambda tx: self._settle_all(tx, tasks, outcomes))
 
-    def _skip_reason(self, lead) -> str | None:
+    def _skip_reason(self, lead: Lead | None) -> str | None:
         if lead is None:
             return "the lead does not exist"
-        if lead["status"] != "paid":
-            return f"the lead is {lead['status']}, not paid"
+        if lead.status != LeadStatus.PAID:
+            return f"the lead is {lead.status}, not paid"
         if not self.settings.yandex.enabled:
             return "Yandex Metrica is not configured (yandex.token and yandex.counter_id)"
-        if not lead["yclid"] and not lead["ym_client_id"]:
+        if not lead.yclid and not lead.ym_client_id:
             return "the lead has neither a yclid nor a Metrica ClientID"
         return None
 
     @staticmethod
-    def _conversion(lead) -> Conversion:
+    def _conversion(lead: Lead) -> Conversion:
+        assert lead.paid_at is not None and lead.payment_amount is not None
         return Conversion(
-            lead_id=lead["id"],
-            yclid=lead["yclid"],
-            client_id=lead["ym_client_id"],
-            paid_at_unix=clock.unix(lead["paid_at"]),
-            price=Decimal(lead["payment_amount"]),
-            currency=lead["payment_currency"],
+            lead_id=lead.id,
+            yclid=lead.yclid,
+            client_id=lead.ym_client_id,
+            paid_at_unix=clock.unix(lead.paid_at),
+            price=Decimal(lead.payment_amount),
+            currency=lead.payment_currency or "",
         )
 
     async def _upload(self, due: list[tuple[Task, Conversion]]) -> dict[int, Done | Failed]:
@@ -81,7 +84,7 @@ class YandexConversions:
             return {t.id: Failed(failure, EventType.YANDEX_CONVERSION_FAILED) for t, _ in due}
         log.info("conversions uploaded", extra={"rows": len(due), "upload_id": upload_id})
         self.on_upload("uploaded")
-        outcomes = {}
+        outcomes: dict[int, Done | Failed] = {}
         for task, conversion in due:
             data = {
                 "upload_id": upload_id,
@@ -94,14 +97,10 @@ class YandexConversions:
             )
         return outcomes
 
-    async def _settle_all(
-        self, tx: aiosqlite.Connection, tasks: list[Task], outcomes: dict[int, Done | Failed]
-    ) -> None:
+    def _settle_all(self, tx: Tx, tasks: list[Task], outcomes: dict[int, Done | Failed]) -> None:
         for task in tasks:
             lead_id = task.payload["lead_id"]
-            async with tx.execute("SELECT 1 FROM leads WHERE id = ?", (lead_id,)) as cursor:
-                exists = await cursor.fetchone()
-            if not exists:
-                await TaskQueue.fail(tx, task.id, "the lead does not exist")
+            if tx.leads.version(lead_id) is None:
+                tx.tasks.fail(task.id, "the lead does not exist")
                 continue
-            await apply_outcome(tx, task, lead_id, outcomes[task.id], self.settings.dispatcher)
+            apply_outcome(tx, task, lead_id, outcomes[task.id], self.settings.dispatcher)

@@ -10,8 +10,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from common.errors import BadRequest, InvalidField, UnsupportedMediaType
+from common.model import UTM_FIELDS
 from common.web import json_body
-from services.ingest.schemas import DEFAULT_CAMPAIGN, UTM_FIELDS, LeadIn
+from services.ingest.schemas import DEFAULT_CAMPAIGN, LeadIn
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 KNOWN = set(LeadIn.model_fields)

@@ -6,7 +6,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from common.contacts import normalise_email, normalise_phone
 
-UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 DEFAULT_CAMPAIGN = "default"
 
 

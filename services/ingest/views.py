@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from typing import Any
 
-import aiosqlite
 from aiohttp import web
 
-from common import appkeys, idempotency
+from common import appkeys
 from common.contacts import mask_email, mask_name, mask_phone
 from common.errors import BadRequest
+from common.leads import LeadService
+from common.store import Tx
 from common.web import request_id
 from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
 from services.ingest.parsing import build_lead, is_tilda_probe, read_fields
 
 log = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 200
+
+
+def fingerprint(fields: dict[str, Any]) -> str:
+    """What a retried submission must repeat for its Idempotency-Key to replay the answer."""
+    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def create_lead(request: web.Request) -> web.Response:
@@ -28,9 +40,9 @@ async def create_lead(request: web.Request) -> web.Response:
     data = build_lead(fields, settings.default_phone_region)
 
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
-        raise BadRequest(f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters")
-    digest = idempotency.fingerprint(data) if key else ""
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    digest = fingerprint(data) if key else ""
     hours = settings.idempotency_hours
     metadata = {
         "request_id": request_id(request),
@@ -39,16 +51,16 @@ async def create_lead(request: web.Request) -> web.Response:
         "user_agent": request.headers.get("User-Agent", "")[:200],
     }
 
-    async def unit(tx: aiosqlite.Connection) -> tuple[dict, bool]:
-        if key and (stored := await idempotency.lookup(tx, key, digest, hours)):
+    def unit(tx: Tx) -> tuple[dict[str, Any], bool]:
+        if key and (stored := tx.idempotency.lookup(key, digest, hours)):
             return stored, True
-        lead_id, task_id = await app[appkeys.LEADS].create_lead(tx, data, metadata)
+        lead_id, task_id = LeadService.create_lead(tx, data, metadata)
         answer = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
         if key:
-            await idempotency.remember(tx, key, digest, answer, hours)
+            tx.idempotency.remember(key, digest, answer, hours)
         return answer, False
 
-    answer, replayed = await app[appkeys.DB].transaction(unit)
+    answer, replayed = await app[appkeys.STORE].write(unit)
     if replayed:
         return web.json_response(answer, headers={"Idempotent-Replayed": "true"})
     app[LEADS_CREATED].labels(data["campaign_id"]).inc()

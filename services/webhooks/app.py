@@ -7,10 +7,9 @@ from aiohttp import web
 from common import appkeys
 from common.config import Settings
 from common.integrations.registry import build_integrations
-from common.payments import PaymentService
 from common.web import base_app, http_session_ctx
 from services.webhooks import views
-from services.webhooks.keys import HANDLED, INTEGRATIONS, PAYMENTS
+from services.webhooks.keys import HANDLED, INTEGRATIONS
 
 BODY_LIMIT = 256 * 1024
 DEAL_READ_TIMEOUT = 5.0  # Bitrix24 waits for our answer while we read the deal
@@ -25,10 +24,5 @@ def create_app(settings: Settings) -> web.Application:
         "CRM webhooks handled, by connection and answer",
         ("crm", "status"),
     )
-    app.on_startup.append(_services)
     app.router.add_post("/api/v1/webhooks/crm/{crm_id}", views.crm_webhook, name="crm_webhook")
     return app
-
-
-async def _services(app: web.Application) -> None:
-    app[PAYMENTS] = PaymentService(app[appkeys.TASKS])

@@ -7,9 +7,8 @@ import re
 import pytest
 
 from common.config import Settings
-from common.events import EventType
 from common.leads import LeadService
-from common.tasks import TaskQueue
+from common.model import EventType
 from services.dashboard.app import create_app
 from tests.helpers import rows
 
@@ -43,16 +42,17 @@ async def csrf(dash) -> str:
     return csrf_of(await (await dash.get("/admin")).text())
 
 
-async def seed(db, name="Ivan", campaign="spring", pay: str | None = None) -> str:
-    leads = LeadService(db, TaskQueue(db))
+async def seed(store, name="Ivan", campaign="spring", pay: str | None = None) -> str:
     data = {"campaign_id": campaign, "name": name, "phone": "+79161234567", "yclid": "1"}
-    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, data, {}))
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
     if pay:
         sent = {"connection": "amo", "crm_lead_id": "7"}
         paid = {"amount": pay, "currency": "RUB", "paid_at": "2026-11-20T10:00:00.000000Z"}
-        await db.transaction(lambda tx: leads.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
-        await db.transaction(
-            lambda tx: leads.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
+        await store.write(
+            lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent)
+        )
+        await store.write(
+            lambda tx: LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
         )
     return lead_id
 
@@ -99,8 +99,8 @@ async def test_wrong_password_and_rate_limit(dash):
 
 
 @pytest.mark.parametrize("token", [None, "forged"])
-async def test_csrf_missing_or_wrong_is_403(dash, db, token):
-    await seed(db)
+async def test_csrf_missing_or_wrong_is_403(dash, store, token):
+    await seed(store)
     await log_in(dash)
     form = {} if token is None else {"csrf_token": token}
     for path in FORMS + ["/lang"]:
@@ -113,14 +113,14 @@ async def test_csrf_missing_or_wrong_is_403(dash, db, token):
     assert (await dash.post("/login", data=login)).status == 403
 
 
-async def test_admin_numbers_equal_the_database(dash, db):
+async def test_admin_numbers_equal_the_database(dash, store):
     for n in range(3):
-        await seed(db, campaign="spring", pay="1500.50" if n == 0 else None)
-    await seed(db, campaign="autumn", pay="99.99")
+        await seed(store, campaign="spring", pay="1500.50" if n == 0 else None)
+    await seed(store, campaign="autumn", pay="99.99")
     await log_in(dash)
     html = await (await dash.get("/admin")).text()
-    total_leads = rows(db.path, "SELECT count(*) AS n FROM leads")[0]["n"]
-    total_events = rows(db.path, "SELECT count(*) AS n FROM events")[0]["n"]
+    total_leads = rows(store.path, "SELECT count(*) AS n FROM leads")[0]["n"]
+    total_events = rows(store.path, "SELECT count(*) AS n FROM events")[0]["n"]
     assert f'id="total-leads">{total_leads}<' in html
     assert f'id="total-events">{total_events}<' in html
     spring = re.search(r'data-campaign="spring">(.*?)</tr>', html, re.S)[1]
@@ -128,13 +128,13 @@ async def test_admin_numbers_equal_the_database(dash, db):
     assert '"num revenue">1 500.50<' in spring and '"num conversion">33.3%<' in spring
     autumn = re.search(r'data-campaign="autumn">(.*?)</tr>', html, re.S)[1]
     assert '"num revenue">99.99<' in autumn and '"num conversion">100.0%<' in autumn
-    pending = rows(db.path, "SELECT count(*) AS n FROM tasks WHERE status = 'pending'")[0]["n"]
+    pending = rows(store.path, "SELECT count(*) AS n FROM tasks WHERE status = 'pending'")[0]["n"]
     assert f'id="tasks-pending">{pending}<' in html and pending == 4
     assert html.count("<polyline") >= 3  # the charts are drawn
 
 
-async def test_user_text_is_escaped(dash, db):
-    lead_id = await seed(db, name="<script>alert(1)</script>", campaign="<b>x</b>")
+async def test_user_text_is_escaped(dash, store):
+    lead_id = await seed(store, name="<script>alert(1)</script>", campaign="<b>x</b>")
     await log_in(dash)
     for path in ["/admin", "/admin/leads", f"/admin/leads/{lead_id}"]:
         html = await (await dash.get(path)).text()
@@ -142,8 +142,8 @@ async def test_user_text_is_escaped(dash, db):
         assert "&lt;" in html
 
 
-async def test_lead_page_shows_timeline_and_agreement(dash, db):
-    lead_id = await seed(db, pay="10")
+async def test_lead_page_shows_timeline_and_agreement(dash, store):
+    lead_id = await seed(store, pay="10")
     await log_in(dash)
     html = await (await dash.get(f"/admin/leads/{lead_id}")).text()
     assert html.count("<li><b>") == 3 and "PAYMENT_REGISTERED" in html
@@ -151,11 +151,10 @@ async def test_lead_page_shows_timeline_and_agreement(dash, db):
     assert (await dash.get("/admin/leads/nope")).status == 404
 
 
-async def test_retry_button_requeues_a_failed_task(dash, db):
-    await seed(db)
-    queue = TaskQueue(db)
-    [task] = await queue.claim_due(limit=1, lease=60)
-    await db.transaction(lambda tx: queue.fail(tx, task.id, "HTTP 400: bad phone"))
+async def test_retry_button_requeues_a_failed_task(dash, store):
+    await seed(store)
+    [task] = await store.write(lambda tx: tx.tasks.claim_due(limit=1, lease=60))
+    await store.write(lambda tx: tx.tasks.fail(task.id, "HTTP 400: bad phone"))
     await log_in(dash)
     page = await (await dash.get("/admin/tasks")).text()
     assert "HTTP 400: bad phone" in page and f'data-task="{task.id}"' in page
@@ -164,12 +163,12 @@ async def test_retry_button_requeues_a_failed_task(dash, db):
         f"/admin/tasks/{task.id}/retry", data={"csrf_token": token}, allow_redirects=False
     )
     assert resp.status == 302
-    again = await queue.get(task.id)
+    again = await store.read(lambda tx: tx.tasks.get(task.id))
     assert (again.status, again.attempts) == ("pending", 0)
 
 
-async def test_csv_export_of_the_filtered_set(dash, db):
-    ids = [await seed(db, name=f"N{n}", campaign="a" if n % 2 else "b") for n in range(5)]
+async def test_csv_export_of_the_filtered_set(dash, store):
+    ids = [await seed(store, name=f"N{n}", campaign="a" if n % 2 else "b") for n in range(5)]
     await log_in(dash)
     resp = await dash.get("/admin/leads.csv?campaign=a")
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
@@ -178,8 +177,8 @@ async def test_csv_export_of_the_filtered_set(dash, db):
     assert {r["campaign_id"] for r in table} == {"a"} and table[0]["phone"] == "+79161234567"
 
 
-async def test_leads_list_masks_contacts_and_filters(dash, db):
-    await seed(db, campaign="a")
+async def test_leads_list_masks_contacts_and_filters(dash, store):
+    await seed(store, campaign="a")
     await log_in(dash)
     html = await (await dash.get("/admin/leads?campaign=a&status=new")).text()
     assert "+79161234567" not in html and "+7********67" in html
@@ -189,8 +188,8 @@ async def test_leads_list_masks_contacts_and_filters(dash, db):
     assert bad.status == 422 and "date_from: must be a date" in await bad.text()
 
 
-async def test_json_api_with_bearer_token(dash, db):
-    lead_id = await seed(db, pay="100")
+async def test_json_api_with_bearer_token(dash, store):
+    lead_id = await seed(store, pay="100")
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     stats = await (await dash.get("/api/v1/stats", headers=auth)).json()
     assert stats["totals"]["leads"] == 1 and stats["totals"]["payments"] == 1

@@ -6,10 +6,9 @@ from urllib.parse import urlencode
 import pytest
 
 from common.config import Settings
-from common.events import EventType
 from common.leads import LeadService
+from common.model import EventType
 from common.signing import signed_headers
-from common.tasks import TaskQueue
 from services.webhooks.app import create_app
 from tests.emulators import bitrix24
 from tests.emulators.faults import Faults, start
@@ -31,12 +30,11 @@ async def hooks(aiohttp_client, db_path, b24):
     return await aiohttp_client(create_app(settings))
 
 
-async def delivered_lead(db, connection: str, crm_lead_id: str, **fields) -> str:
-    leads = LeadService(db, TaskQueue(db))
+async def delivered_lead(store, connection: str, crm_lead_id: str, **fields) -> str:
     data = {"campaign_id": "c1", "phone": "+79161234567"} | fields
-    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, data, {}))
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
     sent = {"connection": connection, "crm_lead_id": crm_lead_id}
-    await db.transaction(lambda tx: leads.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
+    await store.write(lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
     return lead_id
 
 
@@ -58,52 +56,52 @@ async def post_amo(hooks, body: str, token="hook-secret"):
     return await hooks.post(f"/api/v1/webhooks/crm/amo?token={token}", data=body, headers=FORM)
 
 
-async def test_amocrm_won_deal_is_paid_once(hooks, db):
-    lead_id = await delivered_lead(db, "amo", "30000001")
+async def test_amocrm_won_deal_is_paid_once(hooks, store):
+    lead_id = await delivered_lead(store, "amo", "30000001")
     resp = await post_amo(hooks, amo_form(("30000001", "142", "15000")))
     assert resp.status == 200
     answer = await resp.json()
     assert answer["status"] == "ok" and answer["lead_id"] == lead_id
-    [lead] = rows(db.path, "SELECT * FROM leads")
+    [lead] = rows(store.path, "SELECT * FROM leads")
     assert (lead["status"], lead["payment_amount"], lead["payment_currency"]) == (
         "paid",
         "15000.00",
         "RUB",
     )
-    [task] = rows(db.path, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
+    [task] = rows(store.path, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
     assert task["id"] == answer["yandex_direct_task_id"]
-    [stats] = rows(db.path, "SELECT * FROM campaign_stats")
+    [stats] = rows(store.path, "SELECT * FROM campaign_stats")
     assert (stats["payments"], stats["revenue_minor"]) == (1, 1_500_000)
 
-    before = snapshot(db.path)
+    before = snapshot(store.path)
     again = await post_amo(hooks, amo_form(("30000001", "142", "15000")))
     assert again.status == 200 and (await again.json())["status"] == "duplicate"
-    after = snapshot(db.path)
+    after = snapshot(store.path)
     receipts = after.pop("webhook_receipts")
     assert len(receipts) == len(before.pop("webhook_receipts")) + 1  # kept for audit
     assert after == before
-    assert len(rows(db.path, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
+    assert len(rows(store.path, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
 
 
-async def test_amocrm_payload_with_two_leads(hooks, db):
-    won = await delivered_lead(db, "amo", "30000001")
-    lost = await delivered_lead(db, "amo", "30000002")
+async def test_amocrm_payload_with_two_leads(hooks, store):
+    won = await delivered_lead(store, "amo", "30000001")
+    lost = await delivered_lead(store, "amo", "30000002")
     body = amo_form(("30000001", "142", "500"), ("30000002", "143", ""), ("30000003", "99", ""))
     answer = await (await post_amo(hooks, body)).json()
     statuses = [r["status"] for r in answer["results"]]
     assert statuses == ["ok", "ok", "ignored"]
-    by_id = {r["id"]: r["status"] for r in rows(db.path, "SELECT id, status FROM leads")}
+    by_id = {r["id"]: r["status"] for r in rows(store.path, "SELECT id, status FROM leads")}
     assert by_id == {won: "paid", lost: "lost"}
 
 
-async def test_unknown_lead_is_ignored_but_kept_for_audit(hooks, db):
+async def test_unknown_lead_is_ignored_but_kept_for_audit(hooks, store):
     resp = await post_amo(hooks, amo_form(("404404", "142", "10")))
     answer = await resp.json()
     assert resp.status == 200 and answer["status"] == "ignored"
     assert "404404" in answer["reason"]
-    [receipt] = rows(db.path, "SELECT * FROM webhook_receipts")
+    [receipt] = rows(store.path, "SELECT * FROM webhook_receipts")
     assert receipt["outcome"] == "ignored" and "404404" in receipt["body"]
-    assert rows(db.path, "SELECT * FROM events") == []
+    assert rows(store.path, "SELECT * FROM events") == []
     metrics = await (await hooks.get("/metrics")).text()
     assert 'leadrelay_webhooks_total{crm="amo",status="ignored"} 1.0' in metrics
 
@@ -138,14 +136,14 @@ BAD = [
 @pytest.mark.parametrize(
     ("name", "crm", "token", "body", "status", "code"), BAD, ids=[b[0] for b in BAD]
 )
-async def test_bad_webhooks_write_nothing(hooks, db, name, crm, token, body, status, code):
-    await delivered_lead(db, "amo", "1")
-    before = snapshot(db.path)
+async def test_bad_webhooks_write_nothing(hooks, store, name, crm, token, body, status, code):
+    await delivered_lead(store, "amo", "1")
+    before = snapshot(store.path)
     query = f"?token={token}" if token else ""
     resp = await hooks.post(f"/api/v1/webhooks/crm/{crm}{query}", data=body, headers=FORM)
     assert resp.status == status
     assert (await resp.json())["error"] == code
-    assert snapshot(db.path) == before
+    assert snapshot(store.path) == before
 
 
 def signed(payload: dict, message_id: str = "msg_1", secret: str = SECRET):
@@ -153,29 +151,29 @@ def signed(payload: dict, message_id: str = "msg_1", secret: str = SECRET):
     return body, signed_headers(secret, message_id, body) | {"Content-Type": "application/json"}
 
 
-async def test_generic_payment_and_redelivery(hooks, db):
-    lead_id = await delivered_lead(db, "shop", "ext-1", yclid="4781")
+async def test_generic_payment_and_redelivery(hooks, store):
+    lead_id = await delivered_lead(store, "shop", "ext-1", yclid="4781")
     body, headers = signed(
         {"type": "payment", "lead_id": lead_id, "amount": 990.5, "currency": "RUB"}
     )
     first = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
     assert (await first.json())["status"] == "ok"
-    before = snapshot(db.path)
+    before = snapshot(store.path)
     again = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
     assert again.status == 200 and (await again.json())["status"] == "duplicate"
-    assert snapshot(db.path) == before  # not even a second receipt
+    assert snapshot(store.path) == before  # not even a second receipt
 
 
-async def test_generic_by_crm_lead_id_and_bad_signature(hooks, db):
-    await delivered_lead(db, "shop", "ext-7")
+async def test_generic_by_crm_lead_id_and_bad_signature(hooks, store):
+    await delivered_lead(store, "shop", "ext-7")
     body, headers = signed(
         {"type": "payment", "crm_lead_id": "ext-7", "amount": "10", "currency": "USD"},
         secret="whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
     )
-    before = snapshot(db.path)
+    before = snapshot(store.path)
     resp = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
     assert resp.status == 401 and (await resp.json())["error"] == "invalid_signature"
-    assert snapshot(db.path) == before
+    assert snapshot(store.path) == before
     body, headers = signed(
         {"type": "payment", "crm_lead_id": "ext-7", "amount": "10", "currency": "USD"},
         message_id="msg_2",
@@ -196,8 +194,8 @@ def b24_form(deal_id: str) -> str:
     )
 
 
-async def test_bitrix24_deal_is_read_back_and_paid(hooks, db, b24):
-    lead_id = await delivered_lead(db, "b24", "501")
+async def test_bitrix24_deal_is_read_back_and_paid(hooks, store, b24):
+    lead_id = await delivered_lead(store, "b24", "501")
     b24.add_deal(
         "77",
         STAGE_SEMANTIC_ID="S",
@@ -209,34 +207,34 @@ async def test_bitrix24_deal_is_read_back_and_paid(hooks, db, b24):
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("77"), headers=FORM)
     answer = await resp.json()
     assert answer["status"] == "ok" and answer["lead_id"] == lead_id
-    [lead] = rows(db.path, "SELECT * FROM leads")
+    [lead] = rows(store.path, "SELECT * FROM leads")
     assert (lead["status"], lead["payment_amount"], lead["paid_at"]) == (
         "paid",
         "2500.00",
         "2026-11-20T09:00:00.000000Z",
     )
-    [resolve] = rows(db.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
+    [resolve] = rows(store.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
     assert resolve["status"] == "completed"
 
 
-async def test_bitrix24_notice_survives_a_failing_deal_read(hooks, db, b24):
-    await delivered_lead(db, "b24", "501")
+async def test_bitrix24_notice_survives_a_failing_deal_read(hooks, store, b24):
+    await delivered_lead(store, "b24", "501")
     b24.faults = Faults(status=503)
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("78"), headers=FORM)
     answer = await resp.json()
     assert resp.status == 200 and answer["status"] == "queued"
-    [task] = rows(db.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
+    [task] = rows(store.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
     assert (task["id"], task["status"]) == (answer["task_id"], "pending")
     assert json.loads(task["payload"])["deal_id"] == "78"
-    [receipt] = rows(db.path, "SELECT * FROM webhook_receipts")
+    [receipt] = rows(store.path, "SELECT * FROM webhook_receipts")
     assert receipt["outcome"] == "queued"
 
 
-async def test_lost_twice_is_a_duplicate_but_a_reopened_deal_can_be_won(hooks, db):
-    lead_id = await delivered_lead(db, "amo", "30000009")
+async def test_lost_twice_is_a_duplicate_but_a_reopened_deal_can_be_won(hooks, store):
+    lead_id = await delivered_lead(store, "amo", "30000009")
     first = await (await post_amo(hooks, amo_form(("30000009", "143", "")))).json()
     again = await (await post_amo(hooks, amo_form(("30000009", "143", "")))).json()
     won = await (await post_amo(hooks, amo_form(("30000009", "142", "700")))).json()
     assert [first["status"], again["status"], won["status"]] == ["ok", "duplicate", "ok"]
-    [lead] = rows(db.path, "SELECT status FROM leads WHERE id = ?", (lead_id,))
+    [lead] = rows(store.path, "SELECT status FROM leads WHERE id = ?", (lead_id,))
     assert lead["status"] == "paid"

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 from common.leads import LeadService
-from common.tasks import TaskQueue
 
 
 def run(db_path, *args):
@@ -14,26 +13,25 @@ def run(db_path, *args):
     )
 
 
-async def test_verify_rebuild_and_tasks(db):
-    leads = LeadService(db, TaskQueue(db))
+async def test_verify_rebuild_and_tasks(store):
     for n in range(3):
-        await db.transaction(lambda tx, n=n: leads.create_lead(tx, {"campaign_id": f"c{n}"}, {}))
-    assert run(db.path, "verify").returncode == 0
+        await store.write(lambda tx, n=n: LeadService.create_lead(tx, {"campaign_id": f"c{n}"}, {}))
+    assert run(store.path, "verify").returncode == 0
 
-    conn = sqlite3.connect(db.path)
+    conn = sqlite3.connect(store.path)
     conn.execute("UPDATE campaign_stats SET leads = 7 WHERE campaign_id = 'c1'")
     conn.execute("UPDATE tasks SET status = 'failed' WHERE id = 1")
     conn.commit()
     conn.close()
-    broken = run(db.path, "verify")
+    broken = run(store.path, "verify")
     assert broken.returncode == 1
     assert "campaign_stats c1" in broken.stdout
 
-    rebuilt = run(db.path, "rebuild")
+    rebuilt = run(store.path, "rebuild")
     assert rebuilt.returncode == 0 and "replayed 3 events" in rebuilt.stdout
-    assert run(db.path, "verify").returncode == 0
+    assert run(store.path, "verify").returncode == 0
 
-    counts = run(db.path, "tasks")
+    counts = run(store.path, "tasks")
     assert "failed      1" in counts.stdout and "pending     2" in counts.stdout
-    retried = run(db.path, "tasks", "retry-failed")
+    retried = run(store.path, "tasks", "retry-failed")
     assert "requeued 1 failed tasks" in retried.stdout and "pending     3" in retried.stdout

@@ -10,27 +10,29 @@ from yarl import URL
 from common.config import Settings
 from common.integrations.base import PermanentFailure, TemporaryFailure
 from common.integrations.registry import build_integrations
+from common.model import Lead, LeadStatus
 from common.signing import verify
 from tests.helpers import SECRET, crm_connections
 
 AMO_URL = "https://shop.amocrm.ru/api/v4/leads/complex"
 B24_URL = "https://shop.bitrix24.ru/rest/1/abc/crm.lead.add.json"
 GENERIC_URL = "https://crm.example.com/leads"
-LEAD = {
-    "id": "0b6f4f9e-1111-2222-3333-444455556666",
-    "campaign_id": "spring-sale",
-    "name": "Иван",
-    "phone": "+79991234567",
-    "email": "ivan@example.ru",
-    "comment": "перезвоните",
-    "utm_source": "yandex",
-    "utm_campaign": "spring",
-    "yclid": "4781234567",
-    "ym_client_id": None,
-    "page_url": "https://landing.example.ru/",
-    "extra": {"formid": "f1"},
-    "created_at": "2026-11-26T10:00:00.000000Z",
-}
+LEAD = Lead(
+    id="0b6f4f9e-1111-2222-3333-444455556666",
+    campaign_id="spring-sale",
+    status=LeadStatus.NEW,
+    name="Иван",
+    phone="+79991234567",
+    email="ivan@example.ru",
+    comment="перезвоните",
+    utm_source="yandex",
+    utm_campaign="spring",
+    yclid="4781234567",
+    ym_client_id=None,
+    page_url="https://landing.example.ru/",
+    extra={"formid": "f1"},
+    created_at="2026-11-26T10:00:00.000000Z",
+)
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ async def test_amocrm_request(crms, http):
     assert call["json"] == [
         {
             "name": "Заявка: spring-sale",
-            "request_id": LEAD["id"],
+            "request_id": LEAD.id,
             "pipeline_id": 77,
             "_embedded": {
                 "contacts": [
@@ -118,7 +120,7 @@ async def test_generic_request_is_signed_and_stable(crms, http):
     headers = first.kwargs["headers"]
     body = first.kwargs["data"]
     assert headers["Content-Type"] == "application/json"
-    assert verify(SECRET, headers, body) == f"lead.created.{LEAD['id']}"
+    assert verify(SECRET, headers, body) == f"lead.created.{LEAD.id}"
     assert second.kwargs["headers"]["webhook-id"] == headers["webhook-id"]
     event = json.loads(body)
     assert event["type"] == "lead.created"

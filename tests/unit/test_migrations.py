@@ -4,11 +4,13 @@ import sys
 
 import pytest
 
-from common.db import SchemaTooNew, migrate, migrations
+from common.store.sqlite.migrate import SchemaTooNew, migrate, migrations
 
 
 def test_four_processes_migrating_at_once_all_succeed(db_path):
-    script = "import sys; from pathlib import Path; from common.db import migrate;"
+    script = (
+        "import sys; from pathlib import Path; from common.store.sqlite.migrate import migrate;"
+    )
     script += "print(migrate(Path(sys.argv[1])))"
     procs = [
         subprocess.Popen(

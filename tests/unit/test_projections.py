@@ -1,18 +1,16 @@
 """Replaying the log reproduces the live projections exactly."""
 
-from common.events import EventType
 from common.leads import LeadService
-from common.replay import rebuild, verify
-from common.tasks import TaskQueue
+from common.model import EventType
+from common.store.replay import rebuild, verify
 from tests.helpers import rows
 
 
-async def mixed_history(db) -> list[str]:
-    leads = LeadService(db, TaskQueue(db))
+async def mixed_history(store) -> list[str]:
     ids = []
     for n in range(6):
         data = {"campaign_id": f"c{n % 2}", "phone": f"+7999000000{n}", "extra": {"n": str(n)}}
-        lead_id, _ = await db.transaction(lambda tx, d=data: leads.create_lead(tx, d, {}))
+        lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
         ids.append(lead_id)
     steps = [
         (ids[0], EventType.LEAD_SENT_TO_CRM, {"connection": "amo", "crm_lead_id": "11"}),
@@ -28,7 +26,7 @@ async def mixed_history(db) -> list[str]:
         (ids[4], EventType.YANDEX_CONVERSION_FAILED, {"reason": "bad counter"}),
     ]
     for lead_id, kind, data in steps:
-        await db.transaction(lambda tx, i=lead_id, k=kind, d=data: leads.record(tx, i, k, d))
+        await store.write(lambda tx, i=lead_id, k=kind, d=data: LeadService.record(tx, i, k, d))
     return ids
 
 
@@ -36,57 +34,55 @@ def pay(amount: str) -> dict:
     return {"amount": amount, "currency": "RUB", "paid_at": "2026-11-01T10:00:00.000000Z"}
 
 
-async def test_replay_equals_live_tables_after_mixed_history(db):
-    await mixed_history(db)
-    assert await verify(db) == []
-    stats = {r["campaign_id"]: dict(r) for r in rows(db.path, "SELECT * FROM campaign_stats")}
+async def test_replay_equals_live_tables_after_mixed_history(store):
+    await mixed_history(store)
+    assert await verify(store) == []
+    stats = {r["campaign_id"]: dict(r) for r in rows(store.path, "SELECT * FROM campaign_stats")}
     assert stats["c0"]["payments"] == 2 and stats["c0"]["revenue_minor"] == 150050 + 1000
     assert stats["c1"]["revenue_minor"] == 9999 and stats["c1"]["delivery_failed"] == 1
     assert stats["c0"]["conversions_uploaded"] == 1 and stats["c0"]["lost"] == 1
 
 
-async def test_verify_reports_tampering_and_rebuild_repairs_it(db):
-    ids = await mixed_history(db)
+async def test_verify_reports_tampering_and_rebuild_repairs_it(store):
+    ids = await mixed_history(store)
 
-    async def tamper(tx):
-        await tx.execute("UPDATE leads SET status = 'paid' WHERE id = ?", (ids[5],))
-        await tx.execute("UPDATE campaign_stats SET leads = 99 WHERE campaign_id = 'c1'")
-        await tx.execute("DELETE FROM leads WHERE id = ?", (ids[1],))
+    def tamper(tx):
+        tx.sql.run("UPDATE leads SET status = 'paid' WHERE id = ?", (ids[5],))
+        tx.sql.run("UPDATE campaign_stats SET leads = 99 WHERE campaign_id = 'c1'")
+        tx.sql.run("DELETE FROM leads WHERE id = ?", (ids[1],))
 
-    before = rows(db.path, "SELECT * FROM leads ORDER BY id")
-    await db.transaction(tamper)
-    problems = await verify(db)
+    before = rows(store.path, "SELECT * FROM leads ORDER BY id")
+    await store.write(tamper)
+    problems = await verify(store)
     assert f"leads {ids[5]}: missing or different in live" in problems
     assert f"leads {ids[1]}: missing or different in live" in problems
     assert "campaign_stats c1: not explained by the events" in problems
 
-    await rebuild(db)
-    assert await verify(db) == []
-    assert [tuple(r) for r in rows(db.path, "SELECT * FROM leads ORDER BY id")] == [
+    await rebuild(store)
+    assert await verify(store) == []
+    assert [tuple(r) for r in rows(store.path, "SELECT * FROM leads ORDER BY id")] == [
         tuple(r) for r in before
     ]
 
 
-async def test_late_delivery_report_does_not_unpay_a_lead(db):
-    leads = LeadService(db, TaskQueue(db))
-    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, {"campaign_id": "c"}, {}))
+async def test_late_delivery_report_does_not_unpay_a_lead(store):
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, {"campaign_id": "c"}, {}))
     for kind, data in [
         (EventType.PAYMENT_REGISTERED, pay("10")),
         (EventType.LEAD_SENT_TO_CRM, {"connection": "shop", "crm_lead_id": "x"}),
         (EventType.LEAD_LOST, {"source": "shop"}),
     ]:
-        await db.transaction(lambda tx, k=kind, d=data: leads.record(tx, lead_id, k, d))
-    [lead] = rows(db.path, "SELECT status, crm_lead_id FROM leads")
+        await store.write(lambda tx, k=kind, d=data: LeadService.record(tx, lead_id, k, d))
+    [lead] = rows(store.path, "SELECT status, crm_lead_id FROM leads")
     assert (lead["status"], lead["crm_lead_id"]) == ("paid", "x")
-    assert await verify(db) == []
+    assert await verify(store) == []
 
 
-async def test_a_lost_lead_can_still_be_won(db):
-    leads = LeadService(db, TaskQueue(db))
-    lead_id, _ = await db.transaction(lambda tx: leads.create_lead(tx, {"campaign_id": "c"}, {}))
-    await db.transaction(lambda tx: leads.record(tx, lead_id, EventType.LEAD_LOST, {}))
-    await db.transaction(
-        lambda tx: leads.record(tx, lead_id, EventType.PAYMENT_REGISTERED, pay("5"))
+async def test_a_lost_lead_can_still_be_won(store):
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, {"campaign_id": "c"}, {}))
+    await store.write(lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_LOST, {}))
+    await store.write(
+        lambda tx: LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, pay("5"))
     )
-    [lead] = rows(db.path, "SELECT status FROM leads")
+    [lead] = rows(store.path, "SELECT status FROM leads")
     assert lead["status"] == "paid"

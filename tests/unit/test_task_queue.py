@@ -4,48 +4,53 @@ import sys
 from datetime import timedelta
 
 from common import clock
-from common.tasks import SEND_TO_CRM, TaskQueue
+from common.model import TaskStatus, TaskType
 
 CLAIMER = """
 import asyncio, json, sys
 from pathlib import Path
-from common.db import Database
-from common.tasks import TaskQueue
+from common.store import SqliteStore
 
 DELIVERY_SECONDS = 0.002  # what a delivery takes; without it one process could take all
 
 
 async def main():
-    db = await Database(Path(sys.argv[1]), busy_timeout=10).open()
-    queue, mine = TaskQueue(db), []
+    store = await SqliteStore(Path(sys.argv[1]), busy_timeout=10).open()
+    mine = []
     print("ready", flush=True)
     sys.stdin.readline()  # start together, so both compete for the whole queue
-    while batch := await queue.claim_due(limit=2, lease=60):
+    while batch := await store.write(lambda tx: tx.tasks.claim_due(limit=2, lease=60)):
         for task in batch:  # the work a dispatcher does between claims
-            assert (await queue.get(task.id)).status == "processing"
+            held = await store.read(lambda tx: tx.tasks.get(task.id))
+            assert held.status == "processing"
             await asyncio.sleep(DELIVERY_SECONDS)
             mine.append(task.id)
-    await db.close()
+    await store.close()
     print(json.dumps(mine))
 
 asyncio.run(main())
 """
 
 
-async def enqueue(db, count: int) -> list[int]:
-    queue = TaskQueue(db)
-
-    async def unit(tx):
-        return [await queue.enqueue(tx, SEND_TO_CRM, {"n": n}) for n in range(count)]
-
-    return await db.transaction(unit)
+async def enqueue(store, count: int) -> list[int]:
+    return await store.write(
+        lambda tx: [tx.tasks.enqueue(TaskType.SEND_TO_CRM, {"n": n}) for n in range(count)]
+    )
 
 
-async def test_two_processes_never_claim_the_same_task(db):
-    ids = await enqueue(db, 400)
+def claim(store, limit=10):
+    return store.write(lambda tx: tx.tasks.claim_due(limit=limit, lease=60))
+
+
+def get(store, task_id):
+    return store.read(lambda tx: tx.tasks.get(task_id))
+
+
+async def test_two_processes_never_claim_the_same_task(store):
+    ids = await enqueue(store, 400)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(db.path)],
+            [sys.executable, "-c", CLAIMER, str(store.path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -65,46 +70,62 @@ async def test_two_processes_never_claim_the_same_task(db):
     assert sorted(first + second) == ids
 
 
-async def test_expired_lease_makes_the_task_due_again(db):
-    queue = TaskQueue(db)
-    [task_id] = await enqueue(db, 1)
-    [claimed] = await queue.claim_due(limit=10, lease=60)
+async def test_expired_lease_makes_the_task_due_again(store):
+    [task_id] = await enqueue(store, 1)
+    [claimed] = await claim(store)
     assert claimed.id == task_id and claimed.attempts == 1
-    assert await queue.claim_due(limit=10, lease=60) == []  # leased to someone
+    assert await claim(store) == []  # leased to someone
 
     past = clock.iso(clock.now() - timedelta(seconds=1))
-    await db.transaction(
-        lambda tx: tx.execute("UPDATE tasks SET locked_until = ? WHERE id = ?", (past, task_id))
+    await store.write(
+        lambda tx: tx.sql.run("UPDATE tasks SET locked_until = ? WHERE id = ?", (past, task_id))
     )
-    [again] = await queue.claim_due(limit=10, lease=60)
+    [again] = await claim(store)
     assert again.id == task_id and again.attempts == 2
 
 
-async def test_complete_retry_fail_and_retry_failed(db):
-    queue = TaskQueue(db)
-    a, b, c = await enqueue(db, 3)
-    await queue.claim_due(limit=3, lease=60)
+async def test_complete_retry_fail_and_retry_failed(store):
+    a, b, c = await enqueue(store, 3)
+    await claim(store, 3)
 
-    async def outcomes(tx):
-        await queue.complete(tx, a, {"crm_lead_id": "7"})
-        await queue.retry_later(tx, b, 3600, "HTTP 503")
-        await queue.fail(tx, c, "HTTP 400: bad field")
+    def outcomes(tx):
+        tx.tasks.complete(a, {"crm_lead_id": "7"})
+        tx.tasks.retry_later(b, 3600, "HTTP 503")
+        tx.tasks.fail(c, "HTTP 400: bad field")
 
-    await db.transaction(outcomes)
-    assert await queue.counts() == {"pending": 1, "processing": 0, "completed": 1, "failed": 1}
-    assert (await queue.get(a)).result == {"crm_lead_id": "7"}
-    assert (await queue.get(b)).last_error == "HTTP 503"
-    assert await queue.claim_due(limit=3, lease=60) == []  # b waits an hour
+    await store.write(outcomes)
+    assert await store.read(lambda tx: tx.tasks.counts()) == {
+        "pending": 1,
+        "processing": 0,
+        "completed": 1,
+        "failed": 1,
+    }
+    assert (await get(store, a)).result == {"crm_lead_id": "7"}
+    assert (await get(store, b)).last_error == "HTTP 503"
+    assert await claim(store, 3) == []  # b waits an hour
 
-    assert await queue.retry_failed() == 1
-    [retried] = await queue.claim_due(limit=3, lease=60)
+    assert await store.write(lambda tx: tx.tasks.retry_failed()) == 1
+    [retried] = await claim(store, 3)
     assert retried.id == c and retried.attempts == 1
 
 
-async def test_release_gives_the_attempt_back(db):
-    queue = TaskQueue(db)
-    [task_id] = await enqueue(db, 1)
-    [claimed] = await queue.claim_due(limit=1, lease=60)
-    await db.transaction(lambda tx: queue.release(tx, claimed))
-    task = await queue.get(task_id)
-    assert (task.status, task.attempts, task.locked_until) == ("pending", 0, None)
+async def test_release_gives_the_attempt_back(store):
+    [task_id] = await enqueue(store, 1)
+    [claimed] = await claim(store, 1)
+    await store.write(lambda tx: tx.tasks.release(claimed))
+    task = await get(store, task_id)
+    assert (task.status, task.attempts, task.locked_until) == (TaskStatus.PENDING, 0, None)
+
+
+async def test_a_commit_elsewhere_is_seen_as_a_change(store, settings):
+    from common.store import SqliteStore
+
+    other = await SqliteStore(settings.database, settings.busy_timeout).open()
+    try:
+        store.changed()  # the first look takes the current version
+        assert not store.changed()
+        await enqueue(other, 1)
+        assert store.changed()
+        assert not store.changed()
+    finally:
+        await other.close()

@@ -1,0 +1,158 @@
+"""The domain's types, each defined once: a lead, its statuses, events, tasks and notices.
+
+Everything above the storage package (services, views, integrations) speaks in
+these types; only `common.store` turns them into rows and back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    SENT_TO_CRM = "sent_to_crm"
+    CRM_FAILED = "crm_failed"
+    PAID = "paid"
+    LOST = "lost"
+
+
+class EventType(StrEnum):
+    LEAD_CREATED = "LEAD_CREATED"
+    LEAD_SENT_TO_CRM = "LEAD_SENT_TO_CRM"
+    LEAD_CRM_DELIVERY_FAILED = "LEAD_CRM_DELIVERY_FAILED"
+    PAYMENT_REGISTERED = "PAYMENT_REGISTERED"
+    LEAD_LOST = "LEAD_LOST"
+    YANDEX_DIRECT_CONVERSION = "YANDEX_DIRECT_CONVERSION"
+    YANDEX_CONVERSION_SKIPPED = "YANDEX_CONVERSION_SKIPPED"
+    YANDEX_CONVERSION_FAILED = "YANDEX_CONVERSION_FAILED"
+
+
+class TaskType(StrEnum):
+    SEND_TO_CRM = "send_to_crm"
+    SEND_TO_YANDEX = "send_to_yandex_direct"
+    RESOLVE_DEAL = "resolve_crm_deal"  # a Bitrix24 deal notice whose deal is still to be read
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+def _sent() -> Any:
+    """A field a landing page sends: stored on the lead, passed on to the CRM."""
+    return field(default=None, metadata={"sent": True})
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """One lead as the `leads` projection holds it."""
+
+    id: str
+    campaign_id: str
+    status: LeadStatus
+    name: str | None = _sent()
+    phone: str | None = _sent()  # E.164
+    email: str | None = _sent()
+    comment: str | None = _sent()
+    utm_source: str | None = _sent()
+    utm_medium: str | None = _sent()
+    utm_campaign: str | None = _sent()
+    utm_content: str | None = _sent()
+    utm_term: str | None = _sent()
+    yclid: str | None = _sent()
+    ym_client_id: str | None = _sent()
+    page_url: str | None = _sent()
+    referrer: str | None = _sent()
+    extra: dict[str, str] = field(default_factory=dict)
+    crm_connection: str | None = None
+    crm_lead_id: str | None = None
+    last_error: str | None = None
+    payment_amount: str | None = None  # a Decimal as text, e.g. "15000.00"
+    payment_currency: str | None = None
+    paid_at: str | None = None
+    conversion_status: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    version: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in LEAD_COLUMNS}
+
+
+LEAD_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Lead))
+# The fields a landing page sends, in the order they are shown and exported.
+LEAD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Lead) if f.metadata.get("sent"))
+UTM_FIELDS: tuple[str, ...] = tuple(name for name in LEAD_FIELDS if name.startswith("utm_"))
+FINAL_STATUSES = (LeadStatus.PAID, LeadStatus.LOST)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    stream_id: str
+    version: int
+    type: EventType
+    data: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: int
+    type: TaskType
+    payload: dict[str, Any]
+    status: TaskStatus
+    attempts: int
+    max_attempts: int
+    run_after: str
+    locked_until: str | None
+    last_error: str | None
+    result: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def exhausted(self) -> bool:
+        return self.attempts >= self.max_attempts
+
+
+# "deal": a Bitrix24 notice that names a deal, still to be read with crm.deal.get.
+Outcome = Literal["paid", "lost", "other", "deal"]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One lead's news in a CRM webhook: won (paid), lost, or anything else."""
+
+    outcome: Outcome
+    crm_lead_id: str | None = None
+    lead_id: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    paid_at: str | None = None
+    note: str = ""
+    deal_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    campaign_id: str
+    leads: int = 0
+    leads_delivered: int = 0
+    delivery_failed: int = 0
+    payments: int = 0
+    revenue_minor: int = 0  # kopecks (1/100 of the unit)
+    lost: int = 0
+    conversions_uploaded: int = 0
+
+    @property
+    def conversion(self) -> float:
+        """Lead → payment conversion, in per cent."""
+        return round(100 * self.payments / self.leads, 1) if self.leads else 0.0

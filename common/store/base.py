@@ -1,0 +1,33 @@
+"""The Store interface every backend implements: `write` a unit of work, `read` a snapshot."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TypeVar
+
+from common.store.tx import Tx
+
+T = TypeVar("T")
+Unit = Callable[[Tx], T]
+
+
+class Store(ABC):
+    """Units of work are plain synchronous functions `fn(tx) -> result`; none awaits anything.
+
+    `write` runs the unit all-or-nothing and answers after its commit is durable.
+    `read` runs the function on one consistent snapshot and never takes a write lock.
+    """
+
+    @abstractmethod
+    async def write(self, unit: Unit[T]) -> T: ...
+
+    @abstractmethod
+    async def read(self, query: Unit[T]) -> T: ...
+
+    @abstractmethod
+    def changed(self) -> bool:
+        """Cheap and non-blocking: has anything been committed since the last call?"""
+
+    @abstractmethod
+    async def close(self) -> None: ...

@@ -1,0 +1,87 @@
+"""EventStore: the append-only log every change is written to first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common import clock
+from common.errors import ConcurrencyConflict
+from common.model import Event, EventType
+from common.store.sql import Row, Sql, dumps, loads
+
+COLUMNS = "position, stream_id, version, type, data, metadata, created_at"
+
+
+def event_from_row(row: Row) -> Event:
+    return Event(
+        stream_id=row["stream_id"],
+        version=row["version"],
+        type=EventType(row["type"]),
+        data=loads(row["data"]) or {},
+        metadata=loads(row["metadata"]) or {},
+        created_at=row["created_at"],
+        position=row["position"],
+    )
+
+
+class EventStore:
+    def __init__(self, sql: Sql, is_conflict: type[Exception]):
+        self.sql = sql
+        self._is_conflict = is_conflict  # the driver's unique-violation error
+
+    def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        type: EventType,
+        data: dict[str, Any],
+        metadata: dict[str, Any] | None = None,
+    ) -> Event:
+        """Append version expected_version + 1, or raise ConcurrencyConflict.
+
+        A new stream (expected 0) needs no look-up: UNIQUE(stream_id, version)
+        refuses a second version 1.
+        """
+        if expected_version:
+            current = self.sql.value(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
+            )
+            if current != expected_version:
+                raise ConcurrencyConflict(
+                    f"stream {stream_id} is at version {current}, expected {expected_version}"
+                )
+        created_at = clock.now_iso()
+        metadata = metadata or {}
+        try:
+            position = self.sql.value(
+                "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING position",
+                (stream_id, expected_version + 1, type, dumps(data), dumps(metadata), created_at),
+            )
+        except self._is_conflict as error:
+            raise ConcurrencyConflict(f"stream {stream_id} moved on concurrently") from error
+        return Event(stream_id, expected_version + 1, type, data, metadata, created_at, position)
+
+    def read_stream(self, stream_id: str) -> list[Event]:
+        rows = self.sql.all(
+            f"SELECT {COLUMNS} FROM events WHERE stream_id = ? ORDER BY version", (stream_id,)
+        )
+        return [event_from_row(row) for row in rows]
+
+    def read_all(self, after: int = 0, limit: int = 1000) -> list[Event]:
+        rows = self.sql.all(
+            f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+        return [event_from_row(row) for row in rows]
+
+    def count(self) -> int:
+        # Positions have no gaps: events are never deleted, and AUTOINCREMENT's
+        # counter rolls back with its transaction. max() is an index lookup.
+        return int(self.sql.value("SELECT coalesce(max(position), 0) FROM events"))
+
+    def latest(self, limit: int = 10) -> list[Event]:
+        rows = self.sql.all(
+            f"SELECT {COLUMNS} FROM events ORDER BY position DESC LIMIT ?", (limit,)
+        )
+        return [event_from_row(row) for row in rows]

@@ -1,0 +1,100 @@
+"""Reads of the `leads` projection, as `Lead` values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from common.errors import LeadNotFound
+from common.model import LEAD_COLUMNS, Lead, LeadStatus
+from common.store.sql import Row, Sql, loads
+
+SELECT = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads"
+
+
+def lead_from_row(row: Row) -> Lead:
+    values = dict(row)
+    values["status"] = LeadStatus(values["status"])
+    values["extra"] = loads(values["extra"]) or {}
+    return Lead(**values)
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """Which leads a list or an export shows; dates are YYYY-MM-DD, both inclusive."""
+
+    campaign: str | None = None
+    status: LeadStatus | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def where(self) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.campaign:
+            clauses.append("campaign_id = ?")
+            params.append(self.campaign)
+        if self.status:
+            clauses.append("status = ?")
+            params.append(self.status)
+        if self.date_from:
+            clauses.append("created_at >= ?")
+            params.append(self.date_from.isoformat())
+        if self.date_to:
+            clauses.append("created_at < ?")
+            params.append((self.date_to + timedelta(days=1)).isoformat())
+        return clauses, params
+
+
+class LeadRows:
+    def __init__(self, sql: Sql):
+        self.sql = sql
+
+    def find(self, lead_id: str) -> Lead | None:
+        row = self.sql.one(f"{SELECT} WHERE id = ?", (lead_id,))
+        return None if row is None else lead_from_row(row)
+
+    def get(self, lead_id: str) -> Lead:
+        """The lead, or LeadNotFound (a 404)."""
+        lead = self.find(lead_id)
+        if lead is None:
+            raise LeadNotFound(f"lead {lead_id} does not exist")
+        return lead
+
+    def many(self, lead_ids: list[str]) -> dict[str, Lead]:
+        found: dict[str, Lead] = {}
+        for start in range(0, len(lead_ids), 500):
+            chunk = lead_ids[start : start + 500]
+            rows = self.sql.all(f"{SELECT} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            found |= {row["id"]: lead_from_row(row) for row in rows}
+        return found
+
+    def version(self, lead_id: str) -> int | None:
+        value = self.sql.value("SELECT version FROM leads WHERE id = ?", (lead_id,))
+        return None if value is None else int(value)
+
+    def by_crm_id(self, connection: str, crm_lead_id: str) -> Lead | None:
+        row = self.sql.one(
+            f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ?", (connection, crm_lead_id)
+        )
+        return None if row is None else lead_from_row(row)
+
+    def latest(self, limit: int = 10) -> list[Lead]:
+        rows = self.sql.all(f"{SELECT} ORDER BY created_at DESC LIMIT ?", (limit,))
+        return [lead_from_row(row) for row in rows]
+
+    def page(
+        self, where: LeadFilter, limit: int, after: tuple[str, str] | None = None, offset: int = 0
+    ) -> list[Lead]:
+        """Matching leads, newest first: after a (created_at, id) keyset, or from an offset."""
+        clauses, params = where.where()
+        if after is not None:
+            clauses.append("(created_at, id) < (?, ?)")
+            params += list(after)
+        clause = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self.sql.all(
+            f"{SELECT}{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [lead_from_row(row) for row in rows]

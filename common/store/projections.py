@@ -1,0 +1,171 @@
+"""How each event type changes `leads`, `campaign_stats` and `daily_stats`: one function per type.
+
+Live writes call `project` in the same transaction as the append; rebuild and
+verify replay the log through the very same functions, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, EventType, LeadStatus
+from common.store.sql import Sql, dumps
+
+Projector = Callable[[Sql, Event], None]
+
+_NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
+_NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version")
+INSERT_LEAD = (
+    f"INSERT INTO leads ({', '.join(_NEW_LEAD_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_NEW_LEAD_COLUMNS))})"
+)
+
+
+def minor_units(amount: str) -> int:
+    """Kopecks (or cents) of a decimal amount string."""
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def _add(sql: Sql, table: str, keys: dict[str, str], **deltas: int) -> None:
+    """Add to counters of the row with these keys, creating it at zero first."""
+    columns = ", ".join([*keys, *deltas])
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in deltas)
+    sql.run(
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * (len(keys) + len(deltas)))})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+        (*keys.values(), *deltas.values()),
+    )
+
+
+def _bump(sql: Sql, campaign_id: str, **deltas: int) -> None:
+    _add(sql, "campaign_stats", {"campaign_id": campaign_id}, **deltas)
+
+
+def _bump_day(sql: Sql, day: str, campaign_id: str, **deltas: int) -> None:
+    _add(sql, "daily_stats", {"day": day[:10], "campaign_id": campaign_id}, **deltas)
+
+
+def _update_lead(
+    sql: Sql,
+    event: Event,
+    status: LeadStatus | None = None,
+    keep: tuple[LeadStatus, ...] = (),
+    **values: object,
+) -> str:
+    """Set columns on the event's lead; return its campaign.
+
+    `status` is not set over a status in `keep`: a late delivery report must
+    not turn a paid lead back into a delivered one.
+    """
+    values |= {"updated_at": event.created_at, "version": event.version}
+    assignments = [f"{name} = ?" for name in values]
+    params = list(values.values())
+    if status is not None:
+        if keep:
+            kept = ", ".join("?" * len(keep))
+            assignments.append(f"status = CASE WHEN status IN ({kept}) THEN status ELSE ? END")
+        else:
+            assignments.append("status = ?")
+        params += [*keep, status]
+    campaign = sql.value(
+        f"UPDATE leads SET {', '.join(assignments)} WHERE id = ? RETURNING campaign_id",
+        (*params, event.stream_id),
+    )
+    if campaign is None:
+        raise LookupError(f"{event.type} for unknown lead {event.stream_id}")
+    return str(campaign)
+
+
+def _lead_created(sql: Sql, event: Event) -> None:
+    data = event.data
+    campaign = data["campaign_id"]
+    sql.run(
+        INSERT_LEAD,
+        (
+            event.stream_id,
+            campaign,
+            LeadStatus.NEW,
+            *(data.get(name) for name in LEAD_FIELDS),
+            dumps(data.get("extra", {})),
+            event.created_at,
+            event.created_at,
+            event.version,
+        ),
+    )
+    _bump(sql, campaign, leads=1)
+    _bump_day(sql, event.created_at, campaign, leads=1)
+
+
+def _sent_to_crm(sql: Sql, event: Event) -> None:
+    campaign = _update_lead(
+        sql,
+        event,
+        status=LeadStatus.SENT_TO_CRM,
+        keep=FINAL_STATUSES,
+        crm_connection=event.data["connection"],
+        crm_lead_id=event.data.get("crm_lead_id"),
+        last_error=None,
+    )
+    _bump(sql, campaign, leads_delivered=1)
+
+
+def _delivery_failed(sql: Sql, event: Event) -> None:
+    campaign = _update_lead(
+        sql,
+        event,
+        status=LeadStatus.CRM_FAILED,
+        keep=FINAL_STATUSES,
+        crm_connection=event.data.get("connection"),
+        last_error=event.data["reason"],
+    )
+    _bump(sql, campaign, delivery_failed=1)
+
+
+def _payment_registered(sql: Sql, event: Event) -> None:
+    data = event.data
+    campaign = _update_lead(
+        sql,
+        event,
+        status=LeadStatus.PAID,  # also over "lost": a deal reopened and won is paid
+        payment_amount=data["amount"],
+        payment_currency=data["currency"],
+        paid_at=data["paid_at"],
+    )
+    revenue = minor_units(data["amount"])
+    _bump(sql, campaign, payments=1, revenue_minor=revenue)
+    _bump_day(sql, data["paid_at"], campaign, payments=1, revenue_minor=revenue)
+
+
+def _lead_lost(sql: Sql, event: Event) -> None:
+    campaign = _update_lead(sql, event, status=LeadStatus.LOST, keep=(LeadStatus.PAID,))
+    _bump(sql, campaign, lost=1)
+
+
+def _conversion_uploaded(sql: Sql, event: Event) -> None:
+    campaign = _update_lead(sql, event, conversion_status="uploaded", last_error=None)
+    _bump(sql, campaign, conversions_uploaded=1)
+
+
+def _conversion_skipped(sql: Sql, event: Event) -> None:
+    _update_lead(sql, event, conversion_status="skipped", last_error=event.data["reason"])
+
+
+def _conversion_failed(sql: Sql, event: Event) -> None:
+    _update_lead(sql, event, conversion_status="failed", last_error=event.data["reason"])
+
+
+PROJECTORS: dict[EventType, Projector] = {
+    EventType.LEAD_CREATED: _lead_created,
+    EventType.LEAD_SENT_TO_CRM: _sent_to_crm,
+    EventType.LEAD_CRM_DELIVERY_FAILED: _delivery_failed,
+    EventType.PAYMENT_REGISTERED: _payment_registered,
+    EventType.LEAD_LOST: _lead_lost,
+    EventType.YANDEX_DIRECT_CONVERSION: _conversion_uploaded,
+    EventType.YANDEX_CONVERSION_SKIPPED: _conversion_skipped,
+    EventType.YANDEX_CONVERSION_FAILED: _conversion_failed,
+}
+
+
+def project(sql: Sql, event: Event) -> None:
+    PROJECTORS[event.type](sql, event)

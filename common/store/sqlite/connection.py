@@ -1,0 +1,76 @@
+"""SQLite connections with the settings every one of them needs, and its errors mapped."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from common.errors import DatabaseBusy
+from common.store.sql import Params, Row
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+
+
+def pragmas(busy_timeout: float) -> tuple[str, ...]:
+    return (
+        f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA foreign_keys = ON",
+    )
+
+
+def connect(path: Path, busy_timeout: float, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (we issue BEGIN ourselves), usable from any thread
+    that the owner hands it to. WAL is a property of the file, set once by migrate()."""
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    for pragma in pragmas(busy_timeout):
+        conn.execute(pragma)
+    if read_only:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED: another process holds the write lock."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def busy_or(error: BaseException) -> BaseException:
+    """The error a caller should see: DatabaseBusy (a 503) for a held lock."""
+    if is_busy(error):
+        busy = DatabaseBusy("the database is busy, retry shortly")
+        busy.__cause__ = error
+        return busy
+    return error
+
+
+class SqliteSql:
+    """The Sql protocol over one sqlite3 connection."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def many(self, sql: str, rows: Iterable[Params]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def value(self, sql: str, params: Params = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]

@@ -1,0 +1,93 @@
+"""Numbered SQL migrations tracked with PRAGMA user_version, applied under an exclusive lock."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, is_busy, pragmas
+
+log = logging.getLogger(__name__)
+
+WAL = "PRAGMA journal_mode = WAL"
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer leadrelay than this one."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(number, sql) of every migration file, in order."""
+    folder = resources.files("common.store.sqlite") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+def split_statements(script: str) -> Iterable[str]:
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement.strip()
+            statement = ""
+
+
+def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> int:
+    """Bring the schema up to date under an exclusive lock; return the version.
+
+    Four processes may start at once: the first takes the lock and migrates,
+    the others wait on busy_timeout, then find nothing left to do.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout)
+    try:
+        for pragma in pragmas(busy_timeout):
+            conn.execute(pragma)
+        _enable_wal(conn, busy_timeout)
+        conn.execute("BEGIN EXCLUSIVE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            known = migrations()
+            latest = known[-1][0]
+            if current > latest:
+                raise SchemaTooNew(f"database schema {current} is newer than this code ({latest})")
+            for number, script in known:
+                if number > current:
+                    for statement in split_statements(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {number}")
+                    log.info("applied migration %04d", number)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return max(current, latest)
+    finally:
+        conn.close()
+
+
+def _enable_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch to WAL, waiting out other processes doing the same.
+
+    Changing the journal mode of a new file fails with "database is locked"
+    at once, without calling the busy handler, while another connection
+    holds it; so the wait is done here.
+    """
+    deadline = time.monotonic() + busy_timeout
+    attempt = 0
+    while True:
+        try:
+            conn.execute(WAL)
+            return
+        except sqlite3.OperationalError as error:
+            if not is_busy(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(min(0.001 * 2**attempt, 0.05))  # backoff between tries, bounded by deadline
+        attempt += 1

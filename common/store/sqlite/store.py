@@ -1,0 +1,89 @@
+"""SqliteStore: the embedded backend. Writes on one thread, reads on a small pool."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from common.store.base import Store, Unit
+from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, SqliteSql, busy_or, connect
+from common.store.sqlite.migrate import migrate
+from common.store.sqlite.writer import Writer
+from common.store.tx import Tx
+
+T = TypeVar("T")
+READERS = 2  # threads for reads; the dashboard is the only process that reads much
+
+
+class SqliteStore(Store):
+    def __init__(
+        self, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, max_attempts: int = 10
+    ):
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.max_attempts = max_attempts
+        self.writer = Writer(partial(connect, path, busy_timeout), self._tx)
+        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="leadrelay-reader")
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._watch: sqlite3.Connection | None = None
+        self._seen_version = -1
+
+    def _tx(self, conn: sqlite3.Connection) -> Tx:
+        return Tx(SqliteSql(conn), sqlite3.IntegrityError, self.max_attempts)
+
+    async def open(self) -> SqliteStore:
+        await asyncio.to_thread(migrate, self.path, self.busy_timeout)
+        await self.writer.open()
+        self._watch = connect(self.path, self.busy_timeout, read_only=True)
+        return self
+
+    async def close(self) -> None:
+        await self.writer.close()
+        self._readers.shutdown(wait=True)
+        for conn in [*self._reader_conns, self._watch]:
+            if conn is not None:
+                conn.close()
+        self._reader_conns.clear()
+        self._watch = None
+
+    async def write(self, unit: Unit[T]) -> T:
+        result: T = await self.writer.write(unit)
+        return result
+
+    async def read(self, query: Unit[T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read, query)
+
+    def _read(self, query: Unit[Any]) -> Any:
+        """On a reader thread: one read transaction, so the query sees one snapshot."""
+        tx: Tx | None = getattr(self._local, "tx", None)
+        if tx is None:
+            conn = connect(self.path, self.busy_timeout, read_only=True)
+            with self._lock:
+                self._reader_conns.append(conn)
+            tx = self._local.tx = self._tx(conn)
+        conn = tx.sql.conn  # type: ignore[attr-defined]
+        try:
+            conn.execute("BEGIN")
+            try:
+                return query(tx)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            raise busy_or(error) from error
+
+    def changed(self) -> bool:
+        """PRAGMA data_version moves when any other connection commits: a few microseconds,
+        no lock, so a dispatcher can look often and still idle at almost no CPU."""
+        assert self._watch is not None, "the store is not open"
+        version = self._watch.execute("PRAGMA data_version").fetchone()[0]
+        moved = version != self._seen_version
+        self._seen_version = version
+        return bool(moved)

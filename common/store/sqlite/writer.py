@@ -1,0 +1,125 @@
+"""Group commit on one writer thread: the pattern of Datasette's execute_write_fn.
+
+One thread owns the write connection. The units of work waiting when a batch
+starts go to that thread in ONE hop and run inside one BEGIN IMMEDIATE … COMMIT,
+each in its own SAVEPOINT, so a unit that fails is rolled back alone while the
+others commit. Callers get their answers only after the COMMIT (an fsync with
+synchronous=FULL). While one batch commits, the next one gathers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from common.store.base import Unit
+from common.store.sqlite.connection import busy_or
+from common.store.tx import Tx
+
+Outcome = tuple[BaseException | None, Any]
+
+
+class Writer:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], make_tx: Callable[..., Tx]):
+        self._connect = connect
+        self._make_tx = make_tx
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadrelay-writer")
+        self._conn: sqlite3.Connection | None = None
+        self._tx: Tx | None = None
+        self._waiting: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
+        self.batches = 0  # how many commits served how many units: see bench/ingest_ceiling.py
+        self.units = 0
+
+    async def open(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
+
+    def _open(self) -> None:
+        self._conn = self._connect()
+        self._tx = self._make_tx(self._conn)
+
+    async def close(self) -> None:
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
+        if self._conn is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
+            self._conn = None
+        self._thread.shutdown(wait=True)
+
+    async def write(self, unit: Unit[Any]) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((unit, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            batch = [(unit, future) for unit, future in batch if not future.done()]
+            if not batch:
+                continue
+            units = [unit for unit, _ in batch]
+            try:
+                outcomes = await loop.run_in_executor(self._thread, self._commit, units)
+            except BaseException as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(busy_or(error))
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                continue
+            self.batches += 1
+            self.units += len(batch)
+            for (_, future), (error, result) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if error is not None:
+                    future.set_exception(busy_or(error))
+                else:
+                    future.set_result(result)
+
+    def _commit(self, units: list[Unit[Any]]) -> list[Outcome]:
+        """On the writer thread: one transaction for the whole batch."""
+        conn, tx = self._conn, self._tx
+        assert conn is not None and tx is not None, "the store is not open"
+        conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for other processes
+        try:
+            outcomes = self._run_one(conn, tx, units[0]) if len(units) == 1 else None
+            if outcomes is None:
+                outcomes = [self._run_in_savepoint(conn, tx, unit) for unit in units]
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+            return outcomes
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _run_one(conn: sqlite3.Connection, tx: Tx, unit: Unit[Any]) -> list[Outcome]:
+        """A batch of one needs no savepoint: the transaction is the unit."""
+        try:
+            return [(None, unit(tx))]
+        except Exception as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(error, None)]
+
+    @staticmethod
+    def _run_in_savepoint(conn: sqlite3.Connection, tx: Tx, unit: Unit[Any]) -> Outcome:
+        conn.execute("SAVEPOINT unit")
+        try:
+            result = unit(tx)
+        except Exception as error:
+            if not conn.in_transaction:  # an error that ended the whole transaction
+                raise sqlite3.OperationalError("the shared transaction was rolled back") from error
+            conn.execute("ROLLBACK TO unit")
+            conn.execute("RELEASE unit")
+            return error, None
+        conn.execute("RELEASE unit")
+        return None, result

@@ -1,0 +1,38 @@
+"""Reads of the counters kept beside the events: per campaign and per day."""
+
+from __future__ import annotations
+
+from common.model import CampaignStats
+from common.store.sql import Row, Sql
+
+STAT_COLUMNS = (
+    "campaign_id, leads, leads_delivered, delivery_failed, payments, revenue_minor, lost,"
+    " conversions_uploaded"
+)
+
+
+class Stats:
+    def __init__(self, sql: Sql):
+        self.sql = sql
+
+    def campaigns(self) -> list[CampaignStats]:
+        """Every campaign's counters, busiest first."""
+        rows = self.sql.all(f"SELECT {STAT_COLUMNS} FROM campaign_stats ORDER BY leads DESC")
+        return [CampaignStats(**row) for row in rows]
+
+    def totals(self) -> dict[str, int]:
+        row = self.sql.one(
+            "SELECT coalesce(sum(leads), 0) AS leads, coalesce(sum(payments), 0) AS payments,"
+            " coalesce(sum(revenue_minor), 0) AS revenue_minor FROM campaign_stats"
+        )
+        assert row is not None  # an aggregate always has a row
+        return dict(row)
+
+    def daily(self, since: str) -> list[Row]:
+        """Per-day counters from `since` (YYYY-MM-DD) on: day, campaign_id, leads, payments,
+        revenue_minor."""
+        return self.sql.all(
+            "SELECT day, campaign_id, leads, payments, revenue_minor FROM daily_stats"
+            " WHERE day >= ? ORDER BY day",
+            (since,),
+        )

@@ -1,0 +1,207 @@
+"""TaskQueue: the transactional outbox that the dispatcher drains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common import clock
+from common.model import Task, TaskStatus, TaskType
+from common.store.sql import Row, Sql, dumps, loads, marks
+
+ERROR_LIMIT = 2000
+COLUMNS = (
+    "id, type, payload, status, attempts, max_attempts, run_after, locked_until,"
+    " last_error, result, created_at, updated_at"
+)
+# Nearly every task is completed; once ANALYZE has seen that, SQLite would scan all
+# of them for status = 'failed'. The open statuses are few, so this index is right.
+BY_STATUS = "INDEXED BY tasks_by_status_created"
+
+
+def task_from_row(row: Row) -> Task:
+    return Task(
+        id=row["id"],
+        type=TaskType(row["type"]),
+        payload=loads(row["payload"]) or {},
+        status=TaskStatus(row["status"]),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        run_after=row["run_after"],
+        locked_until=row["locked_until"],
+        last_error=row["last_error"],
+        result=loads(row["result"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _types(types: tuple[TaskType, ...]) -> str:
+    return f"AND type IN ({marks(types)})" if types else ""
+
+
+class TaskQueue:
+    def __init__(self, sql: Sql, max_attempts: int = 10):
+        self.sql = sql
+        self.max_attempts = max_attempts
+
+    def enqueue(
+        self,
+        type: TaskType,
+        payload: dict[str, Any],
+        delay: float = 0.0,
+        lead_id: str | None = None,
+    ) -> int:
+        now = clock.now_iso()
+        run_after = clock.after(delay) if delay else now
+        return int(
+            self.sql.value(
+                "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (type, dumps(payload), lead_id, self.max_attempts, run_after, now, now),
+            )
+        )
+
+    def has_due(self, types: tuple[TaskType, ...] = ()) -> bool:
+        """A read-only look, so an idle dispatcher never takes the write lock."""
+        now = clock.now_iso()
+        found = self.sql.one(
+            "SELECT 1 FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
+            f" OR (status = 'processing' AND locked_until <= ?)) {_types(types)} LIMIT 1",
+            (now, now, *types),
+        )
+        return found is not None
+
+    def claim_due(self, limit: int, lease: float, types: tuple[TaskType, ...] = ()) -> list[Task]:
+        """Atomically take up to `limit` due tasks (pending and due, or with an expired lease)."""
+        now = clock.now_iso()
+        # Two indexed ranges merged in due order; an OR of them makes SQLite scan
+        # every task once ANALYZE has seen that nearly all are completed.
+        due = (
+            "SELECT id, run_after AS due FROM tasks"
+            f" WHERE status = 'pending' AND run_after <= ? {_types(types)}"
+            " UNION ALL SELECT id, locked_until FROM tasks"
+            f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
+            " ORDER BY 2, 1 LIMIT ?"
+        )
+        rows = self.sql.all(
+            "UPDATE tasks SET status = 'processing', locked_until = ?,"
+            " attempts = attempts + 1, updated_at = ?"
+            f" WHERE id IN (SELECT id FROM ({due})) RETURNING {COLUMNS}",
+            (clock.after(lease), now, now, *types, now, *types, limit),
+        )
+        return sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
+
+    def extend_leases(self, tasks: list[Task], lease: float) -> None:
+        """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
+        until = clock.after(lease)
+        self.sql.many(
+            "UPDATE tasks SET locked_until = ?"
+            " WHERE id = ? AND status = 'processing' AND attempts = ?",
+            [(until, task.id, task.attempts) for task in tasks],
+        )
+
+    def still_held(self, task: Task) -> bool:
+        """Is `task` still processing under the claim that produced it (its attempt)?"""
+        found = self.sql.one(
+            "SELECT 1 FROM tasks WHERE id = ? AND status = 'processing' AND attempts = ?",
+            (task.id, task.attempts),
+        )
+        return found is not None
+
+    def status(self, task_id: int) -> TaskStatus | None:
+        value = self.sql.value("SELECT status FROM tasks WHERE id = ?", (task_id,))
+        return None if value is None else TaskStatus(value)
+
+    def complete(self, task_id: int, result: dict[str, Any]) -> None:
+        self._set(task_id, status=TaskStatus.COMPLETED, result=dumps(result), locked_until=None)
+
+    def retry_later(self, task_id: int, delay: float, error: str) -> None:
+        self._set(
+            task_id,
+            status=TaskStatus.PENDING,
+            run_after=clock.after(delay),
+            locked_until=None,
+            last_error=error[:ERROR_LIMIT],
+        )
+
+    def fail(self, task_id: int, error: str) -> None:
+        self._set(
+            task_id, status=TaskStatus.FAILED, locked_until=None, last_error=error[:ERROR_LIMIT]
+        )
+
+    def release(self, task: Task) -> None:
+        """Give a claimed task back untouched (shutdown): its attempt does not count."""
+        self.sql.run(
+            "UPDATE tasks SET status = 'pending', locked_until = NULL,"
+            " attempts = max(attempts - 1, 0), updated_at = ?"
+            " WHERE id = ? AND status = 'processing' AND attempts = ?",
+            (clock.now_iso(), task.id, task.attempts),
+        )
+
+    def retry_failed(self, task_ids: list[int] | None = None) -> int:
+        """Queue failed tasks again with a fresh set of attempts; return how many."""
+        now = clock.now_iso()
+        where, params = "status = 'failed'", ()
+        if task_ids is not None:
+            where += f" AND id IN ({marks(task_ids)})"
+            params = tuple(task_ids)
+        return self.sql.run(
+            "UPDATE tasks SET status = 'pending', attempts = 0, run_after = ?, updated_at = ?"
+            f" WHERE {where}",
+            (now, now, *params),
+        )
+
+    def open_counts(self) -> dict[TaskStatus, int]:
+        """Pending, processing and failed: each an index lookup, however many completed."""
+        return {
+            status: int(
+                self.sql.value(
+                    f"SELECT count(*) FROM tasks {BY_STATUS} WHERE status = ?", (status,)
+                )
+            )
+            for status in (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.FAILED)
+        }
+
+    def counts(self) -> dict[TaskStatus, int]:
+        rows = self.sql.all("SELECT status, count(*) AS n FROM tasks GROUP BY status")
+        return {status: 0 for status in TaskStatus} | {
+            TaskStatus(row["status"]): row["n"] for row in rows
+        }
+
+    def get(self, task_id: int) -> Task | None:
+        row = self.sql.one(f"SELECT {COLUMNS} FROM tasks WHERE id = ?", (task_id,))
+        return None if row is None else task_from_row(row)
+
+    def oldest_pending(self) -> str | None:
+        value = self.sql.value("SELECT min(created_at) FROM tasks WHERE status = 'pending'")
+        return None if value is None else str(value)
+
+    def needing_attention(self, retrying_attempts: int, limit: int = 200) -> list[Task]:
+        """Failed, stuck past their lease, or pending after several tries; newest first."""
+        rows = self.sql.all(
+            "SELECT * FROM ("
+            f"  SELECT {COLUMNS} FROM tasks {BY_STATUS} WHERE status = 'failed'"
+            f"  UNION ALL SELECT {COLUMNS} FROM tasks"
+            "  WHERE status = 'processing' AND locked_until < ?"
+            f"  UNION ALL SELECT {COLUMNS} FROM tasks {BY_STATUS}"
+            "  WHERE status = 'pending' AND attempts >= ?"
+            ") ORDER BY updated_at DESC LIMIT ?",
+            (clock.now_iso(), retrying_attempts, limit),
+        )
+        return [task_from_row(row) for row in rows]
+
+    def troubled_leads(self, type: TaskType, retrying_attempts: int) -> list[Row]:
+        """(campaign_id, crm_connection) of leads whose task of `type` failed or keeps failing."""
+        return self.sql.all(
+            "SELECT l.campaign_id, l.crm_connection FROM ("
+            f"  SELECT lead_id FROM tasks {BY_STATUS} WHERE status = 'failed' AND type = ?"
+            f"  UNION ALL SELECT lead_id FROM tasks {BY_STATUS}"
+            "  WHERE status = 'pending' AND type = ? AND attempts >= ?"
+            ") t JOIN leads l ON l.id = t.lead_id",
+            (type, type, retrying_attempts),
+        )
+
+    def _set(self, task_id: int, **values: Any) -> None:
+        values["updated_at"] = clock.now_iso()
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        self.sql.run(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))

@@ -1,0 +1,30 @@
+"""Tx: what a unit of work (or a read) is given: the store's verbs over one transaction."""
+
+from __future__ import annotations
+
+from common.model import Event
+from common.store.events import EventStore
+from common.store.idempotency import IdempotencyKeys
+from common.store.leads import LeadRows
+from common.store.projections import project
+from common.store.receipts import Receipts
+from common.store.sql import Sql
+from common.store.stats import Stats
+from common.store.tasks import TaskQueue
+
+
+class Tx:
+    """One transaction: in `Store.write` it may change things; in `Store.read` it only reads."""
+
+    def __init__(self, sql: Sql, is_conflict: type[Exception], max_attempts: int):
+        self.sql = sql
+        self.events = EventStore(sql, is_conflict)
+        self.leads = LeadRows(sql)
+        self.tasks = TaskQueue(sql, max_attempts)
+        self.stats = Stats(sql)
+        self.idempotency = IdempotencyKeys(sql)
+        self.receipts = Receipts(sql)
+
+    def project(self, event: Event) -> None:
+        """Apply an event to the projections (leads, campaign and daily counters)."""
+        project(self.sql, event)
