@@ -16,7 +16,8 @@ def iso(moment: datetime) -> str:
 
 
 def now_iso() -> str:
-    return iso(now())
+    # isoformat is several times faster than strftime and gives the same text here.
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def after(seconds: float) -> str:

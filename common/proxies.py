@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from ipaddress import ip_address, ip_network
 
 from aiohttp import web
@@ -15,14 +16,16 @@ def trusted_forwarded(proxies: list[str]):
     # One proxy hop: the client is the address our proxy appended last.
     relaxed = XForwardedRelaxed(num=1)
 
+    @lru_cache(maxsize=4096)  # a busy landing sends from few addresses: parse each once
+    def is_proxy(peer: str | None) -> bool:
+        try:
+            return peer is not None and any(ip_address(peer) in net for net in networks)
+        except ValueError:  # a unix socket or an odd transport
+            return False
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        peer = request.remote
-        try:
-            trusted = peer is not None and any(ip_address(peer) in net for net in networks)
-        except ValueError:  # a unix socket or an odd transport
-            trusted = False
-        if trusted and "X-Forwarded-For" in request.headers:
+        if "X-Forwarded-For" in request.headers and is_proxy(request.remote):
             return await relaxed.middleware(request, handler)
         return await handler(request)
 

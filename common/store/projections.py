@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 
 from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, EventType, LeadStatus
 from common.store.sql import Sql, dumps
@@ -27,15 +28,19 @@ def minor_units(amount: str) -> int:
     return int((Decimal(amount) * 100).to_integral_value())
 
 
+@cache
+def _upsert(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> str:
+    columns = ", ".join([*keys, *counters])
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * (len(keys) + len(counters)))})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
 def _add(sql: Sql, table: str, keys: dict[str, str], **deltas: int) -> None:
     """Add to counters of the row with these keys, creating it at zero first."""
-    columns = ", ".join([*keys, *deltas])
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in deltas)
-    sql.run(
-        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * (len(keys) + len(deltas)))})"
-        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
-        (*keys.values(), *deltas.values()),
-    )
+    sql.run(_upsert(table, tuple(keys), tuple(deltas)), (*keys.values(), *deltas.values()))
 
 
 def _bump(sql: Sql, campaign_id: str, **deltas: int) -> None:

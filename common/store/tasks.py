@@ -13,9 +13,9 @@ COLUMNS = (
     "id, type, payload, status, attempts, max_attempts, run_after, locked_until,"
     " last_error, result, created_at, updated_at"
 )
-# Nearly every task is completed; once ANALYZE has seen that, SQLite would scan all
-# of them for status = 'failed'. The open statuses are few, so this index is right.
-BY_STATUS = "INDEXED BY tasks_by_status_created"
+# The task indexes are partial (migration 0005): they hold open tasks only, so each query
+# names its status as a literal, which is how SQLite knows such an index applies.
+OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.FAILED)
 
 
 def task_from_row(row: Row) -> Task:
@@ -64,18 +64,20 @@ class TaskQueue:
     def has_due(self, types: tuple[TaskType, ...] = ()) -> bool:
         """A read-only look, so an idle dispatcher never takes the write lock."""
         now = clock.now_iso()
-        found = self.sql.one(
-            "SELECT 1 FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
-            f" OR (status = 'processing' AND locked_until <= ?)) {_types(types)} LIMIT 1",
-            (now, now, *types),
+        return bool(
+            self.sql.value(
+                "SELECT EXISTS (SELECT 1 FROM tasks"
+                f" WHERE status = 'pending' AND run_after <= ? {_types(types)})"
+                " OR EXISTS (SELECT 1 FROM tasks"
+                f" WHERE status = 'processing' AND locked_until <= ? {_types(types)})",
+                (now, *types, now, *types),
+            )
         )
-        return found is not None
 
     def claim_due(self, limit: int, lease: float, types: tuple[TaskType, ...] = ()) -> list[Task]:
         """Atomically take up to `limit` due tasks (pending and due, or with an expired lease)."""
         now = clock.now_iso()
-        # Two indexed ranges merged in due order; an OR of them makes SQLite scan
-        # every task once ANALYZE has seen that nearly all are completed.
+        # Two indexed ranges (one partial index each) merged in due order.
         due = (
             "SELECT id, run_after AS due FROM tasks"
             f" WHERE status = 'pending' AND run_after <= ? {_types(types)}"
@@ -154,12 +156,8 @@ class TaskQueue:
     def open_counts(self) -> dict[TaskStatus, int]:
         """Pending, processing and failed: each an index lookup, however many completed."""
         return {
-            status: int(
-                self.sql.value(
-                    f"SELECT count(*) FROM tasks {BY_STATUS} WHERE status = ?", (status,)
-                )
-            )
-            for status in (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.FAILED)
+            status: int(self.sql.value(f"SELECT count(*) FROM tasks WHERE status = '{status}'"))
+            for status in OPEN_STATUSES
         }
 
     def counts(self) -> dict[TaskStatus, int]:
@@ -180,10 +178,10 @@ class TaskQueue:
         """Failed, stuck past their lease, or pending after several tries; newest first."""
         rows = self.sql.all(
             "SELECT * FROM ("
-            f"  SELECT {COLUMNS} FROM tasks {BY_STATUS} WHERE status = 'failed'"
+            f"  SELECT {COLUMNS} FROM tasks WHERE status = 'failed'"
             f"  UNION ALL SELECT {COLUMNS} FROM tasks"
             "  WHERE status = 'processing' AND locked_until < ?"
-            f"  UNION ALL SELECT {COLUMNS} FROM tasks {BY_STATUS}"
+            f"  UNION ALL SELECT {COLUMNS} FROM tasks"
             "  WHERE status = 'pending' AND attempts >= ?"
             ") ORDER BY updated_at DESC LIMIT ?",
             (clock.now_iso(), retrying_attempts, limit),
@@ -194,8 +192,8 @@ class TaskQueue:
         """(campaign_id, crm_connection) of leads whose task of `type` failed or keeps failing."""
         return self.sql.all(
             "SELECT l.campaign_id, l.crm_connection FROM ("
-            f"  SELECT lead_id FROM tasks {BY_STATUS} WHERE status = 'failed' AND type = ?"
-            f"  UNION ALL SELECT lead_id FROM tasks {BY_STATUS}"
+            "  SELECT lead_id FROM tasks WHERE status = 'failed' AND type = ?"
+            "  UNION ALL SELECT lead_id FROM tasks"
             "  WHERE status = 'pending' AND type = ? AND attempts >= ?"
             ") t JOIN leads l ON l.id = t.lead_id",
             (type, type, retrying_attempts),

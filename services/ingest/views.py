@@ -14,7 +14,7 @@ from common.contacts import mask_email, mask_name, mask_phone
 from common.errors import BadRequest
 from common.leads import LeadService
 from common.store import Tx
-from common.web import request_id
+from common.web import json_response, request_id
 from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
 from services.ingest.parsing import build_lead, is_tilda_probe, read_fields
@@ -36,7 +36,7 @@ async def create_lead(request: web.Request) -> web.Response:
     await app[RATE_LIMITER].check(request.remote or "unknown")
     fields = await read_fields(request)
     if is_tilda_probe(fields):
-        return web.json_response({"status": "test", "message": "probe accepted, no lead created"})
+        return json_response({"status": "test", "message": "probe accepted, no lead created"})
     data = build_lead(fields, settings.default_phone_region)
 
     key = request.headers.get("Idempotency-Key")
@@ -62,11 +62,12 @@ async def create_lead(request: web.Request) -> web.Response:
 
     answer, replayed = await app[appkeys.STORE].write(unit)
     if replayed:
-        return web.json_response(answer, headers={"Idempotent-Replayed": "true"})
+        return json_response(answer, headers={"Idempotent-Replayed": "true"})
     app[LEADS_CREATED].labels(data["campaign_id"]).inc()
     log.info(
         "lead accepted",
         extra={
+            "request_id": metadata["request_id"],
             "lead_id": answer["lead_id"],
             "campaign_id": data["campaign_id"],
             "contact_name": mask_name(data.get("name")),
@@ -74,7 +75,7 @@ async def create_lead(request: web.Request) -> web.Response:
             "email": mask_email(data.get("email")),
         },
     )
-    return web.json_response(answer)
+    return json_response(answer)
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -1,9 +1,12 @@
 """Group commit on one writer thread: the pattern of Datasette's execute_write_fn.
 
 One thread owns the write connection. The units of work waiting when a batch
-starts go to that thread in ONE hop and run inside one BEGIN IMMEDIATE … COMMIT,
-each in its own SAVEPOINT, so a unit that fails is rolled back alone while the
-others commit. Callers get their answers only after the COMMIT (an fsync with
+starts go to that thread in ONE hop and run inside one BEGIN IMMEDIATE … COMMIT.
+A unit that fails is rolled back alone while the others commit: the batch is
+tried together first (the usual case costs no savepoints), and if a unit raises,
+the transaction is rolled back and the batch runs again with each unit in its
+own SAVEPOINT. So a unit may run twice before it commits: it must act only
+through its `tx`. Callers get their answers only after the COMMIT (an fsync with
 synchronous=FULL). While one batch commits, the next one gathers.
 """
 
@@ -89,8 +92,13 @@ class Writer:
         assert conn is not None and tx is not None, "the store is not open"
         conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for other processes
         try:
-            outcomes = self._run_one(conn, tx, units[0]) if len(units) == 1 else None
-            if outcomes is None:
+            outcomes = self._run_together(tx, units)
+            if isinstance(outcomes, BaseException):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if len(units) == 1:
+                    return [(outcomes, None)]
+                conn.execute("BEGIN IMMEDIATE")
                 outcomes = [self._run_in_savepoint(conn, tx, unit) for unit in units]
             if conn.in_transaction:
                 conn.execute("COMMIT")
@@ -101,14 +109,15 @@ class Writer:
             raise
 
     @staticmethod
-    def _run_one(conn: sqlite3.Connection, tx: Tx, unit: Unit[Any]) -> list[Outcome]:
-        """A batch of one needs no savepoint: the transaction is the unit."""
-        try:
-            return [(None, unit(tx))]
-        except Exception as error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            return [(error, None)]
+    def _run_together(tx: Tx, units: list[Unit[Any]]) -> list[Outcome] | Exception:
+        """Every unit in the one transaction; the first error instead, if any unit raises."""
+        results: list[Outcome] = []
+        for unit in units:
+            try:
+                results.append((None, unit(tx)))
+            except Exception as error:
+                return error
+        return results
 
     @staticmethod
     def _run_in_savepoint(conn: sqlite3.Connection, tx: Tx, unit: Unit[Any]) -> Outcome:

@@ -1,0 +1,16 @@
+-- wrk script: POST a realistic lead with a new phone number every request.
+counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"name":"Иван Петров","phone":"+7 916 %03d-%02d-%02d","email":"ivan%d@example.ru",' ..
+    '"comment":"Перезвоните после обеда","campaign_id":"spring-sale","utm_source":"yandex",' ..
+    '"utm_medium":"cpc","utm_campaign":"spring","yclid":"47812345%d",' ..
+    '"page_url":"https://landing.example.ru/?utm_source=yandex"}',
+    math.floor(counter / 10000) % 1000, math.floor(counter / 100) % 100, counter % 100,
+    counter, counter)
+  return wrk.format(nil, nil, nil, body)
+end
