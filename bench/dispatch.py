@@ -1,6 +1,9 @@
-"""Dispatcher: time from POST to LEAD_SENT_TO_CRM, and CPU used while the queue is empty.
+"""Dispatcher: backlog drain rate, recovery after kill -9, POST→CRM latency, idle CPU, RSS.
 
-.venv/bin/python bench/dispatch.py --leads 200 --idle 10
+.venv/bin/python bench/dispatch.py [--backlog 3000] [--rate 200] [--seconds 10]
+
+Every phase runs real processes (ingest, dispatcher) against the generic CRM emulator,
+with a fresh database each, and ends with `leadrelay verify`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import percentiles  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
+from tests.emulators.faults import Faults  # noqa: E402
+
+CONCURRENCY = 16
 
 
 def cpu_seconds(pid: int) -> float:
@@ -26,54 +34,155 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks
 
 
-def delivery_delays(db: Path) -> list[float]:
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def query(db: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(db)
-    rows = conn.execute(
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def sent_count(db: Path) -> int:
+    return query(db, "SELECT count(*) FROM events WHERE type = 'LEAD_SENT_TO_CRM'")[0][0]
+
+
+def delivery_delays(db: Path) -> list[float]:
+    rows = query(
+        db,
         "SELECT julianday(s.created_at) - julianday(c.created_at) FROM events c"
         " JOIN events s ON s.stream_id = c.stream_id AND s.type = 'LEAD_SENT_TO_CRM'"
-        " WHERE c.type = 'LEAD_CREATED'"
-    ).fetchall()
-    conn.close()
+        " WHERE c.type = 'LEAD_CREATED'",
+    )
     return sorted(r[0] * 86400 for r in rows)
 
 
-async def main(leads: int, idle: float) -> None:
+async def wait_sent(db: Path, count: int, timeout: float = 120) -> float:
+    """Seconds until `count` leads are delivered (polled every 20 ms)."""
+    started = time.monotonic()
+    while sent_count(db) < count:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"only {sent_count(db)} of {count} delivered in {timeout} s")
+        await asyncio.sleep(0.02)  # polling the database, bounded by the timeout
+    return time.monotonic() - started
+
+
+@asynccontextmanager
+async def running(extra: str = "") -> AsyncIterator[System]:
     with tempfile.TemporaryDirectory() as folder:
         system = System(Path(folder))
         await system.start_emulators()
-        # The production default poll interval, and a generic CRM with no rate limit to hit.
-        system.config(extra="")
+        system.config(extra=extra)
         text = (system.tmp / "leadrelay.toml").read_text()
-        text = text.replace("poll_interval = 0.05", "poll_interval = 0.2")
-        # Measure the dispatcher, not the CRM's allowance (10/s by default for generic).
-        text = text.replace('secret = "whsec_', 'rate_limit = 1000\nsecret = "whsec_')
+        # Production defaults for the dispatcher, and a CRM allowance that is not the limit.
+        text = text.replace("poll_interval = 0.05\n", "")
+        text = text.replace("lease_seconds = 2\n", "")
+        text = text.replace("request_timeout = 2\n", "")
+        text = text.replace('secret = "whsec_', 'rate_limit = 100000\nsecret = "whsec_')
         (system.tmp / "leadrelay.toml").write_text(text)
+        try:
+            yield system
+            print("   ", system.cli("verify").stdout.strip())
+        finally:
+            await system.close()
+
+
+async def post(system: System, count: int, rate: float | None = None, first: int = 0) -> None:
+    url = f"{system.services['ingest'].url}/api/v1/leads"
+    started = time.perf_counter()
+
+    async def one(http: aiohttp.ClientSession, n: int) -> None:
+        body = {"phone": f"+7916{n:07d}", "campaign_id": "shop-campaign", "yclid": str(n)}
+        async with http.post(url, json=body) as resp:
+            assert resp.status == 200, await resp.text()
+
+    async with aiohttp.ClientSession() as http:
+        tasks = []
+        for n in range(first, first + count):
+            if rate:
+                delay = started + (n - first) / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)  # pacing the offered load
+            tasks.append(asyncio.create_task(one(http, n)))
+            if not rate and len(tasks) >= 32:
+                await asyncio.gather(*tasks)
+                tasks = []
+        await asyncio.gather(*tasks)
+
+
+async def drain(backlog: int, latency: float) -> None:
+    async with running() as system:
+        system.shop.faults = Faults(delay=latency)
+        await system.start("ingest")
+        await post(system, backlog)
+        await system.start("dispatcher")
+        took = await wait_sent(system.db_path, backlog)
+        rate = backlog / took
+        line = f"drain {backlog} leads, CRM answering in {latency * 1000:.0f} ms: {rate:,.0f}/s"
+        if latency:
+            bound = CONCURRENCY / latency
+            line += f" = {rate / bound:.2f} x concurrency/latency ({bound:.0f}/s)"
+        print(line)
+
+
+async def kill_and_recover() -> None:
+    async with running() as system:
+        system.shop.faults = Faults(delay=1.0)  # every delivery is in flight for a second
+        await system.start("ingest")
+        await post(system, 40)
+        await system.start("dispatcher")
+        await asyncio.sleep(0.5)  # deliveries are now under way (measured, not awaited)
+        held = query(system.db_path, "SELECT count(*) FROM tasks WHERE status = 'processing'")
+        system.services["dispatcher"].kill()
+        killed = time.monotonic()
+        system.shop.faults = Faults()
+        await system.start("dispatcher")
+        await wait_sent(system.db_path, 40)
+        print(
+            f"kill -9 with {held[0][0]} deliveries in flight: all delivered by the successor"
+            f" {time.monotonic() - killed:.1f} s after the kill"
+        )
+
+
+async def latency(rate: int, seconds: float, idle: float) -> None:
+    async with running() as system:
         await system.start("ingest", "dispatcher")
-        pid = system.services["dispatcher"].proc.pid
-
-        before, clock = cpu_seconds(pid), time.monotonic()
+        dispatcher = system.services["dispatcher"].proc.pid
+        ingest = system.services["ingest"].proc.pid
+        before, clock = cpu_seconds(dispatcher), time.monotonic()
         await asyncio.sleep(idle)  # measuring an idle period, not waiting for a result
-        idle_cpu = (cpu_seconds(pid) - before) / (time.monotonic() - clock)
+        idle_cpu = (cpu_seconds(dispatcher) - before) / (time.monotonic() - clock)
+        count = int(rate * seconds)
+        await post(system, count, rate=rate)
+        await wait_sent(system.db_path, count)
+        print(f"idle dispatcher: {idle_cpu * 100:.2f}% of one core over {idle:.0f} s")
+        print(
+            f"POST -> LEAD_SENT_TO_CRM at {rate} leads/s offered:"
+            f" {percentiles(delivery_delays(system.db_path))}"
+        )
+        print(
+            f"peak RSS: ingest {peak_rss_mb(ingest):.0f} MB,"
+            f" dispatcher {peak_rss_mb(dispatcher):.0f} MB"
+        )
 
-        url = f"{system.services['ingest'].url}/api/v1/leads"
-        async with aiohttp.ClientSession() as http:
-            for n in range(leads):
-                body = {"phone": f"+7916{n:07d}", "campaign_id": "shop-campaign"}
-                async with http.post(url, json=body) as resp:
-                    assert resp.status == 200
-                await asyncio.sleep(0.01)  # a steady trickle, as real traffic arrives
-        deadline = time.monotonic() + 60
-        while len(delays := delivery_delays(system.db_path)) < leads:
-            assert time.monotonic() < deadline, "deliveries did not finish"
-            await asyncio.sleep(0.1)
-        await system.close()
-    print(f"dispatcher idle for {idle:.0f} s: {idle_cpu * 100:.2f}% of one core")
-    print(f"post -> LEAD_SENT_TO_CRM over {leads} leads: {percentiles(delays)}")
+
+async def main(args: argparse.Namespace) -> None:
+    await drain(args.backlog, 0.0)
+    await drain(args.backlog, 0.05)
+    await kill_and_recover()
+    await latency(args.rate, args.seconds, args.idle)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument("--backlog", type=int, default=3000)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--idle", type=float, default=10)
-    args = parser.parse_args()
-    asyncio.run(main(args.leads, args.idle))
+    asyncio.run(main(parser.parse_args()))

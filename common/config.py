@@ -66,7 +66,7 @@ class DispatcherSettings(ServerSettings):
     poll_interval: float = Field(0.2, gt=0, le=60)
     concurrency: int = Field(16, ge=1, le=1000)
     max_attempts: int = Field(10, ge=1, le=100)
-    lease_seconds: float = Field(60.0, gt=0)
+    lease_seconds: float = Field(10.0, gt=0)
     shutdown_grace: float = Field(10.0, ge=0)
     request_timeout: float = Field(20.0, gt=0, description="seconds for one CRM/Yandex call")
     retry_base_delay: float = Field(2.0, gt=0, description="first backoff, doubled per attempt")
