@@ -30,11 +30,15 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
@@ -44,7 +48,7 @@ verify: install
 	$(BIN)/leadrelay verify
 
 bench: install
-	$(BIN)/python bench/ingest_load.py
+	$(BIN)/python bench/ingest_ceiling.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/dashboard_admin.py
 

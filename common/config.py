@@ -6,7 +6,7 @@ import os
 import sys
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -219,7 +219,7 @@ def unknown_variables(environ: dict[str, str]) -> list[str]:
     return unknown
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read the configuration, or stop the process with one line per problem."""
     if unknown := unknown_variables(dict(os.environ)):
         sys.exit(f"leadrelay: invalid configuration: {', '.join(unknown)}: no such key")

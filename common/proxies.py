@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from ipaddress import ip_address, ip_network
 
@@ -10,8 +11,10 @@ from aiohttp_remotes import XForwardedRelaxed
 
 from common.web import Handler
 
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
-def trusted_forwarded(proxies: list[str]):
+
+def trusted_forwarded(proxies: list[str]) -> Middleware:
     networks = [ip_network(proxy, strict=False) for proxy in proxies]
     # One proxy hop: the client is the address our proxy appended last.
     relaxed = XForwardedRelaxed(num=1)

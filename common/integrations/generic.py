@@ -76,11 +76,19 @@ def parse_payment_event(body: bytes) -> Notice:
             raise _invalid(name, "must be a string of at most 100 characters")
     if lead_id is None and crm_lead_id is None:
         raise _invalid("lead_id", "lead_id or crm_lead_id is required")
-    ids = {"lead_id": lead_id and str(lead_id), "crm_lead_id": crm_lead_id and str(crm_lead_id)}
+    ours = None if lead_id is None else str(lead_id)
+    theirs = None if crm_lead_id is None else str(crm_lead_id)
     if kind == "lost":
-        return Notice("lost", **ids)
+        return Notice("lost", lead_id=ours, crm_lead_id=theirs)
     amount, currency = money("amount", event.get("amount"), event.get("currency"))
-    return Notice("paid", amount=amount, currency=currency, paid_at=_paid_at(event), **ids)
+    return Notice(
+        "paid",
+        lead_id=ours,
+        crm_lead_id=theirs,
+        amount=amount,
+        currency=currency,
+        paid_at=_paid_at(event),
+    )
 
 
 def _paid_at(event: dict[str, Any]) -> str | None:

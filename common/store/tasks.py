@@ -143,7 +143,7 @@ class TaskQueue:
     def retry_failed(self, task_ids: list[int] | None = None) -> int:
         """Queue failed tasks again with a fresh set of attempts; return how many."""
         now = clock.now_iso()
-        where, params = "status = 'failed'", ()
+        where, params = "status = 'failed'", tuple[int, ...]()
         if task_ids is not None:
             where += f" AND id IN ({marks(task_ids)})"
             params = tuple(task_ids)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
 COOKIE = "lang"
@@ -152,7 +154,7 @@ def language(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT
 
 
-def translator(lang: str):
+def translator(lang: str) -> Callable[..., str]:
     texts = TEXTS[lang]
 
     def t(key: str, **values: object) -> str:

@@ -109,7 +109,7 @@ class BackgroundTaskProcessor:
         loop = asyncio.get_running_loop()
         self._woken = False
         self._waker = waker = loop.create_future()
-        timer = loop.call_later(seconds, lambda: waker.done() or waker.set_result(None))
+        timer = loop.call_later(seconds, _resolve, waker)
         try:
             await waker
         finally:
@@ -119,8 +119,8 @@ class BackgroundTaskProcessor:
 
     def _wake(self) -> None:
         self._woken = True
-        if self._waker is not None and not self._waker.done():
-            self._waker.set_result(None)
+        if self._waker is not None:
+            _resolve(self._waker)
 
     async def _extend_leases(self) -> None:
         """Work still running keeps its lease: only a dead dispatcher's tasks fall due."""
@@ -186,3 +186,8 @@ class BackgroundTaskProcessor:
 
             await self.store.write(release)
             log.info("released %d unfinished tasks", sum(map(len, leftovers.values())))
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

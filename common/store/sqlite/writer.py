@@ -78,11 +78,11 @@ class Writer:
                 continue
             self.batches += 1
             self.units += len(batch)
-            for (_, future), (error, result) in zip(batch, outcomes, strict=True):
+            for (_, future), (failure, result) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
-                if error is not None:
-                    future.set_exception(busy_or(error))
+                if failure is not None:
+                    future.set_exception(busy_or(failure))
                 else:
                     future.set_result(result)
 
