@@ -1,5 +1,6 @@
 """The ceiling for ingest: a bare aiohttp + pydantic endpoint that parses and validates a lead,
-phone normalised to E.164 with phonenumbers, and stores nothing.
+phone normalised to E.164 with phonenumbers, email checked with email-validator (the
+libraries ingest uses), and stores nothing.
 
 python bench/ceiling.py PORT
 """
@@ -11,6 +12,7 @@ import sys
 import phonenumbers
 import uvloop
 from aiohttp import web
+from email_validator import validate_email
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 
@@ -25,6 +27,13 @@ class Lead(BaseModel):
     utm_campaign: str | None = Field(None, max_length=500)
     yclid: str | None = Field(None, max_length=100)
     page_url: str | None = Field(None, max_length=2048)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return (
+            None if value is None else validate_email(value, check_deliverability=False).normalized
+        )
 
     @field_validator("phone")
     @classmethod
