@@ -73,8 +73,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Echo a sane X-Request-ID or make one; it goes into logs and event metadata."""
-    given = request.headers.get("X-Request-ID", "")
-    rid = given if REQUEST_ID.match(given) else new_request_id()
+    given = request.headers.get("X-Request-ID")
+    rid = given if given and REQUEST_ID.match(given) else new_request_id()
     token = logs.request_id.set(rid)
     started = time.perf_counter()
     try:
@@ -84,19 +84,14 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     response.headers["X-Request-ID"] = rid
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
-    metrics = request.app[appkeys.METRICS]
-    metrics.requests.labels(name, request.method, str(response.status)).inc()
-    metrics.latency.labels(name).observe(time.perf_counter() - started)
+    took = time.perf_counter() - started
+    request.app[appkeys.METRICS].answered(name, request.method, response.status, took)
     # The path only: query strings may carry webhook tokens. Successful requests are logged
     # at DEBUG: each handler that changes something logs its own outcome line at INFO.
-    log.log(
-        logging.INFO if response.status >= 400 else logging.DEBUG,
-        "%s %s %s",
-        request.method,
-        request.path,
-        response.status,
-        extra={"request_id": rid, "ms": round((time.perf_counter() - started) * 1000, 1)},
-    )
+    level = logging.INFO if response.status >= 400 else logging.DEBUG
+    if log.isEnabledFor(level):
+        extra = {"request_id": rid, "ms": round(took * 1000, 1)}
+        log.log(level, "%s %s %s", request.method, request.path, response.status, extra=extra)
     return response
 
 

@@ -53,9 +53,9 @@ class EventStore:
         created_at = clock.now_iso()
         metadata = metadata or {}
         try:
-            position = self.sql.value(
+            position = self.sql.insert(
                 "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) RETURNING position",
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (stream_id, expected_version + 1, type, dumps(data), dumps(metadata), created_at),
             )
         except self._is_conflict as error:

@@ -26,10 +26,10 @@ class Receipts:
     ) -> int:
         """Keep the webhook with what it did; return the receipt's id."""
         return int(
-            self.sql.value(
+            self.sql.insert(
                 "INSERT INTO webhook_receipts"
                 " (connection, message_id, received_at, outcome, lead_id, detail, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     connection,
                     message_id,

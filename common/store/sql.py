@@ -29,6 +29,9 @@ class Sql(Protocol):
     def value(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
 
+    def insert(self, sql: str, params: Params = ()) -> int:
+        """Execute an INSERT into a table with an integer key; return the new row's key."""
+
 
 def dumps(value: Any) -> str:
     """JSON as stored: compact, UTF-8 kept readable, keys sorted so equal data is equal text.

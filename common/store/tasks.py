@@ -53,12 +53,10 @@ class TaskQueue:
     ) -> int:
         now = clock.now_iso()
         run_after = clock.after(delay) if delay else now
-        return int(
-            self.sql.value(
-                "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (type, dumps(payload), lead_id, self.max_attempts, run_after, now, now),
-            )
+        return self.sql.insert(
+            "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (type, dumps(payload), lead_id, self.max_attempts, run_after, now, now),
         )
 
     def has_due(self, types: tuple[TaskType, ...] = ()) -> bool:

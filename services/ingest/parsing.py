@@ -84,10 +84,13 @@ def _cookie(cookies: str, name: str) -> str | None:
 
 def _fill_from_context(known: dict[str, str], cookies: str) -> None:
     """Take yclid and UTM from the page URL, and the Metrica ClientID from cookies."""
-    query = parse_qs(urlsplit(known.get("page_url", "")).query)
-    for name in ("yclid", *UTM_FIELDS):
-        if name not in known and query.get(name, [""])[0]:
-            known[name] = query[name][0]
+    page = known.get("page_url", "")
+    missing = [name for name in ("yclid", *UTM_FIELDS) if name not in known]
+    if missing and "?" in page:
+        query = parse_qs(urlsplit(page).query)
+        for name in missing:
+            if query.get(name, [""])[0]:
+                known[name] = query[name][0]
     if "ym_client_id" not in known and (uid := _cookie(cookies, "_ym_uid")):
         known["ym_client_id"] = uid
 

@@ -71,6 +71,13 @@ class SqliteSql:
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         return self.conn.execute(sql, params).fetchall()
 
+    def insert(self, sql: str, params: Params = ()) -> int:
+        # lastrowid, not RETURNING: a RETURNING row costs sqlite3 one more step, and every
+        # step hands the GIL to the event loop and back.
+        rowid = self.conn.execute(sql, params).lastrowid
+        assert rowid is not None
+        return rowid
+
     def value(self, sql: str, params: Params = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
