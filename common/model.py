@@ -117,6 +117,7 @@ class Task:
     result: dict[str, Any] | None
     created_at: str
     updated_at: str
+    lead: Lead | None = None  # the task's lead as it was when claimed, when asked for
 
     @property
     def exhausted(self) -> bool:

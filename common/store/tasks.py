@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from common import clock
 from common.model import Task, TaskStatus, TaskType
+from common.store.leads import LeadRows
 from common.store.sql import Row, Sql, dumps, loads, marks
 
 ERROR_LIMIT = 2000
 COLUMNS = (
     "id, type, payload, status, attempts, max_attempts, run_after, locked_until,"
-    " last_error, result, created_at, updated_at"
+    " last_error, result, created_at, updated_at, lead_id"
 )
 # The task indexes are partial (migration 0005): they hold open tasks only, so each query
 # names its status as a literal, which is how SQLite knows such an index applies.
@@ -72,8 +74,15 @@ class TaskQueue:
             )
         )
 
-    def claim_due(self, limit: int, lease: float, types: tuple[TaskType, ...] = ()) -> list[Task]:
-        """Atomically take up to `limit` due tasks (pending and due, or with an expired lease)."""
+    def claim_due(
+        self,
+        limit: int,
+        lease: float,
+        types: tuple[TaskType, ...] = (),
+        with_leads: bool = False,
+    ) -> list[Task]:
+        """Atomically take up to `limit` due tasks (pending and due, or with an expired lease);
+        `with_leads` reads each task's lead in the same transaction (one query for all)."""
         now = clock.now_iso()
         # Two indexed ranges (one partial index each) merged in due order.
         due = (
@@ -89,7 +98,11 @@ class TaskQueue:
             f" WHERE id IN (SELECT id FROM ({due})) RETURNING {COLUMNS}",
             (clock.after(lease), now, now, *types, now, *types, limit),
         )
-        return sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
+        tasks = sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
+        if not with_leads:
+            return tasks
+        leads = LeadRows(self.sql).many([row["lead_id"] for row in rows if row["lead_id"]])
+        return [replace(task, lead=leads.get(task.payload.get("lead_id", ""))) for task in tasks]
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
         """Keep in-flight tasks leased while their work goes on (a heartbeat)."""

@@ -38,7 +38,7 @@ class CrmDelivery:
 
     async def deliver(self, task: Task) -> None:
         lead_id = task.payload["lead_id"]
-        lead = await self.store.read(lambda tx: tx.leads.find(lead_id))
+        lead = task.lead or await self.store.read(lambda tx: tx.leads.find(lead_id))
         if lead is None:
             log.error("task %s names an unknown lead %s", task.id, lead_id)
             reason = "the lead of this task does not exist"

@@ -133,7 +133,9 @@ class BackgroundTaskProcessor:
         if not await self.store.read(lambda tx: tx.tasks.has_due(types)):
             return []  # a read: idle polls take no write lock
         lease = self.settings.lease_seconds
-        return await self.store.write(lambda tx: tx.tasks.claim_due(limit, lease, types))
+        return await self.store.write(
+            lambda tx: tx.tasks.claim_due(limit, lease, types, with_leads=True)
+        )
 
     def _batches_running(self) -> set[TaskType]:
         return {batch[0].type for batch in self._inflight.values() if batch}
