@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
+
+from uuid6 import uuid7
 
 from common.errors import LeadNotFound
 from common.model import Event, EventType, TaskType
@@ -16,7 +17,9 @@ class LeadService:
     @staticmethod
     def create_lead(tx: Tx, data: dict[str, Any], metadata: dict[str, Any]) -> tuple[str, int]:
         """LEAD_CREATED, its row and counters, and the send_to_crm task."""
-        lead_id = str(uuid.uuid4())
+        # UUIDv7 ids grow with time, so each new lead lands at the end of every index keyed
+        # by it (leads, events, tasks) instead of on a random page of an ever larger tree.
+        lead_id = str(uuid7())
         event = tx.events.append(lead_id, 0, EventType.LEAD_CREATED, data, metadata)
         tx.project(event)
         task_id = tx.tasks.enqueue(TaskType.SEND_TO_CRM, {"lead_id": lead_id}, lead_id=lead_id)
