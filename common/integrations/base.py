@@ -90,15 +90,28 @@ async def request(
     service: str,
     **kwargs: Any,
 ) -> Reply:
-    """Send one request; network errors and timeouts become TemporaryFailure."""
+    """Send one request; network errors and timeouts become TemporaryFailure.
+
+    Redirects are never followed: aiohttp would re-send a POST to a 301/302/303 as a GET
+    without its body, and the 200 at the end would look like a delivery. A 3xx is a
+    failure naming where it pointed, kept for retry while a person fixes the address
+    (the Standard Webhooks spec counts 3xx as failed deliveries, too).
+    """
     try:
-        async with http.request(method, url, **kwargs) as resp:
+        async with http.request(method, url, allow_redirects=False, **kwargs) as resp:
             text = await resp.text(errors="replace")
-            return Reply(resp.status, text, dict(resp.headers))
+            reply = Reply(resp.status, text, dict(resp.headers))
     except TimeoutError as error:
         raise TemporaryFailure(f"{service} did not answer in time") from error
     except aiohttp.ClientError as error:
         raise TemporaryFailure(f"{service} unreachable: {error.__class__.__name__}") from error
+    if 300 <= reply.status < 400:
+        where = reply.headers.get("Location", "(no Location header)")
+        raise TemporaryFailure(
+            f"{service} answered HTTP {reply.status} redirecting to {where}: redirects are not"
+            " followed; correct the address in the configuration"
+        )
+    return reply
 
 
 class CrmIntegration(ABC):

@@ -22,7 +22,15 @@ from common.model import UTM_FIELDS, Lead, Notice
 from common.money import money
 
 # Bitrix24 error codes that mean "later", whatever the HTTP status.
-TEMPORARY_ERRORS = {"QUERY_LIMIT_EXCEEDED", "OVERLOAD_LIMIT", "INTERNAL_SERVER_ERROR"}
+# OPERATION_TIME_LIMIT (HTTP 429): a method that ran over 480 s within 10 minutes is
+# blocked for the portal until `time.operating_reset_at` (Bitrix24 REST docs, "Limits" and
+# "operating"); every other method still works, and the lead is fine: wait and retry.
+TEMPORARY_ERRORS = {
+    "QUERY_LIMIT_EXCEEDED",
+    "OVERLOAD_LIMIT",
+    "INTERNAL_SERVER_ERROR",
+    "OPERATION_TIME_LIMIT",
+}
 DEAL_EVENTS = {"ONCRMDEALUPDATE", "ONCRMDEALADD"}
 
 
@@ -54,7 +62,7 @@ def result_of(reply: Reply, service: str) -> Any:
         detail = body.get("error_description", "")
         message = f"{service} answered HTTP {reply.status}: {error}: {detail}".strip()
         if error in TEMPORARY_ERRORS:
-            raise TemporaryFailure(message, reply.retry_after())
+            raise TemporaryFailure(message, _reset_after(body) or reply.retry_after())
         if reply.status in (401, 403) or reply.status >= 500:
             classify_http(reply, service)
         raise PermanentFailure(message)
@@ -118,6 +126,15 @@ class Bitrix24Integration(CrmIntegration):
         amount, code = money("OPPORTUNITY", deal.get("OPPORTUNITY") or "0", deal.get("CURRENCY_ID"))
         paid_at = _moment(deal.get("CLOSEDATE")) or _moment(deal.get("DATE_MODIFY"))
         return Notice("paid", lead_id, amount=amount, currency=code, paid_at=paid_at)
+
+
+def _reset_after(body: dict[str, Any]) -> float | None:
+    """Seconds until `time.operating_reset_at` (a Unix timestamp), if the answer has it."""
+    timing = body.get("time")
+    reset_at = timing.get("operating_reset_at") if isinstance(timing, dict) else None
+    if not isinstance(reset_at, int | float) or isinstance(reset_at, bool):
+        return None
+    return max(0.0, float(reset_at) - clock.now().timestamp())
 
 
 def _moment(value: object) -> str | None:

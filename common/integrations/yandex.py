@@ -44,7 +44,9 @@ def build_csv(conversions: list[Conversion], target: str) -> str:
 
 
 def classify(reply: Reply) -> None:
-    """Metrica: 429 and 5xx are temporary; any other 4xx is final, with the API's message."""
+    """Metrica: 429 and 5xx are temporary, and so are 401/403 (a token or an access right
+    that a person fixes: the conversion itself is fine); any other 4xx is final, with the
+    API's message."""
     if 200 <= reply.status < 300:
         return
     body = reply.json()
@@ -54,7 +56,7 @@ def classify(reply: Reply) -> None:
         texts = [e.get("message", "") for e in errors if isinstance(e, dict)]
         message = "; ".join(t for t in texts if t) or body.get("message") or message
     text = f"Yandex Metrica answered HTTP {reply.status}: {message}"
-    if reply.status == 429 or reply.status >= 500:
+    if reply.status in (401, 403, 429) or reply.status >= 500:
         raise TemporaryFailure(text, reply.retry_after())
     raise PermanentFailure(text)
 

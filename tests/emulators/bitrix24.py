@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,11 @@ from aiohttp import web
 from tests.emulators.faults import Emulator, control_routes
 
 LIMIT = {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
+# Bitrix24 REST docs, "Limits" (apidocs.bitrix24.ru/limits.html) and "operating"
+# (dev.1c-bitrix.ru/rest_help/rest_sum/operating.php): a method whose summed run time
+# passes 480 s within 10 minutes is blocked for the whole portal with HTTP 429
+# OPERATION_TIME_LIMIT; `time.operating_reset_at` is when part of the limit comes back.
+OPERATING = "OPERATION_TIME_LIMIT"
 
 
 class Bitrix24(Emulator):
@@ -18,6 +24,7 @@ class Bitrix24(Emulator):
         self.path = webhook_path
         self.ids = itertools.count(501)
         self.deals: dict[str, dict[str, Any]] = {}
+        self.blocked: dict[str, float] = {}  # method -> Unix time its operating block ends
 
     def add_deal(self, deal_id: str, **fields: Any) -> None:
         self.deals[deal_id] = {"ID": deal_id, **fields}
@@ -34,6 +41,14 @@ def create_app(b24: Bitrix24) -> web.Application:
         if refusal is not None:
             return refusal
         method = request.match_info["method"]
+        reset_at = b24.blocked.get(method)
+        if reset_at is not None and time.time() < reset_at:
+            body = {
+                "error": OPERATING,
+                "error_description": "Method is blocked due to operation time limit.",
+                "time": {"operating_reset_at": reset_at},
+            }
+            return web.json_response(body, status=429)
         params = await request.json()
         if method == "crm.lead.add":
             fields = params.get("fields") or {}

@@ -22,6 +22,9 @@ class Faults:
     hang: bool = False  # never answer
     status: int | None = None  # answer every call with this status
     delay: float = 0.0  # seconds before answering (a slow CRM)
+    # Answer every call with a 301 to this address, as a moved or renamed endpoint does
+    # (a renamed Bitrix24 portal, a CRM behind a new domain).
+    redirect_to: str | None = None
     seed: int | None = None
     _recent: deque = field(default_factory=deque)
 
@@ -59,6 +62,9 @@ class Emulator:
             await asyncio.sleep(self.faults.delay)
         if self.faults.hang:
             await asyncio.Event().wait()
+        if self.faults.redirect_to is not None:
+            self.refused += 1
+            raise web.HTTPMovedPermanently(self.faults.redirect_to)
         if self.faults.status is not None:
             self.refused += 1
             return web.json_response({"error": "forced"}, status=self.faults.status)

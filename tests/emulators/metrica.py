@@ -73,8 +73,10 @@ def create_app(metrica: Metrica) -> web.Application:
         )
         if refusal is not None:
             return refusal
+        # Metrica API docs, "Errors": 401 invalid_token for a missing, wrong or expired
+        # OAuth token; 403 access_denied when the token's user has no access to the counter.
         if request.headers.get("Authorization") != f"OAuth {metrica.token}":
-            return errors(403, "Access denied", "access_denied")
+            return errors(401, "Invalid oauth_token", "invalid_token")
         if request.match_info["counter"] != str(metrica.counter_id):
             return errors(403, "No access to counter", "access_denied")
         form = await request.post()

@@ -69,7 +69,7 @@ async def test_upload_request_and_answer(yandex):
     ("status", "expected"),
     [
         (400, PermanentFailure),
-        (403, PermanentFailure),
+        (403, TemporaryFailure),  # a token or access a person fixes: retried
         (429, TemporaryFailure),
         (503, TemporaryFailure),
     ],
