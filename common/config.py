@@ -65,12 +65,15 @@ class DispatcherSettings(ServerSettings):
     port: int = Field(8084, ge=0, le=65535)
     poll_interval: float = Field(0.2, gt=0, le=60)
     concurrency: int = Field(16, ge=1, le=1000)
-    max_attempts: int = Field(10, ge=1, le=100)
+    # With the delays below, 50 attempts keep a lead queued for at least 29 hours: a CRM
+    # that is down for a night still gets every lead without a person (Svix and the
+    # Standard Webhooks guidance retry for about a day).
+    max_attempts: int = Field(50, ge=1, le=1000)
     lease_seconds: float = Field(10.0, gt=0)
     shutdown_grace: float = Field(10.0, ge=0)
     request_timeout: float = Field(20.0, gt=0, description="seconds for one CRM/Yandex call")
     retry_base_delay: float = Field(2.0, gt=0, description="first backoff, doubled per attempt")
-    retry_max_delay: float = Field(900.0, gt=0)
+    retry_max_delay: float = Field(3600.0, gt=0)
 
 
 DEFAULT_PASSWORD = "change-me"

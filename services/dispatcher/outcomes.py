@@ -33,11 +33,24 @@ class Failed:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+JITTER = 0.75  # a retry waits 75–100 % of its step: spread out, yet the schedule is known
+
+
+def step(attempts: int, settings: DispatcherSettings) -> float:
+    """The delay before the next try, doubling from retry_base_delay up to retry_max_delay."""
+    return min(settings.retry_max_delay, settings.retry_base_delay * 2 ** (attempts - 1))
+
+
 def backoff(attempts: int, settings: DispatcherSettings, retry_after: float | None) -> float:
-    """Exponential backoff with full jitter; never sooner than the server's Retry-After."""
-    ceiling = min(settings.retry_max_delay, settings.retry_base_delay * 2 ** (attempts - 1))
-    delay = random.uniform(ceiling / 2, ceiling)
+    """Exponential backoff with jitter; never sooner than the server's Retry-After."""
+    ceiling = step(attempts, settings)
+    delay = random.uniform(ceiling * JITTER, ceiling)
     return max(delay, retry_after or 0.0)
+
+
+def shortest_retry_span(settings: DispatcherSettings) -> float:
+    """Seconds from the first failed attempt to giving up, at the least (all jitter low)."""
+    return sum(step(n, settings) * JITTER for n in range(1, settings.max_attempts))
 
 
 def apply_outcome(

@@ -32,3 +32,13 @@ async def test_a_stale_holder_changes_nothing(store):
     assert len(sent) == 1
     [stats] = rows(store.path, "SELECT leads_delivered FROM campaign_stats")
     assert stats["leads_delivered"] == 1  # counted once, however many deliveries
+
+
+def test_the_default_retry_schedule_outlasts_a_night():
+    from services.dispatcher.outcomes import backoff, shortest_retry_span
+
+    settings = DispatcherSettings()
+    assert shortest_retry_span(settings) >= 24 * 3600
+    assert backoff(1, settings, None) <= settings.retry_base_delay
+    assert backoff(40, settings, None) >= 0.75 * settings.retry_max_delay
+    assert backoff(1, settings, retry_after=90) == 90  # the server's Retry-After wins
