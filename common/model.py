@@ -80,6 +80,8 @@ class Lead:
     created_at: str = ""
     updated_at: str = ""
     version: int = 0
+    # Optional fields the lead was accepted without, or with shortened: {field, value, reason}.
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in LEAD_COLUMNS}

@@ -17,6 +17,7 @@ def lead_from_row(row: Row) -> Lead:
     values = dict(row)
     values["status"] = LeadStatus(values["status"])
     values["extra"] = loads(values["extra"]) or {}
+    values["warnings"] = loads(values["warnings"]) or []
     return Lead(**values)
 
 

@@ -16,7 +16,7 @@ from common.store.sql import Sql, dumps
 Projector = Callable[[Sql, Event], None]
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
-_NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version")
+_NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version", "warnings")
 INSERT_LEAD = (
     f"INSERT INTO leads ({', '.join(_NEW_LEAD_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(_NEW_LEAD_COLUMNS))})"
@@ -96,6 +96,7 @@ def _lead_created(sql: Sql, event: Event) -> None:
             event.created_at,
             event.created_at,
             event.version,
+            dumps(data.get("warnings", [])),
         ),
     )
     _bump(sql, campaign, leads=1)

@@ -25,7 +25,9 @@ from services.dashboard.queries import lead_filter, page_bounds, query_string
 
 PAGE = 50
 # Every column of a lead but the bookkeeping ones, in the model's order.
-EXPORT_COLUMNS = tuple(c for c in LEAD_COLUMNS if c not in ("extra", "updated_at", "version"))
+EXPORT_COLUMNS = tuple(
+    c for c in LEAD_COLUMNS if c not in ("extra", "updated_at", "version", "warnings")
+)
 
 
 def url(request: web.Request, name: str) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -47,31 +47,48 @@ def is_tilda_probe(fields: dict[str, Any]) -> bool:
     return any(k.lower() == "test" and v == "test" for k, v in fields.items())
 
 
-def _text(key: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool | int | float | str):
-        text = str(value).strip()
-        return text or None
-    raise InvalidField(f"{key}: must be a string", [{"field": key, "message": "must be a string"}])
+CONTACTS = ("phone", "email")
+TILDA_UTM_COOKIE = "TILDAUTM"
+MAX_WARNING_VALUE = 200
+Warning = dict[str, str]
 
 
-def _split(fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str]:
+def _warning(field: str, value: object, reason: str) -> Warning:
+    """What was wrong with a field the lead was accepted without (or with a shortened)."""
+    return {"field": field, "value": str(value)[:MAX_WARNING_VALUE], "reason": reason}
+
+
+def _split(fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str, list[Warning]]:
+    """Known fields (names matched case-insensitively) as text, the rest as bounded extras,
+    Tilda's COOKIES, and a warning for each value that cannot be text."""
     known: dict[str, str] = {}
     extra: dict[str, str] = {}
+    warnings: list[Warning] = []
     cookies = ""
     for key, value in fields.items():
         name = str(key).strip().lower()
         if name in KNOWN:
-            text = _text(name, value)
-            if text is not None:
-                known[name] = text
+            if isinstance(value, bool | int | float | str):
+                text = str(value).strip()
+                if text:
+                    known[name] = text
+            elif value is not None:
+                known.pop(name, None)
+                warnings.append(_warning(name, _shown(value), "must be a string"))
         elif name == COOKIES_FIELD and isinstance(value, str):
             cookies = value
         elif len(extra) < MAX_EXTRA_FIELDS and value not in (None, ""):
-            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            extra[str(key)[:MAX_EXTRA_KEY]] = shown[:MAX_EXTRA_VALUE]
-    return known, extra, cookies
+            extra[str(key)[:MAX_EXTRA_KEY]] = _shown(value)[:MAX_EXTRA_VALUE]
+    return known, extra, cookies, warnings
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except (orjson.JSONEncodeError, TypeError):  # deeper than orjson writes (254 levels)
+        return "(a value nested too deeply to keep)"
 
 
 def _cookie(cookies: str, name: str) -> str | None:
@@ -82,8 +99,28 @@ def _cookie(cookies: str, name: str) -> str | None:
     return None
 
 
+def _tilda_utm(cookies: str) -> dict[str, str]:
+    """UTM fields from Tilda's TILDAUTM cookie.
+
+    Tilda's forms script keeps the landing URL's UTM parameters in this cookie as
+    encodeURIComponent("utm_source=yandex|||utm_medium=cpc|||…|||") and sends it inside
+    COOKIES when the site's "send cookies" option is on; it posts no utm_* fields itself.
+    """
+    raw = _cookie(cookies, TILDA_UTM_COOKIE)
+    if not raw:
+        return {}
+    found = {}
+    for part in unquote(raw).split("|||"):
+        key, _, value = part.partition("=")
+        key = key.strip().lower()
+        if key in UTM_FIELDS and value.strip():
+            found[key] = value.strip()
+    return found
+
+
 def _fill_from_context(known: dict[str, str], cookies: str) -> None:
-    """Take yclid and UTM from the page URL, and the Metrica ClientID from cookies."""
+    """Take yclid and UTM from the page URL, then Tilda's UTM cookie, and the Metrica
+    ClientID from cookies; fields posted explicitly win."""
     page = known.get("page_url", "")
     missing = [name for name in ("yclid", *UTM_FIELDS) if name not in known]
     if missing and "?" in page:
@@ -91,31 +128,89 @@ def _fill_from_context(known: dict[str, str], cookies: str) -> None:
         for name in missing:
             if query.get(name, [""])[0]:
                 known[name] = query[name][0]
-    if "ym_client_id" not in known and (uid := _cookie(cookies, "_ym_uid")):
-        known["ym_client_id"] = uid
+    if cookies:
+        for name, value in _tilda_utm(cookies).items():
+            known.setdefault(name, value)
+        if "ym_client_id" not in known and (uid := _cookie(cookies, "_ym_uid")):
+            known["ym_client_id"] = uid
 
 
-def field_errors(error: ValidationError) -> list[dict[str, str]]:
+def field_errors(error: ValidationError) -> list[dict[str, Any]]:
     found = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "phone"
-        found.append({"field": field, "message": item["msg"].removeprefix("Value error, ")})
+        found.append(
+            {
+                "field": field,
+                "message": item["msg"].removeprefix("Value error, "),
+                "type": item["type"],
+                "max_length": (item.get("ctx") or {}).get("max_length"),
+            }
+        )
     return found
 
 
+def _validate(
+    known: dict[str, str], region: str, warnings: list[Warning]
+) -> tuple[LeadIn, list[Warning]]:
+    """The lead, keeping what is valid: a bad optional field is cut (too long) or left out,
+    with a warning. Only a lead with no usable phone and no usable email is refused."""
+    refused = [
+        {"field": w["field"], "message": w["reason"]} for w in warnings if w["field"] in CONTACTS
+    ]
+    for _ in range(len(known) + 1):  # each round cuts or leaves out at least one field
+        try:
+            return LeadIn.model_validate(known, context={"region": region}), warnings
+        except ValidationError as error:
+            problems = field_errors(error)
+        for problem in problems:
+            field = problem["field"]
+            raw = known.get(field)
+            if raw is None:  # the model's own rule: phone or email is required
+                continue
+            if problem["type"] == "string_too_long" and field not in CONTACTS:
+                known[field] = raw[: problem["max_length"]]
+                warnings.append(_warning(field, raw, f"cut to {problem['max_length']} characters"))
+                continue
+            del known[field]
+            warnings.append(_warning(field, raw, problem["message"]))
+            if field in CONTACTS:
+                refused.append(problem)
+        if not any(name in known for name in CONTACTS):
+            break
+    raise _refusal(refused)
+
+
+def _refusal(problems: list[dict[str, Any]]) -> InvalidField:
+    detail = [{"field": p["field"], "message": p["message"]} for p in problems]
+    if not detail:
+        detail = [{"field": "phone", "message": "phone or email is required"}]
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in detail)
+    return InvalidField(summary, detail)
+
+
 def build_lead(fields: dict[str, Any], region: str) -> dict[str, Any]:
-    """Validated, normalised lead data ready for LEAD_CREATED; InvalidField otherwise."""
-    known, extra, cookies = _split(fields)
+    """Validated, normalised lead data ready for LEAD_CREATED; InvalidField when no usable
+    contact remains."""
+    known, extra, cookies, warnings = _split(fields)
     _fill_from_context(known, cookies)
-    try:
-        lead = LeadIn.model_validate(known, context={"region": region})
-    except ValidationError as error:
-        problems = field_errors(error)
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        raise InvalidField(summary, problems) from None
+    lead, warnings = _validate(known, region, warnings)
     data = lead.model_dump(exclude_none=True)
     campaign = lead.campaign_id or lead.utm_campaign or DEFAULT_CAMPAIGN
     data["campaign_id"] = campaign[:200]
     if extra:
         data["extra"] = extra
+    if warnings:
+        data["warnings"] = warnings
     return data
+
+
+def tilda_key(fields: dict[str, Any]) -> str | None:
+    """Tilda's own idempotency key: every submission carries `tranid` (and `formid`), and
+    Tilda sends it again on each of its retries (it waits 5 s for a 200, then retries)."""
+    lowered = {str(k).strip().lower(): v for k, v in fields.items()}
+    tranid = lowered.get("tranid")
+    if not isinstance(tranid, str | int) or not str(tranid).strip():
+        return None
+    formid = lowered.get("formid")
+    return f"tilda:{formid if isinstance(formid, str | int) else ''}:{tranid}"[:200]

@@ -59,6 +59,11 @@ class LeadAccepted(BaseModel):
     lead_id: str
     task_id: int
     status: str = Field(description="Always 'new' for a lead just accepted")
+    warnings: list[dict[str, str]] | None = Field(
+        None,
+        description="Optional fields the lead was accepted without, or with shortened:"
+        " [{field, value, reason}]; absent when there were none",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -17,7 +17,7 @@ from common.store import Tx
 from common.web import json_response, request_id
 from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
-from services.ingest.parsing import build_lead, is_tilda_probe, read_fields
+from services.ingest.parsing import build_lead, is_tilda_probe, read_fields, tilda_key
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ async def create_lead(request: web.Request) -> web.Response:
         return json_response({"status": "test", "message": "probe accepted, no lead created"})
     data = build_lead(fields, settings.default_phone_region)
 
-    key = request.headers.get("Idempotency-Key")
+    # Tilda cannot send the header; its tranid identifies the submission across its retries.
+    key = request.headers.get("Idempotency-Key") or tilda_key(fields)
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     digest = fingerprint(data) if key else ""
@@ -55,7 +56,9 @@ async def create_lead(request: web.Request) -> web.Response:
         if key and (stored := tx.idempotency.lookup(key, digest, hours)):
             return stored, True
         lead_id, task_id = LeadService.create_lead(tx, data, metadata)
-        answer = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
+        answer: dict[str, Any] = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
+        if "warnings" in data:
+            answer["warnings"] = data["warnings"]
         if key:
             tx.idempotency.remember(key, digest, answer, hours)
         return answer, False

@@ -216,3 +216,17 @@ async def test_language_switch_is_remembered(dash):
     assert resp.status == 200
     assert "Total leads" in await resp.text()
     assert "Retry all failed" in await (await dash.get("/admin/tasks")).text()
+
+
+async def test_lead_page_shows_what_the_lead_was_accepted_without(dash, store):
+    data = {
+        "campaign_id": "c",
+        "phone": "+79161234567",
+        "warnings": [{"field": "email", "value": "ivan@", "reason": "not a valid email"}],
+    }
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
+    await log_in(dash)
+    html = await (await dash.get(f"/admin/leads/{lead_id}")).text()
+    section = re.search(r'id="lead-warnings">(.*?)</section>', html, re.S)[1]
+    assert "<b>email</b>: not a valid email" in section and "ivan@" in section
+    assert 'class="ok" id="agreement"' in html  # the replayed row has the warnings too

@@ -42,26 +42,54 @@ async def test_json_lead(ingest, db_path):
     assert (stats["campaign_id"], stats["leads"]) == ("spring-sale", 1)
 
 
+# What a Tilda form posts with "send cookies" on: Tilda's own field names, tranid and formid,
+# and the visitor's cookies; the UTM parameters travel only inside the TILDAUTM cookie,
+# encodeURIComponent("utm_source=…|||utm_medium=…|||…|||"), never as utm_* fields.
+TILDA_FORM = {
+    "Name": "Olga",
+    "Phone": "+7 (912) 345-67-89",
+    "Email": "Olga@Example.RU",
+    "tranid": "6842512:4837209541",
+    "formid": "form581725003",
+    "COOKIES": "_ym_uid=1699999999123456789; _ym_d=1699999999; tildauid=1;"
+    " TILDAUTM=utm_source%3Dyandex%7C%7C%7Cutm_medium%3Dcpc%7C%7C%7Cutm_campaign%3Dautumn"
+    "%7C%7C%7Cutm_content%3Dbanner%253D2%7C%7C%7C",
+}
+
+
 async def test_tilda_form_lead(ingest, db_path):
-    form = {
-        "Name": "Olga",
-        "Phone": "+7 (912) 345-67-89",
-        "Email": "Olga@Example.RU",
-        "utm_campaign": "autumn",
-        "formid": "form123456",
-        "tranid": "1234567:89",
-        "COOKIES": "_ym_uid=1699999999123456789; _ym_d=1699999999; tildauid=1",
-        "page_url": "https://landing.example.ru/?yclid=555&utm_source=direct",
-    }
-    resp = await ingest.post("/api/v1/leads", data=form)
+    resp = await ingest.post("/api/v1/leads", data=TILDA_FORM)
     assert resp.status == 200, await resp.text()
     [lead] = rows(db_path, "SELECT * FROM leads")
-    assert lead["campaign_id"] == "autumn"  # from utm_campaign
+    assert lead["campaign_id"] == "autumn"  # utm_campaign from TILDAUTM
+    assert (lead["utm_source"], lead["utm_medium"]) == ("yandex", "cpc")
+    assert lead["utm_content"] == "banner%3D2"  # decoded once, as Tilda encoded it once
     assert lead["email"] == "Olga@example.ru"
     assert lead["ym_client_id"] == "1699999999123456789"  # from Tilda's cookies
-    assert (lead["yclid"], lead["utm_source"]) == ("555", "direct")  # from page_url
-    assert '"formid":"form123456"' in lead["extra"]
-    assert "_ym_uid" not in lead["extra"]
+    assert '"formid":"form581725003"' in lead["extra"]
+    assert "_ym_uid" not in lead["extra"] and "TILDAUTM" not in lead["extra"]
+
+
+async def test_posted_utm_fields_win_over_tildas_cookie(ingest, db_path):
+    resp = await ingest.post("/api/v1/leads", data=TILDA_FORM | {"utm_source": "vk"})
+    assert resp.status == 200, await resp.text()
+    [lead] = rows(db_path, "SELECT utm_source, utm_medium FROM leads")
+    assert (lead["utm_source"], lead["utm_medium"]) == ("vk", "cpc")
+
+
+async def test_tildas_retries_of_one_submission_make_one_lead(ingest, db_path):
+    """Tilda waits 5 s for a 200, then sends the same submission again (twice, a minute
+    apart), with the same tranid and no Idempotency-Key header."""
+    answers = []
+    for _ in range(3):
+        resp = await ingest.post("/api/v1/leads", data=TILDA_FORM)
+        assert resp.status == 200, await resp.text()
+        answers.append(await resp.json())
+    assert len({a["lead_id"] for a in answers}) == 1
+    assert len(rows(db_path, "SELECT * FROM leads")) == 1
+    other = TILDA_FORM | {"tranid": "6842512:4837209542", "Phone": "+79123456790"}
+    assert (await ingest.post("/api/v1/leads", data=other)).status == 200
+    assert len(rows(db_path, "SELECT * FROM leads")) == 2  # another submission, another lead
 
 
 async def test_multipart_lead_ignores_files(ingest, db_path):
