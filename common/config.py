@@ -137,6 +137,9 @@ class YandexSettings(Section):
     target: str = "paid"
     currency: str = Field("RUB", min_length=3, max_length=3)
     rate_limit: float = Field(1, gt=0)
+    # Metrica links an offline conversion to a visit only within the counter's
+    # visit_join_threshold after it (21 days unless changed in the counter's settings).
+    visit_join_days: int = Field(21, ge=1, le=365)
 
     @property
     def enabled(self) -> bool:

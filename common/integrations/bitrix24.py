@@ -124,7 +124,13 @@ class Bitrix24Integration(CrmIntegration):
         if semantic == "F":
             return Notice("lost", lead_id)
         amount, code = money("OPPORTUNITY", deal.get("OPPORTUNITY") or "0", deal.get("CURRENCY_ID"))
-        paid_at = _moment(deal.get("CLOSEDATE")) or _moment(deal.get("DATE_MODIFY"))
+        # MOVED_TIME is when the deal entered its (won) stage; CLOSEDATE is a date a manager
+        # types, often the planned one; DATE_MODIFY moves with any later edit.
+        paid_at = (
+            _moment(deal.get("MOVED_TIME"))
+            or _moment(deal.get("CLOSEDATE"))
+            or _moment(deal.get("DATE_MODIFY"))
+        )
         return Notice("paid", lead_id, amount=amount, currency=code, paid_at=paid_at)
 
 

@@ -59,6 +59,14 @@ class YandexConversions:
             return "Yandex Metrica is not configured (yandex.token and yandex.counter_id)"
         if not lead.yclid and not lead.ym_client_id:
             return "the lead has neither a yclid nor a Metrica ClientID"
+        assert lead.paid_at is not None
+        days = (clock.parse(lead.paid_at) - clock.parse(lead.created_at)).days
+        window = self.settings.yandex.visit_join_days
+        if days > window:
+            return (
+                f"paid {days} days after the visit: Metrica links a conversion to a visit"
+                f" only within {window} days (yandex.visit_join_days)"
+            )
         return None
 
     @staticmethod

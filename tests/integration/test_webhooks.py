@@ -238,3 +238,23 @@ async def test_lost_twice_is_a_duplicate_but_a_reopened_deal_can_be_won(hooks, s
     assert [first["status"], again["status"], won["status"]] == ["ok", "duplicate", "ok"]
     [lead] = rows(store.path, "SELECT status FROM leads WHERE id = ?", (lead_id,))
     assert lead["status"] == "paid"
+
+
+async def test_bitrix24_payment_time_is_when_the_deal_was_won(hooks, store, b24):
+    """crm.deal.get gives MOVED_TIME (when the deal entered its stage) beside CLOSEDATE,
+    a date a manager types, often the planned one (Bitrix24 REST docs, crm.deal fields)."""
+    await delivered_lead(store, "b24", "501")
+    b24.add_deal(
+        "78",
+        STAGE_SEMANTIC_ID="S",
+        OPPORTUNITY="900.00",
+        CURRENCY_ID="RUB",
+        LEAD_ID="501",
+        CLOSEDATE="2026-11-30T03:00:00+03:00",
+        MOVED_TIME="2026-11-21T15:30:00+03:00",
+        DATE_MODIFY="2026-11-22T10:00:00+03:00",
+    )
+    resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("78"), headers=FORM)
+    assert (await resp.json())["status"] == "ok"
+    [lead] = rows(store.path, "SELECT paid_at FROM leads")
+    assert lead["paid_at"] == "2026-11-21T12:30:00.000000Z"
