@@ -126,6 +126,15 @@ class Task:
         return self.attempts >= self.max_attempts
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """What a CRM said when it took a lead."""
+
+    crm_lead_id: str | None
+    merged: bool = False  # the CRM's duplicate control joined it to an existing CRM lead
+    problems: tuple[str, ...] = ()  # what went wrong after the lead itself was taken
+
+
 # "deal": a Bitrix24 notice that names a deal, still to be read with crm.deal.get.
 Outcome = Literal["paid", "lost", "other", "deal"]
 

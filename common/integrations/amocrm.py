@@ -14,12 +14,14 @@ from common.config import AmoCrmConnection
 from common.errors import BadRequest, InvalidField, Unauthorized
 from common.integrations.base import (
     CrmIntegration,
+    DeliveryFailure,
     PermanentFailure,
     WebhookRequest,
     classify_http,
     same_secret,
 )
-from common.model import Lead, Notice
+from common.integrations.text import lead_text
+from common.model import Delivered, Lead, Notice
 from common.money import money
 
 # AmoCRM's tracking-data fields are addressed by field_code.
@@ -75,22 +77,44 @@ class AmoCrmIntegration(CrmIntegration):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
         self.currency = currency  # AmoCRM's webhooks carry a price but no currency
-        self.url = str(connection.base_url).rstrip("/") + "/api/v4/leads/complex"
+        base = str(connection.base_url).rstrip("/")
+        self.url = base + "/api/v4/leads/complex"
+        self.notes_url = base + "/api/v4/leads/notes"
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
-        token = self.connection.token.get_secret_value()
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
+        """The lead with its contact in one call; then the client's words as a note on it.
+
+        Duplicate control (when the account has it on) may join the lead to an existing
+        one: the answer says `merged: true` and gives that lead's id. A note that fails
+        does not undo a delivered lead: the problem is recorded with the delivery.
+        """
         reply = await self.call(
             http,
             "POST",
             self.url,
             json=lead_body(lead, self.connection.pipeline_id),
-            headers={"Authorization": f"Bearer {token}"},
+            headers=self._auth(),
         )
         classify_http(reply, f"AmoCRM '{self.name}'")
         created = reply.json()
         if not isinstance(created, list) or not created or "id" not in created[0]:
             raise PermanentFailure(f"AmoCRM '{self.name}' answered without a lead id")
-        return str(created[0]["id"])
+        crm_id = str(created[0]["id"])
+        merged = created[0].get("merged") is True
+        problems: tuple[str, ...] = ()
+        try:
+            await self._note(http, crm_id, lead_text(lead))
+        except DeliveryFailure as failure:
+            problems = (f"the note was not added: {failure.message}",)
+        return Delivered(crm_id, merged=merged, problems=problems)
+
+    async def _note(self, http: aiohttp.ClientSession, crm_id: str, text: str) -> None:
+        note = {"entity_id": int(crm_id), "note_type": "common", "params": {"text": text}}
+        reply = await self.call(http, "POST", self.notes_url, json=[note], headers=self._auth())
+        classify_http(reply, f"AmoCRM '{self.name}' notes")
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.connection.token.get_secret_value()}"}
 
     def authenticate(self, request: WebhookRequest) -> str | None:
         if not same_secret(

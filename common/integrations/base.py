@@ -16,7 +16,7 @@ from aiolimiter import AsyncLimiter
 
 from common import clock
 from common.errors import BadRequest
-from common.model import Lead, Notice
+from common.model import Delivered, Lead, Notice
 
 ERROR_TEXT_LIMIT = 500
 
@@ -124,8 +124,8 @@ class CrmIntegration(ABC):
         self.limiter = AsyncLimiter(rate_limit, 1.0)
 
     @abstractmethod
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
-        """Deliver a lead; return the CRM-side id when the CRM gives one."""
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
+        """Deliver a lead; what the CRM said (its id for the lead, when it gives one)."""
 
     @abstractmethod
     def authenticate(self, request: WebhookRequest) -> str | None:

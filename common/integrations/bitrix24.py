@@ -18,7 +18,8 @@ from common.integrations.base import (
     classify_http,
     same_secret,
 )
-from common.model import UTM_FIELDS, Lead, Notice
+from common.integrations.text import lead_text
+from common.model import UTM_FIELDS, Delivered, Lead, Notice
 from common.money import money
 
 # Bitrix24 error codes that mean "later", whatever the HTTP status.
@@ -38,6 +39,11 @@ def lead_fields(lead: Lead) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "TITLE": f"Заявка: {lead.campaign_id}",
         "SOURCE_ID": "WEB",
+        # ORIGINATOR_ID/ORIGIN_ID: the external system and its id for this lead (crm.lead
+        # fields in the Bitrix24 REST docs), so a manager or a script can find ours.
+        "ORIGINATOR_ID": "leadrelay",
+        "ORIGIN_ID": lead.id,
+        "COMMENTS": lead_text(lead),
     }
     if lead.name:
         fields["NAME"] = lead.name
@@ -47,8 +53,6 @@ def lead_fields(lead: Lead) -> dict[str, Any]:
     for key in UTM_FIELDS:
         if value := getattr(lead, key):
             fields[key.upper()] = value
-    if lead.comment:
-        fields["COMMENTS"] = lead.comment
     if lead.page_url:
         fields["SOURCE_DESCRIPTION"] = lead.page_url
     return fields
@@ -84,9 +88,9 @@ class Bitrix24Integration(CrmIntegration):
         reply = await self.call(http, "POST", f"{self.base}/{name}.json", json=params)
         return result_of(reply, f"Bitrix24 '{self.name}' {name}")
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
         params = {"fields": lead_fields(lead), "params": {"REGISTER_SONET_EVENT": "Y"}}
-        return str(await self.method(http, "crm.lead.add", params))
+        return Delivered(str(await self.method(http, "crm.lead.add", params)))
 
     async def get_deal(self, http: aiohttp.ClientSession, deal_id: str) -> dict[str, Any]:
         deal = await self.method(http, "crm.deal.get", {"id": deal_id})

@@ -12,7 +12,7 @@ from common import clock
 from common.config import GenericConnection
 from common.errors import BadRequest, InvalidField
 from common.integrations.base import CrmIntegration, WebhookRequest, classify_http
-from common.model import LEAD_FIELDS, Lead, Notice
+from common.model import LEAD_FIELDS, Delivered, Lead, Notice
 from common.money import money
 from common.signing import signed_headers, verify
 
@@ -36,7 +36,7 @@ class GenericIntegration(CrmIntegration):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> str | None:
+    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
         body = event_body(lead)
         secret = self.connection.secret.get_secret_value()
         headers = signed_headers(secret, message_id(lead.id), body)
@@ -45,8 +45,8 @@ class GenericIntegration(CrmIntegration):
         classify_http(reply, f"generic CRM '{self.name}'")
         answer = reply.json()
         if isinstance(answer, dict) and answer.get("id") is not None:
-            return str(answer["id"])
-        return None
+            return Delivered(str(answer["id"]))
+        return Delivered(None)
 
     def authenticate(self, request: WebhookRequest) -> str | None:
         return verify(self.connection.secret.get_secret_value(), request.headers, request.body)

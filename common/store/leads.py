@@ -76,8 +76,12 @@ class LeadRows:
         return None if value is None else int(value)
 
     def by_crm_id(self, connection: str, crm_lead_id: str) -> Lead | None:
+        # Duplicate control can join several of our leads to one CRM lead: the first of
+        # them created it, and its news is that lead's.
         row = self.sql.one(
-            f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ?", (connection, crm_lead_id)
+            f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ?"
+            " ORDER BY created_at, id LIMIT 1",
+            (connection, crm_lead_id),
         )
         return None if row is None else lead_from_row(row)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -68,8 +69,16 @@ class CrmDelivery:
             return Failed(PermanentFailure(reason), failed)
         integration = self.integrations[name]
         try:
-            crm_lead_id = await integration.send_lead(self.http, lead)
+            delivered = await integration.send_lead(self.http, lead)
         except DeliveryFailure as failure:
             return Failed(failure, failed, {"connection": name})
-        data = {"connection": name, "kind": integration.kind, "crm_lead_id": crm_lead_id}
-        return Done(EventType.LEAD_SENT_TO_CRM, data, {"crm_lead_id": crm_lead_id})
+        data: dict[str, Any] = {
+            "connection": name,
+            "kind": integration.kind,
+            "crm_lead_id": delivered.crm_lead_id,
+        }
+        if delivered.merged:
+            data["merged"] = True  # the CRM joined it to a CRM lead it already had
+        if delivered.problems:
+            data["problems"] = list(delivered.problems)
+        return Done(EventType.LEAD_SENT_TO_CRM, data, {"crm_lead_id": delivered.crm_lead_id})

@@ -34,8 +34,14 @@ async def read_fields(request: web.Request) -> dict[str, Any]:
             form = await request.post()
         except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as error:
             raise BadRequest(f"the form body cannot be read: {error}") from error
-        # File uploads are not lead data; they are dropped, not stored.
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        # File uploads are not lead data; they are dropped (their temporary files closed).
+        fields = {}
+        for key, value in form.items():
+            if isinstance(value, str):
+                fields[key] = value
+            elif isinstance(value, web.FileField):
+                value.file.close()
+        return fields
     raise UnsupportedMediaType(
         f"content type {request.content_type!r} is not accepted; "
         "send application/json, application/x-www-form-urlencoded or multipart/form-data"

@@ -228,3 +228,28 @@ async def test_metrica_refusal_fails_the_conversion_with_its_message(system):
     assert (task["status"], task["attempts"]) == ("failed", 1)  # a 4xx is not retried
     [lead] = rows(system.db_path, "SELECT conversion_status FROM leads")
     assert lead["conversion_status"] == "failed"
+
+
+async def test_amocrm_gets_a_note_and_merged_leads_pay_the_first(system):
+    """Kommo's duplicate control joins a repeat client's lead to the CRM lead they already
+    have (`merged: true`, the same id); the manager reads the client's message in a note."""
+    system.amo.duplicate_control = True
+    system.config()
+    await system.start("ingest", "webhooks", "dispatcher")
+    quiz = {"comment": "Позвоните вечером", "Сколько комнат": "3"}
+    first = await post_lead(system, "amo-campaign", n=7, yclid="111", **quiz)
+    crm_id = await crm_id_of(system, first)
+    second = await post_lead(system, "amo-campaign", n=7, yclid="222")
+    assert await crm_id_of(system, second) == crm_id
+    sent = {e["stream_id"]: json.loads(e["data"]) for e in events_of(system, "LEAD_SENT_TO_CRM")}
+    assert "merged" not in sent[first] and sent[second]["merged"] is True
+
+    texts = [note["params"]["text"] for note in system.amo.notes]
+    assert "Комментарий: Позвоните вечером" in texts[0] and "Сколько комнат: 3" in texts[0]
+    assert all(note["entity_id"] == int(crm_id) for note in system.amo.notes)
+
+    query = f"?token={AMO_WEBHOOK_TOKEN}"
+    status, answer = await webhook(system, "amo", amo_won(crm_id, "5000"), query=query)
+    assert status == 200 and answer["lead_id"] == first
+    by_id = {r["id"]: r["status"] for r in rows(system.db_path, "SELECT id, status FROM leads")}
+    assert by_id == {first: "paid", second: "sent_to_crm"}

@@ -1,4 +1,12 @@
-"""AmoCRM on the wire: POST /api/v4/leads/complex with a Bearer token."""
+"""AmoCRM on the wire: POST /api/v4/leads/complex and /api/v4/leads/notes, Bearer token.
+
+From Kommo's API reference (amoCRM API v4): "Complex adding of leads" takes up to 50 leads
+with embedded contacts and answers, per lead, {id, contact_id, company_id, request_id,
+merged}; with duplicate control on, a lead whose contact matches an existing one is
+joined to that lead: `merged: true` and the existing lead's id. "Adding notes" takes an
+array of {entity_id, note_type, params} and answers {_embedded: {notes: [{id,
+entity_id}]}}; a note on an unknown lead is refused with 400 and validation-errors.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,10 @@ class AmoCrm(Emulator):
         super().__init__()
         self.token = token
         self.ids = itertools.count(30_000_001)
+        self.duplicate_control = False  # the account's duplicate control for this source
+        self.by_phone: dict[str, int] = {}  # contact phone -> the lead created for it
+        self.leads: set[int] = set()
+        self.notes: list[dict[str, Any]] = []
 
 
 def shape_problem(body: Any) -> str | None:
@@ -39,6 +51,14 @@ def shape_problem(body: Any) -> str | None:
     return None
 
 
+def contact_phone(lead: dict[str, Any]) -> str | None:
+    for contact in lead.get("_embedded", {}).get("contacts", []):
+        for item in contact.get("custom_fields_values", []):
+            if item.get("field_code") == "PHONE" and item.get("values"):
+                return str(item["values"][0].get("value"))
+    return None
+
+
 def create_app(amo: AmoCrm) -> web.Application:
     async def complex_leads(request: web.Request) -> web.Response:
         refusal = await amo.gate(
@@ -57,18 +77,50 @@ def create_app(amo: AmoCrm) -> web.Application:
         created = []
         for lead in body:
             amo.received.append(lead)
-            lead_id = next(amo.ids)
+            phone = contact_phone(lead)
+            existing = amo.by_phone.get(phone) if amo.duplicate_control and phone else None
+            lead_id = existing or next(amo.ids)
+            amo.leads.add(lead_id)
+            if phone and existing is None:
+                amo.by_phone[phone] = lead_id
             created.append(
                 {
                     "id": lead_id,
                     "contact_id": lead_id + 1,
                     "company_id": None,
                     "request_id": [lead.get("request_id", "0")],
-                    "merged": False,
+                    "merged": existing is not None,
                 }
             )
         return web.json_response(created)
 
+    async def notes(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {amo.token}":
+            return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        body = await request.json()
+        problems = [
+            f"note {n}: unknown entity_id or empty text"
+            for n, note in enumerate(body if isinstance(body, list) else [None])
+            if not isinstance(note, dict)
+            or note.get("entity_id") not in amo.leads
+            or note.get("note_type") != "common"
+            or not (note.get("params") or {}).get("text")
+        ]
+        if problems:
+            answer = {"title": "Bad Request", "status": 400, "validation-errors": problems}
+            return web.json_response(answer, status=400)
+        made = []
+        for note in body:
+            amo.notes.append(note)
+            made.append({"id": len(amo.notes), "entity_id": note["entity_id"]})
+        return web.json_response({"_embedded": {"notes": made}})
+
     app = web.Application()
-    app.add_routes([web.post("/api/v4/leads/complex", complex_leads), *control_routes(amo)])
+    app.add_routes(
+        [
+            web.post("/api/v4/leads/complex", complex_leads),
+            web.post("/api/v4/leads/notes", notes),
+            *control_routes(amo),
+        ]
+    )
     return app

@@ -9,7 +9,7 @@ import re
 import time
 from decimal import Decimal, InvalidOperation
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.emulators.faults import Emulator, control_routes
 
@@ -65,6 +65,18 @@ def check_rows(text: str) -> tuple[list[dict[str, str]], str | None]:
     return (rows, None) if rows else ([], "the file has no rows")
 
 
+async def file_field(request: web.Request) -> bytes | None:
+    """The multipart part named `file`, read in memory (no temporary file to leak when the
+    uploader is killed half-way, as the chaos tests do)."""
+    if not request.content_type.startswith("multipart/"):
+        return None
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if isinstance(part, BodyPartReader) and part.name == "file":
+            return await part.read()
+    return None
+
+
 def create_app(metrica: Metrica) -> web.Application:
     async def upload(request: web.Request) -> web.Response:
         refusal = await metrica.gate(
@@ -79,11 +91,10 @@ def create_app(metrica: Metrica) -> web.Application:
             return errors(401, "Invalid oauth_token", "invalid_token")
         if request.match_info["counter"] != str(metrica.counter_id):
             return errors(403, "No access to counter", "access_denied")
-        form = await request.post()
-        field = form.get("file")
-        if field is None or isinstance(field, str):
+        content = await file_field(request)
+        if content is None:
             return errors(400, "multipart field 'file' is required")
-        rows, problem = check_rows(field.file.read().decode("utf-8"))
+        rows, problem = check_rows(content.decode("utf-8"))
         if problem:
             return errors(400, problem)
         metrica.uploads.append(rows)

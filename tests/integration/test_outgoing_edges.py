@@ -92,7 +92,7 @@ async def test_bitrix24_operation_time_limit_waits_until_the_reset(http):
             await crm.send_lead(http, LEAD)
         assert 100 < caught.value.retry_after <= 120  # until operating_reset_at
         b24.blocked.clear()
-        assert await crm.send_lead(http, LEAD) == "501"
+        assert (await crm.send_lead(http, LEAD)).crm_lead_id == "501"
     finally:
         await runner.cleanup()
 

@@ -242,6 +242,11 @@ async def test_a_payment_outside_metricas_visit_window_is_skipped_not_uploaded(
     finally:
         await runner.cleanup()
     assert late_lead.conversion_status == "skipped"
-    assert "within 21 days" in late_lead.last_error
+    [skipped] = [
+        e
+        for e in await store.read(lambda tx: tx.events.read_stream(lead_ids[0]))
+        if e.type == EventType.YANDEX_CONVERSION_SKIPPED
+    ]
+    assert "within 21 days" in skipped.data["reason"]
     assert recent_lead.conversion_status == "uploaded"
     assert len(emulator.received) == 1  # only the payment Metrica can still link

@@ -10,11 +10,12 @@ from yarl import URL
 from common.config import Settings
 from common.integrations.base import PermanentFailure, TemporaryFailure
 from common.integrations.registry import build_integrations
-from common.model import Lead, LeadStatus
+from common.model import Delivered, Lead, LeadStatus
 from common.signing import verify
 from tests.helpers import SECRET, crm_connections
 
 AMO_URL = "https://shop.amocrm.ru/api/v4/leads/complex"
+NOTES_URL = "https://shop.amocrm.ru/api/v4/leads/notes"
 B24_URL = "https://shop.bitrix24.ru/rest/1/abc/crm.lead.add.json"
 GENERIC_URL = "https://crm.example.com/leads"
 LEAD = Lead(
@@ -54,8 +55,21 @@ def sent(mocked, method, url):
 async def test_amocrm_request(crms, http):
     with aioresponses() as mocked:
         mocked.post(AMO_URL, payload=[{"id": 123, "contact_id": 456, "request_id": ["x"]}])
-        assert await crms["amo"].send_lead(http, LEAD) == "123"
+        mocked.post(NOTES_URL, payload={"_embedded": {"notes": [{"id": 1, "entity_id": 123}]}})
+        assert await crms["amo"].send_lead(http, LEAD) == Delivered("123")
         call = sent(mocked, "POST", AMO_URL)
+        note = sent(mocked, "POST", NOTES_URL)
+    assert note["headers"]["Authorization"] == "Bearer amo-secret"
+    assert note["json"] == [
+        {
+            "entity_id": 123,
+            "note_type": "common",
+            "params": {
+                "text": "Комментарий: перезвоните\nСтраница: https://landing.example.ru/\n"
+                f"formid: f1\nleadrelay: {LEAD.id}"
+            },
+        }
+    ]
     assert call["headers"]["Authorization"] == "Bearer amo-secret"
     assert call["json"] == [
         {
@@ -92,18 +106,21 @@ async def test_amocrm_request(crms, http):
 async def test_bitrix24_request(crms, http):
     with aioresponses() as mocked:
         mocked.post(B24_URL, payload={"result": 901, "time": {}})
-        assert await crms["b24"].send_lead(http, LEAD) == "901"
+        assert await crms["b24"].send_lead(http, LEAD) == Delivered("901")
         call = sent(mocked, "POST", B24_URL)
     assert call["json"] == {
         "fields": {
             "TITLE": "Заявка: spring-sale",
             "SOURCE_ID": "WEB",
+            "ORIGINATOR_ID": "leadrelay",
+            "ORIGIN_ID": LEAD.id,
+            "COMMENTS": "Комментарий: перезвоните\nСтраница: https://landing.example.ru/\n"
+            f"formid: f1\nleadrelay: {LEAD.id}",
             "NAME": "Иван",
             "PHONE": [{"VALUE": "+79991234567", "VALUE_TYPE": "WORK"}],
             "EMAIL": [{"VALUE": "ivan@example.ru", "VALUE_TYPE": "WORK"}],
             "UTM_SOURCE": "yandex",
             "UTM_CAMPAIGN": "spring",
-            "COMMENTS": "перезвоните",
             "SOURCE_DESCRIPTION": "https://landing.example.ru/",
         },
         "params": {"REGISTER_SONET_EVENT": "Y"},
@@ -114,8 +131,8 @@ async def test_generic_request_is_signed_and_stable(crms, http):
     with aioresponses() as mocked:
         mocked.post(GENERIC_URL, payload={"id": "ext-9"})
         mocked.post(GENERIC_URL, body="accepted")
-        assert await crms["shop"].send_lead(http, LEAD) == "ext-9"
-        assert await crms["shop"].send_lead(http, LEAD) is None  # no JSON id: fine
+        assert await crms["shop"].send_lead(http, LEAD) == Delivered("ext-9")
+        assert await crms["shop"].send_lead(http, LEAD) == Delivered(None)  # no JSON id: fine
         first, second = mocked.requests[("POST", URL(GENERIC_URL))]
     headers = first.kwargs["headers"]
     body = first.kwargs["data"]
