@@ -46,6 +46,12 @@ class LeadNotFound(NotFound):
     code = "lead_not_found"
 
 
+class Conflict(LeadrelayError):
+    """The request is fine but the thing it acts on is not in a state that allows it."""
+
+    status, code = 409, "conflict"
+
+
 class IdempotencyConflict(LeadrelayError):
     status, code = 409, "idempotency_key_reused"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from common import clock
+from common.errors import Conflict, NotFound
 from common.leads import LeadService
 from common.model import EventType, Lead, LeadStatus, Notice, TaskType
 from common.store import Tx
@@ -49,8 +50,13 @@ class PaymentService:
             return {"status": "ignored", "reason": notice.note or "neither won nor lost"}
         lead = cls.find_lead(tx, connection, notice)
         if lead is None:
-            named = notice.lead_id or f"CRM id {notice.crm_lead_id}"
-            return {"status": "ignored", "reason": f"no lead {named} on connection {connection}"}
+            named = notice.lead_id or (
+                f"CRM id {notice.crm_lead_id}" if notice.crm_lead_id else f"deal {notice.deal_id}"
+            )
+            reason = f"no lead {named} on connection {connection}"
+            if notice.outcome == "paid":
+                return cls.keep_unmatched(tx, connection, notice, reason)
+            return {"status": "ignored", "reason": reason}
         # Paid is final; lost is not (a deal can be reopened and won), but lost twice is.
         if lead.status == LeadStatus.PAID or (
             notice.outcome == "lost" and lead.status == LeadStatus.LOST
@@ -65,6 +71,55 @@ class PaymentService:
             "paid_at": notice.paid_at or clock.now_iso(),
             "source": connection,
         }
-        LeadService.record(tx, lead.id, EventType.PAYMENT_REGISTERED, data, metadata)
-        task_id = tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead.id}, lead_id=lead.id)
-        return {"status": "ok", "lead_id": lead.id, "yandex_direct_task_id": task_id}
+        return cls._pay(tx, lead.id, data, metadata)
+
+    @staticmethod
+    def _pay(tx: Tx, lead_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> Answer:
+        LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, data, metadata)
+        task_id = tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead_id}, lead_id=lead_id)
+        return {"status": "ok", "lead_id": lead_id, "yandex_direct_task_id": task_id}
+
+    @staticmethod
+    def keep_unmatched(tx: Tx, connection: str, notice: Notice, reason: str) -> Answer:
+        """A won deal that names no lead of ours is money all the same: keep it for a person
+        to attach (once per CRM deal), never drop it."""
+        if notice.crm_lead_id:
+            crm_ref = notice.crm_lead_id
+        elif notice.deal_id:
+            crm_ref = f"deal:{notice.deal_id}"
+        else:
+            crm_ref = f"lead:{notice.lead_id}"
+        payment_id = tx.unmatched.keep(
+            connection,
+            crm_ref,
+            str(notice.amount),
+            str(notice.currency),
+            notice.paid_at or clock.now_iso(),
+        )
+        return {
+            "status": "unmatched",
+            "unmatched_payment_id": payment_id,
+            "reason": f"{reason}; kept for a person to attach",
+        }
+
+    @classmethod
+    def attach(cls, tx: Tx, payment_id: int, lead_id: str, user: str) -> Answer:
+        """A person says whose payment an unmatched one is: the lead is paid once."""
+        payment = tx.unmatched.get(payment_id)
+        if payment is None:
+            raise NotFound(f"no unmatched payment {payment_id}")
+        lead = tx.leads.get(lead_id)  # LeadNotFound: a 404 naming the lead
+        if payment.status != "open":
+            raise Conflict(f"payment {payment_id} is already attached to lead {payment.lead_id}")
+        if lead.status == LeadStatus.PAID:
+            raise Conflict(f"lead {lead_id} is already paid")
+        data = {
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "paid_at": payment.paid_at,
+            "source": payment.connection,
+            "unmatched_payment_id": payment.id,
+        }
+        answer = cls._pay(tx, lead.id, data, {"source": "dashboard", "user": user})
+        tx.unmatched.attach(payment.id, lead.id)
+        return answer

@@ -123,9 +123,9 @@ class Bitrix24Integration(CrmIntegration):
         lead_id = str(deal.get("LEAD_ID") or "")
         if semantic not in ("S", "F"):
             return Notice("other", note=f"deal {deal_id} is still in progress")
-        if not lead_id:
-            return Notice("other", note=f"deal {deal_id} has no LEAD_ID")
         if semantic == "F":
+            if not lead_id:
+                return Notice("other", note=f"deal {deal_id} has no LEAD_ID")
             return Notice("lost", lead_id)
         amount, code = money("OPPORTUNITY", deal.get("OPPORTUNITY") or "0", deal.get("CURRENCY_ID"))
         # MOVED_TIME is when the deal entered its (won) stage; CLOSEDATE is a date a manager
@@ -135,7 +135,11 @@ class Bitrix24Integration(CrmIntegration):
             or _moment(deal.get("CLOSEDATE"))
             or _moment(deal.get("DATE_MODIFY"))
         )
-        return Notice("paid", lead_id, amount=amount, currency=code, paid_at=paid_at)
+        # A won deal without LEAD_ID (made by hand, or from another channel) is still
+        # money: it is kept as an unmatched payment for a person to attach.
+        return Notice(
+            "paid", lead_id or None, amount=amount, currency=code, paid_at=paid_at, deal_id=deal_id
+        )
 
 
 def _reset_after(body: dict[str, Any]) -> float | None:

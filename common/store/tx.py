@@ -11,6 +11,7 @@ from common.store.receipts import Receipts
 from common.store.sql import Sql
 from common.store.stats import Stats
 from common.store.tasks import TaskQueue
+from common.store.unmatched import UnmatchedPayments
 
 
 class Tx:
@@ -24,6 +25,7 @@ class Tx:
         self.stats = Stats(sql)
         self.idempotency = IdempotencyKeys(sql)
         self.receipts = Receipts(sql)
+        self.unmatched = UnmatchedPayments(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters)."""

@@ -15,7 +15,7 @@ from common.config import Settings
 from common.ratelimit import KeyedLimiter
 from common.store.replay import StreamReplayer
 from common.web import base_app
-from services.dashboard import api, auth, i18n, views
+from services.dashboard import api, auth, i18n, payments, views
 from services.dashboard.keys import LOGIN_LIMITER, QUERIES, REPLAYER
 from services.dashboard.queries import DashboardQueries
 
@@ -59,6 +59,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/admin/tasks", views.tasks, name="tasks")
     r.add_post("/admin/tasks/retry-failed", views.retry_all, name="retry_all")
     r.add_post("/admin/tasks/{task_id}/retry", views.retry_task, name="retry_task")
+    r.add_get("/admin/payments", payments.unmatched, name="payments")
+    r.add_post("/admin/payments/{payment_id}/attach", payments.attach, name="attach_payment")
     r.add_get("/api/v1/stats", api.stats, name="api_stats")
     r.add_get("/api/v1/leads", api.leads, name="api_leads")
     r.add_get("/api/v1/leads/{lead_id}", api.lead, name="api_lead")

@@ -14,9 +14,16 @@ from tests.helpers import rows
 
 PASSWORD = "s3cret-pass"
 API_TOKEN = "api-token-123"
-PAGES = ["/admin", "/admin/leads", "/admin/leads.csv", "/admin/leads/x", "/admin/tasks"]
+PAGES = [
+    "/admin",
+    "/admin/leads",
+    "/admin/leads.csv",
+    "/admin/leads/x",
+    "/admin/tasks",
+    "/admin/payments",
+]
 API = ["/api/v1/stats", "/api/v1/leads", "/api/v1/leads/x", "/api/v1/leads/x/events"]
-FORMS = ["/logout", "/admin/tasks/1/retry", "/admin/tasks/retry-failed"]
+FORMS = ["/logout", "/admin/tasks/1/retry", "/admin/tasks/retry-failed", "/admin/payments/1/attach"]
 
 
 @pytest.fixture
@@ -230,3 +237,34 @@ async def test_lead_page_shows_what_the_lead_was_accepted_without(dash, store):
     section = re.search(r'id="lead-warnings">(.*?)</section>', html, re.S)[1]
     assert "<b>email</b>: not a valid email" in section and "ivan@" in section
     assert 'class="ok" id="agreement"' in html  # the replayed row has the warnings too
+
+
+async def test_a_person_attaches_an_unmatched_payment_to_its_lead(dash, store):
+    lead_id = await seed(store)
+    other = await seed(store, name="Olga")
+
+    def keep(tx):
+        return tx.unmatched.keep("amo", "555", "1200.00", "RUB", "2026-11-21T10:00:00.000000Z")
+
+    payment_id = await store.write(keep)
+    await log_in(dash)
+    html = await (await dash.get("/admin/payments")).text()
+    row = re.search(rf'data-payment="{payment_id}">(.*?)</tr>', html, re.S)[1]
+    assert "1200.00 RUB" in row and "555" in row
+
+    token = await csrf(dash)
+    url = f"/admin/payments/{payment_id}/attach"
+    missing = await dash.post(url, data={"csrf_token": token, "lead_id": "nope"})
+    assert missing.status == 404 and "nope" in await missing.text()
+
+    done = await dash.post(url, data={"csrf_token": token, "lead_id": lead_id})
+    assert done.status == 200 and f'data-payment="{payment_id}"' not in await done.text()
+    [lead] = rows(store.path, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,))
+    assert (lead["status"], lead["payment_amount"]) == ("paid", "1200.00")
+    [task] = rows(store.path, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
+    assert task["lead_id"] == lead_id  # the conversion goes to Metrica like any payment
+
+    twice = await dash.post(url, data={"csrf_token": token, "lead_id": other})
+    assert twice.status == 409 and "already attached" in await twice.text()
+    [paid] = rows(store.path, "SELECT count(*) AS n FROM events WHERE type = 'PAYMENT_REGISTERED'")
+    assert paid["n"] == 1  # counted once

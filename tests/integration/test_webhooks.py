@@ -94,16 +94,35 @@ async def test_amocrm_payload_with_two_leads(hooks, store):
     assert by_id == {won: "paid", lost: "lost"}
 
 
-async def test_unknown_lead_is_ignored_but_kept_for_audit(hooks, store):
+async def test_a_won_deal_of_no_lead_of_ours_is_kept_unmatched_once(hooks, store):
     resp = await post_amo(hooks, amo_form(("404404", "142", "10")))
     answer = await resp.json()
-    assert resp.status == 200 and answer["status"] == "ignored"
+    assert resp.status == 200 and answer["status"] == "unmatched"
     assert "404404" in answer["reason"]
     [receipt] = rows(store.path, "SELECT * FROM webhook_receipts")
-    assert receipt["outcome"] == "ignored" and "404404" in receipt["body"]
+    assert receipt["outcome"] == "unmatched" and "404404" in receipt["body"]
     assert rows(store.path, "SELECT * FROM events") == []
+    [kept] = rows(store.path, "SELECT * FROM unmatched_payments")
+    assert (kept["connection"], kept["crm_ref"], kept["amount"]) == ("amo", "404404", "10.00")
+    again = await (await post_amo(hooks, amo_form(("404404", "142", "10")))).json()
+    assert again["unmatched_payment_id"] == kept["id"]
+    assert len(rows(store.path, "SELECT * FROM unmatched_payments")) == 1
     metrics = await (await hooks.get("/metrics")).text()
-    assert 'leadrelay_webhooks_total{crm="amo",status="ignored"} 1.0' in metrics
+    assert 'leadrelay_webhooks_total{crm="amo",status="unmatched"} 2.0' in metrics
+
+
+async def test_a_lost_deal_of_no_lead_of_ours_is_ignored(hooks, store):
+    answer = await (await post_amo(hooks, amo_form(("404404", "143", "0")))).json()
+    assert answer["status"] == "ignored"
+    assert rows(store.path, "SELECT * FROM unmatched_payments") == []
+
+
+async def test_a_won_bitrix24_deal_without_lead_id_is_kept_unmatched(hooks, store, b24):
+    b24.add_deal("90", STAGE_SEMANTIC_ID="S", OPPORTUNITY="700.00", CURRENCY_ID="RUB")
+    resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("90"), headers=FORM)
+    assert (await resp.json())["status"] == "unmatched"
+    [kept] = rows(store.path, "SELECT * FROM unmatched_payments")
+    assert (kept["crm_ref"], kept["amount"]) == ("deal:90", "700.00")
 
 
 async def test_unknown_connection_is_404(hooks):

@@ -1,0 +1,71 @@
+"""Unmatched payments: won deals that name no lead of ours, kept for a person to attach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common import clock
+from common.store.sql import Row, Sql
+
+COLUMNS = (
+    "id, connection, crm_ref, amount, currency, paid_at, received_at, status, lead_id, attached_at"
+)
+
+
+@dataclass(frozen=True)
+class UnmatchedPayment:
+    id: int
+    connection: str
+    crm_ref: str
+    amount: str
+    currency: str
+    paid_at: str
+    received_at: str
+    status: str
+    lead_id: str | None
+    attached_at: str | None
+
+
+def _from_row(row: Row) -> UnmatchedPayment:
+    return UnmatchedPayment(**row)
+
+
+class UnmatchedPayments:
+    def __init__(self, sql: Sql):
+        self.sql = sql
+
+    def keep(self, connection: str, crm_ref: str, amount: str, currency: str, paid_at: str) -> int:
+        """Keep it (once per CRM deal: a repeated webhook changes nothing); its id."""
+        self.sql.run(
+            "INSERT INTO unmatched_payments"
+            " (connection, crm_ref, amount, currency, paid_at, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (connection, crm_ref) DO NOTHING",
+            (connection, crm_ref, amount, currency, paid_at, clock.now_iso()),
+        )
+        return int(
+            self.sql.value(
+                "SELECT id FROM unmatched_payments WHERE connection = ? AND crm_ref = ?",
+                (connection, crm_ref),
+            )
+        )
+
+    def get(self, payment_id: int) -> UnmatchedPayment | None:
+        row = self.sql.one(f"SELECT {COLUMNS} FROM unmatched_payments WHERE id = ?", (payment_id,))
+        return None if row is None else _from_row(row)
+
+    def open(self, limit: int = 200) -> list[UnmatchedPayment]:
+        rows = self.sql.all(
+            f"SELECT {COLUMNS} FROM unmatched_payments WHERE status = 'open'"
+            " ORDER BY received_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [_from_row(row) for row in rows]
+
+    def attach(self, payment_id: int, lead_id: str) -> bool:
+        """Mark it attached to the lead; False if it was not open."""
+        changed = self.sql.run(
+            "UPDATE unmatched_payments SET status = 'attached', lead_id = ?, attached_at = ?"
+            " WHERE id = ? AND status = 'open'",
+            (lead_id, clock.now_iso(), payment_id),
+        )
+        return changed == 1
