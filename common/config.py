@@ -48,6 +48,11 @@ class IngestSettings(ServerSettings):
     # Per client IP; a landing page rarely sends more than a lead a second.
     rate_limit_per_minute: int = Field(120, ge=1)
     idempotency_hours: int = Field(24, ge=1)
+    # The same phone or email for the same campaign within this many minutes is a repeat:
+    # an event on the first lead, not a second CRM deal. 0 turns it off everywhere;
+    # `repeat_check_off` lists campaigns where every submission is a new lead.
+    repeat_window_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
+    repeat_check_off: list[str] = []
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from uuid6 import uuid7
 
+from common import clock
 from common.errors import LeadNotFound
 from common.model import Event, EventType, TaskType
 from common.store import Tx
@@ -24,6 +26,23 @@ class LeadService:
         tx.project(event)
         task_id = tx.tasks.enqueue(TaskType.SEND_TO_CRM, {"lead_id": lead_id}, lead_id=lead_id)
         return lead_id, task_id
+
+    @staticmethod
+    def create_or_repeat(
+        tx: Tx, data: dict[str, Any], metadata: dict[str, Any], window_minutes: int
+    ) -> tuple[str, int | None]:
+        """A new lead, unless the same phone or email came for the same campaign within the
+        window: then the submission is a LEAD_REPEATED event on that first lead (shown on its
+        timeline) and no second CRM deal is made; the task id is None."""
+        if window_minutes:
+            since = clock.iso(clock.now() - timedelta(minutes=window_minutes))
+            first = tx.leads.recent_with_contact(
+                data["campaign_id"], data.get("phone"), data.get("email"), since
+            )
+            if first is not None:
+                LeadService.record(tx, first, EventType.LEAD_REPEATED, data, metadata)
+                return first, None
+        return LeadService.create_lead(tx, data, metadata)
 
     @staticmethod
     def record(

@@ -85,6 +85,22 @@ class LeadRows:
         )
         return None if row is None else lead_from_row(row)
 
+    def recent_with_contact(
+        self, campaign_id: str, phone: str | None, email: str | None, since: str
+    ) -> str | None:
+        """The first lead of this campaign since `since` with this phone or this email."""
+        found = []
+        for column, value in (("phone", phone), ("email", email)):
+            if value:
+                row = self.sql.one(
+                    f"SELECT id, created_at FROM leads WHERE {column} = ? AND created_at >= ?"
+                    " AND campaign_id = ? ORDER BY created_at LIMIT 1",
+                    (value, since, campaign_id),
+                )
+                if row is not None:
+                    found.append((row["created_at"], row["id"]))
+        return min(found)[1] if found else None
+
     def latest(self, limit: int = 10) -> list[Lead]:
         rows = self.sql.all(f"{SELECT} ORDER BY created_at DESC LIMIT ?", (limit,))
         return [lead_from_row(row) for row in rows]

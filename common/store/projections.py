@@ -157,6 +157,10 @@ def _conversion_skipped(sql: Sql, event: Event) -> None:
     _update_lead(sql, event, conversion_status="skipped", last_error=event.data["reason"])
 
 
+def _lead_repeated(sql: Sql, event: Event) -> None:
+    _update_lead(sql, event)  # on the timeline; the lead itself does not change
+
+
 def _conversion_failed(sql: Sql, event: Event) -> None:
     _update_lead(sql, event, conversion_status="failed", last_error=event.data["reason"])
 
@@ -170,6 +174,7 @@ PROJECTORS: dict[EventType, Projector] = {
     EventType.YANDEX_DIRECT_CONVERSION: _conversion_uploaded,
     EventType.YANDEX_CONVERSION_SKIPPED: _conversion_skipped,
     EventType.YANDEX_CONVERSION_FAILED: _conversion_failed,
+    EventType.LEAD_REPEATED: _lead_repeated,
 }
 
 

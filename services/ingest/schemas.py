@@ -57,8 +57,12 @@ class LeadIn(BaseModel):
 
 class LeadAccepted(BaseModel):
     lead_id: str
-    task_id: int
-    status: str = Field(description="Always 'new' for a lead just accepted")
+    task_id: int | None = Field(description="The send_to_crm task; null for a repeat")
+    status: str = Field(
+        description="'new', or 'repeat' when the same phone or email came for the same"
+        " campaign within ingest.repeat_window_minutes: lead_id is then the first lead"
+    )
+    repeat: bool | None = Field(None, description="true for a repeat submission")
     warnings: list[dict[str, str]] | None = Field(
         None,
         description="Optional fields the lead was accepted without, or with shortened:"

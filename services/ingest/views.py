@@ -45,6 +45,8 @@ async def create_lead(request: web.Request) -> web.Response:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     digest = fingerprint(data) if key else ""
     hours = settings.idempotency_hours
+    repeats_off = data["campaign_id"] in settings.repeat_check_off
+    window = 0 if repeats_off else settings.repeat_window_minutes
     metadata = {
         "request_id": request_id(request),
         "source": "ingest",
@@ -55,8 +57,10 @@ async def create_lead(request: web.Request) -> web.Response:
     def unit(tx: Tx) -> tuple[dict[str, Any], bool]:
         if key and (stored := tx.idempotency.lookup(key, digest, hours)):
             return stored, True
-        lead_id, task_id = LeadService.create_lead(tx, data, metadata)
+        lead_id, task_id = LeadService.create_or_repeat(tx, data, metadata, window)
         answer: dict[str, Any] = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
+        if task_id is None:
+            answer |= {"status": "repeat", "repeat": True}
         if "warnings" in data:
             answer["warnings"] = data["warnings"]
         if key:
@@ -66,9 +70,11 @@ async def create_lead(request: web.Request) -> web.Response:
     answer, replayed = await app[appkeys.STORE].write(unit)
     if replayed:
         return json_response(answer, headers={"Idempotent-Replayed": "true"})
-    app[LEADS_CREATED].labels(data["campaign_id"]).inc()
+    repeat = answer["status"] == "repeat"
+    if not repeat:
+        app[LEADS_CREATED].labels(data["campaign_id"]).inc()
     log.info(
-        "lead accepted",
+        "repeat submission" if repeat else "lead accepted",
         extra={
             "request_id": metadata["request_id"],
             "lead_id": answer["lead_id"],

@@ -234,12 +234,13 @@ async def test_amocrm_gets_a_note_and_merged_leads_pay_the_first(system):
     """Kommo's duplicate control joins a repeat client's lead to the CRM lead they already
     have (`merged: true`, the same id); the manager reads the client's message in a note."""
     system.amo.duplicate_control = True
-    system.config()
+    system.config(extra='[routing]\ndefault_crm = "amo"')
     await system.start("ingest", "webhooks", "dispatcher")
     quiz = {"comment": "Позвоните вечером", "Сколько комнат": "3"}
     first = await post_lead(system, "amo-campaign", n=7, yclid="111", **quiz)
     crm_id = await crm_id_of(system, first)
-    second = await post_lead(system, "amo-campaign", n=7, yclid="222")
+    # Another campaign (not a repeat for us), the same client (a duplicate for amoCRM).
+    second = await post_lead(system, "autumn-sale", n=7, yclid="222")
     assert await crm_id_of(system, second) == crm_id
     sent = {e["stream_id"]: json.loads(e["data"]) for e in events_of(system, "LEAD_SENT_TO_CRM")}
     assert "merged" not in sent[first] and sent[second]["merged"] is True

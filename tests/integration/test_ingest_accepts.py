@@ -87,7 +87,11 @@ async def test_tildas_retries_of_one_submission_make_one_lead(ingest, db_path):
         answers.append(await resp.json())
     assert len({a["lead_id"] for a in answers}) == 1
     assert len(rows(db_path, "SELECT * FROM leads")) == 1
-    other = TILDA_FORM | {"tranid": "6842512:4837209542", "Phone": "+79123456790"}
+    other = TILDA_FORM | {
+        "tranid": "6842512:4837209542",
+        "Phone": "+79123456790",
+        "Email": "anna@example.ru",
+    }
     assert (await ingest.post("/api/v1/leads", data=other)).status == 200
     assert len(rows(db_path, "SELECT * FROM leads")) == 2  # another submission, another lead
 

@@ -33,9 +33,9 @@ async def test_same_data_in_another_encoding_is_the_same_request(ingest, db_path
     assert len(rows(db_path, "SELECT * FROM leads")) == 1
 
 
-async def test_without_a_key_two_posts_are_two_leads(ingest, db_path):
+async def test_without_a_key_two_clients_are_two_leads(ingest, db_path):
     await ingest.post("/api/v1/leads", json=LEAD)
-    await ingest.post("/api/v1/leads", json=LEAD)
+    await ingest.post("/api/v1/leads", json=LEAD | {"phone": "+79160000042"})
     assert len(rows(db_path, "SELECT * FROM leads")) == 2
 
 
@@ -46,6 +46,7 @@ async def test_an_expired_key_starts_afresh(ingest, db_path):
     first = await (await ingest.post("/api/v1/leads", json=LEAD, headers=headers)).json()
     conn = sqlite3.connect(db_path)
     conn.execute("UPDATE idempotency_keys SET created_at = '2020-01-01T00:00:00.000000Z'")
+    conn.execute("UPDATE leads SET created_at = '2020-01-01T00:00:00.000000Z'")  # not a repeat
     conn.commit()
     conn.close()
     second = await (await ingest.post("/api/v1/leads", json=LEAD, headers=headers)).json()
