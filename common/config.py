@@ -116,6 +116,10 @@ class Bitrix24Connection(Section):
     base_url: AnyHttpUrl
     application_token: SecretStr
     rate_limit: float = Field(2, gt=0)
+    # Bitrix24 never sends an outgoing webhook twice: every this many seconds the
+    # dispatcher lists the deals changed since the last look (crm.deal.list) and records
+    # the won and lost ones the webhooks missed, once. 0 turns it off.
+    reconcile_every: float = Field(600, ge=0)
 
 
 class GenericConnection(Section):

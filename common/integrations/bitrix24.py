@@ -118,28 +118,69 @@ class Bitrix24Integration(CrmIntegration):
 
     async def resolve_deal(self, http: aiohttp.ClientSession, deal_id: str) -> Notice:
         """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
-        deal = await self.get_deal(http, deal_id)
-        semantic = str(deal.get("STAGE_SEMANTIC_ID", ""))
-        lead_id = str(deal.get("LEAD_ID") or "")
-        if semantic not in ("S", "F"):
-            return Notice("other", note=f"deal {deal_id} is still in progress")
-        if semantic == "F":
-            if not lead_id:
-                return Notice("other", note=f"deal {deal_id} has no LEAD_ID")
-            return Notice("lost", lead_id)
-        amount, code = money("OPPORTUNITY", deal.get("OPPORTUNITY") or "0", deal.get("CURRENCY_ID"))
-        # MOVED_TIME is when the deal entered its (won) stage; CLOSEDATE is a date a manager
-        # types, often the planned one; DATE_MODIFY moves with any later edit.
-        paid_at = (
-            _moment(deal.get("MOVED_TIME"))
-            or _moment(deal.get("CLOSEDATE"))
-            or _moment(deal.get("DATE_MODIFY"))
-        )
-        # A won deal without LEAD_ID (made by hand, or from another channel) is still
-        # money: it is kept as an unmatched payment for a person to attach.
-        return Notice(
-            "paid", lead_id or None, amount=amount, currency=code, paid_at=paid_at, deal_id=deal_id
-        )
+        return deal_notice(await self.get_deal(http, deal_id))
+
+    async def closed_deals_since(
+        self, http: aiohttp.ClientSession, since: str | None
+    ) -> list[dict[str, Any]]:
+        """Won and lost deals modified at or after `since` (all of them when None), oldest
+        change first, every page of crm.deal.list (Bitrix24 gives 50 a page and `next`)."""
+        deals: list[dict[str, Any]] = []
+        start: int | None = 0
+        while start is not None:
+            params: dict[str, Any] = {
+                "filter": {"STAGE_SEMANTIC_ID": ["S", "F"]}
+                | ({">=DATE_MODIFY": since} if since else {}),
+                "order": {"DATE_MODIFY": "ASC", "ID": "ASC"},
+                "select": [*DEAL_FIELDS],
+                "start": start,
+            }
+            reply = await self.call(http, "POST", f"{self.base}/crm.deal.list.json", json=params)
+            page = result_of(reply, f"Bitrix24 '{self.name}' crm.deal.list")
+            if not isinstance(page, list):
+                raise PermanentFailure(f"Bitrix24 '{self.name}' crm.deal.list gave no list")
+            deals += [deal for deal in page if isinstance(deal, dict)]
+            following = (reply.json() or {}).get("next")
+            start = following if isinstance(following, int) and page else None
+        return deals
+
+
+DEAL_FIELDS = (
+    "ID",
+    "LEAD_ID",
+    "STAGE_SEMANTIC_ID",
+    "OPPORTUNITY",
+    "CURRENCY_ID",
+    "MOVED_TIME",
+    "CLOSEDATE",
+    "DATE_MODIFY",
+)
+
+
+def deal_notice(deal: dict[str, Any]) -> Notice:
+    """What a deal says: won (semantic S) is paid, failed (F) is lost, the rest is news."""
+    deal_id = str(deal.get("ID", ""))
+    semantic = str(deal.get("STAGE_SEMANTIC_ID", ""))
+    lead_id = str(deal.get("LEAD_ID") or "")
+    if semantic not in ("S", "F"):
+        return Notice("other", note=f"deal {deal_id} is still in progress")
+    if semantic == "F":
+        if not lead_id:
+            return Notice("other", note=f"deal {deal_id} has no LEAD_ID")
+        return Notice("lost", lead_id)
+    amount, code = money("OPPORTUNITY", deal.get("OPPORTUNITY") or "0", deal.get("CURRENCY_ID"))
+    # MOVED_TIME is when the deal entered its (won) stage; CLOSEDATE is a date a manager
+    # types, often the planned one; DATE_MODIFY moves with any later edit.
+    paid_at = (
+        _moment(deal.get("MOVED_TIME"))
+        or _moment(deal.get("CLOSEDATE"))
+        or _moment(deal.get("DATE_MODIFY"))
+    )
+    # A won deal without LEAD_ID (made by hand, or from another channel) is still
+    # money: it is kept as an unmatched payment for a person to attach.
+    return Notice(
+        "paid", lead_id or None, amount=amount, currency=code, paid_at=paid_at, deal_id=deal_id
+    )
 
 
 def _reset_after(body: dict[str, Any]) -> float | None:

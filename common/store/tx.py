@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from common.model import Event
+from common.store.cursors import Cursors
 from common.store.events import EventStore
 from common.store.idempotency import IdempotencyKeys
 from common.store.leads import LeadRows
@@ -26,6 +27,7 @@ class Tx:
         self.idempotency = IdempotencyKeys(sql)
         self.receipts = Receipts(sql)
         self.unmatched = UnmatchedPayments(sql)
+        self.cursors = Cursors(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters)."""

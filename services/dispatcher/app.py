@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from common import appkeys
 from common.config import Settings
+from common.integrations.bitrix24 import Bitrix24Integration
 from common.integrations.registry import build_integrations
 from common.model import TaskType
 from common.web import base_app, http_session_ctx
@@ -15,6 +17,7 @@ from services.dispatcher.crm import CrmDelivery
 from services.dispatcher.deals import DealResolution
 from services.dispatcher.keys import PROCESSOR
 from services.dispatcher.processor import BackgroundTaskProcessor
+from services.dispatcher.reconcile import DealReconciliation
 from services.dispatcher.yandex import YandexConversions
 
 
@@ -64,5 +67,14 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
 
     metrics.before_scrape.append(count_tasks)
     processor.start()
+    reconcilers = [
+        asyncio.create_task(DealReconciliation(store, integration, http).run(every))
+        for name, integration in integrations.items()
+        if isinstance(integration, Bitrix24Integration)
+        and (every := settings.crm[name].reconcile_every)  # type: ignore[union-attr]
+    ]
     yield
+    for reconciler in reconcilers:
+        reconciler.cancel()
+    await asyncio.gather(*reconcilers, return_exceptions=True)
     await processor.stop()

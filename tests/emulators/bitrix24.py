@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,39 @@ class Bitrix24(Emulator):
 
     def add_deal(self, deal_id: str, **fields: Any) -> None:
         self.deals[deal_id] = {"ID": deal_id, **fields}
+
+
+PAGE = 50  # Bitrix24 REST docs: a list method gives 50 records a page, `next` and `total`
+
+
+def list_deals(b24: Bitrix24, params: dict[str, Any]) -> dict[str, Any]:
+    """crm.deal.list as the Bitrix24 REST docs describe it: `filter` (here the keys
+    leadrelay sends: STAGE_SEMANTIC_ID as a list, >=DATE_MODIFY), `order`, `select`,
+    `start`; the answer has `result`, `total` and, when more remain, `next`."""
+    wanted = params.get("filter") or {}
+    semantics = wanted.get("STAGE_SEMANTIC_ID")
+    since = wanted.get(">=DATE_MODIFY")
+    deals = [
+        d
+        for d in b24.deals.values()
+        if (semantics is None or d.get("STAGE_SEMANTIC_ID") in semantics)
+        and (since is None or _when(d.get("DATE_MODIFY")) >= _when(since))
+    ]
+    deals.sort(key=lambda d: (_when(d.get("DATE_MODIFY")), int(d["ID"])))
+    start = int(params.get("start") or 0)
+    fields = params.get("select") or []
+    page = [
+        {k: v for k, v in d.items() if not fields or k in fields}
+        for d in deals[start : start + PAGE]
+    ]
+    answer: dict[str, Any] = {"result": page, "total": len(deals), "time": {}}
+    if start + PAGE < len(deals):
+        answer["next"] = start + PAGE
+    return answer
+
+
+def _when(value: object) -> datetime:
+    return datetime.fromisoformat(str(value or "1970-01-01T00:00:00+00:00"))
 
 
 def create_app(b24: Bitrix24) -> web.Application:
@@ -58,6 +92,8 @@ def create_app(b24: Bitrix24) -> web.Application:
                 )
             b24.received.append(fields)
             return web.json_response({"result": next(b24.ids), "time": {}})
+        if method == "crm.deal.list":
+            return web.json_response(list_deals(b24, params))
         if method == "crm.deal.get":
             deal = b24.deals.get(str(params.get("id") or params.get("ID")))
             if deal is None:

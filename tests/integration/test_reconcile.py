@@ -1,0 +1,77 @@
+"""Bitrix24 reconciliation finds the won and lost deals whose webhooks never came."""
+
+import aiohttp
+import pytest
+
+from common.config import Settings
+from common.integrations.registry import build_integrations
+from common.leads import LeadService
+from common.model import EventType
+from services.dispatcher.reconcile import DealReconciliation
+from tests.emulators import bitrix24
+from tests.emulators.faults import start
+from tests.helpers import crm_connections, rows
+
+NOW = "2026-11-27T08:00:00+03:00"
+
+
+@pytest.fixture
+async def b24():
+    emulator = bitrix24.Bitrix24()
+    runner, url = await start(bitrix24.create_app(emulator))
+    emulator.url = url
+    yield emulator
+    await runner.cleanup()
+
+
+async def delivered(store, crm_lead_id: str) -> str:
+    lead_id, _ = await store.write(
+        lambda tx: LeadService.create_lead(tx, {"campaign_id": "c", "phone": "+79161234567"}, {})
+    )
+    sent = {"connection": "b24", "crm_lead_id": crm_lead_id}
+    await store.write(lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
+    return lead_id
+
+
+async def test_a_missed_won_deal_is_paid_once_and_the_cursor_moves(store, b24):
+    lead_id = await delivered(store, "501")
+    b24.add_deal(
+        "10",
+        STAGE_SEMANTIC_ID="S",
+        OPPORTUNITY="3000.00",
+        CURRENCY_ID="RUB",
+        LEAD_ID="501",
+        MOVED_TIME=NOW,
+        DATE_MODIFY=NOW,
+    )
+    b24.add_deal(
+        "11", STAGE_SEMANTIC_ID="S", OPPORTUNITY="50.00", CURRENCY_ID="RUB", DATE_MODIFY=NOW
+    )  # made by hand in the CRM: no lead of ours
+    b24.add_deal("12", STAGE_SEMANTIC_ID="P", LEAD_ID="501", DATE_MODIFY=NOW)  # in progress
+    integration = build_integrations(Settings(crm=crm_connections(f"{b24.url}{b24.path}")))["b24"]
+    async with aiohttp.ClientSession() as http:
+        reconcile = DealReconciliation(store, integration, http)
+        assert sorted(await reconcile.once()) == ["ok", "unmatched"]
+        assert sorted(await reconcile.once()) == ["duplicate", "unmatched"]  # nothing twice
+    [lead] = rows(store.path, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,))
+    assert (lead["status"], lead["payment_amount"]) == ("paid", "3000.00")
+    assert len(rows(store.path, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
+    assert len(rows(store.path, "SELECT * FROM unmatched_payments")) == 1
+    [cursor] = rows(store.path, "SELECT * FROM reconcile_cursors")
+    assert (cursor["connection"], cursor["cursor"]) == ("b24", NOW)
+
+
+async def test_every_page_of_the_deal_list_is_read(store, b24):
+    for n in range(120):
+        b24.add_deal(
+            str(100 + n),
+            STAGE_SEMANTIC_ID="F",
+            LEAD_ID=str(9000 + n),
+            DATE_MODIFY=f"2026-11-27T07:{n // 60:02d}:{n % 60:02d}+03:00",
+        )
+    integration = build_integrations(Settings(crm=crm_connections(f"{b24.url}{b24.path}")))["b24"]
+    async with aiohttp.ClientSession() as http:
+        answers = await DealReconciliation(store, integration, http).once()
+    assert len(answers) == 120 and set(answers) == {"ignored"}  # lost deals of no lead of ours
+    [cursor] = rows(store.path, "SELECT cursor FROM reconcile_cursors")
+    assert cursor["cursor"] == "2026-11-27T07:01:59+03:00"
