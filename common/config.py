@@ -109,6 +109,9 @@ class AmoCrmConnection(Section):
     pipeline_id: int | None = None
     webhook_token: SecretStr
     rate_limit: float = Field(7, gt=0)
+    # Every this many seconds the dispatcher lists leads updated since the last look and
+    # records the won (142) and lost (143) ones a webhook did not bring. 0 turns it off.
+    reconcile_every: float = Field(600, ge=0)
 
 
 class Bitrix24Connection(Section):

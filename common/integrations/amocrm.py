@@ -113,6 +113,48 @@ class AmoCrmIntegration(CrmIntegration):
         reply = await self.call(http, "POST", self.notes_url, json=[note], headers=self._auth())
         classify_http(reply, f"AmoCRM '{self.name}' notes")
 
+    async def closed_since(
+        self, http: aiohttp.ClientSession, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Leads updated at or after the cursor (Unix seconds) now won or lost, every page,
+        and the next cursor. Kommo's API reference, "Leads list": filter[updated_at][from],
+        filter[statuses], order, page and limit (at most 250); 204 when nothing matches."""
+        found: list[dict[str, Any]] = []
+        page: int | None = 1
+        while page is not None:
+            params = {
+                "filter[updated_at][from]": cursor or "0",
+                "order[updated_at]": "asc",
+                "limit": "250",
+                "page": str(page),
+            }
+            url = str(self.connection.base_url).rstrip("/") + "/api/v4/leads"
+            reply = await self.call(http, "GET", url, params=params, headers=self._auth())
+            if reply.status == 204:
+                break
+            classify_http(reply, f"AmoCRM '{self.name}' leads")
+            body = reply.json() or {}
+            leads = (body.get("_embedded") or {}).get("leads") or []
+            found += [lead for lead in leads if isinstance(lead, dict)]
+            page = page + 1 if (body.get("_links") or {}).get("next") else None
+        closed = [lead for lead in found if str(lead.get("status_id")) in (WON, LOST)]
+        stamps = [
+            int(lead["updated_at"]) for lead in found if str(lead.get("updated_at")).isdigit()
+        ]
+        return closed, str(max(stamps)) if stamps else cursor
+
+    def notice_of(self, item: dict[str, Any]) -> Notice:
+        """A listed lead as a webhook would have said it."""
+        [notice] = parse_status_hook(
+            {
+                f"leads[status][0][{key}]": str(value)
+                for key, value in item.items()
+                if key in ("id", "status_id", "price", "updated_at")
+            },
+            self.currency,
+        )
+        return notice
+
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.connection.token.get_secret_value()}"}
 

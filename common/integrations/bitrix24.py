@@ -120,6 +120,18 @@ class Bitrix24Integration(CrmIntegration):
         """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
         return deal_notice(await self.get_deal(http, deal_id))
 
+    async def closed_since(
+        self, http: aiohttp.ClientSession, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Closed deals changed at or after the cursor (a DATE_MODIFY), and the next cursor."""
+        deals = await self.closed_deals_since(http, cursor)
+        stamps = [str(d["DATE_MODIFY"]) for d in deals if d.get("DATE_MODIFY")]
+        return deals, max(stamps, key=clock.parse, default=cursor)
+
+    @staticmethod
+    def notice_of(item: dict[str, Any]) -> Notice:
+        return deal_notice(item)
+
     async def closed_deals_since(
         self, http: aiohttp.ClientSession, since: str | None
     ) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from common import appkeys
 from common.config import Settings
+from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.bitrix24 import Bitrix24Integration
 from common.integrations.registry import build_integrations
 from common.model import TaskType
@@ -70,7 +71,7 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     reconcilers = [
         asyncio.create_task(DealReconciliation(store, integration, http).run(every))
         for name, integration in integrations.items()
-        if isinstance(integration, Bitrix24Integration)
+        if isinstance(integration, AmoCrmIntegration | Bitrix24Integration)
         and (every := settings.crm[name].reconcile_every)  # type: ignore[union-attr]
     ]
     yield

@@ -1,10 +1,10 @@
-"""Bitrix24 reconciliation: the won and lost deals its outgoing webhooks did not bring.
+"""Reconciliation: the won and lost deals a CRM's webhooks did not bring.
 
-Bitrix24 sends an outgoing webhook once and never again: if we were down, slow or
-behind a broken proxy at that moment, the payment would be gone. Every
-`reconcile_every` seconds this lists the closed deals changed since the last look
-(crm.deal.list by DATE_MODIFY) and applies each with the same paid-once rules as a
-webhook; the cursor moves in the same transaction, so a restart resumes where it was.
+Bitrix24 sends an outgoing webhook once and never again, and any webhook can be lost
+while we are down, slow or behind a broken proxy. Every `reconcile_every` seconds this
+asks the CRM for what closed since the last look (Bitrix24 crm.deal.list by DATE_MODIFY,
+amoCRM leads by updated_at) and applies each with the same paid-once rules as a webhook;
+the cursor moves in the same transaction, so a restart resumes where it was.
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ import aiohttp
 
 from common import clock
 from common.errors import InvalidField
+from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.base import DeliveryFailure
-from common.integrations.bitrix24 import Bitrix24Integration, deal_notice
+from common.integrations.bitrix24 import Bitrix24Integration
 from common.model import Notice
 from common.payments import PaymentService
 from common.store import Store, Tx
 
 log = logging.getLogger(__name__)
 FIRST_LOOK_BACK = timedelta(days=1)  # with no cursor yet: the day before the first look
+Reconcilable = AmoCrmIntegration | Bitrix24Integration
 
 
 class DealReconciliation:
-    def __init__(self, store: Store, integration: Bitrix24Integration, http: aiohttp.ClientSession):
+    def __init__(self, store: Store, integration: Reconcilable, http: aiohttp.ClientSession):
         self.store = store
         self.integration = integration
         self.http = http
@@ -51,32 +53,32 @@ class DealReconciliation:
                 log.exception("reconciliation error; will try again")
             await asyncio.sleep(every)  # the reconciliation interval
 
+    def _first_cursor(self) -> str:
+        moment = clock.now() - FIRST_LOOK_BACK
+        if isinstance(self.integration, AmoCrmIntegration):
+            return str(int(moment.timestamp()))
+        return clock.iso(moment)
+
     async def once(self) -> list[str]:
         """Look once; the status of each deal's answer (ok, duplicate, unmatched, …)."""
         name = self.integration.name
-        since = await self.store.read(lambda tx: tx.cursors.get(name))
-        since = since or clock.iso(clock.now() - FIRST_LOOK_BACK)
-        deals = await self.integration.closed_deals_since(self.http, since)
+        since = await self.store.read(lambda tx: tx.cursors.get(name)) or self._first_cursor()
+        deals, cursor = await self.integration.closed_since(self.http, since)
         if not deals:
             return []
         notices: list[Notice] = []
         for deal in deals:
             try:
-                notices.append(deal_notice(deal))
+                notices.append(self.integration.notice_of(deal))
             except InvalidField as error:
                 log.warning(
                     "unusable deal skipped", extra={"deal": deal.get("ID"), "reason": error.message}
                 )
-        cursor = max(
-            (str(d["DATE_MODIFY"]) for d in deals if d.get("DATE_MODIFY")),
-            key=clock.parse,
-            default=since,
-        )
         metadata = {"source": f"reconcile:{name}"}
 
         def unit(tx: Tx) -> list[str]:
             answers = [PaymentService.apply(tx, name, notice, metadata) for notice in notices]
-            tx.cursors.set(name, cursor)
+            tx.cursors.set(name, cursor or since)
             return [str(answer.get("status")) for answer in answers]
 
         return await self.store.write(unit)

@@ -29,6 +29,18 @@ class AmoCrm(Emulator):
         self.by_phone: dict[str, int] = {}  # contact phone -> the lead created for it
         self.leads: set[int] = set()
         self.notes: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}  # lead id -> {status_id, price, updated_at}
+
+    def set_lead(self, lead_id: int, status_id: int, price: int, updated_at: int) -> None:
+        """A manager moved the lead (e.g. to 142, won) in amoCRM."""
+        self.leads.add(lead_id)
+        self.state[lead_id] = {
+            "id": lead_id,
+            "status_id": status_id,
+            "pipeline_id": 1,
+            "price": price,
+            "updated_at": updated_at,
+        }
 
 
 def shape_problem(body: Any) -> str | None:
@@ -94,6 +106,26 @@ def create_app(amo: AmoCrm) -> web.Application:
             )
         return web.json_response(created)
 
+    async def list_leads(request: web.Request) -> web.Response:
+        """GET /api/v4/leads per Kommo's API reference: filter[updated_at][from], order,
+        limit (at most 250) and page; HAL answer with _links.next; 204 when empty."""
+        if request.headers.get("Authorization") != f"Bearer {amo.token}":
+            return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        since = int(request.query.get("filter[updated_at][from]", "0"))
+        limit = min(int(request.query.get("limit", "50")), 250)
+        page = int(request.query.get("page", "1"))
+        leads = sorted(
+            (lead for lead in amo.state.values() if lead["updated_at"] >= since),
+            key=lambda lead: (lead["updated_at"], lead["id"]),
+        )
+        chunk = leads[(page - 1) * limit : page * limit]
+        if not chunk:
+            return web.Response(status=204)
+        links: dict[str, Any] = {"self": {"href": str(request.url)}}
+        if page * limit < len(leads):
+            links["next"] = {"href": str(request.url.update_query(page=str(page + 1)))}
+        return web.json_response({"_page": page, "_links": links, "_embedded": {"leads": chunk}})
+
     async def notes(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {amo.token}":
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
@@ -120,6 +152,7 @@ def create_app(amo: AmoCrm) -> web.Application:
         [
             web.post("/api/v4/leads/complex", complex_leads),
             web.post("/api/v4/leads/notes", notes),
+            web.get("/api/v4/leads", list_leads),
             *control_routes(amo),
         ]
     )

@@ -24,11 +24,11 @@ async def b24():
     await runner.cleanup()
 
 
-async def delivered(store, crm_lead_id: str) -> str:
+async def delivered(store, crm_lead_id: str, connection: str = "b24") -> str:
     lead_id, _ = await store.write(
         lambda tx: LeadService.create_lead(tx, {"campaign_id": "c", "phone": "+79161234567"}, {})
     )
-    sent = {"connection": "b24", "crm_lead_id": crm_lead_id}
+    sent = {"connection": connection, "crm_lead_id": crm_lead_id}
     await store.write(lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
     return lead_id
 
@@ -75,3 +75,27 @@ async def test_every_page_of_the_deal_list_is_read(store, b24):
     assert len(answers) == 120 and set(answers) == {"ignored"}  # lost deals of no lead of ours
     [cursor] = rows(store.path, "SELECT cursor FROM reconcile_cursors")
     assert cursor["cursor"] == "2026-11-27T07:01:59+03:00"
+
+
+async def test_amocrm_leads_won_without_a_webhook_are_paid_once(store):
+    from tests.emulators import amocrm
+
+    amo = amocrm.AmoCrm("amo-secret")
+    runner, url = await start(amocrm.create_app(amo))
+    try:
+        lead_id = await delivered(store, "30000001", connection="amo")
+        now = int(__import__("time").time())
+        amo.set_lead(30000001, status_id=142, price=7000, updated_at=now)
+        amo.set_lead(30000002, status_id=143, price=0, updated_at=now)  # lost, not ours
+        amo.set_lead(30000003, status_id=20, price=0, updated_at=now)  # still in progress
+        crms = build_integrations(Settings(crm=crm_connections(base_url=url)))
+        async with aiohttp.ClientSession() as http:
+            reconcile = DealReconciliation(store, crms["amo"], http)
+            assert sorted(await reconcile.once()) == ["ignored", "ok"]
+            assert sorted(await reconcile.once()) == ["duplicate", "ignored"]
+    finally:
+        await runner.cleanup()
+    [lead] = rows(store.path, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,))
+    assert (lead["status"], lead["payment_amount"]) == ("paid", "7000.00")
+    [cursor] = rows(store.path, "SELECT cursor FROM reconcile_cursors WHERE connection = 'amo'")
+    assert cursor["cursor"] == str(now)
