@@ -114,16 +114,18 @@ class AmoCrmIntegration(CrmIntegration):
         classify_http(reply, f"AmoCRM '{self.name}' notes")
 
     async def closed_since(
-        self, http: aiohttp.ClientSession, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """Leads updated at or after the cursor (Unix seconds) now won or lost, every page,
-        and the next cursor. Kommo's API reference, "Leads list": filter[updated_at][from],
-        filter[statuses], order, page and limit (at most 250); 204 when nothing matches."""
+        self, http: aiohttp.ClientSession, cursor: str | None, first_look: datetime
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Leads updated at or after the cursor (Unix seconds; `first_look` when there is
+        none) now won or lost, every page, and the next cursor. Kommo's API reference,
+        "Leads list": filter[updated_at][from], order, page and limit (at most 250); 204
+        when nothing matches."""
+        since = cursor or str(int(first_look.timestamp()))
         found: list[dict[str, Any]] = []
         page: int | None = 1
         while page is not None:
             params = {
-                "filter[updated_at][from]": cursor or "0",
+                "filter[updated_at][from]": since,
                 "order[updated_at]": "asc",
                 "limit": "250",
                 "page": str(page),
@@ -141,7 +143,7 @@ class AmoCrmIntegration(CrmIntegration):
         stamps = [
             int(lead["updated_at"]) for lead in found if str(lead.get("updated_at")).isdigit()
         ]
-        return closed, str(max(stamps)) if stamps else cursor
+        return closed, str(max(stamps)) if stamps else since
 
     def notice_of(self, item: dict[str, Any]) -> Notice:
         """A listed lead as a webhook would have said it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -120,29 +121,22 @@ class Bitrix24Integration(CrmIntegration):
         """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
         return deal_notice(await self.get_deal(http, deal_id))
 
-    async def closed_since(
-        self, http: aiohttp.ClientSession, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """Closed deals changed at or after the cursor (a DATE_MODIFY), and the next cursor."""
-        deals = await self.closed_deals_since(http, cursor)
-        stamps = [str(d["DATE_MODIFY"]) for d in deals if d.get("DATE_MODIFY")]
-        return deals, max(stamps, key=clock.parse, default=cursor)
-
     @staticmethod
     def notice_of(item: dict[str, Any]) -> Notice:
         return deal_notice(item)
 
-    async def closed_deals_since(
-        self, http: aiohttp.ClientSession, since: str | None
-    ) -> list[dict[str, Any]]:
-        """Won and lost deals modified at or after `since` (all of them when None), oldest
-        change first, every page of crm.deal.list (Bitrix24 gives 50 a page and `next`)."""
+    async def closed_since(
+        self, http: aiohttp.ClientSession, cursor: str | None, first_look: datetime
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Won and lost deals modified at or after the cursor (a DATE_MODIFY as Bitrix24 wrote
+        it; `first_look` when there is none), oldest change first, every page of
+        crm.deal.list (Bitrix24 gives 50 a page and `next`); and the next cursor."""
+        since = cursor or clock.iso(first_look)
         deals: list[dict[str, Any]] = []
         start: int | None = 0
         while start is not None:
             params: dict[str, Any] = {
-                "filter": {"STAGE_SEMANTIC_ID": ["S", "F"]}
-                | ({">=DATE_MODIFY": since} if since else {}),
+                "filter": {"STAGE_SEMANTIC_ID": ["S", "F"], ">=DATE_MODIFY": since},
                 "order": {"DATE_MODIFY": "ASC", "ID": "ASC"},
                 "select": [*DEAL_FIELDS],
                 "start": start,
@@ -154,7 +148,8 @@ class Bitrix24Integration(CrmIntegration):
             deals += [deal for deal in page if isinstance(deal, dict)]
             following = (reply.json() or {}).get("next")
             start = following if isinstance(following, int) and page else None
-        return deals
+        stamps = [str(d["DATE_MODIFY"]) for d in deals if d.get("DATE_MODIFY")]
+        return deals, max(stamps, key=clock.parse, default=since)
 
 
 DEAL_FIELDS = (

@@ -53,17 +53,12 @@ class DealReconciliation:
                 log.exception("reconciliation error; will try again")
             await asyncio.sleep(every)  # the reconciliation interval
 
-    def _first_cursor(self) -> str:
-        moment = clock.now() - FIRST_LOOK_BACK
-        if isinstance(self.integration, AmoCrmIntegration):
-            return str(int(moment.timestamp()))
-        return clock.iso(moment)
-
     async def once(self) -> list[str]:
         """Look once; the status of each deal's answer (ok, duplicate, unmatched, …)."""
         name = self.integration.name
-        since = await self.store.read(lambda tx: tx.cursors.get(name)) or self._first_cursor()
-        deals, cursor = await self.integration.closed_since(self.http, since)
+        since = await self.store.read(lambda tx: tx.cursors.get(name))
+        first_look = clock.now() - FIRST_LOOK_BACK
+        deals, cursor = await self.integration.closed_since(self.http, since, first_look)
         if not deals:
             return []
         notices: list[Notice] = []
@@ -78,7 +73,7 @@ class DealReconciliation:
 
         def unit(tx: Tx) -> list[str]:
             answers = [PaymentService.apply(tx, name, notice, metadata) for notice in notices]
-            tx.cursors.set(name, cursor or since)
+            tx.cursors.set(name, cursor)
             return [str(answer.get("status")) for answer in answers]
 
         return await self.store.write(unit)

@@ -34,8 +34,11 @@ class YandexConversions:
         self.on_upload = on_upload
 
     async def __call__(self, tasks: list[Task]) -> None:
-        ids = [task.payload["lead_id"] for task in tasks]
-        leads = await self.store.read(lambda tx: tx.leads.many(ids))
+        # The claim read each task's lead in its own transaction; read only what it did not.
+        leads = {task.lead.id: task.lead for task in tasks if task.lead is not None}
+        missing = [t.payload["lead_id"] for t in tasks if t.payload["lead_id"] not in leads]
+        if missing:
+            leads |= await self.store.read(lambda tx: tx.leads.many(missing))
         outcomes: dict[int, Done | Failed] = {}
         due: list[tuple[Task, Conversion]] = []
         for task in tasks:

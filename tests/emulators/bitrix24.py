@@ -1,4 +1,12 @@
-"""Bitrix24 on the wire: an inbound webhook URL with crm.lead.add and crm.deal.get."""
+"""Bitrix24 on the wire: an inbound webhook URL with crm.lead.add, crm.deal.get and
+crm.deal.list.
+
+From Bitrix24's REST documentation (apidocs.bitrix24.ru, the method pages and "Limits"):
+an answer is {"result", "time"} or {"error", "error_description"}; too many requests
+get 503 QUERY_LIMIT_EXCEEDED (a leaky bucket, 2 a second); a method that ran too long is
+blocked with 429 OPERATION_TIME_LIMIT until time.operating_reset_at; list methods give
+50 records a page with `total` and `next`.
+"""
 
 from __future__ import annotations
 

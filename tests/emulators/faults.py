@@ -23,7 +23,9 @@ class Faults:
     status: int | None = None  # answer every call with this status
     delay: float = 0.0  # seconds before answering (a slow CRM)
     # Answer every call with a 301 to this address, as a moved or renamed endpoint does
-    # (a renamed Bitrix24 portal, a CRM behind a new domain).
+    # (a renamed Bitrix24 portal, a CRM behind a new domain). RFC 9110 §15.4: a client may
+    # re-send a POST answered 301/302 as a GET, which aiohttp does; the Standard Webhooks
+    # spec ("Delivery": only 2xx is a success) counts any 3xx as a failed delivery.
     redirect_to: str | None = None
     seed: int | None = None
     _recent: deque = field(default_factory=deque)

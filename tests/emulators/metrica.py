@@ -1,4 +1,12 @@
-"""Yandex Metrica's offline-conversion upload on the wire: OAuth, multipart CSV, checked rows."""
+"""Yandex Metrica's offline-conversion upload on the wire: OAuth, multipart CSV, checked rows.
+
+From the Metrica Management API docs ("Uploading offline conversions", "Passing offline
+conversions", "Errors"): POST …/offline_conversions/upload with a CSV in the multipart
+field `file`, columns Yclid/ClientId/UserId, Target, DateTime (Unix seconds, in the past),
+Price, Currency; the answer is {"uploading": {id, line_quantity, status, …}}; a bad file
+is 400 with {"errors": [{error_type, message}]}; a bad token 401 invalid_token; no access
+to the counter 403; too many requests 429.
+"""
 
 from __future__ import annotations
 

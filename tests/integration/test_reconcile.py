@@ -1,27 +1,16 @@
 """Bitrix24 reconciliation finds the won and lost deals whose webhooks never came."""
 
 import aiohttp
-import pytest
 
 from common.config import Settings
 from common.integrations.registry import build_integrations
 from common.leads import LeadService
 from common.model import EventType
 from services.dispatcher.reconcile import DealReconciliation
-from tests.emulators import bitrix24
 from tests.emulators.faults import start
 from tests.helpers import crm_connections, rows
 
 NOW = "2026-11-27T08:00:00+03:00"
-
-
-@pytest.fixture
-async def b24():
-    emulator = bitrix24.Bitrix24()
-    runner, url = await start(bitrix24.create_app(emulator))
-    emulator.url = url
-    yield emulator
-    await runner.cleanup()
 
 
 async def delivered(store, crm_lead_id: str, connection: str = "b24") -> str:

@@ -10,18 +10,8 @@ from common.leads import LeadService
 from common.model import EventType
 from common.signing import signed_headers
 from services.webhooks.app import create_app
-from tests.emulators import bitrix24
-from tests.emulators.faults import Faults, start
+from tests.emulators.faults import Faults
 from tests.helpers import SECRET, crm_connections, rows, snapshot
-
-
-@pytest.fixture
-async def b24():
-    emulator = bitrix24.Bitrix24()
-    runner, url = await start(bitrix24.create_app(emulator))
-    emulator.url = url
-    yield emulator
-    await runner.cleanup()
 
 
 @pytest.fixture
