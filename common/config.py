@@ -152,6 +152,10 @@ class YandexSettings(Section):
     # Metrica links an offline conversion to a visit only within the counter's
     # visit_join_threshold after it (21 days unless changed in the counter's settings).
     visit_join_days: int = Field(21, ge=1, le=365)
+    # Metrica processes an accepted upload later ("up to 2 hours", its upload reference):
+    # the dispatcher looks at the upload's status this many seconds after sending it, and
+    # again as often until it is processed.
+    check_every: float = Field(600, gt=0)
 
     @property
     def enabled(self) -> bool:

@@ -29,6 +29,8 @@ class EventType(StrEnum):
     YANDEX_DIRECT_CONVERSION = "YANDEX_DIRECT_CONVERSION"
     YANDEX_CONVERSION_SKIPPED = "YANDEX_CONVERSION_SKIPPED"
     YANDEX_CONVERSION_FAILED = "YANDEX_CONVERSION_FAILED"
+    # Metrica finished processing the upload that carried the conversion: linked or not.
+    YANDEX_CONVERSION_PROCESSED = "YANDEX_CONVERSION_PROCESSED"
     LEAD_REPEATED = "LEAD_REPEATED"  # the same client sent the form again soon after
 
 
@@ -36,6 +38,7 @@ class TaskType(StrEnum):
     SEND_TO_CRM = "send_to_crm"
     SEND_TO_YANDEX = "send_to_yandex_direct"
     RESOLVE_DEAL = "resolve_crm_deal"  # a Bitrix24 deal notice whose deal is still to be read
+    CHECK_YANDEX_UPLOAD = "check_yandex_upload"  # has Metrica processed the upload yet?
 
 
 class TaskStatus(StrEnum):
@@ -164,6 +167,7 @@ class CampaignStats:
     revenue_minor: int = 0  # kopecks (1/100 of the unit)
     lost: int = 0
     conversions_uploaded: int = 0
+    conversions_linked: int = 0  # Metrica joined them to a visit
 
     @property
     def conversion(self) -> float:

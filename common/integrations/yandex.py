@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -22,6 +23,54 @@ class Conversion:
     paid_at_unix: int
     price: Decimal
     currency: str
+
+
+# Metrica Management API, "Information about an upload of offline conversions"
+# (GET …/offline_conversions/uploading/{id}): the status goes PREPARED → UPLOADED →
+# EXPORTED → MATCHED → PROCESSED, or ends LINKAGE_FAILURE when no row matched a visitor.
+FINISHED = frozenset({"PROCESSED", "LINKAGE_FAILURE"})
+
+
+@dataclass(frozen=True)
+class Uploading:
+    """What Metrica says of one upload: counts of rows, not which rows."""
+
+    id: str
+    status: str
+    line_quantity: int  # rows that passed validation
+    linked_quantity: int  # rows joined to a visitor
+    user_not_found_quantity: int
+    goal_not_found_quantity: int
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def linked(self) -> str:
+        """ "all", "none" or "some" of the upload's rows were linked."""
+        if self.status == "LINKAGE_FAILURE" or self.linked_quantity <= 0:
+            return "none"
+        return "all" if self.linked_quantity >= self.line_quantity else "some"
+
+    @classmethod
+    def of(cls, body: Any) -> Uploading:
+        uploading = body.get("uploading") if isinstance(body, dict) else None
+        if not isinstance(uploading, dict) or "id" not in uploading:
+            raise PermanentFailure("Yandex Metrica answered without an uploading")
+
+        def count(name: str) -> int:
+            value = uploading.get(name)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        return cls(
+            id=str(uploading["id"]),
+            status=str(uploading.get("status") or "UNKNOWN"),
+            line_quantity=count("line_quantity"),
+            linked_quantity=count("linked_quantity"),
+            user_not_found_quantity=count("user_not_found_quantity"),
+            goal_not_found_quantity=count("goal_not_found_quantity"),
+        )
 
 
 def build_csv(conversions: list[Conversion], target: str) -> str:
@@ -67,13 +116,21 @@ class YandexDirectIntegration:
         self.limiter = AsyncLimiter(settings.rate_limit, 1.0)
 
     @property
-    def url(self) -> str:
+    def base(self) -> str:
         base = str(self.settings.base_url).rstrip("/")
-        return f"{base}/management/v1/counter/{self.settings.counter_id}/offline_conversions/upload"
+        return f"{base}/management/v1/counter/{self.settings.counter_id}/offline_conversions"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/upload"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        assert self.settings.token is not None
+        return {"Authorization": f"OAuth {self.settings.token.get_secret_value()}"}
 
     async def upload(self, http: aiohttp.ClientSession, conversions: list[Conversion]) -> str:
         """Send all conversions in one file; return Metrica's upload id."""
-        assert self.settings.token is not None
         form = aiohttp.FormData()
         form.add_field(
             "file",
@@ -81,14 +138,17 @@ class YandexDirectIntegration:
             filename="conversions.csv",
             content_type="text/csv",
         )
-        headers = {"Authorization": f"OAuth {self.settings.token.get_secret_value()}"}
         async with self.limiter:
             reply = await request(
-                http, "POST", self.url, "Yandex Metrica", data=form, headers=headers
+                http, "POST", self.url, "Yandex Metrica", data=form, headers=self.headers
             )
         classify(reply)
-        body = reply.json()
-        uploading = body.get("uploading") if isinstance(body, dict) else None
-        if not isinstance(uploading, dict) or "id" not in uploading:
-            raise PermanentFailure("Yandex Metrica answered without an uploading id")
-        return str(uploading["id"])
+        return Uploading.of(reply.json()).id
+
+    async def uploading(self, http: aiohttp.ClientSession, upload_id: str) -> Uploading:
+        """How far Metrica has got with an upload."""
+        url = f"{self.base}/uploading/{upload_id}"
+        async with self.limiter:
+            reply = await request(http, "GET", url, "Yandex Metrica", headers=self.headers)
+        classify(reply)
+        return Uploading.of(reply.json())

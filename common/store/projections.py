@@ -153,6 +153,16 @@ def _conversion_uploaded(sql: Sql, event: Event) -> None:
     _bump(sql, campaign, conversions_uploaded=1)
 
 
+def _conversion_processed(sql: Sql, event: Event) -> None:
+    """Metrica says, per upload, how many rows it linked; a lead's row is known to be linked
+    when all of its upload was, and known not to be when none was."""
+    linked = event.data["linked"]  # "all", "none", "some" or "unknown"
+    status = {"all": "linked", "none": "not_linked", "some": "partly_linked"}.get(linked)
+    campaign = _update_lead(sql, event, conversion_status=status or "unconfirmed")
+    if linked == "all":
+        _bump(sql, campaign, conversions_linked=1)
+
+
 def _conversion_skipped(sql: Sql, event: Event) -> None:
     _update_lead(sql, event, conversion_status="skipped", last_error=event.data["reason"])
 
@@ -174,6 +184,7 @@ PROJECTORS: dict[EventType, Projector] = {
     EventType.YANDEX_DIRECT_CONVERSION: _conversion_uploaded,
     EventType.YANDEX_CONVERSION_SKIPPED: _conversion_skipped,
     EventType.YANDEX_CONVERSION_FAILED: _conversion_failed,
+    EventType.YANDEX_CONVERSION_PROCESSED: _conversion_processed,
     EventType.LEAD_REPEATED: _lead_repeated,
 }
 

@@ -7,7 +7,7 @@ from common.store.sql import Row, Sql
 
 STAT_COLUMNS = (
     "campaign_id, leads, leads_delivered, delivery_failed, payments, revenue_minor, lost,"
-    " conversions_uploaded"
+    " conversions_uploaded, conversions_linked"
 )
 
 

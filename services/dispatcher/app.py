@@ -20,6 +20,7 @@ from services.dispatcher.keys import PROCESSOR
 from services.dispatcher.processor import BackgroundTaskProcessor
 from services.dispatcher.reconcile import DealReconciliation
 from services.dispatcher.yandex import YandexConversions
+from services.dispatcher.yandex_check import UploadChecks
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -55,9 +56,10 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
                 settings, store, http, lambda result: uploads.labels(result).inc()
             ),
             TaskType.RESOLVE_DEAL: DealResolution(settings, store, integrations, http),
+            TaskType.CHECK_YANDEX_UPLOAD: UploadChecks(settings, store, http),
         },
         settings.dispatcher,
-        batch_types=frozenset({TaskType.SEND_TO_YANDEX}),
+        batch_types=frozenset({TaskType.SEND_TO_YANDEX, TaskType.CHECK_YANDEX_UPLOAD}),
     )
     app[PROCESSOR] = processor
     open_tasks = metrics.gauge("leadrelay_tasks", "Tasks not yet completed, by status", ("status",))

@@ -88,6 +88,24 @@ def apply_outcome(
     return "failed"
 
 
+def apply_each(
+    tx: Tx,
+    tasks: list[Task],
+    outcomes: dict[int, Done | Failed],
+    settings: DispatcherSettings,
+) -> dict[int, Settled]:
+    """Write a batch's outcomes, each task's with its own lead (payload `lead_id`)."""
+    settled: dict[int, Settled] = {}
+    for task in tasks:
+        lead_id = task.payload["lead_id"]
+        if tx.leads.version(lead_id) is None:
+            tx.tasks.fail(task.id, "the lead does not exist")
+            settled[task.id] = "failed"
+        else:
+            settled[task.id] = apply_outcome(tx, task, lead_id, outcomes[task.id], settings)
+    return settled
+
+
 async def settle(
     store: Store,
     task: Task,

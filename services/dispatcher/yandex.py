@@ -12,9 +12,9 @@ from common import clock
 from common.config import Settings
 from common.integrations.base import DeliveryFailure
 from common.integrations.yandex import Conversion, YandexDirectIntegration
-from common.model import EventType, Lead, LeadStatus, Task
+from common.model import EventType, Lead, LeadStatus, Task, TaskType
 from common.store import Store, Tx
-from services.dispatcher.outcomes import Done, Failed, apply_outcome
+from services.dispatcher.outcomes import Done, Failed, apply_each
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +109,12 @@ class YandexConversions:
         return outcomes
 
     def _settle_all(self, tx: Tx, tasks: list[Task], outcomes: dict[int, Done | Failed]) -> None:
+        settled = apply_each(tx, tasks, outcomes, self.settings.dispatcher)
         for task in tasks:
-            lead_id = task.payload["lead_id"]
-            if tx.leads.version(lead_id) is None:
-                tx.tasks.fail(task.id, "the lead does not exist")
-                continue
-            apply_outcome(tx, task, lead_id, outcomes[task.id], self.settings.dispatcher)
+            outcome = outcomes[task.id]
+            if settled[task.id] == "completed" and isinstance(outcome, Done) and outcome.result:
+                # Metrica processes the file later: look at how it went then.
+                lead_id = task.payload["lead_id"]
+                check = {"lead_id": lead_id, "upload_id": outcome.result["upload_id"]}
+                delay = self.settings.yandex.check_every
+                tx.tasks.enqueue(TaskType.CHECK_YANDEX_UPLOAD, check, delay, lead_id=lead_id)

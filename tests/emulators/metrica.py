@@ -6,6 +6,12 @@ field `file`, columns Yclid/ClientId/UserId, Target, DateTime (Unix seconds, in 
 Price, Currency; the answer is {"uploading": {id, line_quantity, status, …}}; a bad file
 is 400 with {"errors": [{error_type, message}]}; a bad token 401 invalid_token; no access
 to the counter 403; too many requests 429.
+
+"Information about an upload of offline conversions" (GET …/offline_conversions/uploading/
+{id}): an accepted file is processed later, "up to 2 hours" (the upload reference); its
+status goes PREPARED → UPLOADED → EXPORTED → MATCHED → PROCESSED, or LINKAGE_FAILURE when
+no row matched a visitor, and the uploading then counts linked_quantity,
+user_not_found_quantity and goal_not_found_quantity: per upload, never per row.
 """
 
 from __future__ import annotations
@@ -32,6 +38,26 @@ class Metrica(Emulator):
         self.counter_id = counter_id
         self.ids = itertools.count(9001)
         self.uploads: list[list[dict[str, str]]] = []  # each upload's rows
+        self.uploadings: dict[int, dict[str, object]] = {}  # by id, as Metrica shows them
+        self.files: dict[int, list[dict[str, str]]] = {}  # each uploading's rows, by id
+        # How many looks at an uploading still find it unprocessed (Metrica takes its time).
+        self.looks_before_processed = 1
+        self.looks: dict[int, int] = {}
+        # Yclids / ClientIds Metrica has seen visit the site; None: every one it is sent.
+        self.visitors: set[str] | None = None
+
+
+def processed(metrica: Metrica, uploading: dict[str, object], rows: list[dict[str, str]]) -> None:
+    """The counts Metrica shows once it has matched the rows to visitors."""
+    known = [
+        r
+        for r in rows
+        if metrica.visitors is None or (r.get("Yclid") or r.get("ClientId")) in metrica.visitors
+    ]
+    uploading["linked_quantity"] = len(known)
+    uploading["user_not_found_quantity"] = len(rows) - len(known)
+    uploading["goal_not_found_quantity"] = 0
+    uploading["status"] = "PROCESSED" if known else "LINKAGE_FAILURE"
 
 
 def errors(status: int, message: str, error_type: str = "invalid_parameter") -> web.Response:
@@ -86,7 +112,8 @@ async def file_field(request: web.Request) -> bytes | None:
 
 
 def create_app(metrica: Metrica) -> web.Application:
-    async def upload(request: web.Request) -> web.Response:
+    async def refuse(request: web.Request) -> web.Response | None:
+        """Faults switched on by a test, then the token and the counter."""
         refusal = await metrica.gate(
             lambda: errors(429, "Too many requests", "quota_requests_by_uid"),
             lambda: errors(503, "Service temporarily unavailable", "backend_error"),
@@ -99,6 +126,12 @@ def create_app(metrica: Metrica) -> web.Application:
             return errors(401, "Invalid oauth_token", "invalid_token")
         if request.match_info["counter"] != str(metrica.counter_id):
             return errors(403, "No access to counter", "access_denied")
+        return None
+
+    async def upload(request: web.Request) -> web.Response:
+        refusal = await refuse(request)
+        if refusal is not None:
+            return refusal
         content = await file_field(request)
         if content is None:
             return errors(400, "multipart field 'file' is required")
@@ -107,20 +140,43 @@ def create_app(metrica: Metrica) -> web.Application:
             return errors(400, problem)
         metrica.uploads.append(rows)
         metrica.received.extend(rows)
-        uploading = {
-            "id": next(metrica.ids),
+        upload_id = next(metrica.ids)
+        uploading: dict[str, object] = {
+            "id": upload_id,
             "source_quantity": len(rows),
             "line_quantity": len(rows),
             "client_id_type": "YCLID" if "Yclid" in rows[0] else "CLIENT_ID",
             "status": "UPLOADED",
             "create_time": time.strftime("%Y-%m-%dT%H:%M:%S+0300"),
         }
+        metrica.uploadings[upload_id] = uploading
+        metrica.files[upload_id] = rows
+        metrica.looks[upload_id] = 0
         return web.json_response({"uploading": uploading})
+
+    async def uploading(request: web.Request) -> web.Response:
+        refusal = await refuse(request)
+        if refusal is not None:
+            return refusal
+        upload_id = int(request.match_info["id"]) if request.match_info["id"].isdigit() else -1
+        found = metrica.uploadings.get(upload_id)
+        if found is None:
+            return errors(404, "Entity not found", "not_found")
+        metrica.looks[upload_id] += 1
+        if (
+            found["status"] == "UPLOADED"
+            and metrica.looks[upload_id] > metrica.looks_before_processed
+        ):
+            processed(metrica, found, metrica.files[upload_id])
+        return web.json_response({"uploading": found})
 
     app = web.Application()
     app.add_routes(
         [
             web.post("/management/v1/counter/{counter}/offline_conversions/upload", upload),
+            web.get(
+                "/management/v1/counter/{counter}/offline_conversions/uploading/{id}", uploading
+            ),
             *control_routes(metrica),
         ]
     )

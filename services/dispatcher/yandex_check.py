@@ -1,0 +1,75 @@
+"""check_yandex_upload tasks: has Metrica processed the upload, and did it link the rows?
+
+Metrica accepts a file at once and processes it later (up to 2 hours, its docs say). Its
+answer counts rows (linked, user not found, goal not found) per upload, not per row, so a
+lead learns "linked" when all of its upload was linked, "not linked" when none was, and
+"partly linked" otherwise, with the counts on its timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import aiohttp
+
+from common.config import Settings
+from common.integrations.base import DeliveryFailure, PermanentFailure, TemporaryFailure
+from common.integrations.yandex import Uploading, YandexDirectIntegration
+from common.model import EventType, Task
+from common.store import Store
+from services.dispatcher.outcomes import Done, Failed, apply_each
+
+log = logging.getLogger(__name__)
+
+
+class UploadChecks:
+    def __init__(self, settings: Settings, store: Store, http: aiohttp.ClientSession):
+        self.settings = settings
+        self.store = store
+        self.http = http
+        self.yandex = YandexDirectIntegration(settings.yandex)
+
+    async def __call__(self, tasks: list[Task]) -> None:
+        by_upload: dict[str, list[Task]] = defaultdict(list)
+        for task in tasks:
+            by_upload[str(task.payload["upload_id"])].append(task)
+        outcomes: dict[int, Done | Failed] = {}
+        for upload_id, waiting in by_upload.items():
+            outcome = await self._look(upload_id)
+            outcomes |= {task.id: outcome for task in waiting}
+        settings = self.settings.dispatcher
+        await self.store.write(lambda tx: apply_each(tx, tasks, outcomes, settings))
+
+    async def _look(self, upload_id: str) -> Done | Failed:
+        unknown = {"upload_id": upload_id, "linked": "unknown"}
+        if not self.settings.yandex.enabled:
+            failure = PermanentFailure("Yandex Metrica is no longer configured")
+            return Failed(failure, EventType.YANDEX_CONVERSION_PROCESSED, unknown)
+        try:
+            uploading = await self.yandex.uploading(self.http, upload_id)
+        except DeliveryFailure as failure:
+            return Failed(failure, EventType.YANDEX_CONVERSION_PROCESSED, unknown)
+        if not uploading.finished:
+            waiting = TemporaryFailure(
+                f"Metrica is still processing upload {upload_id} (status {uploading.status})",
+                retry_after=self.settings.yandex.check_every,
+            )
+            return Failed(waiting, EventType.YANDEX_CONVERSION_PROCESSED, unknown)
+        log.info(
+            "Metrica processed an upload",
+            extra={"upload_id": upload_id, "status": uploading.status, "linked": uploading.linked},
+        )
+        return Done(EventType.YANDEX_CONVERSION_PROCESSED, _facts(uploading))
+
+
+def _facts(uploading: Uploading) -> dict[str, object]:
+    return {
+        "upload_id": uploading.id,
+        "status": uploading.status,
+        "linked": uploading.linked,
+        "line_quantity": uploading.line_quantity,
+        "linked_quantity": uploading.linked_quantity,
+        "user_not_found_quantity": uploading.user_not_found_quantity,
+        "goal_not_found_quantity": uploading.goal_not_found_quantity,
+    }
