@@ -6,6 +6,7 @@ import aiohttp
 from aiohttp import web
 
 from common.config import Settings
+from common.health import Health
 from common.metrics import Metrics
 from common.store import Store
 
@@ -13,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 METRICS = web.AppKey("metrics", Metrics)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+HEALTH = web.AppKey("health", Health)

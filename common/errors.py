@@ -79,6 +79,14 @@ class DatabaseBusy(LeadrelayError):
     retry_after = 1
 
 
+class DatabaseUnavailable(DatabaseBusy):
+    """The database cannot take the write now (disk full, I/O error, file unreachable):
+    the request was fine and nothing was written; try again later."""
+
+    code = "database_unavailable"
+    retry_after = 5
+
+
 class ConcurrencyConflict(LeadrelayError):
     """Another writer appended to the stream first; the caller may reload and retry."""
 

@@ -58,6 +58,7 @@ class BatchingHandler(logging.StreamHandler[IO[str]]):
         self.interval = interval
         self.most = most
         self.pending: list[str] = []
+        self.dropped = 0  # lines that could not be written
         ticker = threading.Thread(target=self._tick, name="log-flusher", daemon=True)
         ticker.start()
 
@@ -72,10 +73,15 @@ class BatchingHandler(logging.StreamHandler[IO[str]]):
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
-            if self.pending:
-                lines, self.pending = self.pending, []
-                self.stream.write("\n".join(lines) + "\n")
-            self.stream.flush()
+            lines, self.pending = self.pending, []
+            try:
+                if lines:
+                    self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except OSError:
+                # A full disk or a file-size limit: the lines are lost, but the code that
+                # logged must carry on (a log call that raises would end a process's loop).
+                self.dropped += len(lines)
 
     def _tick(self) -> None:
         while True:

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from common import appkeys, logs
 from common.config import ServerSettings, Settings, load_settings
 from common.errors import BadRequest, DatabaseBusy, LeadrelayError, RateLimited
+from common.health import Health
 from common.metrics import Metrics
 from common.store import open_store
 
@@ -47,7 +48,7 @@ def json_error(
 
 def error_response(error: LeadrelayError) -> web.Response:
     headers = None
-    if isinstance(error, RateLimited | DatabaseBusy):
+    if isinstance(error, RateLimited | DatabaseBusy):  # DatabaseUnavailable is one too
         headers = {"Retry-After": str(error.retry_after)}
     return json_error(error.status, error.code, error.message, error.detail, headers)
 
@@ -120,7 +121,16 @@ def json_response(
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "process": request.app[appkeys.METRICS].process_name})
+    """200 while the process can do its work; 503 with the reasons when it cannot."""
+    app = request.app
+    problems = app[appkeys.HEALTH].problems()
+    store = app.get(appkeys.STORE)
+    if store is not None and (database := store.problem()):
+        problems.append(f"the database refused the last write: {database}")
+    body: dict[str, Any] = {"status": "ok", "process": app[appkeys.METRICS].process_name}
+    if problems:
+        body |= {"status": "unhealthy", "problems": problems}
+    return web.json_response(body, status=503 if problems else 200)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -176,6 +186,7 @@ def base_app(
     )
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = Metrics(process_name)
+    app[appkeys.HEALTH] = Health()
     app.cleanup_ctx.append(store_ctx(settings))
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_view, name="metrics")

@@ -29,5 +29,9 @@ class Store(ABC):
     def changed(self) -> bool:
         """Cheap and non-blocking: has anything been committed since the last call?"""
 
+    def problem(self) -> str | None:
+        """Why the database cannot take writes now (disk full, I/O error), if it cannot."""
+        return None
+
     @abstractmethod
     async def close(self) -> None: ...

@@ -17,7 +17,7 @@ from common.web import base_app, http_session_ctx
 from services.dispatcher.crm import CrmDelivery
 from services.dispatcher.deals import DealResolution
 from services.dispatcher.keys import PROCESSOR
-from services.dispatcher.processor import BackgroundTaskProcessor
+from services.dispatcher.processor import BackgroundTaskProcessor, stall_limit
 from services.dispatcher.reconcile import DealReconciliation
 from services.dispatcher.yandex import YandexConversions
 from services.dispatcher.yandex_check import UploadChecks
@@ -60,6 +60,9 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
         },
         settings.dispatcher,
         batch_types=frozenset({TaskType.SEND_TO_YANDEX, TaskType.CHECK_YANDEX_UPLOAD}),
+        rounds=app[appkeys.HEALTH].watch(
+            "the task loop", stall_limit(settings.dispatcher, settings.busy_timeout)
+        ),
     )
     app[PROCESSOR] = processor
     open_tasks = metrics.gauge("leadrelay_tasks", "Tasks not yet completed, by status", ("status",))

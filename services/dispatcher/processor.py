@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from common.config import DispatcherSettings
 from common.errors import DatabaseBusy
+from common.health import Loop
 from common.model import Task, TaskType
 from common.store import Store, Tx
 
@@ -27,6 +28,13 @@ WATCH_IDLE = 0.08
 ERROR_PAUSE = 1.0  # after an unexpected error in the loop, before trying again
 
 
+def stall_limit(settings: DispatcherSettings, busy_timeout: float) -> float:
+    """Seconds without a completed round after which the loop counts as stalled: a round
+    claims (a write that may wait busy_timeout) then waits up to poll_interval; allow three
+    of those and two pauses after errors."""
+    return 3 * (settings.poll_interval + busy_timeout) + 2 * ERROR_PAUSE
+
+
 class BackgroundTaskProcessor:
     """Handlers get one task each, or, for `batch_types`, every claimed task of that type."""
 
@@ -36,6 +44,7 @@ class BackgroundTaskProcessor:
         handlers: dict[TaskType, Handler],
         settings: DispatcherSettings,
         batch_types: frozenset[TaskType] = frozenset(),
+        rounds: Loop | None = None,
     ):
         self.store = store
         self.handlers = handlers
@@ -48,7 +57,7 @@ class BackgroundTaskProcessor:
         self._watch = WATCH_BUSY
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
-        self.last_round = time.monotonic()  # when the loop last completed a round
+        self.rounds = rounds or Loop("the task loop", float("inf"))  # beats after each round
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self.run())
@@ -73,7 +82,7 @@ class BackgroundTaskProcessor:
                 log.exception("task loop error; pausing before the next round")
                 await asyncio.sleep(ERROR_PAUSE)  # a pause between retries, not a synchronisation
                 continue
-            self.last_round = time.monotonic()
+            self.rounds.beat()
             if full:
                 self._watch = WATCH_BUSY
             else:

@@ -10,10 +10,11 @@ from tests.helpers import rows, wait_for_async
 CAMPAIGNS = ("amo-campaign", "b24-campaign", "shop-campaign")
 
 
-async def post_leads(system, count: int, campaigns=CAMPAIGNS) -> list[str]:
+async def post_leads(system, count: int, campaigns=CAMPAIGNS, first: int = 0) -> list[str]:
+    """`count` leads from different clients (numbered from `first`: no repeat submissions)."""
     ids = []
     async with aiohttp.ClientSession() as http:
-        for n in range(count):
+        for n in range(first, first + count):
             lead = {
                 "name": f"Client {n}",
                 "phone": f"+7916{n:07d}",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from common.errors import DatabaseBusy
+from common.errors import DatabaseBusy, DatabaseUnavailable
 from common.store.sql import Params, Row
 
 DEFAULT_BUSY_TIMEOUT = 5.0
@@ -41,13 +41,28 @@ def is_busy(error: BaseException) -> bool:
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
+# SQLite result codes that say the database cannot take writes now, through no fault of
+# the unit of work: the disk is full, a write failed, the file went away or turned read-only.
+UNAVAILABLE = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_NOMEM")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    name = getattr(error, "sqlite_errorname", "") or ""
+    return isinstance(error, sqlite3.Error) and name.startswith(UNAVAILABLE)
+
+
 def busy_or(error: BaseException) -> BaseException:
-    """The error a caller should see: DatabaseBusy (a 503) for a held lock."""
+    """The error a caller should see: DatabaseBusy (a 503) for a held lock, and
+    DatabaseUnavailable (a 503 too) when the disk or the file fails."""
+    mapped: DatabaseBusy
     if is_busy(error):
-        busy = DatabaseBusy("the database is busy, retry shortly")
-        busy.__cause__ = error
-        return busy
-    return error
+        mapped = DatabaseBusy("the database is busy, retry shortly")
+    elif is_unavailable(error):
+        mapped = DatabaseUnavailable(f"the database cannot take writes now: {error}")
+    else:
+        return error
+    mapped.__cause__ = error
+    return mapped
 
 
 class SqliteSql:

@@ -79,6 +79,9 @@ class SqliteStore(Store):
         except sqlite3.OperationalError as error:
             raise busy_or(error) from error
 
+    def problem(self) -> str | None:
+        return self.writer.failing
+
     def changed(self) -> bool:
         """PRAGMA data_version moves when any other connection commits: a few microseconds,
         no lock, so a dispatcher can look often and still idle at almost no CPU."""

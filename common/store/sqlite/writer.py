@@ -13,13 +13,14 @@ synchronous=FULL). While one batch commits, the next one gathers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from common.store.base import Unit
-from common.store.sqlite.connection import busy_or
+from common.store.sqlite.connection import busy_or, is_unavailable
 from common.store.tx import Tx
 
 Outcome = tuple[BaseException | None, Any]
@@ -36,6 +37,11 @@ class Writer:
         self._committer: asyncio.Task[None] | None = None
         self.batches = 0  # how many commits served how many units: see bench/ingest_ceiling.py
         self.units = 0
+        # Why the last write failed when the disk or the file did (None once one succeeds):
+        # what /healthz reports. After a full disk the next batch first checkpoints the WAL
+        # into the database and truncates it, so freed space is not refilled by the WAL.
+        self.failing: str | None = None
+        self._truncate_wal = False
 
     async def open(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
@@ -70,6 +76,7 @@ class Writer:
             try:
                 outcomes = await loop.run_in_executor(self._thread, self._commit, units)
             except BaseException as error:
+                self._note([error])
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(busy_or(error))
@@ -78,6 +85,7 @@ class Writer:
                 continue
             self.batches += 1
             self.units += len(batch)
+            self._note([failure for failure, _ in outcomes])
             for (_, future), (failure, result) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
@@ -86,10 +94,23 @@ class Writer:
                 else:
                     future.set_result(result)
 
+    def _note(self, failures: list[BaseException | None]) -> None:
+        """Remember whether the database could take this batch's writes."""
+        broken = [f for f in failures if f is not None and is_unavailable(f)]
+        if broken:
+            self.failing = str(broken[0])
+            self._truncate_wal |= any("FULL" in getattr(f, "sqlite_errorname", "") for f in broken)
+        elif not all(failures):
+            self.failing = None
+
     def _commit(self, units: list[Unit[Any]]) -> list[Outcome]:
         """On the writer thread: one transaction for the whole batch."""
         conn, tx = self._conn, self._tx
         assert conn is not None and tx is not None, "the store is not open"
+        if self._truncate_wal:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._truncate_wal = False
         conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for other processes
         try:
             outcomes = self._run_together(tx, units)
