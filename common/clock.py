@@ -25,10 +25,25 @@ def after(seconds: float) -> str:
 
 
 def parse(text: str) -> datetime:
+    """An ISO-8601 time in UTC; ValueError for anything else, also for a time that does not
+    fit in UTC (0001-01-01T00:00:00+14:00 would be in year 0)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+
+
+# Payments and visits we record happened in this century and not in the future: a time
+# outside that is a typo (a CLOSEDATE typed as 0024-05-01) that Metrica refuses, or worse.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+SLACK = timedelta(minutes=5)  # clocks of other systems run a little ahead
+
+
+def plausible(moment: datetime) -> bool:
+    return EARLIEST <= moment <= now() + SLACK
 
 
 def unix(text: str) -> int:

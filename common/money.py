@@ -60,7 +60,7 @@ def parse_amount(value: object) -> Decimal:
         raise ValueError(f"must not exceed {MAX_AMOUNT}")
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError("has more than two decimals")
-    return amount.quantize(Decimal("0.01"))
+    return amount.copy_abs().quantize(Decimal("0.01"))  # "-0" is 0.00, not -0.00
 
 
 def parse_currency(value: object) -> str:

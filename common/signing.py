@@ -50,7 +50,10 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | No
     signatures = headers.get("webhook-signature", "")
     if not message_id or not stamp or not signatures:
         raise InvalidSignature("webhook-id, webhook-timestamp and webhook-signature are required")
-    if not stamp.isdigit() or len(stamp) > 12:
+    if not message_id.isascii():
+        raise InvalidSignature("webhook-id must be ASCII")
+    # isascii first: str.isdigit() accepts "²" and other digits int() does not.
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise InvalidSignature("webhook-timestamp is not Unix seconds")
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > TOLERANCE_SECONDS:

@@ -14,6 +14,7 @@ import aiohttp
 import orjson
 import uvloop
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from common import appkeys, logs
@@ -60,6 +61,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except LeadrelayError as error:
         return error_response(error)
+    except HttpProcessingError as error:  # a body aiohttp cannot parse (e.g. a multipart part)
+        status = error.code if 400 <= error.code < 500 else 400
+        return json_error(status, "malformed", f"the body cannot be read: {error.message}")
     except web.HTTPException as error:
         if error.status < 400:
             raise
@@ -94,6 +98,15 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         extra = {"request_id": rid, "ms": round(took * 1000, 1)}
         log.log(level, "%s %s %s", request.method, request.path, response.status, extra=extra)
     return response
+
+
+def header_text(request: web.Request, name: str) -> str | None:
+    """A request header as text: bytes that are not UTF-8 (a Latin-1 User-Agent) become
+    U+FFFD instead of the lone surrogates aiohttp keeps, which no JSON encoder accepts."""
+    value = request.headers.get(name)
+    if value is None or value.isascii():
+        return value
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def request_id(request: web.Request) -> str:

@@ -10,22 +10,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-TABLES = (
-    "events",
-    "leads",
-    "campaign_stats",
-    "daily_stats",
-    "tasks",
-    "idempotency_keys",
-    "webhook_receipts",
-)
-
 
 def snapshot(path: Path) -> dict[str, list[tuple]]:
     """Every row of every table, to prove a request wrote nothing."""
     conn = sqlite3.connect(path)
     try:
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES}
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in names}
     finally:
         conn.close()
 

@@ -202,6 +202,9 @@ def parse_status_hook(form: dict[str, str], currency: str) -> list[Notice]:
 
 
 def _unix_iso(value: str | None) -> str | None:
-    if value and value.isdigit() and len(value) <= 11:
-        return clock.iso(datetime.fromtimestamp(int(value), UTC))
-    return None
+    """Unix seconds (ASCII digits only: "²" is a digit to str.isdigit, not to int) as a
+    time, if it is a plausible one."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 11:
+        return None
+    moment = datetime.fromtimestamp(int(value), UTC)
+    return clock.iso(moment) if clock.plausible(moment) else None

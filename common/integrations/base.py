@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
+import orjson
 from aiolimiter import AsyncLimiter
 
 from common import clock
@@ -50,8 +50,8 @@ class Reply:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.text)
-        except json.JSONDecodeError:
+            return orjson.loads(self.text)
+        except orjson.JSONDecodeError:
             return None
 
     def retry_after(self) -> float | None:

@@ -200,8 +200,12 @@ def _reset_after(body: dict[str, Any]) -> float | None:
 
 
 def _moment(value: object) -> str | None:
+    """A deal's time, clamped to now (a planned CLOSEDATE); None if it is not a time or
+    before 2000 (a typo such as 0024-05-01)."""
     try:
         moment = clock.parse(str(value))
     except ValueError:
+        return None
+    if moment < clock.EARLIEST:
         return None
     return clock.iso(min(moment, clock.now()))

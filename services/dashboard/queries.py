@@ -14,6 +14,8 @@ from common.model import Lead, LeadStatus, TaskStatus, TaskType
 from common.store import LeadFilter, Store, Tx
 
 CHART_CAMPAIGNS = 6
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # a filter's day + 1 must exist
+MOST_OFFSET = 10**9  # SQLite's integers end at 2**63; nobody pages a billion leads
 RETRYING_ATTEMPTS = 3  # a pending task tried this often counts as its connection failing
 
 
@@ -26,9 +28,12 @@ def lead_filter(query: Mapping[str, str]) -> LeadFilter:
     for name in ("date_from", "date_to"):
         value = query.get(name) or None
         try:
-            dates[name] = date.fromisoformat(value) if value else None
+            day = date.fromisoformat(value) if value else None
         except ValueError:
             raise _invalid(name, "must be a date YYYY-MM-DD") from None
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise _invalid(name, f"must be between {FIRST_DAY} and {LAST_DAY}")
+        dates[name] = day
     return LeadFilter(
         campaign=query.get("campaign") or None,
         status=LeadStatus(status) if status else None,
@@ -53,8 +58,8 @@ def page_bounds(query: Mapping[str, str], default: int = 50, most: int = 500) ->
         raise _invalid("limit", "limit and offset must be whole numbers") from None
     if not 1 <= limit <= most:
         raise _invalid("limit", f"must be from 1 to {most}")
-    if offset < 0:
-        raise _invalid("offset", "must not be negative")
+    if not 0 <= offset <= MOST_OFFSET:
+        raise _invalid("offset", f"must be from 0 to {MOST_OFFSET}")
     return limit, offset
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import asyncio
 import json
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,8 +20,11 @@ from common.model import LEAD_COLUMNS, Lead, LeadStatus
 from common.store import LeadFilter, Tx
 from services.dashboard import auth, i18n
 from services.dashboard.charts import line_chart
+from services.dashboard.export import CsvRows
 from services.dashboard.keys import QUERIES, REPLAYER
 from services.dashboard.queries import lead_filter, page_bounds, query_string
+
+log = logging.getLogger(__name__)
 
 PAGE = 50
 # Every column of a lead but the bookkeeping ones, in the model's order.
@@ -123,7 +126,7 @@ async def leads(request: web.Request) -> web.Response:
 
 
 async def export_leads(request: web.Request) -> web.StreamResponse:
-    """The filtered leads as CSV, streamed a batch at a time."""
+    """The filtered leads as CSV (see services.dashboard.export), streamed in batches."""
     where = lead_filter(request.query)
     response = web.StreamResponse(
         headers={
@@ -132,18 +135,26 @@ async def export_leads(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
+    rows = CsvRows()
+    rows.add(EXPORT_COLUMNS)
     count = 0
-    async for lead in request.app[QUERIES].export(where):
-        writer.writerow([getattr(lead, column) for column in EXPORT_COLUMNS])
-        count += 1
-        if count % 500 == 0:
-            await response.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-    await response.write(buffer.getvalue().encode())
+    try:
+        async for lead in request.app[QUERIES].export(where):
+            rows.add(getattr(lead, column) for column in EXPORT_COLUMNS)
+            count += 1
+            if count % 500 == 0:
+                await response.write(rows.take())
+        await response.write(rows.take())
+    except (ConnectionError, asyncio.CancelledError):
+        raise  # the browser went away
+    except Exception:
+        # The headers (200) are sent: an error answer now would be a second response
+        # inside the body. Cut the connection instead, so the browser sees the download
+        # fail rather than a short file that looks complete.
+        log.exception("leads export failed after %d rows", count)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     await response.write_eof()
     return response
 

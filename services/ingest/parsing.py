@@ -124,13 +124,17 @@ def _tilda_utm(cookies: str) -> dict[str, str]:
     return found
 
 
-def _fill_from_context(known: dict[str, str], cookies: str) -> None:
+def _fill_from_context(known: dict[str, str], cookies: str, warnings: list[Warning]) -> None:
     """Take yclid and UTM from the page URL, then Tilda's UTM cookie, and the Metrica
     ClientID from cookies; fields posted explicitly win."""
     page = known.get("page_url", "")
     missing = [name for name in ("yclid", *UTM_FIELDS) if name not in known]
     if missing and "?" in page:
-        query = parse_qs(urlsplit(page).query)
+        try:
+            query = parse_qs(urlsplit(page).query)
+        except ValueError as error:  # e.g. http://[::1 — the page is kept as text
+            warnings.append(_warning("page_url", page, f"not a URL ({error}); UTM not read"))
+            query = {}
         for name in missing:
             if query.get(name, [""])[0]:
                 known[name] = query[name][0]
@@ -199,7 +203,7 @@ def build_lead(fields: dict[str, Any], region: str) -> dict[str, Any]:
     """Validated, normalised lead data ready for LEAD_CREATED; InvalidField when no usable
     contact remains."""
     known, extra, cookies, warnings = _split(fields)
-    _fill_from_context(known, cookies)
+    _fill_from_context(known, cookies, warnings)
     lead, warnings = _validate(known, region, warnings)
     data = lead.model_dump(exclude_none=True)
     campaign = lead.campaign_id or lead.utm_campaign or DEFAULT_CAMPAIGN

@@ -14,7 +14,7 @@ from common.contacts import mask_email, mask_name, mask_phone
 from common.errors import BadRequest
 from common.leads import LeadService
 from common.store import Tx
-from common.web import json_response, request_id
+from common.web import header_text, json_response, request_id
 from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
 from services.ingest.parsing import build_lead, is_tilda_probe, read_fields, tilda_key
@@ -40,7 +40,10 @@ async def create_lead(request: web.Request) -> web.Response:
     data = build_lead(fields, settings.default_phone_region)
 
     # Tilda cannot send the header; its tranid identifies the submission across its retries.
-    key = request.headers.get("Idempotency-Key") or tilda_key(fields)
+    given = request.headers.get("Idempotency-Key")
+    if given is not None and given != header_text(request, "Idempotency-Key"):
+        raise BadRequest("Idempotency-Key must be UTF-8 text")
+    key = given or tilda_key(fields)
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     digest = fingerprint(data) if key else ""
@@ -51,7 +54,7 @@ async def create_lead(request: web.Request) -> web.Response:
         "request_id": request_id(request),
         "source": "ingest",
         "content_type": request.content_type,
-        "user_agent": request.headers.get("User-Agent", "")[:200],
+        "user_agent": (header_text(request, "User-Agent") or "")[:200],
     }
 
     def unit(tx: Tx) -> tuple[dict[str, Any], bool]:

