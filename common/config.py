@@ -38,12 +38,21 @@ class Section(BaseModel):
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(ge=0, le=65535)
+    # X-Forwarded-For is believed only from these peers (our reverse proxy): the client
+    # address for rate limits and failed-login limits.
+    trusted_proxies: list[str] = ["127.0.0.1"]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return proxies
 
 
 class IngestSettings(ServerSettings):
     port: int = Field(8081, ge=0, le=65535)
     cors_origins: list[str] = []
-    trusted_proxies: list[str] = ["127.0.0.1"]
     default_phone_region: str = Field("RU", min_length=2, max_length=2)
     # Per client IP; a landing page rarely sends more than a lead a second.
     rate_limit_per_minute: int = Field(120, ge=1)
@@ -53,13 +62,6 @@ class IngestSettings(ServerSettings):
     # `repeat_check_off` lists campaigns where every submission is a new lead.
     repeat_window_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
     repeat_check_off: list[str] = []
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, proxies: list[str]) -> list[str]:
-        for proxy in proxies:
-            ip_network(proxy, strict=False)  # ValueError names the bad entry
-        return proxies
 
 
 class WebhooksSettings(ServerSettings):

@@ -90,6 +90,35 @@ class BatchingHandler(logging.StreamHandler[IO[str]]):
                 self.flush()
 
 
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse ("Error handling request") with the raw bytes
+    in the message: a webhook's ?token=, a phone number. Keep only what went wrong, and at
+    most `most` such lines a minute (a slow-loris or a scanner could write a megabyte a
+    second); the rest are counted in the next line that is let through."""
+
+    def __init__(self, most: int = 30, per: float = 60.0):
+        super().__init__()
+        self.most, self.per = most, per
+        self.window_start, self.in_window, self.dropped = 0.0, 0, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now - self.window_start > self.per:
+            self.window_start, self.in_window = now, 0
+        self.in_window += 1
+        if self.in_window > self.most:
+            self.dropped += 1
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        what = type(error).__name__ if error is not None else "unknown error"
+        record.msg = "malformed or broken request refused: %s (%d similar lines dropped)"
+        record.args = (what, self.dropped)
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        self.dropped = 0
+        return True
+
+
 def setup(process_name: str, level: str = "INFO") -> None:
     handler = BatchingHandler(sys.stderr)
     formatter = JsonFormatter(process_name)
@@ -97,3 +126,4 @@ def setup(process_name: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("aiohttp.server").addFilter(MalformedRequests())

@@ -37,8 +37,12 @@ class PaymentService:
 
     @staticmethod
     def find_lead(tx: Tx, connection: str, notice: Notice) -> Lead | None:
+        """The lead a notice is about, among the leads delivered to this connection only: one
+        CRM's secret must not be able to pay (or lose) a lead another CRM holds. A payment
+        for any other lead is kept unmatched, for a person to attach explicitly."""
         if notice.lead_id:
-            return tx.leads.find(notice.lead_id)
+            lead = tx.leads.find(notice.lead_id)
+            return lead if lead is not None and lead.crm_connection == connection else None
         if notice.crm_lead_id:
             return tx.leads.by_crm_id(connection, notice.crm_lead_id)
         return None

@@ -136,6 +136,10 @@ class CrmIntegration(ABC):
     def parse_webhook(self, request: WebhookRequest) -> list[Notice]:
         """What the webhook says, validated; BadRequest or InvalidField otherwise."""
 
+    def storable(self, request: WebhookRequest) -> bytes:
+        """The body as it may be kept in webhook_receipts: without the CRM's secrets."""
+        return request.body
+
     async def call(
         self, http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
     ) -> Reply:

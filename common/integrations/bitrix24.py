@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 
@@ -22,6 +23,11 @@ from common.integrations.base import (
 from common.integrations.text import lead_text
 from common.model import UTM_FIELDS, Delivered, Lead, Notice
 from common.money import money
+
+# Bitrix24 REST docs (outgoing webhooks, "auth" block): the application token, and for an
+# application also its OAuth access and refresh tokens.
+SECRET_FIELDS = frozenset({"auth[application_token]", "auth[access_token]", "auth[refresh_token]"})
+REDACTED = "[redacted]"
 
 # Bitrix24 error codes that mean "later", whatever the HTTP status.
 # OPERATION_TIME_LIMIT (HTTP 429): a method that ran over 480 s within 10 minutes is
@@ -104,6 +110,17 @@ class Bitrix24Integration(CrmIntegration):
         if not same_secret(given, self.connection.application_token.get_secret_value()):
             raise Unauthorized("auth[application_token] is missing or wrong")
         return None
+
+    def storable(self, request: WebhookRequest) -> bytes:
+        """Bitrix24 signs nothing: its outgoing webhook carries the application token (and,
+        from an application, OAuth tokens) in the body's auth[…] fields. Keep them out of
+        webhook_receipts; whoever reads the database must not be able to forge a payment."""
+        try:
+            fields = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            return b"(not UTF-8: not kept)"
+        kept = [(k, REDACTED if k in SECRET_FIELDS else v) for k, v in fields]
+        return urlencode(kept).encode()
 
     def parse_webhook(self, request: WebhookRequest) -> list[Notice]:
         """A deal event names only the deal: the caller resolves it with `resolve_deal`."""

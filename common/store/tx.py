@@ -9,6 +9,7 @@ from common.store.idempotency import IdempotencyKeys
 from common.store.leads import LeadRows
 from common.store.projections import project
 from common.store.receipts import Receipts
+from common.store.sessions import DashboardSessions
 from common.store.sql import Sql
 from common.store.stats import Stats
 from common.store.tasks import TaskQueue
@@ -28,6 +29,7 @@ class Tx:
         self.receipts = Receipts(sql)
         self.unmatched = UnmatchedPayments(sql)
         self.cursors = Cursors(sql)
+        self.sessions = DashboardSessions(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters)."""

@@ -12,6 +12,7 @@ from aiohttp_session import get_session, session_middleware
 
 from common import appkeys
 from common.config import Settings
+from common.proxies import trusted_forwarded
 from common.ratelimit import KeyedLimiter
 from common.store.replay import StreamReplayer
 from common.web import base_app
@@ -28,6 +29,7 @@ def create_app(settings: Settings) -> web.Application:
         settings,
         "dashboard",
         middlewares=(
+            trusted_forwarded(settings.dashboard.trusted_proxies),  # the real client address
             session_middleware(auth.session_storage(settings.dashboard)),
             auth.security_headers,
             auth.require_login,

@@ -78,8 +78,9 @@ async def require_login(request: web.Request, handler: Handler) -> web.StreamRes
     if request.path.startswith(PUBLIC):
         return await handler(request)
     settings = request.app[appkeys.SETTINGS].dashboard
-    session = await get_session(request)
-    if session.get("user") or (request.path.startswith("/api/") and _bearer_ok(request, settings)):
+    if await logged_in(request) or (
+        request.path.startswith("/api/") and _bearer_ok(request, settings)
+    ):
         return await handler(request)
     if request.path.startswith("/api/"):
         raise Unauthorized("log in, or send Authorization: Bearer <dashboard.api_token>")
@@ -93,9 +94,36 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
+async def logged_in(request: web.Request) -> bool:
+    """The cookie names a session the server still holds open (logout closes it there, so a
+    copied cookie dies with it)."""
+    session = await get_session(request)
+    sid = session.get("sid")
+    if not session.get("user") or not isinstance(sid, str):
+        return False
+    user = await request.app[appkeys.STORE].read(lambda tx: tx.sessions.user(sid))
+    return user == session["user"]
+
+
+async def log_out(request: web.Request) -> None:
+    session = await get_session(request)
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        await request.app[appkeys.STORE].write(lambda tx: tx.sessions.close(sid))
+    session.invalidate()
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site: never an open redirect. Browsers drop tabs and line breaks
+    from a URL and read a backslash as a slash, so `/\t/evil.example` or `/\\evil.example`
+    would lead off-site: any such character sends the user to /admin instead."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and target.isprintable()
+        and "\\" not in target
+    ):
         return target
     return "/admin"
 
@@ -114,7 +142,13 @@ async def log_in(request: web.Request, form: dict[str, str]) -> bool:
         log.warning("failed dashboard login", extra={"client": client})
         await limiter.check(client)
         return False
+    sid = secrets.token_urlsafe(32)
+    user = settings.username
+    await request.app[appkeys.STORE].write(
+        lambda tx: tx.sessions.open(sid, user, SESSION_DAYS * 86400)
+    )
     session = await new_session(request)  # a fresh session id: no fixation
-    session["user"] = settings.username
+    session["user"] = user
+    session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
     return True

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session
 
 from common import appkeys
 from common.campaigns import CampaignService
@@ -53,7 +52,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     await auth.check_csrf(request)
-    (await get_session(request)).invalidate()
+    await auth.log_out(request)
     raise web.HTTPFound(url(request, "login_page"))
 
 

@@ -31,14 +31,15 @@ async def crm_webhook(request: web.Request) -> web.Response:
         log.warning("webhook refused", extra={"connection": crm_id, "reason": error.message})
         raise
     notices = integration.parse_webhook(hook)
+    kept = integration.storable(hook)
     metadata = {"request_id": request_id(request), "source": f"webhook:{crm_id}"}
     if notices and notices[0].outcome == "deal":
         assert isinstance(integration, Bitrix24Integration)
-        answer = await _deal_notice(request, integration, notices[0], hook.body, metadata)
+        answer = await _deal_notice(request, integration, notices[0], kept, metadata)
     else:
         answer = await request.app[appkeys.STORE].write(
             lambda tx: PaymentService.record_webhook(
-                tx, integration.name, message_id, hook.body, notices, metadata
+                tx, integration.name, message_id, kept, notices, metadata
             )
         )
     request.app[HANDLED].labels(crm_id, answer.get("status", "ok")).inc()

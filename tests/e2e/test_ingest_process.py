@@ -1,5 +1,7 @@
 """The ingest service as a real process: post over HTTP, find everything in the database."""
 
+import asyncio
+
 import aiohttp
 
 from tests.helpers import rows
@@ -32,3 +34,23 @@ async def test_posted_lead_reaches_the_database(system):
     verify = system.cli("verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "verify: ok, 1 events" in verify.stdout
+
+
+async def test_a_malformed_request_logs_no_secret_and_no_phone(system):
+    """aiohttp's "Error handling request" line carried the raw request line and headers."""
+    system.config()
+    await system.start("webhooks")
+    webhooks = system.services["webhooks"]
+    request = (
+        b"POST /api/v1/webhooks/crm/amo?token=amo-hook-token&phone=+79161234567 HTTP/1.1\r\n"
+        b"Host: x\r\nBad Header +79161234567\r\n\r\n"
+    )
+    for _ in range(3):
+        reader, writer = await asyncio.open_connection("127.0.0.1", webhooks.port)
+        writer.write(request)
+        assert (await reader.read(12)).startswith(b"HTTP/1.")
+        writer.close()
+    assert webhooks.stop() == 0  # flushes the log
+    text = webhooks.log.read_text()
+    assert "malformed or broken request refused" in text
+    assert "amo-hook-token" not in text and "79161234567" not in text

@@ -107,6 +107,44 @@ async def test_wrong_password_and_rate_limit(dash):
     assert (await log_in(dash)).status == 429  # even the right password waits
 
 
+@pytest.mark.parametrize(
+    "target", ["/\t/evil.example", "/\r/evil.example", "/\n/evil.example", "/\\evil.example"]
+)
+async def test_login_never_redirects_off_site(dash, target):
+    token = csrf_of(await (await dash.get("/login")).text())
+    form = {"username": "admin", "password": PASSWORD, "csrf_token": token, "next": target}
+    resp = await dash.post("/login", data=form, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/admin"
+
+
+async def test_logout_revokes_the_session_even_for_a_copied_cookie(dash, aiohttp_client):
+    await log_in(dash)
+    stolen = {c.key: c.value for c in dash.session.cookie_jar}
+    assert (await dash.get("/admin")).status == 200
+    token = await csrf(dash)
+    assert (
+        await dash.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    ).status == 302
+    # The cookie as it was before logout, replayed by someone who copied it:
+    resp = await dash.get("/admin", cookies=stolen, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"].startswith("/login")
+
+
+async def test_failed_logins_are_counted_per_client_behind_the_proxy(dash):
+    """Behind our reverse proxy every peer is 127.0.0.1: the limit keys on the client the
+    proxy names in X-Forwarded-For, so one attacker cannot lock the admin out."""
+
+    async def attempt(client: str, password: str):
+        token = csrf_of(await (await dash.get("/login")).text())
+        form = {"username": "admin", "password": password, "csrf_token": token}
+        headers = {"X-Forwarded-For": client}
+        return await dash.post("/login", data=form, headers=headers, allow_redirects=False)
+
+    statuses = [(await attempt("203.0.113.9", "nope")).status for _ in range(6)]
+    assert statuses[-1] == 429
+    assert (await attempt("198.51.100.7", PASSWORD)).status == 302  # the admin still gets in
+
+
 @pytest.mark.parametrize("token", [None, "forged"])
 async def test_csrf_missing_or_wrong_is_403(dash, store, token):
     await seed(store)

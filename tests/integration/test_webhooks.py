@@ -267,3 +267,33 @@ async def test_bitrix24_payment_time_is_when_the_deal_was_won(hooks, store, b24)
     assert (await resp.json())["status"] == "ok"
     [lead] = rows(store.path, "SELECT paid_at FROM leads")
     assert lead["paid_at"] == "2026-11-21T12:30:00.000000Z"
+
+
+async def test_a_connection_cannot_pay_a_lead_another_crm_holds(hooks, store):
+    """The shop's secret names our lead id of a lead delivered to amoCRM: not its to pay."""
+    amo_lead = await delivered_lead(store, "amo", "30000077")
+    body, headers = signed(
+        {"type": "payment", "lead_id": amo_lead, "amount": "500", "currency": "RUB"}
+    )
+    answer = await (
+        await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    ).json()
+    assert answer["status"] == "unmatched"  # kept for a person, not applied
+    [lead] = rows(store.path, "SELECT status FROM leads WHERE id = ?", (amo_lead,))
+    assert lead["status"] == "sent_to_crm"
+    body, headers = signed({"type": "lost", "lead_id": amo_lead}, message_id="msg_lost")
+    answer = await (
+        await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    ).json()
+    assert answer["status"] == "ignored"
+
+
+async def test_bitrix24_application_token_is_not_kept_in_receipts(hooks, store, b24):
+    await delivered_lead(store, "b24", "501")
+    b24.add_deal("79", STAGE_SEMANTIC_ID="S", OPPORTUNITY="100", CURRENCY_ID="RUB", LEAD_ID="501")
+    resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("79"), headers=FORM)
+    assert (await resp.json())["status"] == "ok"
+    [receipt] = rows(store.path, "SELECT body FROM webhook_receipts")
+    assert "app-token" not in receipt["body"]
+    assert "auth%5Bapplication_token%5D=%5Bredacted%5D" in receipt["body"]
+    assert "data%5BFIELDS%5D%5BID%5D=79" in receipt["body"]  # the rest is kept to debug with
