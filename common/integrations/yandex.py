@@ -92,6 +92,10 @@ def build_csv(conversions: list[Conversion], target: str) -> str:
     return out.getvalue()
 
 
+class RefusedFile(PermanentFailure):
+    """Metrica answered 400: something in the file (a row, or the header) is wrong."""
+
+
 def classify(reply: Reply) -> None:
     """Metrica: 429 and 5xx are temporary, and so are 401/403 (a token or an access right
     that a person fixes: the conversion itself is fine); any other 4xx is final, with the
@@ -107,7 +111,7 @@ def classify(reply: Reply) -> None:
     text = f"Yandex Metrica answered HTTP {reply.status}: {message}"
     if reply.status in (401, 403, 429) or reply.status >= 500:
         raise TemporaryFailure(text, reply.retry_after())
-    raise PermanentFailure(text)
+    raise RefusedFile(text) if reply.status == 400 else PermanentFailure(text)
 
 
 class YandexDirectIntegration:
@@ -129,8 +133,10 @@ class YandexDirectIntegration:
         assert self.settings.token is not None
         return {"Authorization": f"OAuth {self.settings.token.get_secret_value()}"}
 
-    async def upload(self, http: aiohttp.ClientSession, conversions: list[Conversion]) -> str:
-        """Send all conversions in one file; return Metrica's upload id."""
+    async def upload(
+        self, http: aiohttp.ClientSession, conversions: list[Conversion], comment: str
+    ) -> str:
+        """Send all conversions in one file marked with `comment`; return Metrica's upload id."""
         form = aiohttp.FormData()
         form.add_field(
             "file",
@@ -140,10 +146,31 @@ class YandexDirectIntegration:
         )
         async with self.limiter:
             reply = await request(
-                http, "POST", self.url, "Yandex Metrica", data=form, headers=self.headers
+                http,
+                "POST",
+                self.url,
+                "Yandex Metrica",
+                data=form,
+                headers=self.headers,
+                params={"comment": comment},
             )
         classify(reply)
         return Uploading.of(reply.json()).id
+
+    async def find(self, http: aiohttp.ClientSession, comment: str) -> str | None:
+        """The id of the upload marked with `comment`, if Metrica has one (GET …/uploadings:
+        the counter's uploads, 10,000 by default)."""
+        async with self.limiter:
+            reply = await request(
+                http, "GET", f"{self.base}/uploadings", "Yandex Metrica", headers=self.headers
+            )
+        classify(reply)
+        body = reply.json()
+        found = body.get("uploadings") if isinstance(body, dict) else None
+        for uploading in found if isinstance(found, list) else []:
+            if isinstance(uploading, dict) and uploading.get("comment") == comment:
+                return str(uploading.get("id"))
+        return None
 
     async def uploading(self, http: aiohttp.ClientSession, upload_id: str) -> Uploading:
         """How far Metrica has got with an upload."""

@@ -84,6 +84,15 @@ class TaskQueue:
         """Atomically take up to `limit` due tasks (pending and due, or with an expired lease);
         `with_leads` reads each task's lead in the same transaction (one query for all)."""
         now = clock.now_iso()
+        # A task whose lease ran out as often as it may be tried (its handler never finished:
+        # a crash each time?) fails rather than being claimed forever.
+        self.sql.run(
+            "UPDATE tasks SET status = 'failed', locked_until = NULL, updated_at = ?,"
+            " last_error = 'gave up after ' || attempts || ' attempts that never finished'"
+            f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
+            " AND attempts >= max_attempts",
+            (now, now, *types),
+        )
         # Two indexed ranges (one partial index each) merged in due order.
         due = (
             "SELECT id, run_after AS due FROM tasks"
@@ -113,6 +122,14 @@ class TaskQueue:
             [(until, task.id, task.attempts) for task in tasks],
         )
 
+    def note(self, tasks: list[Task], result: dict[str, Any]) -> None:
+        """Record something about work under way (e.g. the key of an upload about to be
+        sent) on tasks this claim still holds; it is read back if the task is claimed again."""
+        self.sql.many(
+            "UPDATE tasks SET result = ? WHERE id = ? AND status = 'processing' AND attempts = ?",
+            [(dumps(result), task.id, task.attempts) for task in tasks],
+        )
+
     def still_held(self, task: Task) -> bool:
         """Is `task` still processing under the claim that produced it (its attempt)?"""
         found = self.sql.one(
@@ -129,6 +146,12 @@ class TaskQueue:
         self._set(task_id, status=TaskStatus.COMPLETED, result=dumps(result), locked_until=None)
 
     def retry_later(self, task_id: int, delay: float, error: str) -> None:
+        """Try again after `delay`; a task out of attempts fails instead (every retry path
+        is capped, also one that does not check first)."""
+        row = self.sql.one("SELECT attempts, max_attempts FROM tasks WHERE id = ?", (task_id,))
+        if row is not None and row["attempts"] >= row["max_attempts"]:
+            self.fail(task_id, f"gave up after {row['attempts']} attempts: {error}")
+            return
         self._set(
             task_id,
             status=TaskStatus.PENDING,

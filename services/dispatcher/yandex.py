@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -10,13 +11,26 @@ import aiohttp
 
 from common import clock
 from common.config import Settings
-from common.integrations.base import DeliveryFailure
-from common.integrations.yandex import Conversion, YandexDirectIntegration
+from common.integrations.base import DeliveryFailure, PermanentFailure
+from common.integrations.yandex import Conversion, RefusedFile, YandexDirectIntegration
 from common.model import EventType, Lead, LeadStatus, Task, TaskType
 from common.store import Store, Tx
 from services.dispatcher.outcomes import Done, Failed, apply_each
 
 log = logging.getLogger(__name__)
+
+
+Due = list[tuple[Task, Conversion]]
+Outcomes = dict[int, Done | Failed]
+
+
+def _by_upload_key(due: Due) -> dict[str | None, Due]:
+    """Tasks grouped by the key of the upload an earlier claim sent them in (None: never)."""
+    groups: dict[str | None, Due] = {}
+    for task, conversion in due:
+        key = (task.result or {}).get("upload_key")
+        groups.setdefault(key if isinstance(key, str) else None, []).append((task, conversion))
+    return groups
 
 
 class YandexConversions:
@@ -40,17 +54,21 @@ class YandexConversions:
         if missing:
             leads |= await self.store.read(lambda tx: tx.leads.many(missing))
         outcomes: dict[int, Done | Failed] = {}
-        due: list[tuple[Task, Conversion]] = []
+        due: Due = []
         for task in tasks:
             lead = leads.get(task.payload["lead_id"])
             reason = self._skip_reason(lead)
             if reason or lead is None:
                 skipped = {"reason": reason}
                 outcomes[task.id] = Done(EventType.YANDEX_CONVERSION_SKIPPED, skipped)
-            else:
+                continue
+            try:
                 due.append((task, self._conversion(lead)))
-        if due:
-            outcomes |= await self._upload(due)
+            except (ValueError, ArithmeticError) as error:  # this row only, not its batch
+                failure = PermanentFailure(f"the payment cannot be a conversion: {error}")
+                outcomes[task.id] = Failed(failure, EventType.YANDEX_CONVERSION_FAILED)
+        for key, group in _by_upload_key(due).items():
+            outcomes |= await self._deliver(group, key)
         await self.store.write(lambda tx: self._settle_all(tx, tasks, outcomes))
 
     def _skip_reason(self, lead: Lead | None) -> str | None:
@@ -84,18 +102,44 @@ class YandexConversions:
             currency=lead.payment_currency or "",
         )
 
-    async def _upload(self, due: list[tuple[Task, Conversion]]) -> dict[int, Done | Failed]:
+    async def _deliver(self, due: Due, key: str | None) -> Outcomes:
+        """Upload once. Tasks that carry the key of an earlier try (their dispatcher died, or
+        the answer was lost, after sending) are first looked up in Metrica's list of uploads
+        by that key, the upload's `comment`: found, they are done without a second file."""
+        if key is not None:
+            try:
+                upload_id = await self.yandex.find(self.http, key)
+            except DeliveryFailure as failure:
+                return self._failed(due, failure)
+            if upload_id is not None:
+                log.info("upload found by its key; not sent again", extra={"key": key})
+                return self._uploaded(due, upload_id)
+        return await self._send(due, key or f"leadrelay{secrets.token_hex(8)}")
+
+    async def _send(self, due: Due, key: str) -> Outcomes:
+        """Mark the tasks with the key, then send; if Metrica refuses the file, send each half
+        on its own, so one bad row fails alone and the good ones still go."""
+        await self.store.write(lambda tx: tx.tasks.note([t for t, _ in due], {"upload_key": key}))
         try:
-            upload_id = await self.yandex.upload(self.http, [c for _, c in due])
+            upload_id = await self.yandex.upload(self.http, [c for _, c in due], key)
+        except RefusedFile as refused:
+            if len(due) == 1:
+                return self._failed(due, refused)
+            half = len(due) // 2
+            return await self._send(due[:half], key + "a") | await self._send(due[half:], key + "b")
         except DeliveryFailure as failure:
-            log.warning(
-                "conversion upload failed", extra={"rows": len(due), "reason": failure.message}
-            )
-            self.on_upload("failed")
-            return {t.id: Failed(failure, EventType.YANDEX_CONVERSION_FAILED) for t, _ in due}
+            return self._failed(due, failure)
+        return self._uploaded(due, upload_id)
+
+    def _failed(self, due: Due, failure: DeliveryFailure) -> Outcomes:
+        log.warning("conversion upload failed", extra={"rows": len(due), "reason": failure.message})
+        self.on_upload("failed")
+        return {t.id: Failed(failure, EventType.YANDEX_CONVERSION_FAILED) for t, _ in due}
+
+    def _uploaded(self, due: Due, upload_id: str) -> Outcomes:
         log.info("conversions uploaded", extra={"rows": len(due), "upload_id": upload_id})
         self.on_upload("uploaded")
-        outcomes: dict[int, Done | Failed] = {}
+        outcomes: Outcomes = {}
         for task, conversion in due:
             data = {
                 "upload_id": upload_id,

@@ -12,6 +12,11 @@ to the counter 403; too many requests 429.
 status goes PREPARED → UPLOADED → EXPORTED → MATCHED → PROCESSED, or LINKAGE_FAILURE when
 no row matched a visitor, and the uploading then counts linked_quantity,
 user_not_found_quantity and goal_not_found_quantity: per upload, never per row.
+
+"Uploading offline conversions" takes an optional `comment` query parameter (up to 255
+characters: digits, Latin and Cyrillic letters), shown again on the uploading; "List of
+uploads of offline conversions" (GET …/offline_conversions/uploadings, limit 10,000 by
+default) lists the counter's uploadings with their comments.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class Metrica(Emulator):
         # How many looks at an uploading still find it unprocessed (Metrica takes its time).
         self.looks_before_processed = 1
         self.looks: dict[int, int] = {}
+        # Keep this many accepted uploads but cut the connection before answering, as a
+        # proxy time-out or a network cut after Metrica has stored the file does.
+        self.lose_answers = 0
         # Yclids / ClientIds Metrica has seen visit the site; None: every one it is sent.
         self.visitors: set[str] | None = None
 
@@ -149,10 +157,27 @@ def create_app(metrica: Metrica) -> web.Application:
             "status": "UPLOADED",
             "create_time": time.strftime("%Y-%m-%dT%H:%M:%S+0300"),
         }
+        comment = request.query.get("comment", "")
+        if len(comment) > 255:
+            return errors(400, "comment must be at most 255 characters")
+        uploading["comment"] = comment
         metrica.uploadings[upload_id] = uploading
         metrica.files[upload_id] = rows
         metrica.looks[upload_id] = 0
+        if metrica.lose_answers > 0:
+            metrica.lose_answers -= 1
+            assert request.transport is not None
+            request.transport.abort()  # stored, but the client never hears of it
         return web.json_response({"uploading": uploading})
+
+    async def uploadings(request: web.Request) -> web.Response:
+        refusal = await refuse(request)
+        if refusal is not None:
+            return refusal
+        limit = int(request.query.get("limit", "10000"))
+        offset = int(request.query.get("offset", "0"))
+        listed = list(metrica.uploadings.values())[offset : offset + limit]
+        return web.json_response({"uploadings": listed})
 
     async def uploading(request: web.Request) -> web.Response:
         refusal = await refuse(request)
@@ -177,6 +202,7 @@ def create_app(metrica: Metrica) -> web.Application:
             web.get(
                 "/management/v1/counter/{counter}/offline_conversions/uploading/{id}", uploading
             ),
+            web.get("/management/v1/counter/{counter}/offline_conversions/uploadings", uploadings),
             *control_routes(metrica),
         ]
     )

@@ -10,20 +10,20 @@ from tests.helpers import wait_for_async
 
 
 async def pay(store, campaign: str, yclids: list[str]) -> list[str]:
-    """Paid leads with these yclids, their conversions due for upload."""
+    """Paid leads with these yclids, their conversions due together (one transaction)."""
     ids = []
     for yclid in yclids:
         data = {"campaign_id": campaign, "yclid": yclid}
         lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
-        created = await store.read(lambda tx, i=lead_id: tx.leads.get(i))
-        paid = {"amount": "10", "currency": "RUB", "paid_at": created.created_at}
-
-        def paying(tx, i=lead_id, p=paid):
-            LeadService.record(tx, i, EventType.PAYMENT_REGISTERED, p)
-            tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": i}, lead_id=i)
-
-        await store.write(paying)
         ids.append(lead_id)
+
+    def paying(tx):
+        for lead_id in ids:
+            paid = {"amount": "10", "currency": "RUB", "paid_at": tx.leads.get(lead_id).created_at}
+            LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
+            tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead_id}, lead_id=lead_id)
+
+    await store.write(paying)
     return ids
 
 
@@ -115,3 +115,64 @@ async def test_an_upload_metrica_never_finishes_ends_unconfirmed(aiohttp_client,
     assert verdict.data["linked"] == "unknown"
     assert "still processing upload 9001 (status UPLOADED)" in verdict.data["reason"]
     assert emulator.looks[9001] == 3  # max_attempts looks, then it gives up
+
+
+async def test_one_row_metrica_refuses_fails_alone(aiohttp_client, settings, store):
+    """A payment stored before times were checked (1969) makes Metrica refuse the whole
+    file; the file is split until the bad row is alone, and the five others go."""
+    emulator = metrica.Metrica("oauth-1", 42)
+    runner, url = await start(metrica.create_app(emulator))
+    ids = []
+    for n in range(6):
+        data = {"campaign_id": "c", "yclid": f"{n + 1}"}
+        lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+        ids.append(lead_id)
+    bad = ids[3]
+
+    def paying(tx):
+        for lead_id in ids:
+            when = (
+                "1969-12-31T00:00:00.000000Z"
+                if lead_id == bad
+                else tx.leads.get(lead_id).created_at
+            )
+            paid = {"amount": "10", "currency": "RUB", "paid_at": when}
+            LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
+            tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead_id}, lead_id=lead_id)
+
+    await store.write(paying)
+    try:
+        await aiohttp_client(create_app(with_metrica(settings, url)))
+
+        async def all_settled():
+            leads = [await store.read(lambda tx, i=i: tx.leads.get(i)) for i in ids]
+            statuses = {lead.id: lead.conversion_status for lead in leads}
+            return statuses if all(s not in (None, "uploaded") for s in statuses.values()) else None
+
+        # check_every is short here: "linked" once processed.
+        statuses = await wait_for_async(all_settled)
+    finally:
+        await runner.cleanup()
+    assert statuses.pop(bad) == "failed"
+    assert set(statuses.values()) == {"linked"}
+    assert sorted(r["Yclid"] for r in emulator.received) == ["1", "2", "3", "5", "6"]
+    lead = await store.read(lambda tx: tx.leads.get(bad))
+    assert "DateTime must be Unix seconds in the past" in lead.last_error
+
+
+async def test_an_upload_whose_answer_was_lost_is_not_sent_twice(aiohttp_client, settings, store):
+    """Metrica stored the file but the connection broke before its answer: the retry finds
+    the upload by its comment instead of sending the 20 rows again."""
+    emulator = metrica.Metrica("oauth-1", 42)
+    emulator.lose_answers = 1
+    runner, url = await start(metrica.create_app(emulator))
+    try:
+        await aiohttp_client(create_app(with_metrica(settings, url)))
+        ids = await pay(store, "spring", [f"{n}" for n in range(1, 21)])
+        statuses = await settled(store, ids)
+    finally:
+        await runner.cleanup()
+    assert set(statuses.values()) == {"linked"}
+    assert len(emulator.uploads) == 1 and len(emulator.received) == 20  # no duplicate rows
+    [uploading] = emulator.uploadings.values()
+    assert uploading["comment"].startswith("leadrelay")

@@ -116,7 +116,7 @@ async def test_metrica_token_and_access_problems_are_retried(
     try:
         settings = YandexSettings(base_url=url, token=token, counter_id=counter, target="paid")
         with pytest.raises(expected, match=message):
-            await YandexDirectIntegration(settings).upload(http, [conversion()])
+            await YandexDirectIntegration(settings).upload(http, [conversion()], "leadrelaytest")
     finally:
         await runner.cleanup()
     assert emulator.uploads == []
@@ -130,7 +130,7 @@ async def test_metrica_that_redirects_is_a_failure(http, trap):
     try:
         settings = YandexSettings(base_url=url, token="oauth-1", counter_id=42, target="paid")
         with pytest.raises(TemporaryFailure, match="redirecting to"):
-            await YandexDirectIntegration(settings).upload(http, [conversion()])
+            await YandexDirectIntegration(settings).upload(http, [conversion()], "leadrelaytest")
     finally:
         await runner.cleanup()
     assert seen == []
@@ -143,6 +143,6 @@ async def test_a_metrica_validation_error_is_still_final(http):
     try:
         settings = YandexSettings(base_url=url, token="oauth-1", counter_id=42, target="paid")
         with pytest.raises(PermanentFailure, match="DateTime"):
-            await YandexDirectIntegration(settings).upload(http, [future])
+            await YandexDirectIntegration(settings).upload(http, [future], "leadrelaytest")
     finally:
         await runner.cleanup()

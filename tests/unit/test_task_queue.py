@@ -129,3 +129,23 @@ async def test_a_commit_elsewhere_is_seen_as_a_change(store, settings):
         assert not store.changed()
     finally:
         await other.close()
+
+
+async def test_every_retry_path_is_capped_by_max_attempts(store):
+    """retry_later on a task out of attempts fails it; so does a lease that keeps running
+    out (a handler that crashes its dispatcher each time)."""
+    a, b = await enqueue(store, 2)
+    await store.write(lambda tx: tx.sql.run("UPDATE tasks SET max_attempts = 1"))
+    await claim(store, 2)
+    await store.write(lambda tx: tx.tasks.retry_later(a, 0, "internal error: ValueError"))
+    failed = await get(store, a)
+    assert failed.status == "failed"
+    assert failed.last_error == "gave up after 1 attempts: internal error: ValueError"
+
+    past = clock.iso(clock.now() - timedelta(seconds=1))
+    await store.write(
+        lambda tx: tx.sql.run("UPDATE tasks SET locked_until = ? WHERE id = ?", (past, b))
+    )
+    assert await claim(store) == []  # not claimed a second time
+    stuck = await get(store, b)
+    assert stuck.status == "failed" and "never finished" in stuck.last_error

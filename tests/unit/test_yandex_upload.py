@@ -11,7 +11,7 @@ from common.config import YandexSettings
 from common.integrations.base import PermanentFailure, TemporaryFailure
 from common.integrations.yandex import Conversion, YandexDirectIntegration, build_csv
 
-URL_ = "https://api-metrika.yandex.net/management/v1/counter/123/offline_conversions/upload"
+URL_ = "https://api-metrika.yandex.net/management/v1/counter/123/offline_conversions/upload?comment=leadrelaytest"
 
 
 def conv(n, yclid=None, client_id=None, price="1500") -> Conversion:
@@ -55,7 +55,7 @@ async def test_upload_request_and_answer(yandex):
     with aioresponses() as mocked:
         mocked.post(URL_, payload={"uploading": {"id": 777, "status": "UPLOADED"}})
         async with aiohttp.ClientSession() as http:
-            assert await yandex.upload(http, [conv(1, yclid="4781")]) == "777"
+            assert await yandex.upload(http, [conv(1, yclid="4781")], "leadrelaytest") == "777"
         [call] = mocked.requests[("POST", URL(URL_))]
     assert call.kwargs["headers"]["Authorization"] == "OAuth oauth-1"
     form = call.kwargs["data"]
@@ -80,4 +80,4 @@ async def test_upload_errors(yandex, status, expected):
         mocked.post(URL_, status=status, payload=body)
         async with aiohttp.ClientSession() as http:
             with pytest.raises(expected, match="Counter not found"):
-                await yandex.upload(http, [conv(1, yclid="1")])
+                await yandex.upload(http, [conv(1, yclid="1")], "leadrelaytest")
