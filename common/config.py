@@ -41,6 +41,14 @@ class ServerSettings(Section):
     # X-Forwarded-For is believed only from these peers (our reverse proxy): the client
     # address for rate limits and failed-login limits.
     trusted_proxies: list[str] = ["127.0.0.1"]
+    # Slow and hostile clients (common.serving): seconds for a request's head and for its
+    # body, open connections at most, idle keep-alive, and the wait for requests in flight
+    # when the process is told to stop.
+    header_timeout: float = Field(10.0, gt=0, le=300)
+    body_timeout: float = Field(30.0, gt=0, le=600)
+    max_connections: int = Field(512, ge=1, le=100_000)
+    keepalive_timeout: float = Field(15.0, gt=0, le=3600)
+    shutdown_timeout: float = Field(10.0, ge=0, le=600)
 
     @field_validator("trusted_proxies")
     @classmethod

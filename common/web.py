@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -22,11 +23,13 @@ from common.config import ServerSettings, Settings, load_settings
 from common.errors import BadRequest, DatabaseBusy, LeadrelayError, RateLimited
 from common.health import Health
 from common.metrics import Metrics
+from common.serving import ConnectionGuard, in_time, serve_until_signalled
 from common.store import open_store
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 HTTP_CODES = {
     400: "malformed",
@@ -82,10 +85,13 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     rid = given if given and REQUEST_ID.match(given) else new_request_id()
     token = logs.request_id.set(rid)
     started = time.perf_counter()
+    guard = request.app[appkeys.GUARD]
+    guard.head_arrived(request.transport)  # the head is in: its deadline is met
     try:
         response = await handler(request)
     finally:
         logs.request_id.reset(token)
+        guard.answered(request.transport)  # the next head on this connection has its own
     response.headers["X-Request-ID"] = rid
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
@@ -151,8 +157,14 @@ async def metrics_view(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def in_body_time(request: web.Request, reading: Awaitable[T]) -> T:
+    """Read the body (`request.read()`, `request.post()`) within the process's body_timeout:
+    a 408 after it, so a client that trickles its body cannot hold a handler for ever."""
+    return await in_time(reading, request.app[appkeys.GUARD].settings.body_timeout)
+
+
 async def json_body(request: web.Request) -> Any:
-    raw = await request.read()
+    raw = await in_body_time(request, request.read())
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:  # also nesting deeper than 1,024 levels
@@ -200,6 +212,7 @@ def base_app(
     app[appkeys.SETTINGS] = settings
     app[appkeys.METRICS] = Metrics(process_name)
     app[appkeys.HEALTH] = Health()
+    app[appkeys.GUARD] = ConnectionGuard(getattr(settings, process_name))
     app.cleanup_ctx.append(store_ctx(settings))
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_view, name="metrics")
@@ -210,7 +223,11 @@ def serve(app: web.Application, server: ServerSettings) -> None:
     # uvloop: the same asyncio API with less loop overhead per request and per thread hop
     # (bench/ingest_ceiling.py measures it, and runs its ceiling on uvloop too).
     loop = uvloop.new_event_loop()
-    web.run_app(app, host=server.host, port=server.port, access_log=None, print=None, loop=loop)
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(serve_until_signalled(app, server, app[appkeys.GUARD]))
+    finally:
+        loop.close()
 
 
 def run_process(name: str, create_app: Callable[[Settings], web.Application]) -> None:

@@ -16,7 +16,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from common import appkeys
 from common.config import DashboardSettings
 from common.errors import Forbidden, RateLimited, Unauthorized
-from common.web import Handler
+from common.web import Handler, in_body_time
 from services.dashboard.keys import LOGIN_LIMITER
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ async def csrf_token(request: web.Request) -> str:
 
 async def check_csrf(request: web.Request) -> dict[str, str]:
     """The posted form, once its csrf_token matches the session's."""
-    form = await request.post()
+    form = await in_body_time(request, request.post())
     session = await get_session(request)
     given = str(form.get("csrf_token", ""))
     expected = session.get("csrf", "")

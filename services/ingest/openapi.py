@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from services.ingest.schemas import ErrorBody, LeadAccepted, LeadIn
+from services.ingest.schemas import MAX_KEY_LENGTH, ErrorBody, LeadAccepted, LeadIn
 
 REF = "#/components/schemas/{model}"
 
@@ -31,7 +31,12 @@ def document() -> dict[str, Any]:
         "summary": "Accept a lead from a landing page",
         "operationId": "createLead",
         "parameters": [
-            {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}},
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                "description": "Else Tilda's formid + tranid; a retry with it replays the answer",
+            },
             {"name": "X-Request-ID", "in": "header", "schema": {"type": "string"}},
         ],
         "requestBody": {"required": True, "content": body},
@@ -48,7 +53,7 @@ def document() -> dict[str, Any]:
             "415": _error("Unsupported content type"),
             "422": _error("A field is invalid; detail names it"),
             "429": _error("Too many requests from this address; see Retry-After"),
-            "503": _error("Database busy; see Retry-After"),
+            "503": _error("Database busy or unable to write (disk full); see Retry-After"),
         },
     }
     schemas = {
@@ -61,7 +66,12 @@ def document() -> dict[str, Any]:
         "paths": {
             "/api/v1/leads": {"post": create},
             "/api/v1/openapi.json": {"get": {"responses": _plain("This document")}},
-            "/healthz": {"get": {"responses": _plain("The process is alive")}},
+            "/healthz": {
+                "get": {
+                    "responses": _plain("The process can do its work")
+                    | {"503": _error("It cannot; `problems` says why")}
+                }
+            },
             "/metrics": {"get": {"responses": _plain("Prometheus metrics", "text/plain")}},
         },
         "components": {"schemas": schemas},

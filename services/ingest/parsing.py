@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from common.errors import BadRequest, InvalidField, UnsupportedMediaType
 from common.model import UTM_FIELDS
-from common.web import json_body
+from common.web import in_body_time, json_body
 from services.ingest.schemas import DEFAULT_CAMPAIGN, LeadIn
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -31,7 +31,7 @@ async def read_fields(request: web.Request) -> dict[str, Any]:
         return body
     if request.content_type in FORM_TYPES:
         try:
-            form = await request.post()
+            form = await in_body_time(request, request.post())
         except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as error:
             raise BadRequest(f"the form body cannot be read: {error}") from error
         # File uploads are not lead data; they are dropped (their temporary files closed).

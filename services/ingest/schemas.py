@@ -7,12 +7,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from common.contacts import normalise_email, normalise_phone
 
 DEFAULT_CAMPAIGN = "default"
+MAX_KEY_LENGTH = 200  # characters of an Idempotency-Key
 
 
 class LeadIn(BaseModel):
     """A lead as a landing page sends it (names match case-insensitively)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # What the service really requires, said in the document too: a phone or an email.
+        json_schema_extra={"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]},
+    )
 
     name: str | None = Field(None, max_length=200, description="Contact name")
     phone: str | None = Field(

@@ -18,10 +18,9 @@ from common.web import header_text, json_response, request_id
 from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
 from services.ingest.parsing import build_lead, is_tilda_probe, read_fields, tilda_key
+from services.ingest.schemas import MAX_KEY_LENGTH
 
 log = logging.getLogger(__name__)
-
-MAX_KEY_LENGTH = 200
 
 
 def fingerprint(fields: dict[str, Any]) -> str:

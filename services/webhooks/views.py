@@ -13,7 +13,7 @@ from common.integrations.base import DeliveryFailure, WebhookRequest
 from common.integrations.bitrix24 import Bitrix24Integration
 from common.model import Notice
 from common.payments import PaymentService
-from common.web import request_id
+from common.web import in_body_time, request_id
 from services.webhooks.keys import HANDLED, INTEGRATIONS
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,8 @@ async def crm_webhook(request: web.Request) -> web.Response:
     integration = request.app[INTEGRATIONS].get(crm_id)
     if integration is None:
         raise NotFound(f"no CRM connection named {crm_id!r}")
-    hook = WebhookRequest(request.query, request.headers, await request.read())
+    raw = await in_body_time(request, request.read())
+    hook = WebhookRequest(request.query, request.headers, raw)
     try:
         message_id = integration.authenticate(hook)
     except Unauthorized as error:

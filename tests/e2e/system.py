@@ -95,7 +95,9 @@ class System:
             self.runners.append(runner)
             self.urls[name] = url
 
-    def config(self, extra: str = "") -> Path:
+    def config(self, extra: str = "", **sections: str) -> Path:
+        """Write leadrelay.toml; `extra` is appended, `sections` adds lines to a section
+        (e.g. ingest="header_timeout = 1")."""
         ports = {name: free_port() for name in PORT_KEYS}
         self.ports = ports
         text = f"""
@@ -143,6 +145,8 @@ currency = "RUB"
 "shop-campaign" = "shop"
 {extra}
 """
+        for section, lines in sections.items():
+            text = text.replace(f"[{section}]\n", f"[{section}]\n{lines}\n", 1)
         path = self.tmp / "leadrelay.toml"
         path.write_text(text)
         return path
