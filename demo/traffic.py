@@ -1,7 +1,9 @@
 """`python -m demo.traffic`: leads to several campaigns, then won deals reported by each CRM.
 
 Bounded: it posts --leads leads (default 150) over about a minute and pays about a third
-of them, then exits. It talks only to 127.0.0.1.
+of them, then waits (doing nothing) until Ctrl-C or SIGTERM: honcho stops every process
+when one exits, and the dashboard must stay up for the person who ran `make demo`. It
+talks only to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ import argparse
 import asyncio
 import json
 import random
+import signal
 from urllib.parse import urlencode
 
 import aiohttp
 
 from common.signing import signed_headers
 
-INGEST = "http://127.0.0.1:8081/api/v1/leads"
+INGEST = "http://127.0.0.1:8081"
 WEBHOOKS = "http://127.0.0.1:8082/api/v1/webhooks/crm"
 DASHBOARD = "http://127.0.0.1:8083/api/v1/leads"
 B24_DEALS = "http://127.0.0.1:9102/_deals"
@@ -27,10 +30,10 @@ NAMES = ["Анна", "Борис", "Вера", "Глеб", "Дарья", "Его
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-async def wait_until_up(http: aiohttp.ClientSession) -> None:
+async def wait_until_up(http: aiohttp.ClientSession, ingest: str) -> None:
     for _ in range(300):  # up to a minute, while honcho starts the others
         try:
-            async with http.get("http://127.0.0.1:8081/healthz") as resp:
+            async with http.get(f"{ingest}/healthz") as resp:
                 if resp.status == 200:
                     return
         except aiohttp.ClientConnectionError:
@@ -39,7 +42,9 @@ async def wait_until_up(http: aiohttp.ClientSession) -> None:
     raise SystemExit("ingest did not start")
 
 
-async def post_leads(http: aiohttp.ClientSession, count: int, rng: random.Random) -> None:
+async def post_leads(
+    http: aiohttp.ClientSession, ingest: str, count: int, rng: random.Random
+) -> None:
     for _ in range(count):
         campaign = rng.choice(CAMPAIGNS)
         lead = {
@@ -50,7 +55,7 @@ async def post_leads(http: aiohttp.ClientSession, count: int, rng: random.Random
             "utm_medium": "cpc",
             "page_url": f"https://landing.example.ru/{campaign}?yclid={rng.randrange(10**12)}",
         }
-        async with http.post(INGEST, json=lead) as resp:
+        async with http.post(f"{ingest}/api/v1/leads", json=lead) as resp:
             await resp.read()
         await asyncio.sleep(rng.uniform(0.1, 0.6))
 
@@ -113,18 +118,26 @@ async def pay_some(http: aiohttp.ClientSession, rounds: int, rng: random.Random)
                 await pay(http, lead, rng)
 
 
-async def main(count: int) -> None:
+async def main(count: int, rounds: int, ingest: str) -> None:
     rng = random.Random()
     async with aiohttp.ClientSession() as http:
-        await wait_until_up(http)
-        await asyncio.gather(post_leads(http, count, rng), pay_some(http, 30, rng))
-    print(
-        f"demo traffic done: {count} leads posted; the dashboard is at http://127.0.0.1:8083"
-        " (admin / demo)"
-    )
+        await wait_until_up(http, ingest)
+        print(READY, flush=True)
+        await asyncio.gather(post_leads(http, ingest, count, rng), pay_some(http, rounds, rng))
+    print(f"demo traffic done: {count} leads posted. {STAYING}", flush=True)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()  # until the person is done looking
 
+
+READY = "demo is up: open http://127.0.0.1:8083/admin and log in as admin / demo"
+STAYING = "Everything keeps running until Ctrl-C."
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=150)
-    asyncio.run(main(parser.parse_args().leads))
+    parser.add_argument("--payment-rounds", type=int, default=30, help="3 s apart")
+    parser.add_argument("--ingest", default=INGEST, help="ingest's base URL")
+    args = parser.parse_args()
+    asyncio.run(main(args.leads, args.payment_rounds, args.ingest))

@@ -1,8 +1,12 @@
 """The ingest service as a real process: post over HTTP, find everything in the database."""
 
 import asyncio
+import signal
+import subprocess
+import sys
 
 import aiohttp
+import pytest
 
 from tests.helpers import rows
 
@@ -54,3 +58,30 @@ async def test_a_malformed_request_logs_no_secret_and_no_phone(system):
     text = webhooks.log.read_text()
     assert "malformed or broken request refused" in text
     assert "amo-hook-token" not in text and "79161234567" not in text
+
+
+async def test_the_demo_traffic_keeps_running_after_its_leads(system):
+    """honcho stops every process when one exits: the traffic generator must not exit, or
+    `make demo` takes the dashboard down a minute after it starts."""
+    system.config()
+    await system.start("ingest")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "demo.traffic", "--leads", "2", "--payment-rounds", "0"]
+        + ["--ingest", system.services["ingest"].url],
+        env=system.env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "open http://127.0.0.1:8083/admin" in proc.stdout.readline()
+        assert "Everything keeps running until Ctrl-C" in proc.stdout.readline()
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=1)  # it stays up after its traffic
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    assert len(rows(system.db_path, "SELECT id FROM leads")) == 2
