@@ -1,4 +1,4 @@
-"""The `leadrelay` command: migrate, verify, rebuild, tasks."""
+"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from tqdm import tqdm
 
 from common.config import load_settings
 from common.store.replay import rebuild, verify
+from common.store.sqlite.backup import backup
 from common.store.sqlite.migrate import migrate
 from common.store.sqlite.store import SqliteStore
 
@@ -61,11 +63,24 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rebuild", help="rewrite the projections from the events")
     tasks = commands.add_parser("tasks", help="task counts by status")
     tasks.add_argument("action", nargs="?", choices=["retry-failed"])
+    copy = commands.add_parser(
+        "backup", help="a consistent copy of the live database into one new file"
+    )
+    copy.add_argument("target", type=Path)
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
         settings = load_settings()
         print(f"migrate: {settings.database} at schema {migrate(settings.database)}")
+        return 0
+    if args.command == "backup":
+        settings = load_settings()
+        try:
+            events = backup(settings.database, args.target, settings.busy_timeout)
+        except (FileExistsError, RuntimeError) as error:
+            print(f"backup: {error}", file=sys.stderr)
+            return 2
+        print(f"backup: {settings.database} copied to {args.target} ({events} events)")
         return 0
     if args.command == "verify":
         return asyncio.run(_with_store(_verify))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from common.model import Event, Lead
-from common.store.sqlite.connection import connect
+from common.store.sqlite.connection import SqliteSql, connect
 from common.store.sqlite.store import SqliteStore
 from common.store.tx import Tx
 
@@ -47,39 +48,54 @@ async def rebuild(store: SqliteStore, progress: Progress = lambda n: None) -> No
 
 
 async def verify(store: SqliteStore, limit: int = 20) -> list[str]:
-    """Replay into a scratch database and list where the live projections differ."""
+    """Replay the events into a scratch database and list where the live projections differ.
+
+    Safe while traffic flows: the events and the live projections are read in ONE read
+    transaction (one snapshot), so a lead written meanwhile is in neither."""
     with tempfile.TemporaryDirectory(prefix="leadrelay-verify-") as folder:
-        scratch = await SqliteStore(Path(folder) / "replay.db").open()
-        try:
-            after = 0
-            while batch := await store.read(
-                lambda tx, after=after: tx.events.read_all(after=after, limit=BATCH)  # type: ignore[misc]
-            ):
-                await scratch.write(lambda tx, batch=batch: [tx.project(e) for e in batch])  # type: ignore[misc]
-                after = batch[-1].position
-        finally:
-            await scratch.close()
-        return _differences(scratch.path, store.path, limit)
+        scratch = Path(folder) / "replay.db"
+        await (await SqliteStore(scratch).open()).close()  # the schema, migrated
+        return await store.read(lambda tx: _replay_and_compare(tx, scratch, limit))
 
 
-def _differences(scratch: Path, live: Path, limit: int) -> list[str]:
-    problems: list[str] = []
+def _replay_and_compare(live: Tx, scratch: Path, limit: int) -> list[str]:
+    """On a reader thread, inside the live snapshot: replay, copy, compare."""
     conn = connect(scratch, 5.0)
     try:
-        conn.execute("ATTACH DATABASE ? AS live", (str(live),))
-        for table, key in PROJECTIONS.items():
-            for label, left, right in (
-                ("missing or different in live", "main", "live"),
-                ("not explained by the events", "live", "main"),
+        replayed = Tx(SqliteSql(conn), sqlite3.IntegrityError, 1)
+        conn.execute("BEGIN")
+        for batch in _batches(live):
+            for event in batch:
+                replayed.project(event)
+        for table in PROJECTIONS:
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+            names = ", ".join(columns)
+            conn.execute(f"CREATE TABLE live_{table} AS SELECT {names} FROM {table} WHERE 0")
+            insert = f"INSERT INTO live_{table} VALUES ({', '.join('?' * len(columns))})"
+            offset = 0
+            while rows := live.sql.all(
+                f"SELECT {names} FROM {table} LIMIT ? OFFSET ?", (BATCH, offset)
             ):
-                rows = conn.execute(
-                    f"SELECT {key} FROM (SELECT * FROM {left}.{table}"
-                    f" EXCEPT SELECT * FROM {right}.{table}) LIMIT ?",
-                    (limit,),
-                ).fetchall()
-                problems.extend(f"{table} {row[0]}: {label}" for row in rows)
+                conn.executemany(insert, [tuple(row) for row in rows])
+                offset += len(rows)
+        conn.execute("COMMIT")
+        return _differences(conn, limit)
     finally:
         conn.close()
+
+
+def _differences(conn: sqlite3.Connection, limit: int) -> list[str]:
+    problems: list[str] = []
+    for table, key in PROJECTIONS.items():
+        for label, left, right in (
+            ("missing or different in live", table, f"live_{table}"),
+            ("not explained by the events", f"live_{table}", table),
+        ):
+            rows = conn.execute(
+                f"SELECT {key} FROM (SELECT * FROM {left} EXCEPT SELECT * FROM {right}) LIMIT ?",
+                (limit,),
+            ).fetchall()
+            problems.extend(f"{table} {row[0]}: {label}" for row in rows)
     return problems
 
 

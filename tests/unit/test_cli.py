@@ -35,3 +35,20 @@ async def test_verify_rebuild_and_tasks(store):
     assert "failed      1" in counts.stdout and "pending     2" in counts.stdout
     retried = run(store.path, "tasks", "retry-failed")
     assert "requeued 1 failed tasks" in retried.stdout and "pending     3" in retried.stdout
+
+
+async def test_backup_is_one_consistent_file_with_what_the_wal_held(store, tmp_path):
+    """The live database keeps recent commits in its -wal file: copying only the .db file
+    would lose them; `leadrelay backup` copies the committed state into one file."""
+    for n in range(5):
+        await store.write(lambda tx, n=n: LeadService.create_lead(tx, {"campaign_id": f"c{n}"}, {}))
+    assert store.path.with_name(store.path.name + "-wal").stat().st_size > 0  # still in the WAL
+    target = tmp_path / "copy.db"
+    done = run(store.path, "backup", str(target))
+    assert done.returncode == 0 and "(5 events)" in done.stdout
+    assert not target.with_name("copy.db-wal").exists()
+    copy = sqlite3.connect(target)
+    assert copy.execute("SELECT count(*) FROM leads").fetchone()[0] == 5
+    copy.close()
+    again = run(store.path, "backup", str(target))
+    assert again.returncode != 0 and "exists" in again.stderr  # never overwrites
