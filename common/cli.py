@@ -1,4 +1,4 @@
-"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup."""
+"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres."""
 
 from __future__ import annotations
 
@@ -11,22 +11,25 @@ from pathlib import Path
 from tqdm import tqdm
 
 from common.config import load_settings
+from common.store import Store, open_store
+from common.store.copy import TargetNotEmpty, copy_to_postgres
+from common.store.postgres.migrate import migrate as migrate_postgres
+from common.store.postgres.store import shown
 from common.store.replay import rebuild, verify
 from common.store.sqlite.backup import backup
 from common.store.sqlite.migrate import migrate
-from common.store.sqlite.store import SqliteStore
 
 
-async def _with_store(action: Callable[[SqliteStore], Awaitable[int]]) -> int:
+async def _with_store(action: Callable[[Store], Awaitable[int]], database: str = "") -> int:
     settings = load_settings()
-    store = await SqliteStore(settings.database, settings.busy_timeout).open()
+    store = await open_store(database or settings.database, settings.busy_timeout)
     try:
         return await action(store)
     finally:
         await store.close()
 
 
-async def _verify(store: SqliteStore) -> int:
+async def _verify(store: Store) -> int:
     problems = await verify(store)
     for line in problems:
         print(line)
@@ -38,7 +41,7 @@ async def _verify(store: SqliteStore) -> int:
     return 0
 
 
-async def _rebuild(store: SqliteStore) -> int:
+async def _rebuild(store: Store) -> int:
     total = await store.read(lambda tx: tx.events.count())
     with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
         await rebuild(store, bar.update)
@@ -46,13 +49,35 @@ async def _rebuild(store: SqliteStore) -> int:
     return 0
 
 
-async def _tasks(store: SqliteStore, retry_failed: bool) -> int:
+async def _tasks(store: Store, retry_failed: bool) -> int:
     if retry_failed:
         count = await store.write(lambda tx: tx.tasks.retry_failed())
         print(f"requeued {count} failed tasks")
     for status, count in (await store.read(lambda tx: tx.tasks.counts())).items():
         print(f"{status:<11} {count}")
     return 0
+
+
+def _copy_to_postgres(url: str) -> int:
+    settings = load_settings()
+    if settings.on_postgres or not url.startswith(("postgresql://", "postgres://")):
+        print(
+            "copy-to-postgres: the configured database must be SQLite and the target a"
+            " postgresql:// URL",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        copied = copy_to_postgres(Path(settings.database), url)
+    except TargetNotEmpty as error:
+        print(f"copy-to-postgres: {error}; give an empty database", file=sys.stderr)
+        return 2
+    for table, count in copied.items():
+        print(f"copy-to-postgres: {table}: {count} rows")
+    code = asyncio.run(_with_store(_verify, url))
+    if code == 0:
+        print(f'copy-to-postgres: done; set database = "{shown(url)}" (with its password)')
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,16 +92,32 @@ def main(argv: list[str] | None = None) -> int:
         "backup", help="a consistent copy of the live database into one new file"
     )
     copy.add_argument("target", type=Path)
+    move = commands.add_parser(
+        "copy-to-postgres",
+        help="copy this SQLite database into an empty PostgreSQL database, then verify it",
+    )
+    move.add_argument("url", help="postgresql://user:password@host/dbname")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
         settings = load_settings()
-        print(f"migrate: {settings.database} at schema {migrate(settings.database)}")
+        if settings.on_postgres:
+            version = migrate_postgres(settings.database)
+        else:
+            version = migrate(Path(settings.database))
+        print(f"migrate: {shown(settings.database)} at schema {version}")
         return 0
+    if args.command == "copy-to-postgres":
+        return _copy_to_postgres(args.url)
     if args.command == "backup":
         settings = load_settings()
+        if settings.on_postgres:
+            print(
+                "backup: on PostgreSQL use its own tools (pg_dump, base backups)", file=sys.stderr
+            )
+            return 2
         try:
-            events = backup(settings.database, args.target, settings.busy_timeout)
+            events = backup(Path(settings.database), args.target, settings.busy_timeout)
         except (FileExistsError, RuntimeError) as error:
             print(f"backup: {error}", file=sys.stderr)
             return 2

@@ -91,6 +91,7 @@ class DispatcherSettings(ServerSettings):
     retry_max_delay: float = Field(3600.0, gt=0)
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_PASSWORD = "change-me"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -184,7 +185,8 @@ class Settings(BaseSettings):
         extra="forbid",
     )
 
-    database: Path = Path("data/leadrelay.db")
+    # A SQLite file (the embedded default), or postgresql://user:pass@host/db.
+    database: str = "data/leadrelay.db"
     busy_timeout: float = Field(5.0, gt=0, le=60, description="seconds a writer waits for the lock")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     ingest: IngestSettings = IngestSettings()
@@ -194,6 +196,24 @@ class Settings(BaseSettings):
     crm: dict[str, CrmConnection] = {}
     yandex: YandexSettings = YandexSettings()
     routing: RoutingSettings = RoutingSettings()
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> str:
+        text = str(value).strip()
+        if "://" in text and not text.startswith(POSTGRES_SCHEMES):
+            scheme = text.split("://", 1)[0]
+            raise ValueError(
+                f"{scheme}:// is not supported: give a SQLite file path or a"
+                " postgresql://user:password@host/dbname URL"
+            )
+        if not text:
+            raise ValueError("give a SQLite file path or a postgresql:// URL")
+        return text
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database.startswith(POSTGRES_SCHEMES)
 
     @model_validator(mode="after")
     def _routes_name_connections(self) -> Settings:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from common.config import Settings
-from common.store import SqliteStore
+from common.store import open_store
+from tests import pg
 from tests.e2e.system import System
 
 
@@ -24,24 +25,60 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return empty
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "leadrelay.db"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: a test of the SQLite backend's own files")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked sqlite_only exists for SQLite alone (it is not collected, not skipped,
+    for PostgreSQL)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("database") == "postgresql"
+        (dropped if on_pg and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the session (tests/pg.py says where it comes from)."""
+    with pg.server() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """This test's database, on each backend: a SQLite file, then a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        return str(tmp_path / "leadrelay.db")
+    return pg.fresh_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
+def db_path(database: str) -> str:
+    """The test's database as `rows` and `snapshot` take it: a file path or a URL."""
+    return database
+
+
+@pytest.fixture
+def settings(database: str) -> Settings:
     return Settings(
-        database=db_path,
-        busy_timeout=0.2,
+        database=database,
+        busy_timeout=0.2 if not database.startswith("postgresql") else 0.5,
         ingest={"cors_origins": ["https://landing.example.ru"], "rate_limit_per_minute": 1000},
     )
 
 
 @pytest.fixture
 async def store(settings: Settings):
-    """The real SQLite store over this test's database file."""
-    opened = await SqliteStore(settings.database, settings.busy_timeout).open()
+    """The real store of this test's backend: the same verbs behave the same on both."""
+    opened = await open_store(settings.database, settings.busy_timeout)
     yield opened
     await opened.close()
 

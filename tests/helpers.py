@@ -6,18 +6,39 @@ import asyncio
 import socket
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
 
-def snapshot(path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove a request wrote nothing."""
-    conn = sqlite3.connect(path)
+from common.store.postgres.sql import EVENT_ORDER_LOCK
+
+
+def _on_postgres(database: str | Path) -> bool:
+    return str(database).startswith(("postgresql://", "postgres://"))
+
+
+def snapshot(database: str | Path) -> dict[str, list[tuple]]:
+    """Every row of every table (but the migration bookkeeping), to prove a request wrote
+    nothing; on either backend."""
+    if _on_postgres(database):
+        with psycopg.connect(str(database)) as conn:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = 'public' AND table_name <> 'schema_migrations'"
+                )
+            ]
+            return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in names}
+    conn = sqlite3.connect(database)
     try:
         names = [
-            row[0]
-            for row in conn.execute(
+            r[0]
+            for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
         ]
@@ -26,13 +47,50 @@ def snapshot(path: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-def rows(path: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(path)
+def rows(database: str | Path, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+    """Rows as dicts, straight from the database file or server (`?` marks parameters)."""
+    if _on_postgres(database):
+        with psycopg.connect(str(database), row_factory=dict_row) as conn:
+            return conn.execute(sql.replace("%", "%%").replace("?", "%s"), params).fetchall()
+    conn = sqlite3.connect(database)
     conn.row_factory = sqlite3.Row
     try:
-        return conn.execute(sql, params).fetchall()
+        return [dict(row) for row in conn.execute(sql, params).fetchall()]
     finally:
         conn.close()
+
+
+def execute(database: str | Path, sql: str, params: tuple = ()) -> None:
+    """Change the database behind the services' back (to age a row, say), on either backend."""
+    if _on_postgres(database):
+        with psycopg.connect(str(database)) as conn:
+            conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
+        return
+    conn = sqlite3.connect(database)
+    try:
+        conn.execute(sql, params)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def write_lock_held(database: str | Path) -> Iterator[None]:
+    """Another client holds the lock every lead write needs (SQLite's write lock; on
+    PostgreSQL the lock that keeps events in commit order) until the block ends."""
+    if _on_postgres(database):
+        with psycopg.connect(str(database)) as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+            yield
+            conn.rollback()
+        return
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
 
 
 def free_port() -> int:

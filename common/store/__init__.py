@@ -16,6 +16,10 @@ from common.store.tx import Tx
 __all__ = ["LeadFilter", "SqliteStore", "Store", "Tx", "Unit", "open_store"]
 
 
-async def open_store(database: Path, busy_timeout: float, max_attempts: int = 10) -> Store:
-    """Open (and migrate) the configured database."""
-    return await SqliteStore(database, busy_timeout, max_attempts).open()
+async def open_store(database: str | Path, busy_timeout: float, max_attempts: int = 10) -> Store:
+    """Open (and migrate) the configured database: a postgresql:// URL or a SQLite file."""
+    if str(database).startswith(("postgresql://", "postgres://")):
+        from common.store.postgres.store import PgStore  # psycopg only when it is used
+
+        return await PgStore(str(database), busy_timeout, max_attempts).open()
+    return await SqliteStore(Path(database), busy_timeout, max_attempts).open()

@@ -29,6 +29,11 @@ class Store(ABC):
     def changed(self) -> bool:
         """Cheap and non-blocking: has anything been committed since the last call?"""
 
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the data is: a file path, or a URL (with its password, so not for logs)."""
+
     def problem(self) -> str | None:
         """Why the database cannot take writes now (disk full, I/O error), if it cannot."""
         return None

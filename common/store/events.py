@@ -52,11 +52,13 @@ class EventStore:
                 )
         created_at = clock.now_iso()
         metadata = metadata or {}
+        self.sql.lock_event_order()
         try:
             position = self.sql.insert(
                 "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (stream_id, expected_version + 1, type, dumps(data), dumps(metadata), created_at),
+                key="position",
             )
         except self._is_conflict as error:
             raise ConcurrencyConflict(f"stream {stream_id} moved on concurrently") from error

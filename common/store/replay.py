@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from common.model import Event, Lead
+from common.store.base import Store
 from common.store.sqlite.connection import SqliteSql, connect
 from common.store.sqlite.store import SqliteStore
 from common.store.tx import Tx
@@ -34,7 +35,7 @@ def _batches(tx: Tx) -> Iterator[list[Event]]:
         after = batch[-1].position
 
 
-async def rebuild(store: SqliteStore, progress: Progress = lambda n: None) -> None:
+async def rebuild(store: Store, progress: Progress = lambda n: None) -> None:
     """Rewrite every projection from the events, in one transaction."""
 
     def unit(tx: Tx) -> None:
@@ -47,7 +48,7 @@ async def rebuild(store: SqliteStore, progress: Progress = lambda n: None) -> No
     await store.write(unit)
 
 
-async def verify(store: SqliteStore, limit: int = 20) -> list[str]:
+async def verify(store: Store, limit: int = 20) -> list[str]:
     """Replay the events into a scratch database and list where the live projections differ.
 
     Safe while traffic flows: the events and the live projections are read in ONE read
@@ -76,7 +77,7 @@ def _replay_and_compare(live: Tx, scratch: Path, limit: int) -> list[str]:
             while rows := live.sql.all(
                 f"SELECT {names} FROM {table} LIMIT ? OFFSET ?", (BATCH, offset)
             ):
-                conn.executemany(insert, [tuple(row) for row in rows])
+                conn.executemany(insert, [tuple(row[c] for c in columns) for row in rows])
                 offset += len(rows)
         conn.execute("COMMIT")
         return _differences(conn, limit)

@@ -14,6 +14,8 @@ Row = Mapping[str, Any]
 class Sql(Protocol):
     """Statements in one open transaction (or one read snapshot); `?` marks parameters."""
 
+    name: str  # "sqlite" or "postgresql", for the few statements that differ
+
     def run(self, sql: str, params: Params = ()) -> int:
         """Execute; return the number of rows changed."""
 
@@ -29,8 +31,16 @@ class Sql(Protocol):
     def value(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
 
-    def insert(self, sql: str, params: Params = ()) -> int:
-        """Execute an INSERT into a table with an integer key; return the new row's key."""
+    def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
+        """Execute an INSERT into a table with an integer key `key`; return the new key."""
+
+    def now(self) -> str:
+        """The current time as stored (UTC ISO-8601): the database's clock where the
+        backend is shared by many hosts, this host's for the embedded one."""
+
+    def lock_event_order(self) -> None:
+        """Before appending events: make commit order equal position order (a no-op where
+        there is one writer)."""
 
 
 def dumps(value: Any) -> str:

@@ -26,7 +26,8 @@ class Stats:
             " coalesce(sum(revenue_minor), 0) AS revenue_minor FROM campaign_stats"
         )
         assert row is not None  # an aggregate always has a row
-        return dict(row)
+        # int(): PostgreSQL sums are numeric (Decimal).
+        return {name: int(row[name]) for name in ("leads", "payments", "revenue_minor")}
 
     def daily(self, since: str) -> list[Row]:
         """Per-day counters from `since` (YYYY-MM-DD) on: day, campaign_id, leads, payments,

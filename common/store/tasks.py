@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from common import clock
@@ -18,6 +19,11 @@ COLUMNS = (
 # The task indexes are partial (migration 0005): they hold open tasks only, so each query
 # names its status as a literal, which is how SQLite knows such an index applies.
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.FAILED)
+
+
+def _later(now: str, seconds: float) -> str:
+    """`seconds` after `now` (the store's clock: the database's, on PostgreSQL)."""
+    return clock.iso(clock.parse(now) + timedelta(seconds=seconds))
 
 
 def task_from_row(row: Row) -> Task:
@@ -53,8 +59,8 @@ class TaskQueue:
         delay: float = 0.0,
         lead_id: str | None = None,
     ) -> int:
-        now = clock.now_iso()
-        run_after = clock.after(delay) if delay else now
+        now = self.sql.now()
+        run_after = _later(now, delay) if delay else now
         return self.sql.insert(
             "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -63,7 +69,7 @@ class TaskQueue:
 
     def has_due(self, types: tuple[TaskType, ...] = ()) -> bool:
         """A read-only look, so an idle dispatcher never takes the write lock."""
-        now = clock.now_iso()
+        now = self.sql.now()
         return bool(
             self.sql.value(
                 "SELECT EXISTS (SELECT 1 FROM tasks"
@@ -83,7 +89,7 @@ class TaskQueue:
     ) -> list[Task]:
         """Atomically take up to `limit` due tasks (pending and due, or with an expired lease);
         `with_leads` reads each task's lead in the same transaction (one query for all)."""
-        now = clock.now_iso()
+        now = self.sql.now()
         # A task whose lease ran out as often as it may be tried (its handler never finished:
         # a crash each time?) fails rather than being claimed forever.
         self.sql.run(
@@ -93,19 +99,31 @@ class TaskQueue:
             " AND attempts >= max_attempts",
             (now, now, *types),
         )
-        # Two indexed ranges (one partial index each) merged in due order.
-        due = (
-            "SELECT id, run_after AS due FROM tasks"
-            f" WHERE status = 'pending' AND run_after <= ? {_types(types)}"
-            " UNION ALL SELECT id, locked_until FROM tasks"
-            f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
-            " ORDER BY 2, 1 LIMIT ?"
-        )
+        if self.sql.name == "postgresql":
+            # Many dispatchers claim at once: each skips the rows another is claiming.
+            due = (
+                "SELECT id FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
+                f" OR (status = 'processing' AND locked_until <= ?)) {_types(types)}"
+                " ORDER BY CASE WHEN status = 'pending' THEN run_after ELSE locked_until END, id"
+                " LIMIT ? FOR UPDATE SKIP LOCKED"
+            )
+            params: tuple[Any, ...] = (now, now, *types, limit)
+        else:
+            # Two indexed ranges (one partial index each) merged in due order; the one
+            # writer per database file makes the claim atomic.
+            due = (
+                "SELECT id FROM (SELECT id, run_after AS due FROM tasks"
+                f" WHERE status = 'pending' AND run_after <= ? {_types(types)}"
+                " UNION ALL SELECT id, locked_until FROM tasks"
+                f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
+                " ORDER BY 2, 1 LIMIT ?) AS due"
+            )
+            params = (now, *types, now, *types, limit)
         rows = self.sql.all(
             "UPDATE tasks SET status = 'processing', locked_until = ?,"
             " attempts = attempts + 1, updated_at = ?"
-            f" WHERE id IN (SELECT id FROM ({due})) RETURNING {COLUMNS}",
-            (clock.after(lease), now, now, *types, now, *types, limit),
+            f" WHERE id IN ({due}) RETURNING {COLUMNS}",
+            (_later(now, lease), now, *params),
         )
         tasks = sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
         if not with_leads:
@@ -115,7 +133,7 @@ class TaskQueue:
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
         """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
-        until = clock.after(lease)
+        until = _later(self.sql.now(), lease)
         self.sql.many(
             "UPDATE tasks SET locked_until = ?"
             " WHERE id = ? AND status = 'processing' AND attempts = ?",
@@ -155,7 +173,7 @@ class TaskQueue:
         self._set(
             task_id,
             status=TaskStatus.PENDING,
-            run_after=clock.after(delay),
+            run_after=_later(self.sql.now(), delay),
             locked_until=None,
             last_error=error[:ERROR_LIMIT],
         )
@@ -169,14 +187,14 @@ class TaskQueue:
         """Give a claimed task back untouched (shutdown): its attempt does not count."""
         self.sql.run(
             "UPDATE tasks SET status = 'pending', locked_until = NULL,"
-            " attempts = max(attempts - 1, 0), updated_at = ?"
+            " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ?"
             " WHERE id = ? AND status = 'processing' AND attempts = ?",
-            (clock.now_iso(), task.id, task.attempts),
+            (self.sql.now(), task.id, task.attempts),
         )
 
     def retry_failed(self, task_ids: list[int] | None = None) -> int:
         """Queue failed tasks again with a fresh set of attempts; return how many."""
-        now = clock.now_iso()
+        now = self.sql.now()
         where, params = "status = 'failed'", tuple[int, ...]()
         if task_ids is not None:
             where += f" AND id IN ({marks(task_ids)})"
@@ -217,8 +235,8 @@ class TaskQueue:
             "  WHERE status = 'processing' AND locked_until < ?"
             f"  UNION ALL SELECT {COLUMNS} FROM tasks"
             "  WHERE status = 'pending' AND attempts >= ?"
-            ") ORDER BY updated_at DESC LIMIT ?",
-            (clock.now_iso(), retrying_attempts, limit),
+            ") AS attention ORDER BY updated_at DESC LIMIT ?",
+            (self.sql.now(), retrying_attempts, limit),
         )
         return [task_from_row(row) for row in rows]
 
@@ -234,6 +252,6 @@ class TaskQueue:
         )
 
     def _set(self, task_id: int, **values: Any) -> None:
-        values["updated_at"] = clock.now_iso()
+        values["updated_at"] = self.sql.now()
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.sql.run(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))

@@ -166,8 +166,8 @@ async def test_admin_numbers_equal_the_database(dash, store):
     await seed(store, campaign="autumn", pay="99.99")
     await log_in(dash)
     html = await (await dash.get("/admin")).text()
-    total_leads = rows(store.path, "SELECT count(*) AS n FROM leads")[0]["n"]
-    total_events = rows(store.path, "SELECT count(*) AS n FROM events")[0]["n"]
+    total_leads = rows(store.location, "SELECT count(*) AS n FROM leads")[0]["n"]
+    total_events = rows(store.location, "SELECT count(*) AS n FROM events")[0]["n"]
     assert f'id="total-leads">{total_leads}<' in html
     assert f'id="total-events">{total_events}<' in html
     spring = re.search(r'data-campaign="spring">(.*?)</tr>', html, re.S)[1]
@@ -175,7 +175,9 @@ async def test_admin_numbers_equal_the_database(dash, store):
     assert '"num revenue">1 500.50<' in spring and '"num conversion">33.3%<' in spring
     autumn = re.search(r'data-campaign="autumn">(.*?)</tr>', html, re.S)[1]
     assert '"num revenue">99.99<' in autumn and '"num conversion">100.0%<' in autumn
-    pending = rows(store.path, "SELECT count(*) AS n FROM tasks WHERE status = 'pending'")[0]["n"]
+    pending = rows(store.location, "SELECT count(*) AS n FROM tasks WHERE status = 'pending'")[0][
+        "n"
+    ]
     assert f'id="tasks-pending">{pending}<' in html and pending == 4
     assert html.count("<polyline") >= 3  # the charts are drawn
 
@@ -313,14 +315,18 @@ async def test_a_person_attaches_an_unmatched_payment_to_its_lead(dash, store):
 
     done = await dash.post(url, data={"csrf_token": token, "lead_id": lead_id})
     assert done.status == 200 and f'data-payment="{payment_id}"' not in await done.text()
-    [lead] = rows(store.path, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,))
+    [lead] = rows(
+        store.location, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,)
+    )
     assert (lead["status"], lead["payment_amount"]) == ("paid", "1200.00")
-    [task] = rows(store.path, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
+    [task] = rows(store.location, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
     assert task["lead_id"] == lead_id  # the conversion goes to Metrica like any payment
 
     twice = await dash.post(url, data={"csrf_token": token, "lead_id": other})
     assert twice.status == 409 and "already attached" in await twice.text()
-    [paid] = rows(store.path, "SELECT count(*) AS n FROM events WHERE type = 'PAYMENT_REGISTERED'")
+    [paid] = rows(
+        store.location, "SELECT count(*) AS n FROM events WHERE type = 'PAYMENT_REGISTERED'"
+    )
     assert paid["n"] == 1  # counted once
 
 

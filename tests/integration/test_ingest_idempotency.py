@@ -1,4 +1,4 @@
-from tests.helpers import rows
+from tests.helpers import execute, rows
 
 LEAD = {"phone": "+79161234567", "name": "Anna"}
 
@@ -40,14 +40,9 @@ async def test_without_a_key_two_clients_are_two_leads(ingest, db_path):
 
 
 async def test_an_expired_key_starts_afresh(ingest, db_path):
-    import sqlite3
-
     headers = {"Idempotency-Key": "form-45"}
     first = await (await ingest.post("/api/v1/leads", json=LEAD, headers=headers)).json()
-    conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE idempotency_keys SET created_at = '2020-01-01T00:00:00.000000Z'")
-    conn.execute("UPDATE leads SET created_at = '2020-01-01T00:00:00.000000Z'")  # not a repeat
-    conn.commit()
-    conn.close()
+    execute(db_path, "UPDATE idempotency_keys SET created_at = '2020-01-01T00:00:00.000000Z'")
+    execute(db_path, "UPDATE leads SET created_at = '2020-01-01T00:00:00.000000Z'")  # no repeat
     second = await (await ingest.post("/api/v1/leads", json=LEAD, headers=headers)).json()
     assert second["lead_id"] != first["lead_id"]

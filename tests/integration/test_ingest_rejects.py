@@ -1,11 +1,10 @@
 """Every bad input gets a JSON 4xx naming the problem, and the database does not change."""
 
 import json
-import sqlite3
 
 import pytest
 
-from tests.helpers import snapshot
+from tests.helpers import snapshot, write_lock_held
 
 OK = {"phone": "+79161234567"}
 JSON = {"Content-Type": "application/json"}
@@ -140,13 +139,8 @@ def test_there_are_at_least_twenty_five_bad_inputs():
 async def test_busy_database_answers_503_and_writes_nothing(ingest, db_path):
     await ingest.get("/healthz")
     before = snapshot(db_path)
-    blocker = sqlite3.connect(db_path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock_held(db_path):
         resp = await ingest.post("/api/v1/leads", json=OK)
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert resp.status == 503
     assert resp.headers["Retry-After"] == "1"
     assert (await resp.json())["error"] == "database_busy"

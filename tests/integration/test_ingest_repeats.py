@@ -6,7 +6,7 @@ import pytest
 
 from common.config import Settings
 from services.ingest.app import create_app
-from tests.helpers import rows
+from tests.helpers import execute, rows
 
 
 async def test_a_repeat_is_an_event_on_the_first_lead(ingest, db_path):
@@ -57,9 +57,6 @@ async def test_repeat_check_can_be_switched_off(aiohttp_client, db_path, ingest_
 async def test_after_the_window_it_is_a_new_lead(ingest, db_path):
     await ingest.post("/api/v1/leads", json={"phone": "+79161234567"})
     # The first lead is 31 minutes old (its row, as the window query reads it).
-    conn = __import__("sqlite3").connect(db_path)
-    conn.execute("UPDATE leads SET created_at = '2000-01-01T00:00:00.000000Z'")
-    conn.commit()
-    conn.close()
+    execute(db_path, "UPDATE leads SET created_at = '2000-01-01T00:00:00.000000Z'")
     resp = await ingest.post("/api/v1/leads", json={"phone": "+79161234567"})
     assert (await resp.json())["status"] == "new"

@@ -42,11 +42,13 @@ async def test_a_missed_won_deal_is_paid_once_and_the_cursor_moves(store, b24):
         reconcile = DealReconciliation(store, integration, http)
         assert sorted(await reconcile.once()) == ["ok", "unmatched"]
         assert sorted(await reconcile.once()) == ["duplicate", "unmatched"]  # nothing twice
-    [lead] = rows(store.path, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,))
+    [lead] = rows(
+        store.location, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,)
+    )
     assert (lead["status"], lead["payment_amount"]) == ("paid", "3000.00")
-    assert len(rows(store.path, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
-    assert len(rows(store.path, "SELECT * FROM unmatched_payments")) == 1
-    [cursor] = rows(store.path, "SELECT * FROM reconcile_cursors")
+    assert len(rows(store.location, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
+    assert len(rows(store.location, "SELECT * FROM unmatched_payments")) == 1
+    [cursor] = rows(store.location, "SELECT * FROM reconcile_cursors")
     assert (cursor["connection"], cursor["cursor"]) == ("b24", NOW)
 
 
@@ -62,7 +64,7 @@ async def test_every_page_of_the_deal_list_is_read(store, b24):
     async with aiohttp.ClientSession() as http:
         answers = await DealReconciliation(store, integration, http).once()
     assert len(answers) == 120 and set(answers) == {"ignored"}  # lost deals of no lead of ours
-    [cursor] = rows(store.path, "SELECT cursor FROM reconcile_cursors")
+    [cursor] = rows(store.location, "SELECT cursor FROM reconcile_cursors")
     assert cursor["cursor"] == "2026-11-27T07:01:59+03:00"
 
 
@@ -84,7 +86,9 @@ async def test_amocrm_leads_won_without_a_webhook_are_paid_once(store):
             assert sorted(await reconcile.once()) == ["duplicate", "ignored"]
     finally:
         await runner.cleanup()
-    [lead] = rows(store.path, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,))
+    [lead] = rows(
+        store.location, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,)
+    )
     assert (lead["status"], lead["payment_amount"]) == ("paid", "7000.00")
-    [cursor] = rows(store.path, "SELECT cursor FROM reconcile_cursors WHERE connection = 'amo'")
+    [cursor] = rows(store.location, "SELECT cursor FROM reconcile_cursors WHERE connection = 'amo'")
     assert cursor["cursor"] == str(now)

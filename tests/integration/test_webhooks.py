@@ -52,25 +52,25 @@ async def test_amocrm_won_deal_is_paid_once(hooks, store):
     assert resp.status == 200
     answer = await resp.json()
     assert answer["status"] == "ok" and answer["lead_id"] == lead_id
-    [lead] = rows(store.path, "SELECT * FROM leads")
+    [lead] = rows(store.location, "SELECT * FROM leads")
     assert (lead["status"], lead["payment_amount"], lead["payment_currency"]) == (
         "paid",
         "15000.00",
         "RUB",
     )
-    [task] = rows(store.path, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
+    [task] = rows(store.location, "SELECT * FROM tasks WHERE type = 'send_to_yandex_direct'")
     assert task["id"] == answer["yandex_direct_task_id"]
-    [stats] = rows(store.path, "SELECT * FROM campaign_stats")
+    [stats] = rows(store.location, "SELECT * FROM campaign_stats")
     assert (stats["payments"], stats["revenue_minor"]) == (1, 1_500_000)
 
-    before = snapshot(store.path)
+    before = snapshot(store.location)
     again = await post_amo(hooks, amo_form(("30000001", "142", "15000")))
     assert again.status == 200 and (await again.json())["status"] == "duplicate"
-    after = snapshot(store.path)
+    after = snapshot(store.location)
     receipts = after.pop("webhook_receipts")
     assert len(receipts) == len(before.pop("webhook_receipts")) + 1  # kept for audit
     assert after == before
-    assert len(rows(store.path, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
+    assert len(rows(store.location, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
 
 
 async def test_amocrm_payload_with_two_leads(hooks, store):
@@ -80,7 +80,7 @@ async def test_amocrm_payload_with_two_leads(hooks, store):
     answer = await (await post_amo(hooks, body)).json()
     statuses = [r["status"] for r in answer["results"]]
     assert statuses == ["ok", "ok", "ignored"]
-    by_id = {r["id"]: r["status"] for r in rows(store.path, "SELECT id, status FROM leads")}
+    by_id = {r["id"]: r["status"] for r in rows(store.location, "SELECT id, status FROM leads")}
     assert by_id == {won: "paid", lost: "lost"}
 
 
@@ -89,14 +89,14 @@ async def test_a_won_deal_of_no_lead_of_ours_is_kept_unmatched_once(hooks, store
     answer = await resp.json()
     assert resp.status == 200 and answer["status"] == "unmatched"
     assert "404404" in answer["reason"]
-    [receipt] = rows(store.path, "SELECT * FROM webhook_receipts")
+    [receipt] = rows(store.location, "SELECT * FROM webhook_receipts")
     assert receipt["outcome"] == "unmatched" and "404404" in receipt["body"]
-    assert rows(store.path, "SELECT * FROM events") == []
-    [kept] = rows(store.path, "SELECT * FROM unmatched_payments")
+    assert rows(store.location, "SELECT * FROM events") == []
+    [kept] = rows(store.location, "SELECT * FROM unmatched_payments")
     assert (kept["connection"], kept["crm_ref"], kept["amount"]) == ("amo", "404404", "10.00")
     again = await (await post_amo(hooks, amo_form(("404404", "142", "10")))).json()
     assert again["unmatched_payment_id"] == kept["id"]
-    assert len(rows(store.path, "SELECT * FROM unmatched_payments")) == 1
+    assert len(rows(store.location, "SELECT * FROM unmatched_payments")) == 1
     metrics = await (await hooks.get("/metrics")).text()
     assert 'leadrelay_webhooks_total{crm="amo",status="unmatched"} 2.0' in metrics
 
@@ -104,14 +104,14 @@ async def test_a_won_deal_of_no_lead_of_ours_is_kept_unmatched_once(hooks, store
 async def test_a_lost_deal_of_no_lead_of_ours_is_ignored(hooks, store):
     answer = await (await post_amo(hooks, amo_form(("404404", "143", "0")))).json()
     assert answer["status"] == "ignored"
-    assert rows(store.path, "SELECT * FROM unmatched_payments") == []
+    assert rows(store.location, "SELECT * FROM unmatched_payments") == []
 
 
 async def test_a_won_bitrix24_deal_without_lead_id_is_kept_unmatched(hooks, store, b24):
     b24.add_deal("90", STAGE_SEMANTIC_ID="S", OPPORTUNITY="700.00", CURRENCY_ID="RUB")
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("90"), headers=FORM)
     assert (await resp.json())["status"] == "unmatched"
-    [kept] = rows(store.path, "SELECT * FROM unmatched_payments")
+    [kept] = rows(store.location, "SELECT * FROM unmatched_payments")
     assert (kept["crm_ref"], kept["amount"]) == ("deal:90", "700.00")
 
 
@@ -147,12 +147,12 @@ BAD = [
 )
 async def test_bad_webhooks_write_nothing(hooks, store, name, crm, token, body, status, code):
     await delivered_lead(store, "amo", "1")
-    before = snapshot(store.path)
+    before = snapshot(store.location)
     query = f"?token={token}" if token else ""
     resp = await hooks.post(f"/api/v1/webhooks/crm/{crm}{query}", data=body, headers=FORM)
     assert resp.status == status
     assert (await resp.json())["error"] == code
-    assert snapshot(store.path) == before
+    assert snapshot(store.location) == before
 
 
 def signed(payload: dict, message_id: str = "msg_1", secret: str = SECRET):
@@ -167,10 +167,10 @@ async def test_generic_payment_and_redelivery(hooks, store):
     )
     first = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
     assert (await first.json())["status"] == "ok"
-    before = snapshot(store.path)
+    before = snapshot(store.location)
     again = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
     assert again.status == 200 and (await again.json())["status"] == "duplicate"
-    assert snapshot(store.path) == before  # not even a second receipt
+    assert snapshot(store.location) == before  # not even a second receipt
 
 
 async def test_generic_by_crm_lead_id_and_bad_signature(hooks, store):
@@ -179,10 +179,10 @@ async def test_generic_by_crm_lead_id_and_bad_signature(hooks, store):
         {"type": "payment", "crm_lead_id": "ext-7", "amount": "10", "currency": "USD"},
         secret="whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
     )
-    before = snapshot(store.path)
+    before = snapshot(store.location)
     resp = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
     assert resp.status == 401 and (await resp.json())["error"] == "invalid_signature"
-    assert snapshot(store.path) == before
+    assert snapshot(store.location) == before
     body, headers = signed(
         {"type": "payment", "crm_lead_id": "ext-7", "amount": "10", "currency": "USD"},
         message_id="msg_2",
@@ -216,13 +216,13 @@ async def test_bitrix24_deal_is_read_back_and_paid(hooks, store, b24):
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("77"), headers=FORM)
     answer = await resp.json()
     assert answer["status"] == "ok" and answer["lead_id"] == lead_id
-    [lead] = rows(store.path, "SELECT * FROM leads")
+    [lead] = rows(store.location, "SELECT * FROM leads")
     assert (lead["status"], lead["payment_amount"], lead["paid_at"]) == (
         "paid",
         "2500.00",
         "2026-11-20T09:00:00.000000Z",
     )
-    [resolve] = rows(store.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
+    [resolve] = rows(store.location, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
     assert resolve["status"] == "completed"
 
 
@@ -232,10 +232,10 @@ async def test_bitrix24_notice_survives_a_failing_deal_read(hooks, store, b24):
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("78"), headers=FORM)
     answer = await resp.json()
     assert resp.status == 200 and answer["status"] == "queued"
-    [task] = rows(store.path, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
+    [task] = rows(store.location, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
     assert (task["id"], task["status"]) == (answer["task_id"], "pending")
     assert json.loads(task["payload"])["deal_id"] == "78"
-    [receipt] = rows(store.path, "SELECT * FROM webhook_receipts")
+    [receipt] = rows(store.location, "SELECT * FROM webhook_receipts")
     assert receipt["outcome"] == "queued"
 
 
@@ -245,7 +245,7 @@ async def test_lost_twice_is_a_duplicate_but_a_reopened_deal_can_be_won(hooks, s
     again = await (await post_amo(hooks, amo_form(("30000009", "143", "")))).json()
     won = await (await post_amo(hooks, amo_form(("30000009", "142", "700")))).json()
     assert [first["status"], again["status"], won["status"]] == ["ok", "duplicate", "ok"]
-    [lead] = rows(store.path, "SELECT status FROM leads WHERE id = ?", (lead_id,))
+    [lead] = rows(store.location, "SELECT status FROM leads WHERE id = ?", (lead_id,))
     assert lead["status"] == "paid"
 
 
@@ -265,7 +265,7 @@ async def test_bitrix24_payment_time_is_when_the_deal_was_won(hooks, store, b24)
     )
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("78"), headers=FORM)
     assert (await resp.json())["status"] == "ok"
-    [lead] = rows(store.path, "SELECT paid_at FROM leads")
+    [lead] = rows(store.location, "SELECT paid_at FROM leads")
     assert lead["paid_at"] == "2026-11-21T12:30:00.000000Z"
 
 
@@ -279,7 +279,7 @@ async def test_a_connection_cannot_pay_a_lead_another_crm_holds(hooks, store):
         await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
     ).json()
     assert answer["status"] == "unmatched"  # kept for a person, not applied
-    [lead] = rows(store.path, "SELECT status FROM leads WHERE id = ?", (amo_lead,))
+    [lead] = rows(store.location, "SELECT status FROM leads WHERE id = ?", (amo_lead,))
     assert lead["status"] == "sent_to_crm"
     body, headers = signed({"type": "lost", "lead_id": amo_lead}, message_id="msg_lost")
     answer = await (
@@ -293,7 +293,7 @@ async def test_bitrix24_application_token_is_not_kept_in_receipts(hooks, store, 
     b24.add_deal("79", STAGE_SEMANTIC_ID="S", OPPORTUNITY="100", CURRENCY_ID="RUB", LEAD_ID="501")
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("79"), headers=FORM)
     assert (await resp.json())["status"] == "ok"
-    [receipt] = rows(store.path, "SELECT body FROM webhook_receipts")
+    [receipt] = rows(store.location, "SELECT body FROM webhook_receipts")
     assert "app-token" not in receipt["body"]
     assert "auth%5Bapplication_token%5D=%5Bredacted%5D" in receipt["body"]
     assert "data%5BFIELDS%5D%5BID%5D=79" in receipt["body"]  # the rest is kept to debug with

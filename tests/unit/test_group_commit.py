@@ -8,6 +8,8 @@ import pytest
 from common.leads import LeadService
 from tests.helpers import rows
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite writer thread and its group commit
+
 
 async def test_concurrent_units_share_commits(store):
     made = await asyncio.gather(
@@ -17,7 +19,7 @@ async def test_concurrent_units_share_commits(store):
         )
     )
     assert len({lead_id for lead_id, _ in made}) == 50
-    assert len(rows(store.path, "SELECT * FROM leads")) == 50
+    assert len(rows(store.location, "SELECT * FROM leads")) == 50
     writer = store.writer
     assert writer.units == 50 and writer.batches < 50  # fewer fsyncs than requests
 
@@ -41,10 +43,12 @@ async def test_a_failing_unit_rolls_back_alone(store):
     )
     assert isinstance(results[1], ValueError)
     assert not isinstance(results[0], Exception) and not isinstance(results[2], Exception)
-    campaigns = [r["campaign_id"] for r in rows(store.path, "SELECT campaign_id FROM leads")]
+    campaigns = [r["campaign_id"] for r in rows(store.location, "SELECT campaign_id FROM leads")]
     assert campaigns == ["good", "good"]
-    assert [r["campaign_id"] for r in rows(store.path, "SELECT * FROM campaign_stats")] == ["good"]
-    assert len(rows(store.path, "SELECT * FROM events")) == 2  # nothing of the broken unit
+    assert [r["campaign_id"] for r in rows(store.location, "SELECT * FROM campaign_stats")] == [
+        "good"
+    ]
+    assert len(rows(store.location, "SELECT * FROM events")) == 2  # nothing of the broken unit
 
 
 async def test_a_unit_that_fails_alone_raises_to_its_caller(store):

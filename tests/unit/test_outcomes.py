@@ -28,9 +28,9 @@ async def test_a_stale_holder_changes_nothing(store):
     assert await store.write(lambda tx: apply_outcome(tx, slow, lead_id, SENT, settings)) == (
         "stale"
     )
-    sent = rows(store.path, "SELECT * FROM events WHERE type = 'LEAD_SENT_TO_CRM'")
+    sent = rows(store.location, "SELECT * FROM events WHERE type = 'LEAD_SENT_TO_CRM'")
     assert len(sent) == 1
-    [stats] = rows(store.path, "SELECT leads_delivered FROM campaign_stats")
+    [stats] = rows(store.location, "SELECT leads_delivered FROM campaign_stats")
     assert stats["leads_delivered"] == 1  # counted once, however many deliveries
 
 

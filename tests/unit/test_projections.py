@@ -39,7 +39,9 @@ def pay(amount: str) -> dict:
 async def test_replay_equals_live_tables_after_mixed_history(store):
     await mixed_history(store)
     assert await verify(store) == []
-    stats = {r["campaign_id"]: dict(r) for r in rows(store.path, "SELECT * FROM campaign_stats")}
+    stats = {
+        r["campaign_id"]: dict(r) for r in rows(store.location, "SELECT * FROM campaign_stats")
+    }
     assert stats["c0"]["payments"] == 2 and stats["c0"]["revenue_minor"] == 150050 + 1000
     assert stats["c1"]["revenue_minor"] == 9999 and stats["c1"]["delivery_failed"] == 1
     assert stats["c0"]["conversions_uploaded"] == 1 and stats["c0"]["lost"] == 1
@@ -53,7 +55,7 @@ async def test_verify_reports_tampering_and_rebuild_repairs_it(store):
         tx.sql.run("UPDATE campaign_stats SET leads = 99 WHERE campaign_id = 'c1'")
         tx.sql.run("DELETE FROM leads WHERE id = ?", (ids[1],))
 
-    before = rows(store.path, "SELECT * FROM leads ORDER BY id")
+    before = rows(store.location, "SELECT * FROM leads ORDER BY id")
     await store.write(tamper)
     problems = await verify(store)
     assert f"leads {ids[5]}: missing or different in live" in problems
@@ -62,7 +64,7 @@ async def test_verify_reports_tampering_and_rebuild_repairs_it(store):
 
     await rebuild(store)
     assert await verify(store) == []
-    assert [tuple(r) for r in rows(store.path, "SELECT * FROM leads ORDER BY id")] == [
+    assert [tuple(r) for r in rows(store.location, "SELECT * FROM leads ORDER BY id")] == [
         tuple(r) for r in before
     ]
 
@@ -75,7 +77,7 @@ async def test_late_delivery_report_does_not_unpay_a_lead(store):
         (EventType.LEAD_LOST, {"source": "shop"}),
     ]:
         await store.write(lambda tx, k=kind, d=data: LeadService.record(tx, lead_id, k, d))
-    [lead] = rows(store.path, "SELECT status, crm_lead_id FROM leads")
+    [lead] = rows(store.location, "SELECT status, crm_lead_id FROM leads")
     assert (lead["status"], lead["crm_lead_id"]) == ("paid", "x")
     assert await verify(store) == []
 
@@ -86,7 +88,7 @@ async def test_a_lost_lead_can_still_be_won(store):
     await store.write(
         lambda tx: LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, pay("5"))
     )
-    [lead] = rows(store.path, "SELECT status FROM leads")
+    [lead] = rows(store.location, "SELECT status FROM leads")
     assert lead["status"] == "paid"
 
 

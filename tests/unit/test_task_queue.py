@@ -5,17 +5,18 @@ from datetime import timedelta
 
 from common import clock
 from common.model import TaskStatus, TaskType
+from common.store import open_store
+from tests.helpers import wait_for_async
 
 CLAIMER = """
 import asyncio, json, sys
-from pathlib import Path
-from common.store import SqliteStore
+from common.store import open_store
 
 DELIVERY_SECONDS = 0.002  # what a delivery takes; without it one process could take all
 
 
 async def main():
-    store = await SqliteStore(Path(sys.argv[1]), busy_timeout=10).open()
+    store = await open_store(sys.argv[1], busy_timeout=10)
     mine = []
     print("ready", flush=True)
     sys.stdin.readline()  # start together, so both compete for the whole queue
@@ -50,7 +51,7 @@ async def test_two_processes_never_claim_the_same_task(store):
     ids = await enqueue(store, 400)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIMER, str(store.path)],
+            [sys.executable, "-c", CLAIMER, str(store.location)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -118,14 +119,18 @@ async def test_release_gives_the_attempt_back(store):
 
 
 async def test_a_commit_elsewhere_is_seen_as_a_change(store, settings):
-    from common.store import SqliteStore
-
-    other = await SqliteStore(settings.database, settings.busy_timeout).open()
+    """Another process's new task wakes this one: PRAGMA data_version on SQLite, LISTEN /
+    NOTIFY on PostgreSQL (delivered a moment after the commit, hence the polling)."""
+    other = await open_store(settings.database, settings.busy_timeout)
     try:
         store.changed()  # the first look takes the current version
         assert not store.changed()
         await enqueue(other, 1)
-        assert store.changed()
+
+        async def noticed():
+            return store.changed()
+
+        assert await wait_for_async(noticed, timeout=5)
         assert not store.changed()
     finally:
         await other.close()

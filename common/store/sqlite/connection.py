@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from common import clock
 from common.errors import DatabaseBusy, DatabaseUnavailable
 from common.store.sql import Params, Row
 
@@ -69,9 +70,16 @@ class SqliteSql:
     """The Sql protocol over one sqlite3 connection."""
 
     __slots__ = ("conn",)
+    name = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
+
+    def now(self) -> str:
+        return clock.now_iso()
+
+    def lock_event_order(self) -> None:
+        pass  # one writer thread per process, and BEGIN IMMEDIATE: commits are in order
 
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(sql, params).rowcount
@@ -86,7 +94,7 @@ class SqliteSql:
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         return self.conn.execute(sql, params).fetchall()
 
-    def insert(self, sql: str, params: Params = ()) -> int:
+    def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         # lastrowid, not RETURNING: a RETURNING row costs sqlite3 one more step, and every
         # step hands the GIL to the event loop and back.
         rowid = self.conn.execute(sql, params).lastrowid

@@ -20,9 +20,9 @@ class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer leadrelay than this one."""
 
 
-def migrations() -> list[tuple[int, str]]:
-    """(number, sql) of every migration file, in order."""
-    folder = resources.files("common.store.sqlite") / "migrations"
+def migrations(package: str = "common.store.sqlite") -> list[tuple[int, str]]:
+    """(number, sql) of every migration file of a backend's package, in order."""
+    folder = resources.files(package) / "migrations"
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

@@ -79,6 +79,10 @@ class SqliteStore(Store):
         except sqlite3.OperationalError as error:
             raise busy_or(error) from error
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def problem(self) -> str | None:
         return self.writer.failing
 

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: the same store verbs over psycopg 3 and its connection pool."""

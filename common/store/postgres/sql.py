@@ -1,0 +1,67 @@
+"""The Sql protocol over one psycopg connection inside a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+
+from common.store.sql import Params, Row
+
+# Every transaction that appends events takes this lock first and holds it to its commit,
+# so events are committed in the order of their positions: a reader that has seen
+# position N will never later find a smaller one appear (a sequence alone hands out
+# numbers in the order transactions ask, not the order they commit; the eventsourcing
+# library documents the same trap and locks the same way).
+EVENT_ORDER_LOCK = 0x6C65_6164  # "lead"
+
+
+@lru_cache(maxsize=1024)
+def dialect(sql: str) -> str:
+    """`?` placeholders as psycopg's `%s` (and a literal `%` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgSql:
+    __slots__ = ("conn",)
+    name = "postgresql"
+
+    def __init__(self, conn: psycopg.Connection[Any]):
+        self.conn = conn
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        return self.conn.execute(dialect(sql), params).rowcount
+
+    def many(self, sql: str, rows: Iterable[Params]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(dialect(sql), list(rows))
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self.conn.execute(dialect(sql), params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return self.conn.execute(dialect(sql), params).fetchall()
+
+    def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
+        row = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params).fetchone()
+        assert row is not None
+        return int(row[key])
+
+    def value(self, sql: str, params: Params = ()) -> Any:
+        row = self.conn.execute(dialect(sql), params).fetchone()
+        return None if row is None else next(iter(row.values()))
+
+    def now(self) -> str:
+        """The database's clock, so leases mean the same on every host."""
+        return str(
+            self.value(
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
+                ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
+            )
+        )
+
+    def lock_event_order(self) -> None:
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))

@@ -1,0 +1,151 @@
+"""PgStore: the backend for more than one machine. Units of work run on a small thread pool,
+each in its own transaction on a pooled psycopg connection; PostgreSQL's own locking lets
+many processes on many hosts write at once (no writer thread, no group commit needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
+from common.store.base import Store, Unit
+from common.store.postgres.migrate import migrate
+from common.store.postgres.sql import PgSql
+from common.store.tx import Tx
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CONNECTIONS = 8  # per process: threads and pooled connections
+# A unit that lost a race runs again: a deadlock, a serialization failure, or two units
+# appending the next version of the same lead's events at once (on SQLite the one writer
+# thread orders them; here the second sees the first's commit when it runs again).
+RETRIES = 5
+CHANNEL = "leadrelay_tasks"  # NOTIFYed by a trigger when a task is queued or falls due again
+LISTEN_WAIT = 0.1  # seconds the listener waits for a notification before looking up
+
+
+def shown(dsn: str) -> str:
+    """The URL without its password, for messages and logs."""
+    head, at, tail = dsn.rpartition("@")
+    if not at or ":" not in head.split("://", 1)[-1]:
+        return dsn
+    scheme, _, user_pass = head.partition("://")
+    return f"{scheme}://{user_pass.split(':', 1)[0]}:***@{tail}"
+
+
+class PgStore(Store):
+    def __init__(self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10):
+        self.dsn = dsn
+        self.busy_timeout = busy_timeout
+        self.max_attempts = max_attempts
+        self.pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=CONNECTIONS,
+            kwargs={"row_factory": dict_row},
+            configure=self._configure,
+            open=False,
+            timeout=max(busy_timeout, 1.0),
+        )
+        self._threads = ThreadPoolExecutor(CONNECTIONS, thread_name_prefix="leadrelay-pg")
+        self._notified = False
+        self._closing = threading.Event()
+        self._listener: threading.Thread | None = None
+        self.failing: str | None = None
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        # A writer waits for a row lock at most busy_timeout, then answers 503 (like SQLite).
+        conn.execute(f"SET lock_timeout = '{int(self.busy_timeout * 1000)}ms'")
+        conn.commit()
+
+    async def open(self) -> PgStore:
+        await asyncio.to_thread(migrate, self.dsn)
+        await asyncio.to_thread(self.pool.open, True, max(self.busy_timeout, 5.0))
+        self._listener = threading.Thread(target=self._listen, name="leadrelay-listen", daemon=True)
+        self._listener.start()
+        return self
+
+    async def close(self) -> None:
+        self._closing.set()
+        self._threads.shutdown(wait=True)
+        await asyncio.to_thread(self.pool.close)
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.join, 5.0)
+
+    def _tx(self, conn: psycopg.Connection[Any]) -> Tx:
+        return Tx(PgSql(conn), errors.UniqueViolation, self.max_attempts)
+
+    async def write(self, unit: Unit[T]) -> T:
+        loop = asyncio.get_running_loop()
+        result: T = await loop.run_in_executor(self._threads, self._write, unit)
+        return result
+
+    def _write(self, unit: Unit[T]) -> T:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with self.pool.connection() as conn, conn.transaction():
+                    result = unit(self._tx(conn))
+                self.failing = None
+                return result
+            except ConcurrencyConflict:
+                if attempt == RETRIES:
+                    raise
+            except (errors.SerializationFailure, errors.DeadlockDetected):
+                if attempt == RETRIES:
+                    raise DatabaseBusy("the database is busy, retry shortly") from None
+            except errors.LockNotAvailable as error:
+                raise DatabaseBusy("the database is busy, retry shortly") from error
+            except (psycopg.OperationalError, PoolTimeout) as error:
+                self.failing = str(error).strip() or error.__class__.__name__
+                raise DatabaseUnavailable(
+                    f"the database cannot take writes now: {error}"
+                ) from error
+        raise AssertionError("unreachable")
+
+    async def read(self, query: Unit[T]) -> T:
+        loop = asyncio.get_running_loop()
+        result: T = await loop.run_in_executor(self._threads, self._read, query)
+        return result
+
+    def _read(self, query: Unit[T]) -> T:
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                # One snapshot for the whole function, and no writes by mistake.
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return query(self._tx(conn))
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise DatabaseUnavailable(f"the database cannot be read now: {error}") from error
+
+    @property
+    def location(self) -> str:
+        return self.dsn
+
+    def problem(self) -> str | None:
+        return self.failing
+
+    def changed(self) -> bool:
+        if self._notified:
+            self._notified = False
+            return True
+        return False
+
+    def _listen(self) -> None:
+        """LISTEN on a connection of its own; reconnect after a failure."""
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self._closing.is_set():
+                        for _ in conn.notifies(timeout=LISTEN_WAIT):
+                            self._notified = True
+            except psycopg.Error as error:
+                log.warning("LISTEN connection lost; polling until it is back: %s", error)
+                self._closing.wait(1.0)  # before reconnecting, unless closing
