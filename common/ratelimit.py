@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import OrderedDict
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 
 from common.errors import RateLimited
+from common.store import Store
 
 
 class KeyedLimiter:
@@ -40,3 +43,34 @@ class KeyedLimiter:
             retry_after = self.retry_after()
             raise RateLimited(f"too many requests, retry in {retry_after} s", retry_after)
         await limiter.acquire()  # has capacity: returns at once
+
+
+class SharedLimiter:
+    """`async with limiter:` waits for a token of a bucket kept in the database, so every
+    process on every host together stays under `rate` calls a second (the aiolimiter
+    interface the integrations use, backed by `tx.rates`)."""
+
+    def __init__(self, store: Store, name: str, rate: float):
+        self.store = store
+        self.name = name
+        self.rate = rate
+
+    async def __aenter__(self) -> None:
+        name, rate = self.name, self.rate
+        while True:
+            wait = await self.store.write(lambda tx: tx.rates.take(name, rate))
+            if not wait:
+                return
+            await asyncio.sleep(wait)  # until the bucket's next token is due
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def share_limits(store: Store, integrations: dict[str, Any]) -> None:
+    """On a shared store, each integration's per-process limiter becomes a shared one."""
+    if not store.shared:
+        return
+    for name, integration in integrations.items():
+        rate = integration.limiter.max_rate / integration.limiter.time_period
+        integration.limiter = SharedLimiter(store, f"crm:{name}", rate)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -121,7 +122,8 @@ class CrmIntegration(ABC):
 
     def __init__(self, name: str, rate_limit: float):
         self.name = name
-        self.limiter = AsyncLimiter(rate_limit, 1.0)
+        # Per process; on PostgreSQL ratelimit.share_limits puts a shared one here.
+        self.limiter: AbstractAsyncContextManager[Any] = AsyncLimiter(rate_limit, 1.0)
 
     @abstractmethod
     async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -117,7 +118,8 @@ def classify(reply: Reply) -> None:
 class YandexDirectIntegration:
     def __init__(self, settings: YandexSettings):
         self.settings = settings
-        self.limiter = AsyncLimiter(settings.rate_limit, 1.0)
+        # Per process; on PostgreSQL ratelimit.share_limits puts a shared one here.
+        self.limiter: AbstractAsyncContextManager[Any] = AsyncLimiter(settings.rate_limit, 1.0)
 
     @property
     def base(self) -> str:

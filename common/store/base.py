@@ -19,6 +19,10 @@ class Store(ABC):
     `read` runs the function on one consistent snapshot and never takes a write lock.
     """
 
+    # Shared by processes on several hosts (PostgreSQL): limits that must hold across all
+    # of them (a CRM's requests per second) are kept in the database, not in each process.
+    shared = False
+
     @abstractmethod
     async def write(self, unit: Unit[T]) -> T: ...
 

@@ -8,6 +8,7 @@ from common.store.events import EventStore
 from common.store.idempotency import IdempotencyKeys
 from common.store.leads import LeadRows
 from common.store.projections import project
+from common.store.rates import RateBuckets
 from common.store.receipts import Receipts
 from common.store.sessions import DashboardSessions
 from common.store.sql import Sql
@@ -30,6 +31,7 @@ class Tx:
         self.unmatched = UnmatchedPayments(sql)
         self.cursors = Cursors(sql)
         self.sessions = DashboardSessions(sql)
+        self.rates = RateBuckets(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters)."""

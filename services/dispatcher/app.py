@@ -13,6 +13,7 @@ from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.bitrix24 import Bitrix24Integration
 from common.integrations.registry import build_integrations
 from common.model import TaskType
+from common.ratelimit import share_limits
 from common.web import base_app, http_session_ctx
 from services.dispatcher.crm import CrmDelivery
 from services.dispatcher.deals import DealResolution
@@ -34,6 +35,7 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     settings, store, http = app[appkeys.SETTINGS], app[appkeys.STORE], app[appkeys.HTTP]
     metrics = app[appkeys.METRICS]
     integrations = build_integrations(settings)
+    share_limits(store, integrations)  # on PostgreSQL: one budget for every dispatcher
     outcomes = metrics.counter(
         "leadrelay_crm_deliveries_total",
         "send_to_crm attempts by connection and resulting task status",

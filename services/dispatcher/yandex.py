@@ -14,6 +14,7 @@ from common.config import Settings
 from common.integrations.base import DeliveryFailure, PermanentFailure
 from common.integrations.yandex import Conversion, RefusedFile, YandexDirectIntegration
 from common.model import EventType, Lead, LeadStatus, Task, TaskType
+from common.ratelimit import SharedLimiter
 from common.store import Store, Tx
 from services.dispatcher.outcomes import Done, Failed, apply_each
 
@@ -45,6 +46,8 @@ class YandexConversions:
         self.store = store
         self.http = http
         self.yandex = YandexDirectIntegration(settings.yandex)
+        if store.shared:  # one Metrica budget for every dispatcher
+            self.yandex.limiter = SharedLimiter(store, "metrica", settings.yandex.rate_limit)
         self.on_upload = on_upload
 
     async def __call__(self, tasks: list[Task]) -> None:

@@ -17,6 +17,7 @@ from common.config import Settings
 from common.integrations.base import DeliveryFailure, PermanentFailure, TemporaryFailure
 from common.integrations.yandex import Uploading, YandexDirectIntegration
 from common.model import EventType, Task
+from common.ratelimit import SharedLimiter
 from common.store import Store
 from services.dispatcher.outcomes import Done, Failed, apply_each
 
@@ -29,6 +30,8 @@ class UploadChecks:
         self.store = store
         self.http = http
         self.yandex = YandexDirectIntegration(settings.yandex)
+        if store.shared:  # one Metrica budget for every dispatcher
+            self.yandex.limiter = SharedLimiter(store, "metrica", settings.yandex.rate_limit)
 
     async def __call__(self, tasks: list[Task]) -> None:
         by_upload: dict[str, list[Task]] = defaultdict(list)

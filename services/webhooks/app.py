@@ -7,6 +7,7 @@ from aiohttp import web
 from common import appkeys
 from common.config import Settings
 from common.integrations.registry import build_integrations
+from common.ratelimit import share_limits
 from common.web import base_app, http_session_ctx
 from services.webhooks import views
 from services.webhooks.keys import HANDLED, INTEGRATIONS
@@ -25,4 +26,9 @@ def create_app(settings: Settings) -> web.Application:
         ("crm", "status"),
     )
     app.router.add_post("/api/v1/webhooks/crm/{crm_id}", views.crm_webhook, name="crm_webhook")
+    app.on_startup.append(_share_limits)  # after the store is open (cleanup_ctx runs first)
     return app
+
+
+async def _share_limits(app: web.Application) -> None:
+    share_limits(app[appkeys.STORE], app[INTEGRATIONS])

@@ -42,6 +42,8 @@ def shown(dsn: str) -> str:
 
 
 class PgStore(Store):
+    shared = True
+
     def __init__(self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10):
         self.dsn = dsn
         self.busy_timeout = busy_timeout

@@ -1,0 +1,35 @@
+"""Token buckets in the database, for rate limits shared by every process on every host
+(amoCRM allows 7 requests a second per account, not per dispatcher)."""
+
+from __future__ import annotations
+
+from common.store.sql import Sql
+
+
+class RateBuckets:
+    def __init__(self, sql: Sql):
+        self.sql = sql
+
+    def take(self, name: str, rate: float) -> float:
+        """Take one token from bucket `name` (refilled at `rate` a second, holding at most
+        max(1, rate)); return 0, or the seconds until a token is due (nothing taken).
+
+        PostgreSQL only: the upsert locks the bucket's row, so takers on any host queue
+        on it and each sees the others' takes."""
+        capacity = max(1.0, rate)
+        tokens = float(
+            self.sql.value(
+                "INSERT INTO rate_buckets AS b (name, tokens, updated_at)"
+                " VALUES (?, ?, clock_timestamp())"
+                " ON CONFLICT (name) DO UPDATE SET"
+                " tokens = least(?, b.tokens"
+                " + ? * extract(epoch FROM clock_timestamp() - b.updated_at)),"
+                " updated_at = clock_timestamp()"
+                " RETURNING tokens",
+                (name, capacity, capacity, rate),
+            )
+        )
+        if tokens < 1.0:
+            return (1.0 - tokens) / rate
+        self.sql.run("UPDATE rate_buckets SET tokens = tokens - 1 WHERE name = ?", (name,))
+        return 0.0

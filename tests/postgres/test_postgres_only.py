@@ -1,0 +1,102 @@
+"""What only the PostgreSQL backend does: limits shared across processes, copy-to-postgres,
+and the configuration that selects it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+from common.leads import LeadService
+from common.model import EventType, TaskType
+from common.ratelimit import SharedLimiter
+from common.store import open_store
+from tests import pg
+from tests.helpers import rows
+
+
+async def test_a_shared_rate_limit_holds_across_processes(postgres_server):
+    """Two stores (as two dispatchers on two hosts) take from one bucket of 10 a second:
+    together they never exceed its capacity plus what it refilled meanwhile."""
+    url = pg.fresh_database(postgres_server)
+    first, second = await open_store(url, 2.0), await open_store(url, 2.0)
+    taken: list[float] = []
+    started = time.monotonic()
+
+    async def caller(store) -> None:
+        limiter = SharedLimiter(store, "crm:amo", 10)
+        while time.monotonic() - started < 1.5:
+            async with limiter:
+                taken.append(time.monotonic())
+
+    try:
+        await asyncio.gather(caller(first), caller(second), caller(first), caller(second))
+    finally:
+        await first.close()
+        await second.close()
+    elapsed = max(taken) - started
+    assert len(taken) <= 10 + 10 * elapsed + 1  # the full bucket, then 10 a second
+    assert len(taken) >= 10  # and the budget was used, not starved
+
+
+def cli(database: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env |= {"LEADRELAY_DATABASE": database, "LEADRELAY_CONFIG": os.devnull}
+    return subprocess.run(
+        [sys.executable, "-m", "common.cli", *args], env=env, capture_output=True, text=True
+    )
+
+
+async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_server):
+    source = str(tmp_path / "leadrelay.db")
+    store = await open_store(source, 1.0)
+    try:
+        ids = []
+        for n in range(5):
+            data = {"campaign_id": f"c{n % 2}", "phone": f"+7916000000{n}"}
+            lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+            ids.append(lead_id)
+        paid = {"amount": "100", "currency": "RUB", "paid_at": "2026-11-01T00:00:00.000000Z"}
+        await store.write(
+            lambda tx: LeadService.record(tx, ids[0], EventType.PAYMENT_REGISTERED, paid)
+        )
+        await store.write(lambda tx: tx.idempotency.remember("k1", "h", {"lead_id": ids[1]}, 24))
+        await store.write(lambda tx: tx.receipts.keep("shop", "m1", b"{}", {"status": "ok"}))
+    finally:
+        await store.close()
+    target = pg.fresh_database(postgres_server)
+
+    moved = cli(source, "copy-to-postgres", target)
+    assert moved.returncode == 0, moved.stderr
+    assert "events: 6 rows" in moved.stdout and "verify: ok, 6 events" in moved.stdout
+    assert "postgres@" in moved.stdout  # the URL it names, password hidden
+    assert [r["id"] for r in rows(target, "SELECT id FROM leads ORDER BY id")] == sorted(ids)
+    [receipt] = rows(target, "SELECT connection, message_id FROM webhook_receipts")
+    assert (receipt["connection"], receipt["message_id"]) == ("shop", "m1")
+    # The copy goes on where the source stopped: new keys follow the copied ones.
+    moved_store = await open_store(target, 1.0)
+    try:
+        task_id = await moved_store.write(lambda tx: tx.tasks.enqueue(TaskType.SEND_TO_CRM, {}))
+        assert task_id == 6  # five send_to_crm tasks came along
+    finally:
+        await moved_store.close()
+    again = cli(source, "copy-to-postgres", target)
+    assert again.returncode == 2 and "already has rows" in again.stderr  # never merges
+
+
+def test_a_database_url_of_another_kind_stops_the_process_with_one_line(tmp_path):
+    done = cli("mysql://user:secret@db/leads", "migrate")
+    assert done.returncode != 0
+    assert "mysql:// is not supported" in done.stderr and "secret" not in done.stderr
+    assert not (tmp_path / "mysql:").exists() and not os.path.exists("mysql:")
+
+
+def test_migrate_on_postgres_names_the_database_without_its_password(postgres_server):
+    url = pg.fresh_database(postgres_server)
+    head, _, tail = url.partition("@")
+    with_password = f"{head}:s3cret@{tail}"  # trust auth ignores it; the message must not
+    done = cli(with_password, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "s3cret" not in done.stdout and ":***@" in done.stdout
