@@ -95,13 +95,14 @@ class System:
             self.runners.append(runner)
             self.urls[name] = url
 
-    def config(self, extra: str = "", **sections: str) -> Path:
+    def config(self, extra: str = "", database: str = "", **sections: str) -> Path:
         """Write leadrelay.toml; `extra` is appended, `sections` adds lines to a section
-        (e.g. ingest="header_timeout = 1")."""
+        (e.g. ingest="header_timeout = 1"); `database` replaces the SQLite file (a URL)."""
+        self.database = database or str(self.db_path)
         ports = {name: free_port() for name in PORT_KEYS}
         self.ports = ports
         text = f"""
-database = "{self.db_path}"
+database = "{self.database}"
 [ingest]
 port = {ports["ingest"]}
 rate_limit_per_minute = 100000
@@ -159,6 +160,15 @@ currency = "RUB"
         for name in names:
             service = Service(name, self.env(), self.ports[name], self.tmp / f"{name}.log")
             self.services[name] = await service.start()
+
+    async def start_instance(self, name: str, instance: int) -> Service:
+        """One more process of the same kind on a port of its own (as on another host)."""
+        port = free_port()
+        env = self.env() | {f"LEADRELAY_{name.upper()}__PORT": str(port)}
+        key = f"{name}-{instance}"
+        service = Service(name, env, port, self.tmp / f"{key}.log")
+        self.services[key] = await service.start()
+        return service
 
     async def close(self) -> None:
         for service in self.services.values():

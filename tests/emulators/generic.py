@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from aiohttp import web
 
@@ -32,7 +33,7 @@ def create_app(receiver: Receiver) -> web.Application:
         except InvalidSignature as error:
             return web.json_response({"error": str(error)}, status=401)
         event = json.loads(body)
-        receiver.received.append({"webhook_id": message_id, "event": event})
+        receiver.received.append({"webhook_id": message_id, "event": event, "at": time.monotonic()})
         answer = receiver.ids.setdefault(message_id, f"ext-{len(receiver.ids) + 1}")
         return web.json_response({"id": answer})
 

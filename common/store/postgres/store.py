@@ -24,9 +24,11 @@ from common.store.tx import Tx
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECTIONS = 8  # per process: threads and pooled connections
-# A unit that lost a race runs again: a deadlock, a serialization failure, or two units
-# appending the next version of the same lead's events at once (on SQLite the one writer
-# thread orders them; here the second sees the first's commit when it runs again).
+# A unit that lost a race runs again: a deadlock, a serialization failure, two units
+# appending the next version of the same lead's events at once, or two inserting the same
+# key (one webhook delivered to two processes at once). On SQLite the one writer thread
+# orders them; here the second sees the first's commit when it runs again (and answers
+# "duplicate", say).
 RETRIES = 5
 CHANNEL = "leadrelay_tasks"  # NOTIFYed by a trigger when a task is queued or falls due again
 LISTEN_WAIT = 0.1  # seconds the listener waits for a notification before looking up
@@ -97,7 +99,7 @@ class PgStore(Store):
                     result = unit(self._tx(conn))
                 self.failing = None
                 return result
-            except ConcurrencyConflict:
+            except (ConcurrencyConflict, errors.UniqueViolation):
                 if attempt == RETRIES:
                     raise
             except (errors.SerializationFailure, errors.DeadlockDetected):
