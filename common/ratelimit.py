@@ -58,7 +58,7 @@ class SharedLimiter:
     async def __aenter__(self) -> None:
         name, rate = self.name, self.rate
         while True:
-            wait = await self.store.write(lambda tx: tx.rates.take(name, rate))
+            wait = await self.store.write_alone(lambda tx: tx.rates.take(name, rate))
             if not wait:
                 return
             await asyncio.sleep(wait)  # until the bucket's next token is due

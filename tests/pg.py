@@ -42,8 +42,9 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def server() -> Iterator[str]:
-    """The URL of a server's maintenance database, for the whole test session."""
+def server(durable: bool = False) -> Iterator[str]:
+    """The URL of a server's maintenance database, for the whole test session. A cluster
+    started here skips fsync (the tests need no durability) unless `durable` (benchmarks)."""
     given = os.environ.get(ENV)
     if given:
         yield given
@@ -60,8 +61,9 @@ def server() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    options += " -c synchronous_commit=off -c max_connections=300"
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off"
     start = [pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-o", options, "start"]
     subprocess.run(_as_postgres(start), check=True, capture_output=True)
     try:

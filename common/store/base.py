@@ -29,6 +29,11 @@ class Store(ABC):
     @abstractmethod
     async def read(self, query: Unit[T]) -> T: ...
 
+    async def write_alone(self, unit: Unit[T]) -> T:
+        """A small unit in a transaction of its own, not batched with others: for a hot row
+        many processes share (a rate bucket), whose lock must not wait on a whole batch."""
+        return await self.write(unit)
+
     @abstractmethod
     def changed(self) -> bool:
         """Cheap and non-blocking: has anything been committed since the last call?"""

@@ -12,11 +12,13 @@ class RateBuckets:
 
     def take(self, name: str, rate: float) -> float:
         """Take one token from bucket `name` (refilled at `rate` a second, holding at most
-        max(1, rate)); return 0, or the seconds until a token is due (nothing taken).
+        one: calls are spaced 1/rate apart, with no burst, so no one-second window at the
+        CRM sees more than `rate` of them, give or take the network's jitter); return 0,
+        or the seconds until a token is due (nothing taken).
 
         PostgreSQL only: the upsert locks the bucket's row, so takers on any host queue
         on it and each sees the others' takes."""
-        capacity = max(1.0, rate)
+        capacity = 1.0
         tokens = float(
             self.sql.value(
                 "INSERT INTO rate_buckets AS b (name, tokens, updated_at)"

@@ -168,6 +168,9 @@ class BackgroundTaskProcessor:
             log.exception("handler for %s failed", batch[0].type)
             message = f"internal error: {error.__class__.__name__}"
             delay = self.settings.retry_max_delay
+            if isinstance(error, DatabaseBusy):  # also unavailable: a moment, not a bug
+                message = f"database: {error.message}"
+                delay = self.settings.retry_base_delay
 
             def later(tx: Tx) -> None:
                 for task in batch:

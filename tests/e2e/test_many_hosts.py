@@ -21,7 +21,7 @@ from tests.helpers import SECRET, rows, wait_for_async
 SEED = 11
 LEADS = 2000
 CLIENTS = 20  # landing pages posting at once
-RATE = 100  # the CRM's requests a second, for all dispatchers together
+RATE = 200  # the CRM's requests a second, for all dispatchers together
 KILLS = 6
 
 
@@ -122,7 +122,7 @@ async def test_three_dispatchers_on_postgres_under_kill_9(system, postgres_serve
     assert (stats["payments"], stats["revenue_minor"]) == (len(won), len(won) * 50_000)
     yclids = [row["Yclid"] for row in system.metrica.received]
     assert len(yclids) == len(set(yclids)) == len(won)
-    # The shared bucket: a full bucket (RATE) plus a second's refill (RATE) at most, for
-    # all three dispatchers together; three private limits would have allowed 3 × RATE.
-    assert busiest_second([d["at"] for d in system.shop.received]) <= 2 * RATE
+    # The shared bucket spaces calls 1/RATE apart for all three dispatchers together (three
+    # private limits would allow 3 × RATE); 10 % for the jitter of 16 calls in flight.
+    assert busiest_second([d["at"] for d in system.shop.received]) <= RATE * 1.1
     assert system.cli("verify").returncode == 0

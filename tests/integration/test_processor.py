@@ -3,6 +3,7 @@
 import asyncio
 
 from common.config import DispatcherSettings, Settings
+from common.errors import DatabaseBusy
 from common.leads import LeadService
 from common.model import EventType, TaskType
 from services.dispatcher.app import create_app
@@ -128,6 +129,30 @@ async def test_a_crashing_handler_keeps_the_task(store):
     await wait_for_async(retried)
     await processor.stop()
     assert (await task_of(store, 1)).last_error == "internal error: RuntimeError"
+
+
+async def test_a_busy_database_in_a_handler_retries_soon_not_in_an_hour(store):
+    """A held lock or a lost connection is a moment's trouble, not a bug: the task comes
+    back after retry_base_delay (2 s), not retry_max_delay (an hour)."""
+    await fill(store, 1)
+    calls = []
+
+    async def handler(batch):
+        calls.append(batch[0].attempts)
+        if len(calls) == 1:
+            raise DatabaseBusy("the database is busy, retry shortly")
+        await store.write(lambda tx: tx.tasks.complete(batch[0].id, {}))
+
+    quick = settings(retry_base_delay=0.05)
+    processor = BackgroundTaskProcessor(store, {TaskType.SEND_TO_CRM: handler}, quick)
+    processor.start()
+
+    async def completed():
+        return (await task_of(store, 1)).status == "completed"
+
+    await wait_for_async(completed)
+    await processor.stop()
+    assert calls == [1, 2]
 
 
 async def test_long_work_keeps_its_lease(store):

@@ -16,27 +16,21 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from common.store.base import Unit
+from common.store.group_commit import GroupCommit, Outcome
 from common.store.sqlite.connection import busy_or, is_unavailable
 from common.store.tx import Tx
 
-Outcome = tuple[BaseException | None, Any]
 
-
-class Writer:
+class Writer(GroupCommit):
     def __init__(self, connect: Callable[[], sqlite3.Connection], make_tx: Callable[..., Tx]):
+        super().__init__("leadrelay-writer")
         self._connect = connect
         self._make_tx = make_tx
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadrelay-writer")
         self._conn: sqlite3.Connection | None = None
         self._tx: Tx | None = None
-        self._waiting: list[tuple[Unit[Any], asyncio.Future[Any]]] = []
-        self._committer: asyncio.Task[None] | None = None
-        self.batches = 0  # how many commits served how many units: see bench/ingest_ceiling.py
-        self.units = 0
         # Why the last write failed when the disk or the file did (None once one succeeds):
         # what /healthz reports. After a full disk the next batch first checkpoints the WAL
         # into the database and truncates it, so freed space is not refilled by the WAL.
@@ -56,43 +50,10 @@ class Writer:
         if self._conn is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
             self._conn = None
-        self._thread.shutdown(wait=True)
+        await super().close()
 
-    async def write(self, unit: Unit[Any]) -> Any:
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((unit, future))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            batch = [(unit, future) for unit, future in batch if not future.done()]
-            if not batch:
-                continue
-            units = [unit for unit, _ in batch]
-            try:
-                outcomes = await loop.run_in_executor(self._thread, self._commit, units)
-            except BaseException as error:
-                self._note([error])
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(busy_or(error))
-                if isinstance(error, asyncio.CancelledError):
-                    raise
-                continue
-            self.batches += 1
-            self.units += len(batch)
-            self._note([failure for failure, _ in outcomes])
-            for (_, future), (failure, result) in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if failure is not None:
-                    future.set_exception(busy_or(failure))
-                else:
-                    future.set_result(result)
+    def _shown(self, error: BaseException) -> BaseException:
+        return busy_or(error)
 
     def _note(self, failures: list[BaseException | None]) -> None:
         """Remember whether the database could take this batch's writes."""
