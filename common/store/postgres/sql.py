@@ -25,11 +25,16 @@ def dialect(sql: str) -> str:
 
 
 class PgSql:
-    __slots__ = ("conn",)
+    """One per transaction (a batch of units): what it learns once — the transaction's time,
+    that it holds the event-order lock — it does not ask the server again."""
+
+    __slots__ = ("conn", "_now", "_locked")
     name = "postgresql"
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
+        self._now: str | None = None
+        self._locked = False
 
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(dialect(sql), params).rowcount

@@ -173,9 +173,13 @@ class PgWriter(GroupCommit):
                 if len(units) == 1 or isinstance(error, psycopg.OperationalError):
                     return [(error, None)] * len(units)
             # One unit failed: the batch again, each unit in its own savepoint, so a
-            # failing unit rolls back alone while the others commit.
+            # failing unit rolls back alone while the others commit. A new transaction, so
+            # a new Tx; the event-order lock is taken first, outside any savepoint (a lock
+            # taken inside one is released when it rolls back).
             outcomes: list[Outcome] = []
+            tx = self.make_tx(conn)
             with conn.transaction():
+                tx.sql.lock_event_order()
                 for unit in units:
                     try:
                         with conn.transaction():
