@@ -192,10 +192,9 @@ class PgWriter(GroupCommit):
         return isinstance(error, RACES)
 
     def _shown(self, error: BaseException) -> BaseException:
-        if isinstance(error, errors.LockNotAvailable | errors.SerializationFailure):
+        busy = errors.LockNotAvailable | errors.SerializationFailure | errors.DeadlockDetected
+        if isinstance(error, busy):
             shown: BaseException = DatabaseBusy("the database is busy, retry shortly")
-        elif isinstance(error, errors.DeadlockDetected):
-            shown = DatabaseBusy("the database is busy, retry shortly")
         elif isinstance(error, psycopg.OperationalError | PoolTimeout):
             shown = DatabaseUnavailable(f"the database cannot take writes now: {error}")
         else:
