@@ -49,3 +49,14 @@ def test_the_leads_table_has_exactly_the_models_columns(tmp_path):
 def test_the_ingest_schema_takes_the_fields_a_lead_holds():
     assert set(LeadIn.model_fields) == {*LEAD_FIELDS, "campaign_id"}
     assert {"phone", "email", "yclid", "ym_client_id", "utm_source"} <= set(LEAD_FIELDS)
+
+
+def test_every_procfile_line_execs_its_process():
+    """honcho runs each line through /bin/sh, which (dash) does not exec a lone command:
+    without `exec` the shell takes honcho's SIGTERM, reports rc=-15, and the service's own
+    clean stop is not what honcho sees."""
+    root = Path(__file__).resolve().parents[2]
+    for name in ("Procfile", "Procfile.demo"):
+        for line in (root / name).read_text().splitlines():
+            if line.strip():
+                assert line.split(":", 1)[1].strip().startswith("exec "), (name, line)
