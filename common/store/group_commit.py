@@ -77,7 +77,12 @@ class GroupCommit(ABC):
                 else:
                     future.set_exception(self._shown(failure))
 
+    def _close_connection(self) -> None:
+        """On the writer thread, after the last batch: what the backend closes there."""
+        return None
+
     async def close(self) -> None:
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
         self._thread.shutdown(wait=True)

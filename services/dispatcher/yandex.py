@@ -34,6 +34,15 @@ def _by_upload_key(due: Due) -> dict[str | None, Due]:
     return groups
 
 
+def metrica(settings: Settings, store: Store) -> YandexDirectIntegration:
+    """The Metrica client of a dispatcher's handlers; on a shared store one rate budget
+    serves every dispatcher on every host."""
+    yandex = YandexDirectIntegration(settings.yandex)
+    if store.shared:
+        yandex.limiter = SharedLimiter(store, "metrica", settings.yandex.rate_limit)
+    return yandex
+
+
 class YandexConversions:
     def __init__(
         self,
@@ -45,9 +54,7 @@ class YandexConversions:
         self.settings = settings
         self.store = store
         self.http = http
-        self.yandex = YandexDirectIntegration(settings.yandex)
-        if store.shared:  # one Metrica budget for every dispatcher
-            self.yandex.limiter = SharedLimiter(store, "metrica", settings.yandex.rate_limit)
+        self.yandex = metrica(settings, store)
         self.on_upload = on_upload
 
     async def __call__(self, tasks: list[Task]) -> None:

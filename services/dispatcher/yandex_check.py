@@ -15,11 +15,11 @@ import aiohttp
 
 from common.config import Settings
 from common.integrations.base import DeliveryFailure, PermanentFailure, TemporaryFailure
-from common.integrations.yandex import Uploading, YandexDirectIntegration
+from common.integrations.yandex import Uploading
 from common.model import EventType, Task
-from common.ratelimit import SharedLimiter
 from common.store import Store
 from services.dispatcher.outcomes import Done, Failed, apply_each
+from services.dispatcher.yandex import metrica
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,7 @@ class UploadChecks:
         self.settings = settings
         self.store = store
         self.http = http
-        self.yandex = YandexDirectIntegration(settings.yandex)
-        if store.shared:  # one Metrica budget for every dispatcher
-            self.yandex.limiter = SharedLimiter(store, "metrica", settings.yandex.rate_limit)
+        self.yandex = metrica(settings, store)
 
     async def __call__(self, tasks: list[Task]) -> None:
         by_upload: dict[str, list[Task]] = defaultdict(list)

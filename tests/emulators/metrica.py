@@ -171,6 +171,7 @@ def create_app(metrica: Metrica) -> web.Application:
         return web.json_response({"uploading": uploading})
 
     async def uploadings(request: web.Request) -> web.Response:
+        """ "List of uploads of offline conversions": limit (10,000 by default) and offset."""
         refusal = await refuse(request)
         if refusal is not None:
             return refusal
@@ -185,8 +186,8 @@ def create_app(metrica: Metrica) -> web.Application:
             return refusal
         upload_id = int(request.match_info["id"]) if request.match_info["id"].isdigit() else -1
         found = metrica.uploadings.get(upload_id)
-        if found is None:
-            return errors(404, "Entity not found", "not_found")
+        if found is None:  # "Errors": not_found (404), the specified object was not found
+            return errors(404, "The specified object was not found", "not_found")
         metrica.looks[upload_id] += 1
         if (
             found["status"] == "UPLOADED"

@@ -100,30 +100,25 @@ class PgStore(Store):
         return result
 
     async def write_alone(self, unit: Unit[T]) -> T:
+        return await self._alone(unit, read_only=False)
+
+    async def read(self, query: Unit[T]) -> T:
+        return await self._alone(query, read_only=True)
+
+    async def _alone(self, unit: Unit[T], read_only: bool) -> T:
+        """`unit` in a transaction of its own, on the thread pool."""
         loop = asyncio.get_running_loop()
-        result: T = await loop.run_in_executor(self._threads, self._write_alone, unit)
+        result: T = await loop.run_in_executor(self._threads, self._run_alone, unit, read_only)
         return result
 
-    def _write_alone(self, unit: Unit[T]) -> T:
+    def _run_alone(self, unit: Unit[T], read_only: bool) -> T:
         try:
             with self.pool.connection() as conn, conn.transaction():
+                if read_only:  # one snapshot for the whole function, and no writes by mistake
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 return unit(self._tx(conn))
         except Exception as error:
             raise self.writer._shown(error) from error
-
-    async def read(self, query: Unit[T]) -> T:
-        loop = asyncio.get_running_loop()
-        result: T = await loop.run_in_executor(self._threads, self._read, query)
-        return result
-
-    def _read(self, query: Unit[T]) -> T:
-        try:
-            with self.pool.connection() as conn, conn.transaction():
-                # One snapshot for the whole function, and no writes by mistake.
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                return query(self._tx(conn))
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            raise DatabaseUnavailable(f"the database cannot be read now: {error}") from error
 
     @property
     def location(self) -> str:
@@ -196,7 +191,7 @@ class PgWriter(GroupCommit):
         if isinstance(error, busy):
             shown: BaseException = DatabaseBusy("the database is busy, retry shortly")
         elif isinstance(error, psycopg.OperationalError | PoolTimeout):
-            shown = DatabaseUnavailable(f"the database cannot take writes now: {error}")
+            shown = DatabaseUnavailable(f"the database is unavailable now: {error}")
         else:
             return error
         shown.__cause__ = error

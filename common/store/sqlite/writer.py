@@ -44,13 +44,10 @@ class Writer(GroupCommit):
         self._conn = self._connect()
         self._tx = self._make_tx(self._conn)
 
-    async def close(self) -> None:
-        if self._committer is not None:
-            await asyncio.gather(self._committer, return_exceptions=True)
+    def _close_connection(self) -> None:
         if self._conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
+            self._conn.close()
             self._conn = None
-        await super().close()
 
     def _shown(self, error: BaseException) -> BaseException:
         return busy_or(error)
