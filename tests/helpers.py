@@ -8,12 +8,14 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
+from common import clock
 from common.store.postgres.sql import EVENT_ORDER_LOCK
 
 
@@ -91,6 +93,27 @@ def write_lock_held(database: str | Path) -> Iterator[None]:
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+# Test data is dated from the clock, never with a fixed day: the suite must pass on any day
+# (make test runs it once more with the clock moved weeks ahead).
+MOSCOW = timezone(timedelta(hours=3))
+
+
+def ago(days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0) -> datetime:
+    """A moment that long before now, to whole seconds (negative values: after now)."""
+    moment = clock.now() - timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return moment.replace(microsecond=0)
+
+
+def stored(moment: datetime) -> str:
+    """A moment as the store keeps it (UTC ISO-8601, microseconds, Z)."""
+    return clock.iso(moment)
+
+
+def moscow(moment: datetime) -> str:
+    """A moment as a Russian CRM writes it: `2026-11-27T08:00:00+03:00`."""
+    return moment.astimezone(MOSCOW).isoformat()
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from common.store.postgres.migrate import migrate
 from tests.helpers import free_port
 
 ENV = "LEADRELAY_TEST_POSTGRES"
@@ -74,11 +76,62 @@ def server(durable: bool = False) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _url(admin_url: str, name: str) -> str:
+    head, _, _ = admin_url.rpartition("/")
+    query = admin_url.partition("?")[2]
+    return f"{head}/{name}" + (f"?{query}" if query else "")
+
+
 def fresh_database(admin_url: str) -> str:
     """A new empty database on the server; its URL."""
     name = f"leadrelay_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    head, _, _ = admin_url.rpartition("/")
-    query = admin_url.partition("?")[2]
-    return f"{head}/{name}" + (f"?{query}" if query else "")
+    return _url(admin_url, name)
+
+
+@contextmanager
+def migrated_database(admin_url: str) -> Iterator[str]:
+    """One database migrated once for the whole session, wiped before each test (`wipe`).
+
+    Measured on this 2-core machine: migrating a database per test cost ~0.4 s, a copy
+    with CREATE DATABASE … TEMPLATE 0.14–0.23 s, emptying the tables and restarting the
+    sequences 6 ms. Its name is unique, so two test runs can share one server."""
+    url = fresh_database(admin_url)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {url.rpartition('/')[2].partition('?')[0]}")
+
+
+LEFTOVER_WAIT = 5.0  # seconds a closed store's connections may take to go away
+
+
+def wipe(url: str) -> None:
+    """Empty every table but the migration bookkeeping and restart every sequence, so a test
+    starts as on a new database. A connection left open by an earlier test (a store it did
+    not close) would see the wipe and write into this test: that fails here, by name."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        deadline = time.monotonic() + LEFTOVER_WAIT
+        while others := conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{others} connection(s) of an earlier test still open")
+            time.sleep(0.02)  # a closed connection's backend exits within milliseconds
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+        ).fetchall()
+        sequences = conn.execute(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+        ).fetchall()
+        conn.execute(
+            "; ".join(
+                [f"DELETE FROM {name}" for (name,) in tables]
+                + [f"ALTER SEQUENCE {name} RESTART" for (name,) in sequences]
+            )
+        )

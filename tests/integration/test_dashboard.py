@@ -12,7 +12,7 @@ from common.config import Settings
 from common.leads import LeadService
 from common.model import EventType
 from services.dashboard.app import create_app
-from tests.helpers import rows
+from tests.helpers import ago, rows, stored
 
 PASSWORD = "s3cret-pass"
 API_TOKEN = "api-token-123"
@@ -56,7 +56,7 @@ async def seed(store, name="Ivan", campaign="spring", pay: str | None = None) ->
     lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
     if pay:
         sent = {"connection": "amo", "crm_lead_id": "7"}
-        paid = {"amount": pay, "currency": "RUB", "paid_at": "2026-11-20T10:00:00.000000Z"}
+        paid = {"amount": pay, "currency": "RUB", "paid_at": stored(ago(days=1))}
         await store.write(
             lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent)
         )
@@ -300,7 +300,7 @@ async def test_a_person_attaches_an_unmatched_payment_to_its_lead(dash, store):
     other = await seed(store, name="Olga")
 
     def keep(tx):
-        return tx.unmatched.keep("amo", "555", "1200.00", "RUB", "2026-11-21T10:00:00.000000Z")
+        return tx.unmatched.keep("amo", "555", "1200.00", "RUB", stored(ago(days=1)))
 
     payment_id = await store.write(keep)
     await log_in(dash)

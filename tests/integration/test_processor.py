@@ -8,7 +8,7 @@ from common.leads import LeadService
 from common.model import EventType, TaskType
 from services.dispatcher.app import create_app
 from services.dispatcher.processor import BackgroundTaskProcessor
-from tests.helpers import wait_for_async
+from tests.helpers import ago, stored, wait_for_async
 
 
 def settings(**changes) -> DispatcherSettings:
@@ -201,7 +201,7 @@ async def test_without_metrica_settings_conversions_are_skipped_with_a_reason(
 ):
     data = {"campaign_id": "c", "yclid": "1"}
     lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
-    paid = {"amount": "10", "currency": "RUB", "paid_at": "2026-11-01T00:00:00.000000Z"}
+    paid = {"amount": "10", "currency": "RUB", "paid_at": stored(ago(days=1))}
 
     def pay(tx):
         LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)

@@ -1,5 +1,7 @@
 """Bitrix24 reconciliation finds the won and lost deals whose webhooks never came."""
 
+from datetime import timedelta
+
 import aiohttp
 
 from common.config import Settings
@@ -8,9 +10,7 @@ from common.leads import LeadService
 from common.model import EventType
 from services.dispatcher.reconcile import DealReconciliation
 from tests.emulators.faults import start
-from tests.helpers import crm_connections, rows
-
-NOW = "2026-11-27T08:00:00+03:00"
+from tests.helpers import ago, crm_connections, moscow, rows
 
 
 async def delivered(store, crm_lead_id: str, connection: str = "b24") -> str:
@@ -23,6 +23,7 @@ async def delivered(store, crm_lead_id: str, connection: str = "b24") -> str:
 
 
 async def test_a_missed_won_deal_is_paid_once_and_the_cursor_moves(store, b24):
+    now = moscow(ago(minutes=5))  # inside the first look back (a day)
     lead_id = await delivered(store, "501")
     b24.add_deal(
         "10",
@@ -30,13 +31,13 @@ async def test_a_missed_won_deal_is_paid_once_and_the_cursor_moves(store, b24):
         OPPORTUNITY="3000.00",
         CURRENCY_ID="RUB",
         LEAD_ID="501",
-        MOVED_TIME=NOW,
-        DATE_MODIFY=NOW,
+        MOVED_TIME=now,
+        DATE_MODIFY=now,
     )
     b24.add_deal(
-        "11", STAGE_SEMANTIC_ID="S", OPPORTUNITY="50.00", CURRENCY_ID="RUB", DATE_MODIFY=NOW
+        "11", STAGE_SEMANTIC_ID="S", OPPORTUNITY="50.00", CURRENCY_ID="RUB", DATE_MODIFY=now
     )  # made by hand in the CRM: no lead of ours
-    b24.add_deal("12", STAGE_SEMANTIC_ID="P", LEAD_ID="501", DATE_MODIFY=NOW)  # in progress
+    b24.add_deal("12", STAGE_SEMANTIC_ID="P", LEAD_ID="501", DATE_MODIFY=now)  # in progress
     integration = build_integrations(Settings(crm=crm_connections(f"{b24.url}{b24.path}")))["b24"]
     async with aiohttp.ClientSession() as http:
         reconcile = DealReconciliation(store, integration, http)
@@ -49,23 +50,24 @@ async def test_a_missed_won_deal_is_paid_once_and_the_cursor_moves(store, b24):
     assert len(rows(store.location, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
     assert len(rows(store.location, "SELECT * FROM unmatched_payments")) == 1
     [cursor] = rows(store.location, "SELECT * FROM reconcile_cursors")
-    assert (cursor["connection"], cursor["cursor"]) == ("b24", NOW)
+    assert (cursor["connection"], cursor["cursor"]) == ("b24", now)
 
 
 async def test_every_page_of_the_deal_list_is_read(store, b24):
+    first = ago(hours=1)
     for n in range(120):
         b24.add_deal(
             str(100 + n),
             STAGE_SEMANTIC_ID="F",
             LEAD_ID=str(9000 + n),
-            DATE_MODIFY=f"2026-11-27T07:{n // 60:02d}:{n % 60:02d}+03:00",
+            DATE_MODIFY=moscow(first + timedelta(seconds=n)),
         )
     integration = build_integrations(Settings(crm=crm_connections(f"{b24.url}{b24.path}")))["b24"]
     async with aiohttp.ClientSession() as http:
         answers = await DealReconciliation(store, integration, http).once()
     assert len(answers) == 120 and set(answers) == {"ignored"}  # lost deals of no lead of ours
     [cursor] = rows(store.location, "SELECT cursor FROM reconcile_cursors")
-    assert cursor["cursor"] == "2026-11-27T07:01:59+03:00"
+    assert cursor["cursor"] == moscow(first + timedelta(seconds=119))
 
 
 async def test_amocrm_leads_won_without_a_webhook_are_paid_once(store):

@@ -11,7 +11,7 @@ from common.model import EventType
 from common.signing import signed_headers
 from services.webhooks.app import create_app
 from tests.emulators.faults import Faults
-from tests.helpers import SECRET, crm_connections, rows, snapshot
+from tests.helpers import SECRET, ago, crm_connections, moscow, rows, snapshot, stored
 
 
 @pytest.fixture
@@ -204,6 +204,7 @@ def b24_form(deal_id: str) -> str:
 
 
 async def test_bitrix24_deal_is_read_back_and_paid(hooks, store, b24):
+    closed = ago(days=9)
     lead_id = await delivered_lead(store, "b24", "501")
     b24.add_deal(
         "77",
@@ -211,7 +212,7 @@ async def test_bitrix24_deal_is_read_back_and_paid(hooks, store, b24):
         OPPORTUNITY="2500.00",
         CURRENCY_ID="RUB",
         LEAD_ID="501",
-        CLOSEDATE="2026-11-20T12:00:00+03:00",
+        CLOSEDATE=moscow(closed),
     )
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("77"), headers=FORM)
     answer = await resp.json()
@@ -220,7 +221,7 @@ async def test_bitrix24_deal_is_read_back_and_paid(hooks, store, b24):
     assert (lead["status"], lead["payment_amount"], lead["paid_at"]) == (
         "paid",
         "2500.00",
-        "2026-11-20T09:00:00.000000Z",
+        stored(closed),
     )
     [resolve] = rows(store.location, "SELECT * FROM tasks WHERE type = 'resolve_crm_deal'")
     assert resolve["status"] == "completed"
@@ -252,6 +253,7 @@ async def test_lost_twice_is_a_duplicate_but_a_reopened_deal_can_be_won(hooks, s
 async def test_bitrix24_payment_time_is_when_the_deal_was_won(hooks, store, b24):
     """crm.deal.get gives MOVED_TIME (when the deal entered its stage) beside CLOSEDATE,
     a date a manager types, often the planned one (Bitrix24 REST docs, crm.deal fields)."""
+    won = ago(days=8, hours=3)
     await delivered_lead(store, "b24", "501")
     b24.add_deal(
         "78",
@@ -259,14 +261,14 @@ async def test_bitrix24_payment_time_is_when_the_deal_was_won(hooks, store, b24)
         OPPORTUNITY="900.00",
         CURRENCY_ID="RUB",
         LEAD_ID="501",
-        CLOSEDATE="2026-11-30T03:00:00+03:00",
-        MOVED_TIME="2026-11-21T15:30:00+03:00",
-        DATE_MODIFY="2026-11-22T10:00:00+03:00",
+        CLOSEDATE=moscow(ago(days=-1)),  # planned for tomorrow
+        MOVED_TIME=moscow(won),
+        DATE_MODIFY=moscow(ago(days=7)),
     )
     resp = await hooks.post("/api/v1/webhooks/crm/b24", data=b24_form("78"), headers=FORM)
     assert (await resp.json())["status"] == "ok"
     [lead] = rows(store.location, "SELECT paid_at FROM leads")
-    assert lead["paid_at"] == "2026-11-21T12:30:00.000000Z"
+    assert lead["paid_at"] == stored(won)
 
 
 async def test_a_connection_cannot_pay_a_lead_another_crm_holds(hooks, store):

@@ -14,7 +14,7 @@ from common.model import EventType, TaskType
 from common.ratelimit import SharedLimiter
 from common.store import open_store
 from tests import pg
-from tests.helpers import rows
+from tests.helpers import ago, rows, stored
 
 
 async def test_a_shared_rate_limit_holds_across_processes(postgres_server):
@@ -58,7 +58,7 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
             data = {"campaign_id": f"c{n % 2}", "phone": f"+7916000000{n}"}
             lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
             ids.append(lead_id)
-        paid = {"amount": "100", "currency": "RUB", "paid_at": "2026-11-01T00:00:00.000000Z"}
+        paid = {"amount": "100", "currency": "RUB", "paid_at": stored(ago(days=1))}
         await store.write(
             lambda tx: LeadService.record(tx, ids[0], EventType.PAYMENT_REGISTERED, paid)
         )

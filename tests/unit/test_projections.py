@@ -5,7 +5,7 @@ import asyncio
 from common.leads import LeadService
 from common.model import EventType
 from common.store.replay import rebuild, verify
-from tests.helpers import rows
+from tests.helpers import ago, rows, stored
 
 
 async def mixed_history(store) -> list[str]:
@@ -33,7 +33,7 @@ async def mixed_history(store) -> list[str]:
 
 
 def pay(amount: str) -> dict:
-    return {"amount": amount, "currency": "RUB", "paid_at": "2026-11-01T10:00:00.000000Z"}
+    return {"amount": amount, "currency": "RUB", "paid_at": stored(ago(days=1))}
 
 
 async def test_replay_equals_live_tables_after_mixed_history(store):
