@@ -30,15 +30,28 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 BACKENDS = tuple(os.environ.get("LEADRELAY_TEST_BACKENDS", "sqlite,postgresql").split(","))
 
 
+# The slow tiers, marked by the folder they live in: `pytest -m "not e2e and not browser"`.
+TIERS = {
+    "e2e": "real leadrelay processes started by the test (seconds each)",
+    "browser": "headless Chromium driving the dashboard",
+    "postgres": "PostgreSQL-only tests (a server is needed)",
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: a test of the SQLite backend's own files")
+    for tier, meaning in TIERS.items():
+        config.addinivalue_line("markers", f"{tier}: {meaning}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test marked sqlite_only exists for SQLite alone (it is not collected, not skipped,
-    for PostgreSQL)."""
+    """Mark each test with its tier; a test marked sqlite_only exists for SQLite alone (it
+    is not collected, not skipped, for PostgreSQL)."""
     kept, dropped = [], []
     for item in items:
+        tier = Path(str(item.path)).parent.name
+        if tier in TIERS:
+            item.add_marker(tier)
         callspec = getattr(item, "callspec", None)
         on_pg = callspec is not None and callspec.params.get("database") == "postgresql"
         (dropped if on_pg and item.get_closest_marker("sqlite_only") else kept).append(item)
