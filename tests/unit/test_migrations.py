@@ -13,6 +13,7 @@ from common.store.postgres.migrate import migrate as migrate_postgres
 from common.store.sqlite.migrate import SchemaTooNew, migrate, migrations
 from tests import pg
 from tests.helpers import execute, rows
+from tests.schema import describe_postgres, describe_sqlite, differences
 
 
 @pytest.mark.sqlite_only
@@ -121,7 +122,8 @@ def test_sqlite_migrates_up_to_a_version_then_on(db_path):
     assert migrate(Path(db_path)) == migrations()[-1].number
 
 
-SNAPSHOT = Path(__file__).parents[1] / "data" / "postgres_0001_schema_snapshot.sql"
+OLD_SCHEMAS = Path(__file__).parents[1] / "old_schemas"
+SNAPSHOT = OLD_SCHEMAS / "postgres_0001_schema_snapshot.sql"
 
 
 def snapshot_era_database(admin_url: str) -> str:
@@ -138,7 +140,9 @@ def snapshot_era_database(admin_url: str) -> str:
     return url
 
 
-def test_a_snapshot_era_postgres_database_is_recognised_at_version_11(postgres_server):
+def test_a_snapshot_era_postgres_database_is_recognised_at_version_11(
+    postgres_server, postgres_database
+):
     url = snapshot_era_database(postgres_server)
     execute(url, "INSERT INTO reconcile_cursors VALUES ('amo', '42', '2026-01-01T00:00:00Z')")
     latest = source.migrations("postgresql")[-1].number
@@ -148,3 +152,21 @@ def test_a_snapshot_era_postgres_database_is_recognised_at_version_11(postgres_s
     assert applied[10]["name"] == "0011_dashboard_sessions"
     assert rows(url, "SELECT cursor FROM reconcile_cursors") == [{"cursor": "42"}]
     assert migrate_postgres(url) == latest  # adopted once: the second run finds nothing to do
+    new = describe_postgres(postgres_database)
+    assert differences(describe_postgres(url), new, ("snapshot era", "new"), same_engine=True) == []
+
+
+@pytest.mark.sqlite_only
+def test_a_sqlite_database_of_the_old_files_migrates_to_the_schema_of_a_new_one(db_path):
+    """The SQLite files moved into the one source: a database they built stays valid, and
+    so the shipped migrations have not changed."""
+    old, new = Path(db_path), Path(db_path).with_name("new.db")
+    conn = sqlite3.connect(old)
+    conn.executescript((OLD_SCHEMAS / "sqlite_0011_schema.sql").read_text())
+    conn.execute("PRAGMA user_version = 11")
+    conn.execute("INSERT INTO reconcile_cursors VALUES ('amo', '42', '2026-01-01T00:00:00Z')")
+    conn.commit()
+    conn.close()
+    assert migrate(old) == migrate(new) == migrations()[-1].number
+    assert differences(describe_sqlite(old), describe_sqlite(new), ("old", "new"), True) == []
+    assert rows(db_path, "SELECT cursor FROM reconcile_cursors") == [{"cursor": "42"}]

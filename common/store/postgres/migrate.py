@@ -17,11 +17,11 @@ VERSION_TABLE = (
     " applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), name TEXT)"
 )
 
-# Before the one schema source, PostgreSQL had one snapshot file (0001_schema.sql, kept as
-# tests/data/postgres_0001_schema_snapshot.sql) holding the state SQLite reached at migration
-# 11, recorded as version 1 in a version table without the `name` column. Such a table is
-# rewritten once to list 1..11, as a database migrated from empty lists them; the missing
-# column is what marks it, since a table listing version 1 alone could otherwise mean either.
+# Before the one schema source, PostgreSQL had one snapshot file (0001_schema.sql, now
+# tests/old_schemas/postgres_0001_schema_snapshot.sql) holding the state SQLite reached at
+# migration 11, recorded as version 1 in a version table without the `name` column. Such a
+# table is rewritten once to list 1..11, as a database migrated from empty lists them; the
+# missing column is what marks it, since a table listing version 1 alone could mean either.
 SNAPSHOT_VERSION = 1
 SNAPSHOT_HOLDS = 11
 
