@@ -1,4 +1,5 @@
-"""Numbered SQL migrations tracked with PRAGMA user_version, applied under an exclusive lock."""
+"""The schema's migrations on SQLite: tracked with PRAGMA user_version, applied under an
+exclusive lock."""
 
 from __future__ import annotations
 
@@ -6,28 +7,22 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 
+from common.store.migrations import Migration, SchemaTooNew, pending
+from common.store.migrations import migrations as all_migrations
 from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, is_busy, pragmas
+
+__all__ = ["SchemaTooNew", "migrate", "migrations"]
 
 log = logging.getLogger(__name__)
 
 WAL = "PRAGMA journal_mode = WAL"
 
 
-class SchemaTooNew(RuntimeError):
-    """The database was migrated by a newer leadrelay than this one."""
-
-
-def migrations(package: str = "common.store.sqlite") -> list[tuple[int, str]]:
-    """(number, sql) of every migration file of a backend's package, in order."""
-    folder = resources.files(package) / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
+def migrations() -> list[Migration]:
+    """Every migration, in order, as SQLite runs it."""
+    return all_migrations("sqlite")
 
 
 def split_statements(script: str) -> Iterable[str]:
@@ -39,8 +34,9 @@ def split_statements(script: str) -> Iterable[str]:
             statement = ""
 
 
-def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> int:
-    """Bring the schema up to date under an exclusive lock; return the version.
+def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | None = None) -> int:
+    """Bring the schema up to date (or to version `upto`) under an exclusive lock; return
+    the version.
 
     Four processes may start at once: the first takes the lock and migrates,
     the others wait on busy_timeout, then find nothing left to do.
@@ -53,22 +49,18 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> int:
         _enable_wal(conn, busy_timeout)
         conn.execute("BEGIN EXCLUSIVE")
         try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            known = migrations()
-            latest = known[-1][0]
-            if current > latest:
-                raise SchemaTooNew(f"database schema {current} is newer than this code ({latest})")
-            for number, script in known:
-                if number > current:
-                    for statement in split_statements(script):
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {number}")
-                    log.info("applied migration %04d", number)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for migration in pending("sqlite", version, upto):
+                for statement in split_statements(migration.sql):
+                    conn.execute(statement)
+                version = migration.number
+                conn.execute(f"PRAGMA user_version = {version}")
+                log.info("applied migration %s", migration.name)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return max(current, latest)
+        return int(version)
     finally:
         conn.close()
 

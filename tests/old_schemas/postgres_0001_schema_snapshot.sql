@@ -1,3 +1,6 @@
+-- Frozen test data: the PostgreSQL schema file before the one schema source (it was
+-- common/store/postgres/migrations/0001_schema.sql, recorded as version 1). The tests build
+-- snapshot-era databases from it, to prove they are still migrated; never edit it.
 -- The schema of the SQLite backend at its migration 0011, for PostgreSQL: the same tables,
 -- columns in the same order (copy-to-postgres and verify rely on it), the same indexes.
 -- Times are UTC ISO-8601 text, as on SQLite, so both sort and compare alike; JSON is text.

@@ -1,8 +1,8 @@
 -- The event log, its two projections, the task outbox and idempotency keys.
 CREATE TABLE events (
-    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    position    {{serial_key}},
     stream_id   TEXT    NOT NULL,
-    version     INTEGER NOT NULL CHECK (version >= 1),
+    version     {{integer}} NOT NULL CHECK (version >= 1),
     type        TEXT    NOT NULL,
     data        TEXT    NOT NULL,
     metadata    TEXT    NOT NULL DEFAULT '{}',
@@ -37,7 +37,7 @@ CREATE TABLE leads (
     conversion_status  TEXT,
     created_at         TEXT NOT NULL,
     updated_at         TEXT NOT NULL,
-    version            INTEGER NOT NULL
+    version            {{integer}} NOT NULL
 );
 CREATE INDEX leads_by_created ON leads (created_at);
 CREATE INDEX leads_by_campaign ON leads (campaign_id, created_at);
@@ -46,23 +46,23 @@ CREATE INDEX leads_by_crm_id ON leads (crm_connection, crm_lead_id);
 
 CREATE TABLE campaign_stats (
     campaign_id           TEXT PRIMARY KEY,
-    leads                 INTEGER NOT NULL DEFAULT 0,
-    leads_delivered       INTEGER NOT NULL DEFAULT 0,
-    delivery_failed       INTEGER NOT NULL DEFAULT 0,
-    payments              INTEGER NOT NULL DEFAULT 0,
-    revenue_minor         INTEGER NOT NULL DEFAULT 0,  -- kopecks (1/100 of the unit)
-    lost                  INTEGER NOT NULL DEFAULT 0,
-    conversions_uploaded  INTEGER NOT NULL DEFAULT 0
+    leads                 {{integer}} NOT NULL DEFAULT 0,
+    leads_delivered       {{integer}} NOT NULL DEFAULT 0,
+    delivery_failed       {{integer}} NOT NULL DEFAULT 0,
+    payments              {{integer}} NOT NULL DEFAULT 0,
+    revenue_minor         {{integer}} NOT NULL DEFAULT 0,  -- kopecks (1/100 of the unit)
+    lost                  {{integer}} NOT NULL DEFAULT 0,
+    conversions_uploaded  {{integer}} NOT NULL DEFAULT 0
 );
 
 CREATE TABLE tasks (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            {{serial_key}},
     type          TEXT    NOT NULL,
     payload       TEXT    NOT NULL,
     status        TEXT    NOT NULL DEFAULT 'pending'
                   CHECK (status IN ('pending', 'processing', 'completed', 'failed')),
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    max_attempts  INTEGER NOT NULL,
+    attempts      {{integer}} NOT NULL DEFAULT 0,
+    max_attempts  {{integer}} NOT NULL,
     run_after     TEXT    NOT NULL,
     locked_until  TEXT,
     last_error    TEXT,
@@ -80,3 +80,22 @@ CREATE TABLE idempotency_keys (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX idempotency_by_age ON idempotency_keys (created_at);
+
+-- dialect: postgresql
+-- Dispatchers on other hosts wake when a task is queued or falls due again (LISTEN
+-- leadrelay_tasks), instead of polling; polling stays as the fallback.
+CREATE FUNCTION leadrelay_notify_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('leadrelay_tasks', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER tasks_changed AFTER INSERT OR UPDATE OF status ON tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION leadrelay_notify_tasks();
+
+-- Rate limits shared by every dispatcher: one token bucket per CRM connection. (SQLite
+-- serves one host, where each dispatcher's limiter lives in its own memory.)
+CREATE TABLE rate_buckets (
+    name        TEXT PRIMARY KEY,
+    tokens      DOUBLE PRECISION NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);

@@ -1,6 +1,6 @@
 -- Won deals a CRM reported that match none of our leads: kept until a person attaches them.
 CREATE TABLE unmatched_payments (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           {{serial_key}},
     connection   TEXT NOT NULL,
     crm_ref      TEXT NOT NULL,            -- the CRM's lead id, or "deal:<id>" for a Bitrix24 deal
     amount       TEXT NOT NULL,

@@ -1,6 +1,6 @@
 -- Every authenticated CRM webhook, kept for audit; message_id deduplicates signed redeliveries.
 CREATE TABLE webhook_receipts (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           {{serial_key}},
     connection   TEXT NOT NULL,
     message_id   TEXT,
     received_at  TEXT NOT NULL,

@@ -2,9 +2,9 @@
 CREATE TABLE daily_stats (
     day            TEXT NOT NULL,  -- YYYY-MM-DD, UTC
     campaign_id    TEXT NOT NULL,
-    leads          INTEGER NOT NULL DEFAULT 0,
-    payments       INTEGER NOT NULL DEFAULT 0,
-    revenue_minor  INTEGER NOT NULL DEFAULT 0,
+    leads          {{integer}} NOT NULL DEFAULT 0,
+    payments       {{integer}} NOT NULL DEFAULT 0,
+    revenue_minor  {{integer}} NOT NULL DEFAULT 0,
     PRIMARY KEY (day, campaign_id)
 );
 
@@ -17,8 +17,8 @@ SELECT substr(paid_at, 1, 10), campaign_id, count(*),
        sum(CAST(round(CAST(payment_amount AS REAL) * 100) AS INTEGER))
 FROM leads WHERE paid_at IS NOT NULL GROUP BY 1, 2
 ON CONFLICT (day, campaign_id) DO UPDATE SET
-    payments = payments + excluded.payments,
-    revenue_minor = revenue_minor + excluded.revenue_minor;
+    payments = daily_stats.payments + excluded.payments,
+    revenue_minor = daily_stats.revenue_minor + excluded.revenue_minor;
 
 -- The dashboard's "oldest pending task" is a lookup, not a scan of completed tasks.
 CREATE INDEX tasks_by_status_created ON tasks (status, created_at);

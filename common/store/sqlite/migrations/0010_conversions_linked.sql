@@ -1,2 +1,0 @@
--- Conversions Metrica joined to a visit, once it has processed their upload.
-ALTER TABLE campaign_stats ADD COLUMN conversions_linked INTEGER NOT NULL DEFAULT 0;
