@@ -11,6 +11,7 @@ from common import appkeys
 from common.campaigns import CampaignService
 from common.model import CampaignStats
 from common.store import Tx
+from common.store.codec import event_data
 from services.dashboard.keys import QUERIES
 from services.dashboard.queries import lead_filter, page_bounds
 
@@ -52,6 +53,18 @@ async def lead_events(request: web.Request) -> web.Response:
 
     def read(tx: Tx) -> list[dict[str, Any]]:
         tx.leads.get(lead_id)  # 404 for an unknown lead
-        return [asdict(e) for e in tx.events.read_stream(lead_id)]
+        # Each event as the store keeps it: its `data` is the stable, documented shape.
+        return [
+            {
+                "stream_id": e.stream_id,
+                "version": e.version,
+                "type": e.type,
+                "data": event_data(e.payload),
+                "metadata": dict(e.metadata),
+                "created_at": e.created_at,
+                "position": e.position,
+            }
+            for e in tx.events.read_stream(lead_id)
+        ]
 
     return web.json_response({"events": await request.app[appkeys.STORE].read(read)})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +21,7 @@ from services.dashboard.charts import line_chart
 from services.dashboard.export import CsvRows
 from services.dashboard.keys import QUERIES, REPLAYER
 from services.dashboard.queries import lead_filter, page_bounds, query_string
+from services.dashboard.timeline import facts
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ async def lead(request: web.Request) -> dict:
     rebuilt = await request.app[REPLAYER].lead(events)
     return {
         "lead": stored.as_dict(),
-        "events": [(e, json.dumps(e.data, ensure_ascii=False, indent=1)) for e in events],
+        "events": [(e, facts(e.payload)) for e in events],
         "rebuilt": rebuilt.as_dict() if rebuilt else {},
         "agree": rebuilt == stored,
         "fields": LEAD_COLUMNS,

@@ -1,7 +1,10 @@
-"""From a request body (JSON, urlencoded, multipart) to validated lead data."""
+"""From a request (JSON, urlencoded, multipart) to a validated submission, in one pass."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -10,9 +13,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from common.errors import BadRequest, InvalidField, UnsupportedMediaType
-from common.model import UTM_FIELDS
-from common.web import in_body_time, json_body
-from services.ingest.schemas import DEFAULT_CAMPAIGN, LeadIn
+from common.leads import Submission
+from common.model import UTM_FIELDS, NewLead
+from common.web import header_text, in_body_time, json_body, request_id
+from services.ingest.schemas import MAX_KEY_LENGTH, LeadIn
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 KNOWN = set(LeadIn.model_fields)
@@ -20,6 +24,43 @@ COOKIES_FIELD = "cookies"  # Tilda's "send cookies" option
 MAX_EXTRA_FIELDS = 30
 MAX_EXTRA_KEY = 64
 MAX_EXTRA_VALUE = 1000
+
+
+async def read_submission(request: web.Request, region: str) -> Submission | None:
+    """The submission: its lead, its idempotency key and where it came from; None for
+    Tilda's probe. BadRequest, InvalidField (no usable contact) and the like otherwise."""
+    fields = await read_fields(request)
+    if is_tilda_probe(fields):
+        return None
+    lead = build_lead(fields, region)
+    key = idempotency_key(request, fields)
+    metadata = {
+        "request_id": request_id(request),
+        "source": "ingest",
+        "content_type": request.content_type,
+        "user_agent": (header_text(request, "User-Agent") or "")[:200],
+    }
+    return Submission(lead, metadata, key, fingerprint(lead) if key else "")
+
+
+def idempotency_key(request: web.Request, fields: dict[str, Any]) -> str | None:
+    """The Idempotency-Key header, else Tilda's tranid (Tilda cannot send the header; its
+    tranid identifies the submission across its retries)."""
+    given = request.headers.get("Idempotency-Key")
+    if given is not None and given != header_text(request, "Idempotency-Key"):
+        raise BadRequest("Idempotency-Key must be UTF-8 text")
+    key = given or tilda_key(fields)
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def fingerprint(lead: NewLead) -> str:
+    """What a retried submission must repeat for its Idempotency-Key to replay the answer:
+    the lead's fields that are set (the digest earlier versions kept, so keys stay valid)."""
+    shown = {name: value for name, value in asdict(lead).items() if value not in (None, {}, [])}
+    text = json.dumps(shown, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def read_fields(request: web.Request) -> dict[str, Any]:
@@ -199,20 +240,12 @@ def _refusal(problems: list[dict[str, Any]]) -> InvalidField:
     return InvalidField(summary, detail)
 
 
-def build_lead(fields: dict[str, Any], region: str) -> dict[str, Any]:
-    """Validated, normalised lead data ready for LEAD_CREATED; InvalidField when no usable
-    contact remains."""
+def build_lead(fields: dict[str, Any], region: str) -> NewLead:
+    """The validated, normalised lead; InvalidField when no usable contact remains."""
     known, extra, cookies, warnings = _split(fields)
     _fill_from_context(known, cookies, warnings)
     lead, warnings = _validate(known, region, warnings)
-    data = lead.model_dump(exclude_none=True)
-    campaign = lead.campaign_id or lead.utm_campaign or DEFAULT_CAMPAIGN
-    data["campaign_id"] = campaign[:200]
-    if extra:
-        data["extra"] = extra
-    if warnings:
-        data["warnings"] = warnings
-    return data
+    return lead.new_lead(extra, warnings)
 
 
 def tilda_key(fields: dict[str, Any]) -> str | None:
