@@ -91,7 +91,7 @@ class Bitrix24Integration(CrmIntegration):
         self.connection = connection
         self.base = str(connection.base_url).rstrip("/")
 
-    async def method(self, http: aiohttp.ClientSession, name: str, params: dict) -> Any:
+    async def method(self, http: aiohttp.ClientSession, name: str, params: dict[str, Any]) -> Any:
         reply = await self.call(http, "POST", f"{self.base}/{name}.json", json=params)
         return result_of(reply, f"Bitrix24 '{self.name}' {name}")
 

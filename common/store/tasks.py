@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from common import clock
-from common.model import Task, TaskStatus, TaskType
+from common.model import JsonObject, Task, TaskStatus, TaskType
 from common.store.codec import task_data, task_payload_of
 from common.store.leads import LeadRows
 from common.store.sql import Row, Sql, dumps, loads, marks
@@ -138,7 +138,7 @@ class TaskQueue:
             [(until, task.id, task.attempts) for task in tasks],
         )
 
-    def note(self, tasks: list[Task], result: dict[str, Any]) -> None:
+    def note(self, tasks: list[Task], result: JsonObject) -> None:
         """Record something about work under way (e.g. the key of an upload about to be
         sent) on tasks this claim still holds; it is read back if the task is claimed again."""
         self.sql.many(
@@ -158,7 +158,7 @@ class TaskQueue:
         value = self.sql.value("SELECT status FROM tasks WHERE id = ?", (task_id,))
         return None if value is None else TaskStatus(value)
 
-    def complete(self, task_id: int, result: dict[str, Any]) -> None:
+    def complete(self, task_id: int, result: JsonObject) -> None:
         self._set(task_id, status=TaskStatus.COMPLETED, result=dumps(result), locked_until=None)
 
     def retry_later(self, task_id: int, delay: float, error: str) -> None:
@@ -249,7 +249,7 @@ class TaskQueue:
             (type, type, retrying_attempts),
         )
 
-    def _set(self, task_id: int, **values: Any) -> None:
+    def _set(self, task_id: int, **values: object) -> None:
         values["updated_at"] = self.sql.now()
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.sql.run(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from aiohttp import web
 
@@ -16,7 +15,7 @@ from services.dashboard.keys import QUERIES
 from services.dashboard.queries import lead_filter, page_bounds
 
 
-def campaign_json(stats: CampaignStats) -> dict[str, Any]:
+def campaign_json(stats: CampaignStats) -> dict[str, object]:
     return asdict(stats) | {"conversion": stats.conversion}
 
 
@@ -24,7 +23,7 @@ async def stats(request: web.Request) -> web.Response:
     health = await request.app[QUERIES].health()
     health["failing"] = [{"connection": c, "tasks": n} for c, n in health["failing"]]
 
-    def read(tx: Tx) -> dict[str, Any]:
+    def read(tx: Tx) -> dict[str, object]:
         return {
             "totals": CampaignService.totals(tx),
             "campaigns": [campaign_json(c) for c in CampaignService.stats(tx)],
@@ -51,7 +50,7 @@ async def lead(request: web.Request) -> web.Response:
 async def lead_events(request: web.Request) -> web.Response:
     lead_id = request.match_info["lead_id"]
 
-    def read(tx: Tx) -> list[dict[str, Any]]:
+    def read(tx: Tx) -> list[dict[str, object]]:
         tx.leads.get(lead_id)  # 404 for an unknown lead
         # Each event as the store keeps it: its `data` is the stable, documented shape.
         return [

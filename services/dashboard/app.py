@@ -79,7 +79,7 @@ async def dashboard_services(app: web.Application) -> AsyncIterator[None]:
     await app[REPLAYER].close()
 
 
-async def page_context(request: web.Request) -> dict:
+async def page_context(request: web.Request) -> dict[str, object]:
     lang = i18n.language(request.cookies.get(i18n.COOKIE))
     session = await get_session(request)
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from common.errors import BadRequest, InvalidField, UnsupportedMediaType
 from common.leads import Submission
-from common.model import UTM_FIELDS, NewLead
+from common.model import UTM_FIELDS, JsonObject, NewLead
 from common.web import header_text, in_body_time, json_body, request_id
 from services.ingest.schemas import MAX_KEY_LENGTH, LeadIn
 
@@ -43,7 +43,7 @@ async def read_submission(request: web.Request, region: str) -> Submission | Non
     return Submission(lead, metadata, key, fingerprint(lead) if key else "")
 
 
-def idempotency_key(request: web.Request, fields: dict[str, Any]) -> str | None:
+def idempotency_key(request: web.Request, fields: JsonObject) -> str | None:
     """The Idempotency-Key header, else Tilda's tranid (Tilda cannot send the header; its
     tranid identifies the submission across its retries)."""
     given = request.headers.get("Idempotency-Key")
@@ -63,7 +63,7 @@ def fingerprint(lead: NewLead) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def read_fields(request: web.Request) -> dict[str, Any]:
+async def read_fields(request: web.Request) -> JsonObject:
     """The body as a flat mapping of field name to value."""
     if request.content_type == "application/json":
         body = await json_body(request)
@@ -76,7 +76,7 @@ async def read_fields(request: web.Request) -> dict[str, Any]:
         except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as error:
             raise BadRequest(f"the form body cannot be read: {error}") from error
         # File uploads are not lead data; they are dropped (their temporary files closed).
-        fields = {}
+        fields: JsonObject = {}
         for key, value in form.items():
             if isinstance(value, str):
                 fields[key] = value
@@ -89,7 +89,7 @@ async def read_fields(request: web.Request) -> dict[str, Any]:
     )
 
 
-def is_tilda_probe(fields: dict[str, Any]) -> bool:
+def is_tilda_probe(fields: JsonObject) -> bool:
     """Tilda checks a webhook by posting test=test; it must not become a lead."""
     return any(k.lower() == "test" and v == "test" for k, v in fields.items())
 
@@ -105,7 +105,7 @@ def _warning(field: str, value: object, reason: str) -> Warning:
     return {"field": field, "value": str(value)[:MAX_WARNING_VALUE], "reason": reason}
 
 
-def _split(fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str, list[Warning]]:
+def _split(fields: JsonObject) -> tuple[dict[str, str], dict[str, str], str, list[Warning]]:
     """Known fields (names matched case-insensitively) as text, the rest as bounded extras,
     Tilda's COOKIES, and a warning for each value that cannot be text."""
     known: dict[str, str] = {}
@@ -186,17 +186,26 @@ def _fill_from_context(known: dict[str, str], cookies: str, warnings: list[Warni
             known["ym_client_id"] = uid
 
 
-def field_errors(error: ValidationError) -> list[dict[str, Any]]:
+class Problem(TypedDict):
+    """One field pydantic refused, and why."""
+
+    field: str
+    message: str
+    type: str
+    max_length: int | None
+
+
+def field_errors(error: ValidationError) -> list[Problem]:
     found = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "phone"
         found.append(
-            {
-                "field": field,
-                "message": item["msg"].removeprefix("Value error, "),
-                "type": item["type"],
-                "max_length": (item.get("ctx") or {}).get("max_length"),
-            }
+            Problem(
+                field=field,
+                message=item["msg"].removeprefix("Value error, "),
+                type=item["type"],
+                max_length=(item.get("ctx") or {}).get("max_length"),
+            )
         )
     return found
 
@@ -226,21 +235,20 @@ def _validate(
             del known[field]
             warnings.append(_warning(field, raw, problem["message"]))
             if field in CONTACTS:
-                refused.append(problem)
+                refused.append({"field": field, "message": problem["message"]})
         if not any(name in known for name in CONTACTS):
             break
     raise _refusal(refused)
 
 
-def _refusal(problems: list[dict[str, Any]]) -> InvalidField:
-    detail = [{"field": p["field"], "message": p["message"]} for p in problems]
+def _refusal(detail: list[dict[str, str]]) -> InvalidField:
     if not detail:
         detail = [{"field": "phone", "message": "phone or email is required"}]
     summary = "; ".join(f"{p['field']}: {p['message']}" for p in detail)
     return InvalidField(summary, detail)
 
 
-def build_lead(fields: dict[str, Any], region: str) -> NewLead:
+def build_lead(fields: JsonObject, region: str) -> NewLead:
     """The validated, normalised lead; InvalidField when no usable contact remains."""
     known, extra, cookies, warnings = _split(fields)
     _fill_from_context(known, cookies, warnings)
@@ -248,7 +256,7 @@ def build_lead(fields: dict[str, Any], region: str) -> NewLead:
     return lead.new_lead(extra, warnings)
 
 
-def tilda_key(fields: dict[str, Any]) -> str | None:
+def tilda_key(fields: JsonObject) -> str | None:
     """Tilda's own idempotency key: every submission carries `tranid` (and `formid`), and
     Tilda sends it again on each of its retries (it waits 5 s for a 200, then retries)."""
     lowered = {str(k).strip().lower(): v for k, v in fields.items()}
