@@ -71,9 +71,10 @@ class YandexDirectConversion:
 
     type: ClassVar[EventType] = EventType.YANDEX_DIRECT_CONVERSION
     upload_id: str
-    counter_id: int
-    target: str
-    id_type: Literal["yclid", "client_id"]
+    # Always written; optional so that a row without them (older tools wrote some) still reads.
+    counter_id: int | None = None
+    target: str | None = None
+    id_type: Literal["yclid", "client_id"] | None = None
 
 
 @dataclass(frozen=True, slots=True)

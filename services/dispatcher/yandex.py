@@ -155,7 +155,6 @@ class YandexConversions:
         log.info("conversions uploaded", extra={"rows": len(due), "upload_id": upload_id})
         self.on_upload("uploaded")
         yandex = self.settings.yandex
-        assert yandex.counter_id is not None  # a conversion is due only when it is configured
         outcomes: Outcomes = {}
         for task, conversion in due:
             uploaded = YandexDirectConversion(

@@ -149,3 +149,16 @@ async def test_task_payloads_are_typed_and_old_ones_with_a_lead_id_still_read(st
         CheckUpload("9002"),
     ]
     assert [t.lead_id for t in tasks] == ["lead-1", "lead-1", None, "lead-1", "lead-2"]
+
+
+async def test_a_conversion_row_with_its_upload_alone_still_reads(store):
+    """bench/dashboard_admin.py (and early test data) wrote only the upload id."""
+    write_old_history(store.location, "old-lead")
+    execute(
+        store.location,
+        "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
+        " VALUES ('old-lead', 11, 'YANDEX_DIRECT_CONVERSION', '{\"upload_id\": \"1\"}', '{}', ?)",
+        (stored(ago()),),
+    )
+    [latest] = await store.read(lambda tx: tx.events.latest(1))
+    assert latest.payload == YandexDirectConversion("1")
