@@ -6,25 +6,23 @@ it does not, the stored resolve_crm_deal task lets the dispatcher finish later.
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 
-from common.integrations.bitrix24 import Bitrix24Integration
-from common.model import TaskStatus, TaskType
+from common.integrations.base import CrmIntegration
+from common.model import Metadata, TaskStatus
 from common.payments import Answer, PaymentService
 from common.store import Store, Tx
+from common.tasks import ResolveDeal
 
 # The webhooks service gets the first try; the dispatcher takes over after this.
 INLINE_WINDOW = 60.0
 
 
-def store_notice(tx: Tx, connection: str, deal_id: str, body: bytes) -> tuple[int, int]:
-    """Receipt and resolve task; return (task id, receipt id)."""
+def store_notice(tx: Tx, connection: str, deal_id: str, body: bytes) -> tuple[int, ResolveDeal]:
+    """Receipt and resolve task; return the task's id and payload."""
     receipt_id = tx.receipts.keep(connection, None, body, {"status": "queued", "deal_id": deal_id})
-    payload = {"connection": connection, "deal_id": deal_id, "receipt_id": receipt_id}
-    task_id = tx.tasks.enqueue(TaskType.RESOLVE_DEAL, payload, delay=INLINE_WINDOW)
-    return task_id, receipt_id
+    payload = ResolveDeal(connection, deal_id, receipt_id)
+    return tx.tasks.enqueue(payload, delay=INLINE_WINDOW), payload
 
 
 def reject(tx: Tx, task_id: int, receipt_id: int, reason: str) -> None:
@@ -35,20 +33,20 @@ def reject(tx: Tx, task_id: int, receipt_id: int, reason: str) -> None:
 
 async def resolve(
     store: Store,
-    integration: Bitrix24Integration,
+    integration: CrmIntegration,
     http: aiohttp.ClientSession,
     task_id: int,
-    payload: dict[str, Any],
-    metadata: dict[str, Any],
+    payload: ResolveDeal,
+    metadata: Metadata,
 ) -> Answer:
     """Read the deal and apply it, completing the task; DeliveryFailure if the read fails."""
-    notice = await integration.resolve_deal(http, payload["deal_id"])
+    notice = await integration.resolve_deal(http, payload.deal_id)
 
     def unit(tx: Tx) -> Answer:
         if tx.tasks.status(task_id) == TaskStatus.COMPLETED:
             return {"status": "duplicate", "reason": "this deal notice was already resolved"}
         answer = PaymentService.apply(tx, integration.name, notice, metadata)
-        tx.receipts.update(payload["receipt_id"], answer)
+        tx.receipts.update(payload.receipt_id, answer)
         tx.tasks.complete(task_id, answer)
         return answer
 

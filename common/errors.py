@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class LeadrelayError(Exception):
     """An error with an HTTP status and a stable machine-readable code."""
@@ -11,14 +9,14 @@ class LeadrelayError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, detail: Any = None, *, code: str | None = None):
+    def __init__(self, message: str, detail: object = None, *, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.detail = detail
         if code is not None:
             self.code = code
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, object]:
         return {"error": self.code, "message": self.message, "detail": self.detail}
 
 

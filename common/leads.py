@@ -2,60 +2,100 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from uuid6 import uuid7
 
 from common import clock
+from common.config import IngestSettings
 from common.errors import LeadNotFound
-from common.model import Event, EventType, TaskType
+from common.events import LeadCreated, LeadEvent, LeadRepeated
+from common.model import Event, Json, JsonObject, Metadata, NewLead
 from common.store import Tx
+from common.tasks import SendToCrm
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One form submission as ingest read it from its request."""
+
+    lead: NewLead
+    metadata: Metadata = field(default_factory=dict)
+    key: str | None = None  # the Idempotency-Key, or Tilda's own
+    fingerprint: str = ""  # what a retry under the same key must send again
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a submission became: the answer for the landing page, and whether it is the
+    first answer given again to a retry."""
+
+    answer: JsonObject
+    replayed: bool = False
+
+    @property
+    def repeat(self) -> bool:
+        return self.answer.get("status") == "repeat"
 
 
 class LeadService:
     """Units of work run inside `Store.write`; each is one transaction with its caller's."""
 
     @staticmethod
-    def create_lead(tx: Tx, data: dict[str, Any], metadata: dict[str, Any]) -> tuple[str, int]:
+    def accept(tx: Tx, submission: Submission, rules: IngestSettings) -> Accepted:
+        """A submission, whole: a retry under a known key gets the first answer again;
+        else it is a new lead, or a repeat of a recent one."""
+        key, hours = submission.key, rules.idempotency_hours
+        if key and (stored := tx.idempotency.lookup(key, submission.fingerprint, hours)):
+            return Accepted(stored, replayed=True)
+        lead = submission.lead
+        window = rules.repeat_window_minutes
+        if lead.campaign_id in rules.repeat_check_off:
+            window = 0
+        lead_id, task_id = LeadService.create_or_repeat(tx, lead, submission.metadata, window)
+        answer: JsonObject = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
+        if task_id is None:
+            answer |= {"status": "repeat", "repeat": True}
+        if lead.warnings:
+            warnings: list[Json] = [dict(warning) for warning in lead.warnings]
+            answer["warnings"] = warnings
+        if key:
+            tx.idempotency.remember(key, submission.fingerprint, answer, hours)
+        return Accepted(answer)
+
+    @staticmethod
+    def create_lead(tx: Tx, lead: NewLead, metadata: Metadata | None = None) -> tuple[str, int]:
         """LEAD_CREATED, its row and counters, and the send_to_crm task."""
         # UUIDv7 ids grow with time, so each new lead lands at the end of every index keyed
         # by it (leads, events, tasks) instead of on a random page of an ever larger tree.
         lead_id = str(uuid7())
-        event = tx.events.append(lead_id, 0, EventType.LEAD_CREATED, data, metadata)
+        event = tx.events.append(lead_id, 0, LeadCreated(lead), metadata)
         tx.project(event)
-        task_id = tx.tasks.enqueue(TaskType.SEND_TO_CRM, {"lead_id": lead_id}, lead_id=lead_id)
+        task_id = tx.tasks.enqueue(SendToCrm(), lead_id=lead_id)
         return lead_id, task_id
 
     @staticmethod
     def create_or_repeat(
-        tx: Tx, data: dict[str, Any], metadata: dict[str, Any], window_minutes: int
+        tx: Tx, lead: NewLead, metadata: Metadata, window_minutes: int
     ) -> tuple[str, int | None]:
         """A new lead, unless the same phone or email came for the same campaign within the
         window: then the submission is a LEAD_REPEATED event on that first lead (shown on its
         timeline) and no second CRM deal is made; the task id is None."""
         if window_minutes:
             since = clock.iso(clock.now() - timedelta(minutes=window_minutes))
-            first = tx.leads.recent_with_contact(
-                data["campaign_id"], data.get("phone"), data.get("email"), since
-            )
+            first = tx.leads.recent_with_contact(lead.campaign_id, lead.phone, lead.email, since)
             if first is not None:
-                LeadService.record(tx, first, EventType.LEAD_REPEATED, data, metadata)
+                LeadService.record(tx, first, LeadRepeated(lead), metadata)
                 return first, None
-        return LeadService.create_lead(tx, data, metadata)
+        return LeadService.create_lead(tx, lead, metadata)
 
     @staticmethod
-    def record(
-        tx: Tx,
-        lead_id: str,
-        type: EventType,
-        data: dict[str, Any],
-        metadata: dict[str, Any] | None = None,
-    ) -> Event:
+    def record(tx: Tx, lead_id: str, payload: LeadEvent, metadata: Metadata | None = None) -> Event:
         """Append an event to an existing lead and project it."""
         version = tx.leads.version(lead_id)
         if version is None:
             raise LeadNotFound(f"lead {lead_id} does not exist")
-        event = tx.events.append(lead_id, version, type, data, metadata)
+        event = tx.events.append(lead_id, version, payload, metadata)
         tx.project(event)
         return event

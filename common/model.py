@@ -6,10 +6,15 @@ these types; only `common.store` turns them into rows and back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from common.events import LeadEvent
+    from common.tasks import TaskPayload
 
 
 class LeadStatus(StrEnum):
@@ -48,18 +53,23 @@ class TaskStatus(StrEnum):
     FAILED = "failed"
 
 
+# JSON as the standard library reads and writes it: what may cross an edge untyped.
+Json: TypeAlias = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
+JsonObject: TypeAlias = dict[str, Json]
+# What an event records besides its change: the request or task it came from, who did it.
+Metadata: TypeAlias = Mapping[str, str | int]
+
+
 def _sent() -> Any:
     """A field a landing page sends: stored on the lead, passed on to the CRM."""
     return field(default=None, metadata={"sent": True})
 
 
-@dataclass(frozen=True, slots=True)
-class Lead:
-    """One lead as the `leads` projection holds it."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewLead:
+    """A lead as a landing page submitted it, validated: what LEAD_CREATED records."""
 
-    id: str
     campaign_id: str
-    status: LeadStatus
     name: str | None = _sent()
     phone: str | None = _sent()  # E.164
     email: str | None = _sent()
@@ -74,6 +84,16 @@ class Lead:
     page_url: str | None = _sent()
     referrer: str | None = _sent()
     extra: dict[str, str] = field(default_factory=dict)
+    # Optional fields the lead was accepted without, or with shortened: {field, value, reason}.
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lead(NewLead):
+    """One lead as the `leads` projection holds it: what was sent, and what became of it."""
+
+    id: str
+    status: LeadStatus
     crm_connection: str | None = None
     crm_lead_id: str | None = None
     last_error: str | None = None
@@ -84,46 +104,63 @@ class Lead:
     created_at: str = ""
     updated_at: str = ""
     version: int = 0
-    # Optional fields the lead was accepted without, or with shortened: {field, value, reason}.
-    warnings: list[dict[str, str]] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in LEAD_COLUMNS}
 
 
-LEAD_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Lead))
 # The fields a landing page sends, in the order they are shown and exported.
-LEAD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Lead) if f.metadata.get("sent"))
+LEAD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NewLead) if f.metadata.get("sent"))
 UTM_FIELDS: tuple[str, ...] = tuple(name for name in LEAD_FIELDS if name.startswith("utm_"))
+_OUTCOME = tuple(f.name for f in fields(Lead) if f.name not in {g.name for g in fields(NewLead)})
+# The leads table's columns in its order (a later migration added `warnings` at the end).
+LEAD_COLUMNS: tuple[str, ...] = (
+    "id",
+    "campaign_id",
+    "status",
+    *LEAD_FIELDS,
+    "extra",
+    *(name for name in _OUTCOME if name not in ("id", "status")),
+    "warnings",
+)
 FINAL_STATUSES = (LeadStatus.PAID, LeadStatus.LOST)
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """One stored event: a change (one of `common.events`) to the lead `stream_id`."""
+
     stream_id: str
     version: int
-    type: EventType
-    data: dict[str, Any]
-    metadata: dict[str, Any] = field(default_factory=dict)
+    payload: LeadEvent
+    metadata: Metadata = field(default_factory=dict)
     created_at: str = ""
     position: int = 0
+
+    @property
+    def type(self) -> EventType:
+        return self.payload.type
 
 
 @dataclass(frozen=True, slots=True)
 class Task:
     id: int
-    type: TaskType
-    payload: dict[str, Any]
+    payload: TaskPayload
     status: TaskStatus
     attempts: int
     max_attempts: int
     run_after: str
     locked_until: str | None
     last_error: str | None
-    result: dict[str, Any] | None
+    result: JsonObject | None
     created_at: str
     updated_at: str
+    lead_id: str | None = None  # the lead the task is about, if any
     lead: Lead | None = None  # the task's lead as it was when claimed, when asked for
+
+    @property
+    def type(self) -> TaskType:
+        return self.payload.type
 
     @property
     def exhausted(self) -> bool:

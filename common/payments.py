@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
 
 from common import clock
 from common.errors import Conflict, NotFound
+from common.events import LeadLost, PaymentRegistered
 from common.leads import LeadService
-from common.model import EventType, Lead, LeadStatus, Notice, TaskType
+from common.model import Json, JsonObject, Lead, LeadStatus, Metadata, Notice
 from common.store import Tx
+from common.tasks import SendToYandex
 
-Answer = dict[str, Any]
+Answer = JsonObject
 
 
 class PaymentService:
@@ -24,14 +26,15 @@ class PaymentService:
         message_id: str | None,
         body: bytes,
         notices: list[Notice],
-        metadata: dict[str, Any],
+        metadata: Metadata,
     ) -> Answer:
         """Every notice of one authenticated webhook, deduplicated by its message id and kept
         as a receipt; the answer for the CRM."""
         if message_id and tx.receipts.seen(connection, message_id):
             return {"status": "duplicate", "reason": f"webhook-id {message_id} already handled"}
         answers = [cls.apply(tx, connection, notice, metadata) for notice in notices]
-        answer = answers[0] if len(answers) == 1 else {"status": "ok", "results": answers}
+        results: list[Json] = [*answers]
+        answer: Answer = answers[0] if len(answers) == 1 else {"status": "ok", "results": results}
         tx.receipts.keep(connection, message_id, body, answer)
         return answer
 
@@ -48,7 +51,7 @@ class PaymentService:
         return None
 
     @classmethod
-    def apply(cls, tx: Tx, connection: str, notice: Notice, metadata: dict[str, Any]) -> Answer:
+    def apply(cls, tx: Tx, connection: str, notice: Notice, metadata: Metadata) -> Answer:
         """Record one notice on its lead."""
         if notice.outcome not in ("paid", "lost"):
             return {"status": "ignored", "reason": notice.note or "neither won nor lost"}
@@ -67,20 +70,21 @@ class PaymentService:
         ):
             return {"status": "duplicate", "lead_id": lead.id, "lead_status": lead.status}
         if notice.outcome == "lost":
-            LeadService.record(tx, lead.id, EventType.LEAD_LOST, {"source": connection}, metadata)
+            LeadService.record(tx, lead.id, LeadLost(source=connection), metadata)
             return {"status": "ok", "lead_id": lead.id, "lead_status": LeadStatus.LOST}
-        data = {
-            "amount": str(notice.amount),
-            "currency": notice.currency,
-            "paid_at": notice.paid_at or clock.now_iso(),
-            "source": connection,
-        }
-        return cls._pay(tx, lead.id, data, metadata)
+        assert notice.amount is not None and notice.currency is not None  # a paid notice has both
+        payment = PaymentRegistered(
+            amount=notice.amount,
+            currency=notice.currency,
+            paid_at=notice.paid_at or clock.now_iso(),
+            source=connection,
+        )
+        return cls._pay(tx, lead.id, payment, metadata)
 
     @staticmethod
-    def _pay(tx: Tx, lead_id: str, data: dict[str, Any], metadata: dict[str, Any]) -> Answer:
-        LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, data, metadata)
-        task_id = tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead_id}, lead_id=lead_id)
+    def _pay(tx: Tx, lead_id: str, payment: PaymentRegistered, metadata: Metadata) -> Answer:
+        LeadService.record(tx, lead_id, payment, metadata)
+        task_id = tx.tasks.enqueue(SendToYandex(), lead_id=lead_id)
         return {"status": "ok", "lead_id": lead_id, "yandex_direct_task_id": task_id}
 
     @staticmethod
@@ -117,13 +121,13 @@ class PaymentService:
             raise Conflict(f"payment {payment_id} is already attached to lead {payment.lead_id}")
         if lead.status == LeadStatus.PAID:
             raise Conflict(f"lead {lead_id} is already paid")
-        data = {
-            "amount": payment.amount,
-            "currency": payment.currency,
-            "paid_at": payment.paid_at,
-            "source": payment.connection,
-            "unmatched_payment_id": payment.id,
-        }
-        answer = cls._pay(tx, lead.id, data, {"source": "dashboard", "user": user})
+        registered = PaymentRegistered(
+            amount=Decimal(payment.amount),  # its text as the notice gave it, read back exactly
+            currency=payment.currency,
+            paid_at=payment.paid_at,
+            source=payment.connection,
+            unmatched_payment_id=payment.id,
+        )
+        answer = cls._pay(tx, lead.id, registered, {"source": "dashboard", "user": user})
         tx.unmatched.attach(payment.id, lead.id)
         return answer

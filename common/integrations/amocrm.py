@@ -157,6 +157,15 @@ class AmoCrmIntegration(CrmIntegration):
         )
         return notice
 
+    @property
+    def reconcile_every(self) -> float | None:
+        return self.connection.reconcile_every or None  # 0 turns it off
+
+    def deal_link(self, crm_ref: str) -> str | None:
+        if crm_ref.startswith("deal:"):  # amoCRM sends leads, never bare deals
+            return None
+        return f"{str(self.connection.base_url).rstrip('/')}/leads/detail/{crm_ref}"
+
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.connection.token.get_secret_value()}"}
 

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -141,6 +142,33 @@ class CrmIntegration(ABC):
     def storable(self, request: WebhookRequest) -> bytes:
         """The body as it may be kept in webhook_receipts: without the CRM's secrets."""
         return request.body
+
+    async def resolve_deal(self, http: aiohttp.ClientSession, deal_id: str) -> Notice:
+        """What the deal a notice named only by its id (outcome "deal") says, read from the
+        CRM; only a CRM whose webhooks name bare deals has any to read."""
+        raise PermanentFailure(f"{self.kind} '{self.name}' sends no deal notices to resolve")
+
+    @property
+    def reconcile_every(self) -> float | None:
+        """Seconds between looks for the closed deals its webhooks may not have brought;
+        None when this CRM cannot be asked (or is not to be)."""
+        return None
+
+    async def closed_since(
+        self, http: aiohttp.ClientSession, cursor: str | None, first_look: datetime
+    ) -> tuple[list[dict[str, Any]], str]:
+        """The deals won or lost since the cursor (`first_look` when there is none), as the
+        CRM lists them, and the next cursor; asked only when `reconcile_every` is set."""
+        raise NotImplementedError(f"{self.kind} cannot list closed deals")
+
+    def notice_of(self, item: dict[str, Any]) -> Notice:
+        """A deal listed by `closed_since` as a webhook would have said it."""
+        raise NotImplementedError(f"{self.kind} cannot list closed deals")
+
+    def deal_link(self, crm_ref: str) -> str | None:
+        """Where a person opens a lead of this CRM (`deal:<id>` for a deal) in its own pages;
+        None when it has no such page."""
+        return None
 
     async def call(
         self, http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any

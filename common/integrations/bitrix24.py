@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiohttp
 
@@ -91,7 +91,7 @@ class Bitrix24Integration(CrmIntegration):
         self.connection = connection
         self.base = str(connection.base_url).rstrip("/")
 
-    async def method(self, http: aiohttp.ClientSession, name: str, params: dict) -> Any:
+    async def method(self, http: aiohttp.ClientSession, name: str, params: dict[str, Any]) -> Any:
         reply = await self.call(http, "POST", f"{self.base}/{name}.json", json=params)
         return result_of(reply, f"Bitrix24 '{self.name}' {name}")
 
@@ -138,9 +138,19 @@ class Bitrix24Integration(CrmIntegration):
         """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
         return deal_notice(await self.get_deal(http, deal_id))
 
-    @staticmethod
-    def notice_of(item: dict[str, Any]) -> Notice:
+    def notice_of(self, item: dict[str, Any]) -> Notice:
         return deal_notice(item)
+
+    @property
+    def reconcile_every(self) -> float | None:
+        return self.connection.reconcile_every or None  # 0 turns it off
+
+    def deal_link(self, crm_ref: str) -> str | None:
+        parts = urlsplit(self.base)  # the inbound webhook URL on the portal
+        root = f"{parts.scheme}://{parts.netloc}"
+        if crm_ref.startswith("deal:"):
+            return f"{root}/crm/deal/details/{crm_ref.removeprefix('deal:')}/"
+        return f"{root}/crm/lead/details/{crm_ref}/"
 
     async def closed_since(
         self, http: aiohttp.ClientSession, cursor: str | None, first_look: datetime

@@ -7,7 +7,7 @@ import io
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -48,7 +48,7 @@ class Uploading:
         return self.status in FINISHED
 
     @property
-    def linked(self) -> str:
+    def linked(self) -> Literal["all", "none", "some"]:
         """ "all", "none" or "some" of the upload's rows were linked."""
         if self.status == "LINKAGE_FAILURE" or self.linked_quantity <= 0:
             return "none"

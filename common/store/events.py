@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from common import clock
 from common.errors import ConcurrencyConflict
-from common.model import Event, EventType
+from common.events import LeadEvent
+from common.model import Event, EventType, Metadata
+from common.store.codec import event_data, event_of
 from common.store.sql import Row, Sql, dumps, loads
 
 COLUMNS = "position, stream_id, version, type, data, metadata, created_at"
@@ -16,8 +16,7 @@ def event_from_row(row: Row) -> Event:
     return Event(
         stream_id=row["stream_id"],
         version=row["version"],
-        type=EventType(row["type"]),
-        data=loads(row["data"]) or {},
+        payload=event_of(EventType(row["type"]), loads(row["data"]) or {}),
         metadata=loads(row["metadata"]) or {},
         created_at=row["created_at"],
         position=row["position"],
@@ -33,15 +32,15 @@ class EventStore:
         self,
         stream_id: str,
         expected_version: int,
-        type: EventType,
-        data: dict[str, Any],
-        metadata: dict[str, Any] | None = None,
+        payload: LeadEvent,
+        metadata: Metadata | None = None,
     ) -> Event:
         """Append version expected_version + 1, or raise ConcurrencyConflict.
 
         A new stream (expected 0) needs no look-up: UNIQUE(stream_id, version)
         refuses a second version 1.
         """
+        data = dumps(event_data(payload))
         if expected_version:
             current = self.sql.value(
                 "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
@@ -57,12 +56,12 @@ class EventStore:
             position = self.sql.insert(
                 "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (stream_id, expected_version + 1, type, dumps(data), dumps(metadata), created_at),
+                (stream_id, expected_version + 1, payload.type, data, dumps(metadata), created_at),
                 key="position",
             )
         except self._is_conflict as error:
             raise ConcurrencyConflict(f"stream {stream_id} moved on concurrently") from error
-        return Event(stream_id, expected_version + 1, type, data, metadata, created_at, position)
+        return Event(stream_id, expected_version + 1, payload, metadata, created_at, position)
 
     def read_stream(self, stream_id: str) -> list[Event]:
         rows = self.sql.all(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from common import clock
 from common.errors import IdempotencyConflict
+from common.model import JsonObject
 from common.store.sql import Sql, dumps, loads
 
 
@@ -18,7 +18,7 @@ class IdempotencyKeys:
     def __init__(self, sql: Sql):
         self.sql = sql
 
-    def lookup(self, key: str, request_hash: str, hours: int) -> dict[str, Any] | None:
+    def lookup(self, key: str, request_hash: str, hours: int) -> JsonObject | None:
         """The stored answer for this key, None if unseen or expired; 409 if the body differs."""
         row = self.sql.one(
             "SELECT request_hash, response FROM idempotency_keys WHERE key = ? AND created_at >= ?",
@@ -28,10 +28,10 @@ class IdempotencyKeys:
             return None
         if row["request_hash"] != request_hash:
             raise IdempotencyConflict("this Idempotency-Key was used with a different body")
-        answer: dict[str, Any] = loads(row["response"])
+        answer: JsonObject = loads(row["response"])
         return answer
 
-    def remember(self, key: str, request_hash: str, response: dict[str, Any], hours: int) -> None:
+    def remember(self, key: str, request_hash: str, response: JsonObject, hours: int) -> None:
         self.sql.run(
             "INSERT INTO idempotency_keys (key, request_hash, response, created_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from common.errors import LeadNotFound
 from common.model import LEAD_COLUMNS, Lead, LeadStatus
@@ -30,9 +29,9 @@ class LeadFilter:
     date_from: date | None = None
     date_to: date | None = None
 
-    def where(self) -> tuple[list[str], list[Any]]:
+    def where(self) -> tuple[list[str], list[object]]:
         clauses: list[str] = []
-        params: list[Any] = []
+        params: list[object] = []
         if self.campaign:
             clauses.append("campaign_id = ?")
             params.append(self.campaign)

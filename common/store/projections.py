@@ -1,4 +1,4 @@
-"""How each event type changes `leads`, `campaign_stats` and `daily_stats`: one function per type.
+"""How each event type changes `leads`, `campaign_stats` and `daily_stats`: one case per type.
 
 Live writes call `project` in the same transaction as the append; rebuild and
 verify replay the log through the very same functions, so they cannot disagree.
@@ -6,14 +6,25 @@ verify replay the log through the very same functions, so they cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
+from typing import assert_never
 
-from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, EventType, LeadStatus
+from common.events import (
+    LeadCreated,
+    LeadCrmDeliveryFailed,
+    LeadLost,
+    LeadRepeated,
+    LeadSentToCrm,
+    Linked,
+    PaymentRegistered,
+    YandexConversionFailed,
+    YandexConversionProcessed,
+    YandexConversionSkipped,
+    YandexDirectConversion,
+)
+from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, LeadStatus, NewLead
 from common.store.sql import Sql, dumps
-
-Projector = Callable[[Sql, Event], None]
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
 _NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version", "warnings")
@@ -23,9 +34,9 @@ INSERT_LEAD = (
 )
 
 
-def minor_units(amount: str) -> int:
-    """Kopecks (or cents) of a decimal amount string."""
-    return int((Decimal(amount) * 100).to_integral_value())
+def minor_units(amount: Decimal) -> int:
+    """Kopecks (or cents) of a decimal amount."""
+    return int((amount * 100).to_integral_value())
 
 
 @cache
@@ -82,65 +93,62 @@ def _update_lead(
     return str(campaign)
 
 
-def _lead_created(sql: Sql, event: Event) -> None:
-    data = event.data
-    campaign = data["campaign_id"]
+def _lead_created(sql: Sql, event: Event, lead: NewLead) -> None:
     sql.run(
         INSERT_LEAD,
         (
             event.stream_id,
-            campaign,
+            lead.campaign_id,
             LeadStatus.NEW,
-            *(data.get(name) for name in LEAD_FIELDS),
-            dumps(data.get("extra", {})),
+            *(getattr(lead, name) for name in LEAD_FIELDS),
+            dumps(lead.extra),
             event.created_at,
             event.created_at,
             event.version,
-            dumps(data.get("warnings", [])),
+            dumps(lead.warnings),
         ),
     )
-    _bump(sql, campaign, leads=1)
-    _bump_day(sql, event.created_at, campaign, leads=1)
+    _bump(sql, lead.campaign_id, leads=1)
+    _bump_day(sql, event.created_at, lead.campaign_id, leads=1)
 
 
-def _sent_to_crm(sql: Sql, event: Event) -> None:
+def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
     campaign = _update_lead(
         sql,
         event,
         status=LeadStatus.SENT_TO_CRM,
         keep=FINAL_STATUSES,
-        crm_connection=event.data["connection"],
-        crm_lead_id=event.data.get("crm_lead_id"),
+        crm_connection=sent.connection,
+        crm_lead_id=sent.crm_lead_id,
         last_error=None,
     )
     _bump(sql, campaign, leads_delivered=1)
 
 
-def _delivery_failed(sql: Sql, event: Event) -> None:
+def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> None:
     campaign = _update_lead(
         sql,
         event,
         status=LeadStatus.CRM_FAILED,
         keep=FINAL_STATUSES,
-        crm_connection=event.data.get("connection"),
-        last_error=event.data["reason"],
+        crm_connection=failed.connection,
+        last_error=failed.reason,
     )
     _bump(sql, campaign, delivery_failed=1)
 
 
-def _payment_registered(sql: Sql, event: Event) -> None:
-    data = event.data
+def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered) -> None:
     campaign = _update_lead(
         sql,
         event,
         status=LeadStatus.PAID,  # also over "lost": a deal reopened and won is paid
-        payment_amount=data["amount"],
-        payment_currency=data["currency"],
-        paid_at=data["paid_at"],
+        payment_amount=str(payment.amount),
+        payment_currency=payment.currency,
+        paid_at=payment.paid_at,
     )
-    revenue = minor_units(data["amount"])
+    revenue = minor_units(payment.amount)
     _bump(sql, campaign, payments=1, revenue_minor=revenue)
-    _bump_day(sql, data["paid_at"], campaign, payments=1, revenue_minor=revenue)
+    _bump_day(sql, payment.paid_at, campaign, payments=1, revenue_minor=revenue)
 
 
 def _lead_lost(sql: Sql, event: Event) -> None:
@@ -153,41 +161,37 @@ def _conversion_uploaded(sql: Sql, event: Event) -> None:
     _bump(sql, campaign, conversions_uploaded=1)
 
 
-def _conversion_processed(sql: Sql, event: Event) -> None:
+def _conversion_processed(sql: Sql, event: Event, linked: Linked) -> None:
     """Metrica says, per upload, how many rows it linked; a lead's row is known to be linked
     when all of its upload was, and known not to be when none was."""
-    linked = event.data["linked"]  # "all", "none", "some" or "unknown"
     status = {"all": "linked", "none": "not_linked", "some": "partly_linked"}.get(linked)
     campaign = _update_lead(sql, event, conversion_status=status or "unconfirmed")
     if linked == "all":
         _bump(sql, campaign, conversions_linked=1)
 
 
-def _conversion_skipped(sql: Sql, event: Event) -> None:
-    _update_lead(sql, event, conversion_status="skipped", last_error=event.data["reason"])
-
-
-def _lead_repeated(sql: Sql, event: Event) -> None:
-    _update_lead(sql, event)  # on the timeline; the lead itself does not change
-
-
-def _conversion_failed(sql: Sql, event: Event) -> None:
-    _update_lead(sql, event, conversion_status="failed", last_error=event.data["reason"])
-
-
-PROJECTORS: dict[EventType, Projector] = {
-    EventType.LEAD_CREATED: _lead_created,
-    EventType.LEAD_SENT_TO_CRM: _sent_to_crm,
-    EventType.LEAD_CRM_DELIVERY_FAILED: _delivery_failed,
-    EventType.PAYMENT_REGISTERED: _payment_registered,
-    EventType.LEAD_LOST: _lead_lost,
-    EventType.YANDEX_DIRECT_CONVERSION: _conversion_uploaded,
-    EventType.YANDEX_CONVERSION_SKIPPED: _conversion_skipped,
-    EventType.YANDEX_CONVERSION_FAILED: _conversion_failed,
-    EventType.YANDEX_CONVERSION_PROCESSED: _conversion_processed,
-    EventType.LEAD_REPEATED: _lead_repeated,
-}
-
-
 def project(sql: Sql, event: Event) -> None:
-    PROJECTORS[event.type](sql, event)
+    """Apply one event to the projections, by its type."""
+    match event.payload:
+        case LeadCreated(lead=lead):
+            _lead_created(sql, event, lead)
+        case LeadRepeated():
+            _update_lead(sql, event)  # on the timeline; the lead itself does not change
+        case LeadSentToCrm() as sent:
+            _sent_to_crm(sql, event, sent)
+        case LeadCrmDeliveryFailed() as failed:
+            _delivery_failed(sql, event, failed)
+        case PaymentRegistered() as payment:
+            _payment_registered(sql, event, payment)
+        case LeadLost():
+            _lead_lost(sql, event)
+        case YandexDirectConversion():
+            _conversion_uploaded(sql, event)
+        case YandexConversionProcessed(linked=linked):
+            _conversion_processed(sql, event, linked)
+        case YandexConversionSkipped(reason=reason):
+            _update_lead(sql, event, conversion_status="skipped", last_error=reason)
+        case YandexConversionFailed(reason=reason):
+            _update_lead(sql, event, conversion_status="failed", last_error=reason)
+        case unknown:
+            assert_never(unknown)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from common import clock
+from common.model import JsonObject
 from common.store.sql import Sql, dumps
 
 BODY_LIMIT = 20_000
@@ -21,9 +20,7 @@ class Receipts:
         )
         return found is not None
 
-    def keep(
-        self, connection: str, message_id: str | None, body: bytes, answer: dict[str, Any]
-    ) -> int:
+    def keep(self, connection: str, message_id: str | None, body: bytes, answer: JsonObject) -> int:
         """Keep the webhook with what it did; return the receipt's id."""
         return int(
             self.sql.insert(
@@ -42,7 +39,7 @@ class Receipts:
             )
         )
 
-    def update(self, receipt_id: int, answer: dict[str, Any]) -> None:
+    def update(self, receipt_id: int, answer: JsonObject) -> None:
         self.sql.run(
             "UPDATE webhook_receipts SET outcome = ?, lead_id = ?, detail = ? WHERE id = ?",
             (answer.get("status", "ok"), answer.get("lead_id"), dumps(answer), receipt_id),

@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from common import clock
-from common.model import Task, TaskStatus, TaskType
+from common.model import JsonObject, Task, TaskStatus, TaskType
+from common.store.codec import task_data, task_payload_of
 from common.store.leads import LeadRows
 from common.store.sql import Row, Sql, dumps, loads, marks
+from common.tasks import TaskPayload
 
 ERROR_LIMIT = 2000
 COLUMNS = (
@@ -27,10 +29,10 @@ def _later(now: str, seconds: float) -> str:
 
 
 def task_from_row(row: Row) -> Task:
+    data = loads(row["payload"]) or {}
     return Task(
         id=row["id"],
-        type=TaskType(row["type"]),
-        payload=loads(row["payload"]) or {},
+        payload=task_payload_of(TaskType(row["type"]), data),
         status=TaskStatus(row["status"]),
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
@@ -40,6 +42,7 @@ def task_from_row(row: Row) -> Task:
         result=loads(row["result"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        lead_id=row["lead_id"] or data.get("lead_id"),  # rows older than the column had it here
     )
 
 
@@ -52,19 +55,14 @@ class TaskQueue:
         self.sql = sql
         self.max_attempts = max_attempts
 
-    def enqueue(
-        self,
-        type: TaskType,
-        payload: dict[str, Any],
-        delay: float = 0.0,
-        lead_id: str | None = None,
-    ) -> int:
+    def enqueue(self, payload: TaskPayload, delay: float = 0.0, lead_id: str | None = None) -> int:
+        data = dumps(task_data(payload))
         now = self.sql.now()
         run_after = _later(now, delay) if delay else now
         return self.sql.insert(
             "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (type, dumps(payload), lead_id, self.max_attempts, run_after, now, now),
+            (payload.type, data, lead_id, self.max_attempts, run_after, now, now),
         )
 
     def has_due(self, types: tuple[TaskType, ...] = ()) -> bool:
@@ -129,7 +127,7 @@ class TaskQueue:
         if not with_leads:
             return tasks
         leads = LeadRows(self.sql).many([row["lead_id"] for row in rows if row["lead_id"]])
-        return [replace(task, lead=leads.get(task.payload.get("lead_id", ""))) for task in tasks]
+        return [replace(task, lead=leads.get(task.lead_id or "")) for task in tasks]
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
         """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
@@ -140,7 +138,7 @@ class TaskQueue:
             [(until, task.id, task.attempts) for task in tasks],
         )
 
-    def note(self, tasks: list[Task], result: dict[str, Any]) -> None:
+    def note(self, tasks: list[Task], result: JsonObject) -> None:
         """Record something about work under way (e.g. the key of an upload about to be
         sent) on tasks this claim still holds; it is read back if the task is claimed again."""
         self.sql.many(
@@ -160,7 +158,7 @@ class TaskQueue:
         value = self.sql.value("SELECT status FROM tasks WHERE id = ?", (task_id,))
         return None if value is None else TaskStatus(value)
 
-    def complete(self, task_id: int, result: dict[str, Any]) -> None:
+    def complete(self, task_id: int, result: JsonObject) -> None:
         self._set(task_id, status=TaskStatus.COMPLETED, result=dumps(result), locked_until=None)
 
     def retry_later(self, task_id: int, delay: float, error: str) -> None:
@@ -251,7 +249,7 @@ class TaskQueue:
             (type, type, retrying_attempts),
         )
 
-    def _set(self, task_id: int, **values: Any) -> None:
+    def _set(self, task_id: int, **values: object) -> None:
         values["updated_at"] = self.sql.now()
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.sql.run(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))

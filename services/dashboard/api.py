@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from aiohttp import web
 
@@ -11,11 +10,12 @@ from common import appkeys
 from common.campaigns import CampaignService
 from common.model import CampaignStats
 from common.store import Tx
+from common.store.codec import event_data
 from services.dashboard.keys import QUERIES
 from services.dashboard.queries import lead_filter, page_bounds
 
 
-def campaign_json(stats: CampaignStats) -> dict[str, Any]:
+def campaign_json(stats: CampaignStats) -> dict[str, object]:
     return asdict(stats) | {"conversion": stats.conversion}
 
 
@@ -23,7 +23,7 @@ async def stats(request: web.Request) -> web.Response:
     health = await request.app[QUERIES].health()
     health["failing"] = [{"connection": c, "tasks": n} for c, n in health["failing"]]
 
-    def read(tx: Tx) -> dict[str, Any]:
+    def read(tx: Tx) -> dict[str, object]:
         return {
             "totals": CampaignService.totals(tx),
             "campaigns": [campaign_json(c) for c in CampaignService.stats(tx)],
@@ -50,8 +50,20 @@ async def lead(request: web.Request) -> web.Response:
 async def lead_events(request: web.Request) -> web.Response:
     lead_id = request.match_info["lead_id"]
 
-    def read(tx: Tx) -> list[dict[str, Any]]:
+    def read(tx: Tx) -> list[dict[str, object]]:
         tx.leads.get(lead_id)  # 404 for an unknown lead
-        return [asdict(e) for e in tx.events.read_stream(lead_id)]
+        # Each event as the store keeps it: its `data` is the stable, documented shape.
+        return [
+            {
+                "stream_id": e.stream_id,
+                "version": e.version,
+                "type": e.type,
+                "data": event_data(e.payload),
+                "metadata": dict(e.metadata),
+                "created_at": e.created_at,
+                "position": e.position,
+            }
+            for e in tx.events.read_stream(lead_id)
+        ]
 
     return web.json_response({"events": await request.app[appkeys.STORE].read(read)})

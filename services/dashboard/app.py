@@ -12,12 +12,13 @@ from aiohttp_session import get_session, session_middleware
 
 from common import appkeys
 from common.config import Settings
+from common.integrations.registry import build_integrations
 from common.proxies import trusted_forwarded
 from common.ratelimit import KeyedLimiter
 from common.store.replay import StreamReplayer
 from common.web import base_app
 from services.dashboard import api, auth, i18n, payments, views
-from services.dashboard.keys import LOGIN_LIMITER, QUERIES, REPLAYER
+from services.dashboard.keys import INTEGRATIONS, LOGIN_LIMITER, QUERIES, REPLAYER
 from services.dashboard.queries import DashboardQueries
 
 HERE = Path(__file__).parent
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
         ),
     )
     app[LOGIN_LIMITER] = KeyedLimiter(FAILED_LOGINS_PER_MINUTE, 60.0)
+    app[INTEGRATIONS] = build_integrations(settings)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -77,7 +79,7 @@ async def dashboard_services(app: web.Application) -> AsyncIterator[None]:
     await app[REPLAYER].close()
 
 
-async def page_context(request: web.Request) -> dict:
+async def page_context(request: web.Request) -> dict[str, object]:
     lang = i18n.language(request.cookies.get(i18n.COOKIE))
     session = await get_session(request)
     return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from common.integrations.base import CrmIntegration
 from common.ratelimit import KeyedLimiter
 from common.store.replay import StreamReplayer
 from services.dashboard.queries import DashboardQueries
@@ -11,3 +12,5 @@ from services.dashboard.queries import DashboardQueries
 QUERIES = web.AppKey("queries", DashboardQueries)
 REPLAYER = web.AppKey("replayer", StreamReplayer)
 LOGIN_LIMITER = web.AppKey("login_limiter", KeyedLimiter)
+# The configured CRMs, asked only where a person opens a deal in them.
+INTEGRATIONS = web.AppKey("integrations", dict[str, CrmIntegration])

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from common import clock
 from common.config import Settings
 from common.errors import InvalidField
-from common.model import Lead, LeadStatus, TaskStatus, TaskType
+from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
 from common.store import LeadFilter, Store, Tx
+from common.store.sql import Row
 
 CHART_CAMPAIGNS = 6
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # a filter's day + 1 must exist
@@ -63,6 +64,13 @@ def page_bounds(query: Mapping[str, str], default: int = 50, most: int = 500) ->
     return limit, offset
 
 
+class Daily(TypedDict):
+    """The days of a chart, and per metric (leads, payments, revenue) each campaign's values."""
+
+    days: list[str]
+    series: dict[str, dict[str, list[float]]]
+
+
 class DashboardQueries:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
@@ -71,7 +79,7 @@ class DashboardQueries:
     async def health(self) -> dict[str, Any]:
         """Open task counts (not completed: that one grows forever) and failing connections."""
 
-        def read(tx: Tx) -> tuple[dict[TaskStatus, int], str | None, list[Any]]:
+        def read(tx: Tx) -> tuple[dict[TaskStatus, int], str | None, list[Row]]:
             troubled = tx.tasks.troubled_leads(TaskType.SEND_TO_CRM, RETRYING_ATTEMPTS)
             return tx.tasks.open_counts(), tx.tasks.oldest_pending(), troubled
 
@@ -86,7 +94,7 @@ class DashboardQueries:
             "failing": sorted(failing.items(), key=lambda kv: -kv[1]),
         }
 
-    async def daily(self, days: int = 30) -> dict[str, Any]:
+    async def daily(self, days: int = 30) -> Daily:
         """Per-day series per campaign (the busiest few, the rest as 'other')."""
         today = clock.now().date()
         axis = [(today - timedelta(days=days - 1 - n)).isoformat() for n in range(days)]
@@ -107,7 +115,7 @@ class DashboardQueries:
             series["leads"][name][n] += row["leads"]
             series["payments"][name][n] += row["payments"]
             series["revenue"][name][n] += row["revenue_minor"] / 100
-        return {"days": axis, "series": {k: dict(v) for k, v in series.items()}}
+        return Daily(days=axis, series={k: dict(v) for k, v in series.items()})
 
     async def leads(self, where: LeadFilter, limit: int, offset: int) -> list[Lead]:
         return await self.store.read(lambda tx: tx.leads.page(where, limit, offset=offset))
@@ -125,7 +133,7 @@ class DashboardQueries:
                 return
             after = (rows[-1].created_at, rows[-1].id)
 
-    async def tasks_needing_attention(self, limit: int = 200) -> list[Any]:
+    async def tasks_needing_attention(self, limit: int = 200) -> list[Task]:
         return await self.store.read(
             lambda tx: tx.tasks.needing_attention(RETRYING_ATTEMPTS, limit)
         )

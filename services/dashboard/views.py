@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -22,6 +20,7 @@ from services.dashboard.charts import line_chart
 from services.dashboard.export import CsvRows
 from services.dashboard.keys import QUERIES, REPLAYER
 from services.dashboard.queries import lead_filter, page_bounds, query_string
+from services.dashboard.timeline import facts
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def url(request: web.Request, name: str) -> str:
 
 
 @aiohttp_jinja2.template("login.html")
-async def login_page(request: web.Request) -> dict:
+async def login_page(request: web.Request) -> dict[str, object]:
     return {"next": auth.safe_next(request.query.get("next")), "error": False}
 
 
@@ -65,7 +64,7 @@ async def set_language(request: web.Request) -> web.StreamResponse:
 
 
 @aiohttp_jinja2.template("admin.html")
-async def admin(request: web.Request) -> dict:
+async def admin(request: web.Request) -> dict[str, object]:
     queries = request.app[QUERIES]
     t = i18n.translator(i18n.language(request.cookies.get(i18n.COOKIE)))
     daily = await queries.daily()
@@ -74,7 +73,7 @@ async def admin(request: web.Request) -> dict:
         for metric in ("leads", "payments", "revenue")
     }
 
-    def read(tx: Tx) -> dict[str, Any]:
+    def read(tx: Tx) -> dict[str, object]:
         return {
             "totals": CampaignService.totals(tx),
             "campaigns": CampaignService.stats(tx),
@@ -86,7 +85,7 @@ async def admin(request: web.Request) -> dict:
     return page | {"health": await queries.health(), "charts": charts}
 
 
-def masked(lead: Lead) -> dict[str, Any]:
+def masked(lead: Lead) -> dict[str, object]:
     shown = lead.as_dict()
     shown["phone"], shown["email"] = mask_phone(lead.phone), mask_email(lead.email)
     return shown
@@ -159,7 +158,7 @@ async def export_leads(request: web.Request) -> web.StreamResponse:
 
 
 @aiohttp_jinja2.template("lead.html")
-async def lead(request: web.Request) -> dict:
+async def lead(request: web.Request) -> dict[str, object]:
     lead_id = request.match_info["lead_id"]
     stored, events = await request.app[appkeys.STORE].read(
         lambda tx: (tx.leads.get(lead_id), tx.events.read_stream(lead_id))
@@ -167,7 +166,7 @@ async def lead(request: web.Request) -> dict:
     rebuilt = await request.app[REPLAYER].lead(events)
     return {
         "lead": stored.as_dict(),
-        "events": [(e, json.dumps(e.data, ensure_ascii=False, indent=1)) for e in events],
+        "events": [(e, facts(e.payload)) for e in events],
         "rebuilt": rebuilt.as_dict() if rebuilt else {},
         "agree": rebuilt == stored,
         "fields": LEAD_COLUMNS,
@@ -175,7 +174,7 @@ async def lead(request: web.Request) -> dict:
 
 
 @aiohttp_jinja2.template("tasks.html")
-async def tasks(request: web.Request) -> dict:
+async def tasks(request: web.Request) -> dict[str, object]:
     return {
         "tasks": await request.app[QUERIES].tasks_needing_attention(),
         "counts": await request.app[appkeys.STORE].read(lambda tx: tx.tasks.open_counts()),

@@ -9,8 +9,6 @@ from aiohttp import web
 
 from common import appkeys
 from common.config import Settings
-from common.integrations.amocrm import AmoCrmIntegration
-from common.integrations.bitrix24 import Bitrix24Integration
 from common.integrations.registry import build_integrations
 from common.model import TaskType
 from common.ratelimit import share_limits
@@ -77,9 +75,8 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     processor.start()
     reconcilers = [
         asyncio.create_task(DealReconciliation(store, integration, http).run(every))
-        for name, integration in integrations.items()
-        if isinstance(integration, AmoCrmIntegration | Bitrix24Integration)
-        and (every := settings.crm[name].reconcile_every)  # type: ignore[union-attr]
+        for integration in integrations.values()
+        if (every := integration.reconcile_every)
     ]
     yield
     for reconciler in reconcilers:

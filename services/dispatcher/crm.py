@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 
 from common.config import Settings
 from common.contacts import mask_phone
+from common.events import LeadCrmDeliveryFailed, LeadSentToCrm
 from common.integrations.base import CrmIntegration, DeliveryFailure, PermanentFailure
-from common.model import EventType, Lead, Task
+from common.model import Lead, Task
 from common.store import Store
 from services.dispatcher.outcomes import Done, Failed, settle
 
@@ -38,7 +38,7 @@ class CrmDelivery:
             await self.deliver(task)
 
     async def deliver(self, task: Task) -> None:
-        lead_id = task.payload["lead_id"]
+        lead_id = task.lead_id or ""
         lead = task.lead or await self.store.read(lambda tx: tx.leads.find(lead_id))
         if lead is None:
             log.error("task %s names an unknown lead %s", task.id, lead_id)
@@ -63,22 +63,19 @@ class CrmDelivery:
         )
 
     async def _send(self, lead: Lead, name: str | None) -> Done | Failed:
-        failed = EventType.LEAD_CRM_DELIVERY_FAILED
         if name is None:
             reason = f"no CRM route for campaign {lead.campaign_id!r} and no routing.default_crm"
-            return Failed(PermanentFailure(reason), failed)
+            return Failed(PermanentFailure(reason), LeadCrmDeliveryFailed)
         integration = self.integrations[name]
         try:
             delivered = await integration.send_lead(self.http, lead)
         except DeliveryFailure as failure:
-            return Failed(failure, failed, {"connection": name})
-        data: dict[str, Any] = {
-            "connection": name,
-            "kind": integration.kind,
-            "crm_lead_id": delivered.crm_lead_id,
-        }
-        if delivered.merged:
-            data["merged"] = True  # the CRM joined it to a CRM lead it already had
-        if delivered.problems:
-            data["problems"] = list(delivered.problems)
-        return Done(EventType.LEAD_SENT_TO_CRM, data, {"crm_lead_id": delivered.crm_lead_id})
+            return Failed(failure, lambda reason: LeadCrmDeliveryFailed(reason, connection=name))
+        sent = LeadSentToCrm(
+            connection=name,
+            kind=integration.kind,
+            crm_lead_id=delivered.crm_lead_id,
+            merged=delivered.merged,
+            problems=delivered.problems,
+        )
+        return Done(sent, {"crm_lead_id": delivered.crm_lead_id})

@@ -10,9 +10,9 @@ from common import deals
 from common.config import Settings
 from common.errors import InvalidField
 from common.integrations.base import CrmIntegration, DeliveryFailure, PermanentFailure
-from common.integrations.bitrix24 import Bitrix24Integration
-from common.model import Task
+from common.model import Metadata, Task
 from common.store import Store
+from common.tasks import ResolveDeal
 from services.dispatcher.outcomes import Failed, settle
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,13 @@ class DealResolution:
             await self.resolve(task)
 
     async def resolve(self, task: Task) -> None:
-        integration = self.integrations.get(task.payload["connection"])
-        if not isinstance(integration, Bitrix24Integration):
-            reason = f"connection {task.payload['connection']!r} is not a Bitrix24 connection"
+        assert isinstance(task.payload, ResolveDeal)  # the processor hands this type alone
+        integration = self.integrations.get(task.payload.connection)
+        if integration is None:
+            reason = f"no CRM connection named {task.payload.connection!r}"
             await self.store.write(lambda tx: tx.tasks.fail(task.id, reason))
             return
-        metadata = {"source": f"webhook:{integration.name}", "task_id": task.id}
+        metadata: Metadata = {"source": f"webhook:{integration.name}", "task_id": task.id}
         try:
             answer = await deals.resolve(
                 self.store, integration, self.http, task.id, task.payload, metadata

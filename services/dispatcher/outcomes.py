@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from common.config import DispatcherSettings
+from common.events import LeadEvent
 from common.integrations.base import DeliveryFailure
 from common.leads import LeadService
-from common.model import EventType, Task
+from common.model import JsonObject, Task
 from common.store import Store, Tx
 
 Settled = Literal["completed", "pending", "failed", "stale"]
@@ -19,18 +21,17 @@ Settled = Literal["completed", "pending", "failed", "stale"]
 class Done:
     """Success: record `event` on the lead and complete the task with `result`."""
 
-    event: EventType
-    data: dict[str, Any]
-    result: dict[str, Any] = field(default_factory=dict)
+    event: LeadEvent
+    result: JsonObject = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Failed:
-    """A failure; if permanent or out of attempts, `event` (if any) is recorded on the lead."""
+    """A failure; if permanent or out of attempts, the event `event` makes of the reason
+    (if any) is recorded on the lead."""
 
     failure: DeliveryFailure
-    event: EventType | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+    event: Callable[[str], LeadEvent] | None = None
 
 
 JITTER = 0.75  # a retry waits 75–100 % of its step: spread out, yet the schedule is known
@@ -70,7 +71,7 @@ def apply_outcome(
         return "stale"
     if isinstance(outcome, Done):
         assert lead_id is not None
-        LeadService.record(tx, lead_id, outcome.event, outcome.data, {"task_id": task.id})
+        LeadService.record(tx, lead_id, outcome.event, {"task_id": task.id})
         tx.tasks.complete(task.id, outcome.result)
         return "completed"
     failure = outcome.failure
@@ -82,8 +83,7 @@ def apply_outcome(
     if failure.temporary:
         reason = f"gave up after {task.attempts} attempts: {reason}"
     if outcome.event is not None and lead_id is not None:
-        data = outcome.data | {"reason": reason}
-        LeadService.record(tx, lead_id, outcome.event, data, {"task_id": task.id})
+        LeadService.record(tx, lead_id, outcome.event(reason), {"task_id": task.id})
     tx.tasks.fail(task.id, reason)
     return "failed"
 
@@ -94,11 +94,11 @@ def apply_each(
     outcomes: dict[int, Done | Failed],
     settings: DispatcherSettings,
 ) -> dict[int, Settled]:
-    """Write a batch's outcomes, each task's with its own lead (payload `lead_id`)."""
+    """Write a batch's outcomes, each task's with its own lead."""
     settled: dict[int, Settled] = {}
     for task in tasks:
-        lead_id = task.payload["lead_id"]
-        if tx.leads.version(lead_id) is None:
+        lead_id = task.lead_id
+        if lead_id is None or tx.leads.version(lead_id) is None:
             tx.tasks.fail(task.id, "the lead does not exist")
             settled[task.id] = "failed"
         else:

@@ -17,20 +17,17 @@ import aiohttp
 
 from common import clock
 from common.errors import InvalidField
-from common.integrations.amocrm import AmoCrmIntegration
-from common.integrations.base import DeliveryFailure
-from common.integrations.bitrix24 import Bitrix24Integration
+from common.integrations.base import CrmIntegration, DeliveryFailure
 from common.model import Notice
 from common.payments import PaymentService
 from common.store import Store, Tx
 
 log = logging.getLogger(__name__)
 FIRST_LOOK_BACK = timedelta(days=1)  # with no cursor yet: the day before the first look
-Reconcilable = AmoCrmIntegration | Bitrix24Integration
 
 
 class DealReconciliation:
-    def __init__(self, store: Store, integration: Reconcilable, http: aiohttp.ClientSession):
+    def __init__(self, store: Store, integration: CrmIntegration, http: aiohttp.ClientSession):
         self.store = store
         self.integration = integration
         self.http = http

@@ -11,11 +11,17 @@ import aiohttp
 
 from common import clock
 from common.config import Settings
+from common.events import (
+    YandexConversionFailed,
+    YandexConversionSkipped,
+    YandexDirectConversion,
+)
 from common.integrations.base import DeliveryFailure, PermanentFailure
 from common.integrations.yandex import Conversion, RefusedFile, YandexDirectIntegration
-from common.model import EventType, Lead, LeadStatus, Task, TaskType
+from common.model import Lead, LeadStatus, Task
 from common.ratelimit import SharedLimiter
 from common.store import Store, Tx
+from common.tasks import CheckUpload
 from services.dispatcher.outcomes import Done, Failed, apply_each
 
 log = logging.getLogger(__name__)
@@ -60,23 +66,22 @@ class YandexConversions:
     async def __call__(self, tasks: list[Task]) -> None:
         # The claim read each task's lead in its own transaction; read only what it did not.
         leads = {task.lead.id: task.lead for task in tasks if task.lead is not None}
-        missing = [t.payload["lead_id"] for t in tasks if t.payload["lead_id"] not in leads]
+        missing = [t.lead_id for t in tasks if t.lead_id and t.lead_id not in leads]
         if missing:
             leads |= await self.store.read(lambda tx: tx.leads.many(missing))
         outcomes: dict[int, Done | Failed] = {}
         due: Due = []
         for task in tasks:
-            lead = leads.get(task.payload["lead_id"])
+            lead = leads.get(task.lead_id or "")
             reason = self._skip_reason(lead)
             if reason or lead is None:
-                skipped = {"reason": reason}
-                outcomes[task.id] = Done(EventType.YANDEX_CONVERSION_SKIPPED, skipped)
+                outcomes[task.id] = Done(YandexConversionSkipped(str(reason)))
                 continue
             try:
                 due.append((task, self._conversion(lead)))
             except (ValueError, ArithmeticError) as error:  # this row only, not its batch
                 failure = PermanentFailure(f"the payment cannot be a conversion: {error}")
-                outcomes[task.id] = Failed(failure, EventType.YANDEX_CONVERSION_FAILED)
+                outcomes[task.id] = Failed(failure, YandexConversionFailed)
         for key, group in _by_upload_key(due).items():
             outcomes |= await self._deliver(group, key)
         await self.store.write(lambda tx: self._settle_all(tx, tasks, outcomes))
@@ -144,31 +149,30 @@ class YandexConversions:
     def _failed(self, due: Due, failure: DeliveryFailure) -> Outcomes:
         log.warning("conversion upload failed", extra={"rows": len(due), "reason": failure.message})
         self.on_upload("failed")
-        return {t.id: Failed(failure, EventType.YANDEX_CONVERSION_FAILED) for t, _ in due}
+        return {t.id: Failed(failure, YandexConversionFailed) for t, _ in due}
 
     def _uploaded(self, due: Due, upload_id: str) -> Outcomes:
         log.info("conversions uploaded", extra={"rows": len(due), "upload_id": upload_id})
         self.on_upload("uploaded")
+        yandex = self.settings.yandex
         outcomes: Outcomes = {}
         for task, conversion in due:
-            data = {
-                "upload_id": upload_id,
-                "counter_id": self.settings.yandex.counter_id,
-                "target": self.settings.yandex.target,
-                "id_type": "yclid" if conversion.yclid else "client_id",
-            }
-            outcomes[task.id] = Done(
-                EventType.YANDEX_DIRECT_CONVERSION, data, {"upload_id": upload_id}
+            uploaded = YandexDirectConversion(
+                upload_id=upload_id,
+                counter_id=yandex.counter_id,
+                target=yandex.target,
+                id_type="yclid" if conversion.yclid else "client_id",
             )
+            outcomes[task.id] = Done(uploaded, {"upload_id": upload_id})
         return outcomes
 
     def _settle_all(self, tx: Tx, tasks: list[Task], outcomes: dict[int, Done | Failed]) -> None:
         settled = apply_each(tx, tasks, outcomes, self.settings.dispatcher)
         for task in tasks:
             outcome = outcomes[task.id]
-            if settled[task.id] == "completed" and isinstance(outcome, Done) and outcome.result:
+            uploaded = outcome.event if isinstance(outcome, Done) else None
+            if settled[task.id] == "completed" and isinstance(uploaded, YandexDirectConversion):
                 # Metrica processes the file later: look at how it went then.
-                lead_id = task.payload["lead_id"]
-                check = {"lead_id": lead_id, "upload_id": outcome.result["upload_id"]}
+                check = CheckUpload(uploaded.upload_id)
                 delay = self.settings.yandex.check_every
-                tx.tasks.enqueue(TaskType.CHECK_YANDEX_UPLOAD, check, delay, lead_id=lead_id)
+                tx.tasks.enqueue(check, delay, lead_id=task.lead_id)

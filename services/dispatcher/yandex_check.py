@@ -14,10 +14,12 @@ from collections import defaultdict
 import aiohttp
 
 from common.config import Settings
+from common.events import YandexConversionProcessed
 from common.integrations.base import DeliveryFailure, PermanentFailure, TemporaryFailure
 from common.integrations.yandex import Uploading
-from common.model import EventType, Task
+from common.model import Task
 from common.store import Store
+from common.tasks import CheckUpload
 from services.dispatcher.outcomes import Done, Failed, apply_each
 from services.dispatcher.yandex import metrica
 
@@ -34,7 +36,8 @@ class UploadChecks:
     async def __call__(self, tasks: list[Task]) -> None:
         by_upload: dict[str, list[Task]] = defaultdict(list)
         for task in tasks:
-            by_upload[str(task.payload["upload_id"])].append(task)
+            assert isinstance(task.payload, CheckUpload)  # the processor hands this type alone
+            by_upload[task.payload.upload_id].append(task)
         outcomes: dict[int, Done | Failed] = {}
         for upload_id, waiting in by_upload.items():
             outcome = await self._look(upload_id)
@@ -43,34 +46,36 @@ class UploadChecks:
         await self.store.write(lambda tx: apply_each(tx, tasks, outcomes, settings))
 
     async def _look(self, upload_id: str) -> Done | Failed:
-        unknown = {"upload_id": upload_id, "linked": "unknown"}
+        def unknown(reason: str) -> YandexConversionProcessed:
+            return YandexConversionProcessed(upload_id, "unknown", reason=reason)
+
         if not self.settings.yandex.enabled:
             failure = PermanentFailure("Yandex Metrica is no longer configured")
-            return Failed(failure, EventType.YANDEX_CONVERSION_PROCESSED, unknown)
+            return Failed(failure, unknown)
         try:
             uploading = await self.yandex.uploading(self.http, upload_id)
         except DeliveryFailure as failure:
-            return Failed(failure, EventType.YANDEX_CONVERSION_PROCESSED, unknown)
+            return Failed(failure, unknown)
         if not uploading.finished:
             waiting = TemporaryFailure(
                 f"Metrica is still processing upload {upload_id} (status {uploading.status})",
                 retry_after=self.settings.yandex.check_every,
             )
-            return Failed(waiting, EventType.YANDEX_CONVERSION_PROCESSED, unknown)
+            return Failed(waiting, unknown)
         log.info(
             "Metrica processed an upload",
             extra={"upload_id": upload_id, "status": uploading.status, "linked": uploading.linked},
         )
-        return Done(EventType.YANDEX_CONVERSION_PROCESSED, _facts(uploading))
+        return Done(_facts(uploading))
 
 
-def _facts(uploading: Uploading) -> dict[str, object]:
-    return {
-        "upload_id": uploading.id,
-        "status": uploading.status,
-        "linked": uploading.linked,
-        "line_quantity": uploading.line_quantity,
-        "linked_quantity": uploading.linked_quantity,
-        "user_not_found_quantity": uploading.user_not_found_quantity,
-        "goal_not_found_quantity": uploading.goal_not_found_quantity,
-    }
+def _facts(uploading: Uploading) -> YandexConversionProcessed:
+    return YandexConversionProcessed(
+        upload_id=uploading.id,
+        linked=uploading.linked,
+        status=uploading.status,
+        line_quantity=uploading.line_quantity,
+        linked_quantity=uploading.linked_quantity,
+        user_not_found_quantity=uploading.user_not_found_quantity,
+        goal_not_found_quantity=uploading.goal_not_found_quantity,
+    )

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 from services.ingest.schemas import MAX_KEY_LENGTH, ErrorBody, LeadAccepted, LeadIn
 
 REF = "#/components/schemas/{model}"
 
 
-def _error(description: str) -> dict[str, Any]:
+def _error(description: str) -> dict[str, object]:
     schema = {"$ref": REF.format(model="ErrorBody")}
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _plain(description: str, media: str = "application/json") -> dict[str, Any]:
+def _plain(description: str, media: str = "application/json") -> dict[str, object]:
     return {"200": {"description": description, "content": {media: {"schema": {}}}}}
 
 
 @cache
-def document() -> dict[str, Any]:
+def document() -> dict[str, object]:
     lead = {"$ref": REF.format(model="LeadIn")}
     body = {media: {"schema": lead} for media in ("application/json",)}
     body |= {

@@ -1,8 +1,11 @@
-"""From a request body (JSON, urlencoded, multipart) to validated lead data."""
+"""From a request (JSON, urlencoded, multipart) to a validated submission, in one pass."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from dataclasses import asdict
+from typing import TypedDict
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
@@ -10,9 +13,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from common.errors import BadRequest, InvalidField, UnsupportedMediaType
-from common.model import UTM_FIELDS
-from common.web import in_body_time, json_body
-from services.ingest.schemas import DEFAULT_CAMPAIGN, LeadIn
+from common.leads import Submission
+from common.model import UTM_FIELDS, JsonObject, NewLead
+from common.web import header_text, in_body_time, json_body, request_id
+from services.ingest.schemas import MAX_KEY_LENGTH, LeadIn
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 KNOWN = set(LeadIn.model_fields)
@@ -22,7 +26,44 @@ MAX_EXTRA_KEY = 64
 MAX_EXTRA_VALUE = 1000
 
 
-async def read_fields(request: web.Request) -> dict[str, Any]:
+async def read_submission(request: web.Request, region: str) -> Submission | None:
+    """The submission: its lead, its idempotency key and where it came from; None for
+    Tilda's probe. BadRequest, InvalidField (no usable contact) and the like otherwise."""
+    fields = await read_fields(request)
+    if is_tilda_probe(fields):
+        return None
+    lead = build_lead(fields, region)
+    key = idempotency_key(request, fields)
+    metadata = {
+        "request_id": request_id(request),
+        "source": "ingest",
+        "content_type": request.content_type,
+        "user_agent": (header_text(request, "User-Agent") or "")[:200],
+    }
+    return Submission(lead, metadata, key, fingerprint(lead) if key else "")
+
+
+def idempotency_key(request: web.Request, fields: JsonObject) -> str | None:
+    """The Idempotency-Key header, else Tilda's tranid (Tilda cannot send the header; its
+    tranid identifies the submission across its retries)."""
+    given = request.headers.get("Idempotency-Key")
+    if given is not None and given != header_text(request, "Idempotency-Key"):
+        raise BadRequest("Idempotency-Key must be UTF-8 text")
+    key = given or tilda_key(fields)
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def fingerprint(lead: NewLead) -> str:
+    """What a retried submission must repeat for its Idempotency-Key to replay the answer:
+    the lead's fields that are set (the digest earlier versions kept, so keys stay valid)."""
+    shown = {name: value for name, value in asdict(lead).items() if value not in (None, {}, [])}
+    text = json.dumps(shown, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def read_fields(request: web.Request) -> JsonObject:
     """The body as a flat mapping of field name to value."""
     if request.content_type == "application/json":
         body = await json_body(request)
@@ -35,7 +76,7 @@ async def read_fields(request: web.Request) -> dict[str, Any]:
         except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as error:
             raise BadRequest(f"the form body cannot be read: {error}") from error
         # File uploads are not lead data; they are dropped (their temporary files closed).
-        fields = {}
+        fields: JsonObject = {}
         for key, value in form.items():
             if isinstance(value, str):
                 fields[key] = value
@@ -48,7 +89,7 @@ async def read_fields(request: web.Request) -> dict[str, Any]:
     )
 
 
-def is_tilda_probe(fields: dict[str, Any]) -> bool:
+def is_tilda_probe(fields: JsonObject) -> bool:
     """Tilda checks a webhook by posting test=test; it must not become a lead."""
     return any(k.lower() == "test" and v == "test" for k, v in fields.items())
 
@@ -64,7 +105,7 @@ def _warning(field: str, value: object, reason: str) -> Warning:
     return {"field": field, "value": str(value)[:MAX_WARNING_VALUE], "reason": reason}
 
 
-def _split(fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], str, list[Warning]]:
+def _split(fields: JsonObject) -> tuple[dict[str, str], dict[str, str], str, list[Warning]]:
     """Known fields (names matched case-insensitively) as text, the rest as bounded extras,
     Tilda's COOKIES, and a warning for each value that cannot be text."""
     known: dict[str, str] = {}
@@ -145,17 +186,26 @@ def _fill_from_context(known: dict[str, str], cookies: str, warnings: list[Warni
             known["ym_client_id"] = uid
 
 
-def field_errors(error: ValidationError) -> list[dict[str, Any]]:
+class Problem(TypedDict):
+    """One field pydantic refused, and why."""
+
+    field: str
+    message: str
+    type: str
+    max_length: int | None
+
+
+def field_errors(error: ValidationError) -> list[Problem]:
     found = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "phone"
         found.append(
-            {
-                "field": field,
-                "message": item["msg"].removeprefix("Value error, "),
-                "type": item["type"],
-                "max_length": (item.get("ctx") or {}).get("max_length"),
-            }
+            Problem(
+                field=field,
+                message=item["msg"].removeprefix("Value error, "),
+                type=item["type"],
+                max_length=(item.get("ctx") or {}).get("max_length"),
+            )
         )
     return found
 
@@ -185,37 +235,28 @@ def _validate(
             del known[field]
             warnings.append(_warning(field, raw, problem["message"]))
             if field in CONTACTS:
-                refused.append(problem)
+                refused.append({"field": field, "message": problem["message"]})
         if not any(name in known for name in CONTACTS):
             break
     raise _refusal(refused)
 
 
-def _refusal(problems: list[dict[str, Any]]) -> InvalidField:
-    detail = [{"field": p["field"], "message": p["message"]} for p in problems]
+def _refusal(detail: list[dict[str, str]]) -> InvalidField:
     if not detail:
         detail = [{"field": "phone", "message": "phone or email is required"}]
     summary = "; ".join(f"{p['field']}: {p['message']}" for p in detail)
     return InvalidField(summary, detail)
 
 
-def build_lead(fields: dict[str, Any], region: str) -> dict[str, Any]:
-    """Validated, normalised lead data ready for LEAD_CREATED; InvalidField when no usable
-    contact remains."""
+def build_lead(fields: JsonObject, region: str) -> NewLead:
+    """The validated, normalised lead; InvalidField when no usable contact remains."""
     known, extra, cookies, warnings = _split(fields)
     _fill_from_context(known, cookies, warnings)
     lead, warnings = _validate(known, region, warnings)
-    data = lead.model_dump(exclude_none=True)
-    campaign = lead.campaign_id or lead.utm_campaign or DEFAULT_CAMPAIGN
-    data["campaign_id"] = campaign[:200]
-    if extra:
-        data["extra"] = extra
-    if warnings:
-        data["warnings"] = warnings
-    return data
+    return lead.new_lead(extra, warnings)
 
 
-def tilda_key(fields: dict[str, Any]) -> str | None:
+def tilda_key(fields: JsonObject) -> str | None:
     """Tilda's own idempotency key: every submission carries `tranid` (and `formid`), and
     Tilda sends it again on each of its retries (it waits 5 s for a 200, then retries)."""
     lowered = {str(k).strip().lower(): v for k, v in fields.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from common.contacts import normalise_email, normalise_phone
+from common.model import LEAD_FIELDS, NewLead
 
 DEFAULT_CAMPAIGN = "default"
 MAX_KEY_LENGTH = 200  # characters of an Idempotency-Key
@@ -59,6 +60,13 @@ class LeadIn(BaseModel):
         if not self.phone and not self.email:
             raise ValueError("phone or email is required")
         return self
+
+    def new_lead(self, extra: dict[str, str], warnings: list[dict[str, str]]) -> NewLead:
+        """The lead LEAD_CREATED records: its campaign is campaign_id, else utm_campaign,
+        else 'default'."""
+        campaign = (self.campaign_id or self.utm_campaign or DEFAULT_CAMPAIGN)[:200]
+        sent = {name: getattr(self, name) for name in LEAD_FIELDS}
+        return NewLead(campaign_id=campaign, extra=extra, warnings=warnings, **sent)
 
 
 class LeadAccepted(BaseModel):

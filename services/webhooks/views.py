@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 
 from common import appkeys, deals
 from common.errors import InvalidField, NotFound, Unauthorized
-from common.integrations.base import DeliveryFailure, WebhookRequest
-from common.integrations.bitrix24 import Bitrix24Integration
-from common.model import Notice
-from common.payments import PaymentService
+from common.integrations.base import CrmIntegration, DeliveryFailure, WebhookRequest
+from common.model import Metadata, Notice
+from common.payments import Answer, PaymentService
 from common.web import in_body_time, request_id
 from services.webhooks.keys import HANDLED, INTEGRATIONS
 
@@ -34,8 +32,7 @@ async def crm_webhook(request: web.Request) -> web.Response:
     notices = integration.parse_webhook(hook)
     kept = integration.storable(hook)
     metadata = {"request_id": request_id(request), "source": f"webhook:{crm_id}"}
-    if notices and notices[0].outcome == "deal":
-        assert isinstance(integration, Bitrix24Integration)
+    if notices and notices[0].outcome == "deal":  # it names a deal only: read the deal
         answer = await _deal_notice(request, integration, notices[0], kept, metadata)
     else:
         answer = await request.app[appkeys.STORE].write(
@@ -50,22 +47,21 @@ async def crm_webhook(request: web.Request) -> web.Response:
 
 async def _deal_notice(
     request: web.Request,
-    integration: Bitrix24Integration,
+    integration: CrmIntegration,
     notice: Notice,
     body: bytes,
-    metadata: dict[str, Any],
-) -> dict[str, Any]:
+    metadata: Metadata,
+) -> Answer:
     """Store the notice durably, then try to resolve it now."""
     store, deal_id, name = request.app[appkeys.STORE], str(notice.deal_id), integration.name
-    task_id, receipt_id = await store.write(lambda tx: deals.store_notice(tx, name, deal_id, body))
-    payload = {"connection": name, "deal_id": deal_id, "receipt_id": receipt_id}
+    task_id, payload = await store.write(lambda tx: deals.store_notice(tx, name, deal_id, body))
     try:
         return await deals.resolve(
             store, integration, request.app[appkeys.HTTP], task_id, payload, metadata
         )
     except InvalidField as error:
         reason = error.message
-        await store.write(lambda tx: deals.reject(tx, task_id, receipt_id, reason))
+        await store.write(lambda tx: deals.reject(tx, task_id, payload.receipt_id, reason))
         raise
     except DeliveryFailure as failure:
         log.warning(

@@ -4,13 +4,15 @@ import asyncio
 import csv
 import io
 import re
+from decimal import Decimal
 
 import aiohttp
 import pytest
 
 from common.config import Settings
+from common.events import LeadSentToCrm, PaymentRegistered
 from common.leads import LeadService
-from common.model import EventType
+from common.model import NewLead
 from services.dashboard.app import create_app
 from tests.helpers import ago, rows, stored
 
@@ -52,17 +54,13 @@ async def csrf(dash) -> str:
 
 
 async def seed(store, name="Ivan", campaign="spring", pay: str | None = None) -> str:
-    data = {"campaign_id": campaign, "name": name, "phone": "+79161234567", "yclid": "1"}
-    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
+    lead = NewLead(campaign_id=campaign, name=name, phone="+79161234567", yclid="1")
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, lead))
     if pay:
-        sent = {"connection": "amo", "crm_lead_id": "7"}
-        paid = {"amount": pay, "currency": "RUB", "paid_at": stored(ago(days=1))}
-        await store.write(
-            lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent)
-        )
-        await store.write(
-            lambda tx: LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
-        )
+        sent = LeadSentToCrm("amo", crm_lead_id="7")
+        paid = PaymentRegistered(Decimal(pay), "RUB", stored(ago(days=1)))
+        await store.write(lambda tx: LeadService.record(tx, lead_id, sent))
+        await store.write(lambda tx: LeadService.record(tx, lead_id, paid))
     return lead_id
 
 
@@ -282,12 +280,12 @@ async def test_language_switch_is_remembered(dash):
 
 
 async def test_lead_page_shows_what_the_lead_was_accepted_without(dash, store):
-    data = {
-        "campaign_id": "c",
-        "phone": "+79161234567",
-        "warnings": [{"field": "email", "value": "ivan@", "reason": "not a valid email"}],
-    }
-    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
+    lead = NewLead(
+        campaign_id="c",
+        phone="+79161234567",
+        warnings=[{"field": "email", "value": "ivan@", "reason": "not a valid email"}],
+    )
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, lead))
     await log_in(dash)
     html = await (await dash.get(f"/admin/leads/{lead_id}")).text()
     section = re.search(r'id="lead-warnings">(.*?)</section>', html, re.S)[1]
@@ -361,7 +359,7 @@ async def test_a_csv_export_that_fails_midway_is_cut_not_patched(dash, store):
 
     def many(tx):
         for n in range(1001):
-            LeadService.create_lead(tx, {"campaign_id": "a", "phone": f"+7916{n:07d}"}, {})
+            LeadService.create_lead(tx, NewLead(campaign_id="a", phone=f"+7916{n:07d}"))
         # The oldest lead, read in the second batch, has a broken row (as a bad disk would).
         tx.sql.run(
             "UPDATE leads SET extra = '{', created_at = '2001-01-01T00:00:00.000000Z'"

@@ -1,8 +1,12 @@
 """After an upload, the dispatcher asks Metrica how it went and records linked, not just sent."""
 
+from decimal import Decimal
+
 from common.config import Settings
+from common.events import PaymentRegistered, YandexConversionProcessed
 from common.leads import LeadService
-from common.model import EventType, TaskType
+from common.model import NewLead
+from common.tasks import SendToYandex
 from services.dispatcher.app import create_app
 from tests.emulators import metrica
 from tests.emulators.faults import start
@@ -13,15 +17,15 @@ async def pay(store, campaign: str, yclids: list[str]) -> list[str]:
     """Paid leads with these yclids, their conversions due together (one transaction)."""
     ids = []
     for yclid in yclids:
-        data = {"campaign_id": campaign, "yclid": yclid}
-        lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+        lead = NewLead(campaign_id=campaign, yclid=yclid)
+        lead_id, _ = await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d))
         ids.append(lead_id)
 
     def paying(tx):
         for lead_id in ids:
-            paid = {"amount": "10", "currency": "RUB", "paid_at": tx.leads.get(lead_id).created_at}
-            LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
-            tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead_id}, lead_id=lead_id)
+            paid_at = tx.leads.get(lead_id).created_at
+            LeadService.record(tx, lead_id, PaymentRegistered(Decimal(10), "RUB", paid_at))
+            tx.tasks.enqueue(SendToYandex(), lead_id=lead_id)
 
     await store.write(paying)
     return ids
@@ -78,17 +82,17 @@ async def test_metrica_verdicts_linked_not_linked_and_partly(aiohttp_client, set
     [verdict] = [
         e
         for e in await store.read(lambda tx: tx.events.read_stream(mixed[0]))
-        if e.type == EventType.YANDEX_CONVERSION_PROCESSED
+        if isinstance(e.payload, YandexConversionProcessed)
     ]
-    assert verdict.data == {
-        "upload_id": "9003",
-        "status": "PROCESSED",
-        "linked": "some",
-        "line_quantity": 2,
-        "linked_quantity": 1,
-        "user_not_found_quantity": 1,
-        "goal_not_found_quantity": 0,
-    }
+    assert verdict.payload == YandexConversionProcessed(
+        upload_id="9003",
+        status="PROCESSED",
+        linked="some",
+        line_quantity=2,
+        linked_quantity=1,
+        user_not_found_quantity=1,
+        goal_not_found_quantity=0,
+    )
     stats = {c.campaign_id: c for c in await store.read(lambda tx: tx.stats.campaigns())}
     assert (stats["spring"].conversions_uploaded, stats["spring"].conversions_linked) == (3, 2)
     assert (stats["autumn"].conversions_uploaded, stats["autumn"].conversions_linked) == (2, 0)
@@ -110,10 +114,10 @@ async def test_an_upload_metrica_never_finishes_ends_unconfirmed(aiohttp_client,
     [verdict] = [
         e
         for e in await store.read(lambda tx: tx.events.read_stream(lead_id))
-        if e.type == EventType.YANDEX_CONVERSION_PROCESSED
+        if isinstance(e.payload, YandexConversionProcessed)
     ]
-    assert verdict.data["linked"] == "unknown"
-    assert "still processing upload 9001 (status UPLOADED)" in verdict.data["reason"]
+    assert verdict.payload.linked == "unknown"
+    assert "still processing upload 9001 (status UPLOADED)" in verdict.payload.reason
     assert emulator.looks[9001] == 3  # max_attempts looks, then it gives up
 
 
@@ -124,8 +128,8 @@ async def test_one_row_metrica_refuses_fails_alone(aiohttp_client, settings, sto
     runner, url = await start(metrica.create_app(emulator))
     ids = []
     for n in range(6):
-        data = {"campaign_id": "c", "yclid": f"{n + 1}"}
-        lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+        lead = NewLead(campaign_id="c", yclid=f"{n + 1}")
+        lead_id, _ = await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d))
         ids.append(lead_id)
     bad = ids[3]
 
@@ -136,9 +140,8 @@ async def test_one_row_metrica_refuses_fails_alone(aiohttp_client, settings, sto
                 if lead_id == bad
                 else tx.leads.get(lead_id).created_at
             )
-            paid = {"amount": "10", "currency": "RUB", "paid_at": when}
-            LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
-            tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead_id}, lead_id=lead_id)
+            LeadService.record(tx, lead_id, PaymentRegistered(Decimal(10), "RUB", when))
+            tx.tasks.enqueue(SendToYandex(), lead_id=lead_id)
 
     await store.write(paying)
     try:

@@ -1,11 +1,14 @@
 """BackgroundTaskProcessor: bounded concurrency, batches, and a bounded graceful stop."""
 
 import asyncio
+from decimal import Decimal
 
 from common.config import DispatcherSettings, Settings
 from common.errors import DatabaseBusy
+from common.events import PaymentRegistered, YandexConversionSkipped
 from common.leads import LeadService
-from common.model import EventType, TaskType
+from common.model import NewLead, TaskType
+from common.tasks import SendToCrm, SendToYandex
 from services.dispatcher.app import create_app
 from services.dispatcher.processor import BackgroundTaskProcessor
 from tests.helpers import ago, stored, wait_for_async
@@ -19,8 +22,8 @@ def task_of(store, task_id):
     return store.read(lambda tx: tx.tasks.get(task_id))
 
 
-async def fill(store, count: int, type: str = "send_to_crm") -> list[int]:
-    return await store.write(lambda tx: [tx.tasks.enqueue(type, {"n": n}) for n in range(count)])
+async def fill(store, count: int, payload=SendToCrm(), delay: float = 0.0) -> list[int]:
+    return await store.write(lambda tx: [tx.tasks.enqueue(payload, delay) for _ in range(count)])
 
 
 async def test_runs_at_most_concurrency_at_once_and_completes_all(store):
@@ -59,7 +62,7 @@ async def test_runs_at_most_concurrency_at_once_and_completes_all(store):
 
 
 async def test_batch_types_get_every_claimed_task_at_once(store):
-    await fill(store, 3, "send_to_yandex_direct")
+    await fill(store, 3, SendToYandex())
     batches = []
 
     async def handler(batch):
@@ -189,7 +192,7 @@ async def test_long_work_keeps_its_lease(store):
 
 
 async def test_dispatcher_metrics_show_open_tasks(aiohttp_client, settings, store):
-    await fill(store, 2, "no_handler_for_this")  # stays pending: nobody claims it
+    await fill(store, 2, delay=3600)  # stays pending: not due yet
     client = await aiohttp_client(create_app(settings))
     text = await (await client.get("/metrics")).text()
     assert 'leadrelay_tasks{status="pending"} 2.0' in text
@@ -199,13 +202,13 @@ async def test_dispatcher_metrics_show_open_tasks(aiohttp_client, settings, stor
 async def test_without_metrica_settings_conversions_are_skipped_with_a_reason(
     aiohttp_client, settings, store
 ):
-    data = {"campaign_id": "c", "yclid": "1"}
-    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
-    paid = {"amount": "10", "currency": "RUB", "paid_at": stored(ago(days=1))}
+    lead = NewLead(campaign_id="c", yclid="1")
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, lead))
+    paid = PaymentRegistered(Decimal(10), "RUB", stored(ago(days=1)))
 
     def pay(tx):
-        LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, paid)
-        tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": lead_id})
+        LeadService.record(tx, lead_id, paid)
+        tx.tasks.enqueue(SendToYandex(), lead_id=lead_id)
 
     await store.write(pay)
     await aiohttp_client(create_app(settings))  # no [yandex] token or counter
@@ -214,11 +217,11 @@ async def test_without_metrica_settings_conversions_are_skipped_with_a_reason(
         return [
             e
             for e in await store.read(lambda tx: tx.events.read_stream(lead_id))
-            if e.type == EventType.YANDEX_CONVERSION_SKIPPED
+            if isinstance(e.payload, YandexConversionSkipped)
         ]
 
     [event] = await wait_for_async(skipped)
-    assert "not configured" in event.data["reason"]
+    assert "not configured" in event.payload.reason
 
 
 async def test_a_payment_outside_metricas_visit_window_is_skipped_not_uploaded(
@@ -237,15 +240,15 @@ async def test_a_payment_outside_metricas_visit_window_is_skipped_not_uploaded(
     late, recent = "2099-01-01T00:00:00.000000Z", None
     lead_ids = []
     for paid_at in (late, recent):
-        data = {"campaign_id": "c", "yclid": "1"}
-        lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+        lead = NewLead(campaign_id="c", yclid="1")
+        lead_id, _ = await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d))
         lead_ids.append(lead_id)
         created = await store.read(lambda tx, i=lead_id: tx.leads.get(i))
-        paid = {"amount": "10", "currency": "RUB", "paid_at": paid_at or created.created_at}
+        paid = PaymentRegistered(Decimal(10), "RUB", paid_at or created.created_at)
 
         def pay(tx, i=lead_id, p=paid):
-            LeadService.record(tx, i, EventType.PAYMENT_REGISTERED, p)
-            tx.tasks.enqueue(TaskType.SEND_TO_YANDEX, {"lead_id": i})
+            LeadService.record(tx, i, p)
+            tx.tasks.enqueue(SendToYandex(), lead_id=i)
 
         await store.write(pay)
     # The late lead's payment is "in the future" only so the test needs no clock: rewind
@@ -270,8 +273,8 @@ async def test_a_payment_outside_metricas_visit_window_is_skipped_not_uploaded(
     [skipped] = [
         e
         for e in await store.read(lambda tx: tx.events.read_stream(lead_ids[0]))
-        if e.type == EventType.YANDEX_CONVERSION_SKIPPED
+        if isinstance(e.payload, YandexConversionSkipped)
     ]
-    assert "within 21 days" in skipped.data["reason"]
+    assert "within 21 days" in skipped.payload.reason
     assert recent_lead.conversion_status == "uploaded"
     assert len(emulator.received) == 1  # only the payment Metrica can still link

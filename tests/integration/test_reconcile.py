@@ -5,20 +5,20 @@ from datetime import timedelta
 import aiohttp
 
 from common.config import Settings
+from common.events import LeadSentToCrm
 from common.integrations.registry import build_integrations
 from common.leads import LeadService
-from common.model import EventType
+from common.model import NewLead
 from services.dispatcher.reconcile import DealReconciliation
 from tests.emulators.faults import start
 from tests.helpers import ago, crm_connections, moscow, rows
 
 
 async def delivered(store, crm_lead_id: str, connection: str = "b24") -> str:
-    lead_id, _ = await store.write(
-        lambda tx: LeadService.create_lead(tx, {"campaign_id": "c", "phone": "+79161234567"}, {})
-    )
-    sent = {"connection": connection, "crm_lead_id": crm_lead_id}
-    await store.write(lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
+    lead = NewLead(campaign_id="c", phone="+79161234567")
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, lead))
+    sent = LeadSentToCrm(connection, crm_lead_id=crm_lead_id)
+    await store.write(lambda tx: LeadService.record(tx, lead_id, sent))
     return lead_id
 
 

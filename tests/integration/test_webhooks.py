@@ -6,8 +6,9 @@ from urllib.parse import urlencode
 import pytest
 
 from common.config import Settings
+from common.events import LeadSentToCrm
 from common.leads import LeadService
-from common.model import EventType
+from common.model import NewLead
 from common.signing import signed_headers
 from services.webhooks.app import create_app
 from tests.emulators.faults import Faults
@@ -21,10 +22,10 @@ async def hooks(aiohttp_client, db_path, b24):
 
 
 async def delivered_lead(store, connection: str, crm_lead_id: str, **fields) -> str:
-    data = {"campaign_id": "c1", "phone": "+79161234567"} | fields
-    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
-    sent = {"connection": connection, "crm_lead_id": crm_lead_id}
-    await store.write(lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_SENT_TO_CRM, sent))
+    lead = NewLead(**{"campaign_id": "c1", "phone": "+79161234567"} | fields)
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, lead))
+    sent = LeadSentToCrm(connection, crm_lead_id=crm_lead_id)
+    await store.write(lambda tx: LeadService.record(tx, lead_id, sent))
     return lead_id
 
 

@@ -8,11 +8,14 @@ import os
 import subprocess
 import sys
 import time
+from decimal import Decimal
 
+from common.events import PaymentRegistered
 from common.leads import LeadService
-from common.model import EventType, TaskType
+from common.model import NewLead
 from common.ratelimit import SharedLimiter
 from common.store import open_store
+from common.tasks import SendToCrm
 from tests import pg
 from tests.helpers import ago, rows, stored
 
@@ -55,13 +58,11 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
     try:
         ids = []
         for n in range(5):
-            data = {"campaign_id": f"c{n % 2}", "phone": f"+7916000000{n}"}
-            lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+            lead = NewLead(campaign_id=f"c{n % 2}", phone=f"+7916000000{n}")
+            lead_id, _ = await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d))
             ids.append(lead_id)
-        paid = {"amount": "100", "currency": "RUB", "paid_at": stored(ago(days=1))}
-        await store.write(
-            lambda tx: LeadService.record(tx, ids[0], EventType.PAYMENT_REGISTERED, paid)
-        )
+        paid = PaymentRegistered(Decimal(100), "RUB", stored(ago(days=1)))
+        await store.write(lambda tx: LeadService.record(tx, ids[0], paid))
         await store.write(lambda tx: tx.idempotency.remember("k1", "h", {"lead_id": ids[1]}, 24))
         await store.write(lambda tx: tx.receipts.keep("shop", "m1", b"{}", {"status": "ok"}))
     finally:
@@ -78,7 +79,7 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
     # The copy goes on where the source stopped: new keys follow the copied ones.
     moved_store = await open_store(target, 1.0)
     try:
-        task_id = await moved_store.write(lambda tx: tx.tasks.enqueue(TaskType.SEND_TO_CRM, {}))
+        task_id = await moved_store.write(lambda tx: tx.tasks.enqueue(SendToCrm()))
         assert task_id == 6  # five send_to_crm tasks came along
     finally:
         await moved_store.close()
@@ -124,8 +125,8 @@ async def test_a_reader_tailing_the_log_never_misses_an_event(postgres_server):
                 return
 
     async def write(store, n: int) -> None:
-        data = {"campaign_id": "c", "phone": f"+7916{n:07d}"}
-        await store.write(lambda tx: LeadService.create_lead(tx, data, {}))
+        lead = NewLead(campaign_id="c", phone=f"+7916{n:07d}")
+        await store.write(lambda tx: LeadService.create_lead(tx, lead))
 
     tailing = asyncio.create_task(tail())
     try:

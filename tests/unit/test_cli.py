@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from common.leads import LeadService
+from common.model import NewLead
 from tests.helpers import execute
 
 
@@ -19,7 +20,7 @@ def run(db_path, *args):
 
 async def test_verify_rebuild_and_tasks(store):
     for n in range(3):
-        await store.write(lambda tx, n=n: LeadService.create_lead(tx, {"campaign_id": f"c{n}"}, {}))
+        await store.write(lambda tx, n=n: LeadService.create_lead(tx, NewLead(campaign_id=f"c{n}")))
     assert run(store.location, "verify").returncode == 0
 
     execute(store.location, "UPDATE campaign_stats SET leads = 7 WHERE campaign_id = 'c1'")
@@ -43,7 +44,7 @@ async def test_backup_is_one_consistent_file_with_what_the_wal_held(store, tmp_p
     """The live database keeps recent commits in its -wal file: copying only the .db file
     would lose them; `leadrelay backup` copies the committed state into one file."""
     for n in range(5):
-        await store.write(lambda tx, n=n: LeadService.create_lead(tx, {"campaign_id": f"c{n}"}, {}))
+        await store.write(lambda tx, n=n: LeadService.create_lead(tx, NewLead(campaign_id=f"c{n}")))
     assert Path(store.location + "-wal").stat().st_size > 0  # still in the WAL
     target = tmp_path / "copy.db"
     done = run(store.location, "backup", str(target))

@@ -1,14 +1,19 @@
 import pytest
 
 from common.errors import ConcurrencyConflict
-from common.model import EventType
+from common.events import LeadCreated, LeadLost
+from common.model import EventType, NewLead
+
+
+def created(campaign: str) -> LeadCreated:
+    return LeadCreated(NewLead(campaign_id=campaign))
 
 
 async def test_append_and_read_stream(store):
     def write(tx):
-        tx.events.append("lead-1", 0, EventType.LEAD_CREATED, {"campaign_id": "a"})
-        tx.events.append("lead-1", 1, EventType.LEAD_LOST, {"source": "amo"})
-        tx.events.append("lead-2", 0, EventType.LEAD_CREATED, {"campaign_id": "b"})
+        tx.events.append("lead-1", 0, created("a"))
+        tx.events.append("lead-1", 1, LeadLost("amo"))
+        tx.events.append("lead-2", 0, created("b"))
 
     await store.write(write)
     stream = await store.read(lambda tx: tx.events.read_stream("lead-1"))
@@ -22,14 +27,12 @@ async def test_append_and_read_stream(store):
 
 
 async def test_stale_expected_version_is_a_conflict_and_writes_nothing(store):
-    await store.write(
-        lambda tx: tx.events.append("lead-1", 0, EventType.LEAD_CREATED, {"campaign_id": "a"})
-    )
+    await store.write(lambda tx: tx.events.append("lead-1", 0, created("a")))
 
     def stale(tx):
-        tx.events.append("lead-1", 1, EventType.LEAD_LOST, {})
+        tx.events.append("lead-1", 1, LeadLost())
         # A second writer that read version 0 too:
-        tx.events.append("lead-1", 0, EventType.LEAD_LOST, {})
+        tx.events.append("lead-1", 0, LeadLost())
 
     with pytest.raises(ConcurrencyConflict):
         await store.write(stale)
@@ -39,13 +42,13 @@ async def test_stale_expected_version_is_a_conflict_and_writes_nothing(store):
 
 async def test_a_second_version_one_is_a_conflict(store):
     """A new stream needs no look-up: UNIQUE(stream_id, version) refuses a second start."""
-    await store.write(lambda tx: tx.events.append("s", 0, EventType.LEAD_CREATED, {}))
+    await store.write(lambda tx: tx.events.append("s", 0, created("a")))
     with pytest.raises(ConcurrencyConflict):
-        await store.write(lambda tx: tx.events.append("s", 0, EventType.LEAD_CREATED, {}))
+        await store.write(lambda tx: tx.events.append("s", 0, created("a")))
     assert await store.read(lambda tx: tx.events.count()) == 1
 
 
 async def test_reads_cannot_write(store):
     with pytest.raises(Exception, match="readonly|read-only"):
-        await store.read(lambda tx: tx.events.append("s", 0, EventType.LEAD_CREATED, {}))
+        await store.read(lambda tx: tx.events.append("s", 0, created("a")))
     assert await store.read(lambda tx: tx.events.count()) == 0

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from common.leads import LeadService
+from common.model import NewLead
 from tests.helpers import rows
 
 pytestmark = pytest.mark.sqlite_only  # the SQLite writer thread and its group commit
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.sqlite_only  # the SQLite writer thread and its group c
 async def test_concurrent_units_share_commits(store):
     made = await asyncio.gather(
         *(
-            store.write(lambda tx, n=n: LeadService.create_lead(tx, {"campaign_id": f"c{n}"}, {}))
+            store.write(lambda tx, n=n: LeadService.create_lead(tx, NewLead(campaign_id=f"c{n}")))
             for n in range(50)
         )
     )
@@ -32,11 +33,11 @@ async def test_units_run_on_one_writer_thread_not_the_event_loop(store):
 
 async def test_a_failing_unit_rolls_back_alone(store):
     def broken(tx):
-        LeadService.create_lead(tx, {"campaign_id": "broken"}, {})
+        LeadService.create_lead(tx, NewLead(campaign_id="broken"))
         raise ValueError("half-way")
 
     def good(tx):
-        return LeadService.create_lead(tx, {"campaign_id": "good"}, {})
+        return LeadService.create_lead(tx, NewLead(campaign_id="good"))
 
     results = await asyncio.gather(
         store.write(good), store.write(broken), store.write(good), return_exceptions=True

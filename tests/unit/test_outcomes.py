@@ -4,16 +4,17 @@ from datetime import timedelta
 
 from common import clock
 from common.config import DispatcherSettings
+from common.events import LeadSentToCrm
 from common.leads import LeadService
-from common.model import EventType
+from common.model import NewLead
 from services.dispatcher.outcomes import Done, apply_outcome
 from tests.helpers import rows
 
-SENT = Done(EventType.LEAD_SENT_TO_CRM, {"connection": "amo", "crm_lead_id": "1"})
+SENT = Done(LeadSentToCrm("amo", crm_lead_id="1"))
 
 
 async def test_a_stale_holder_changes_nothing(store):
-    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, {"campaign_id": "c"}, {}))
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="c")))
     [slow] = await store.write(lambda tx: tx.tasks.claim_due(limit=1, lease=60))
     past = clock.iso(clock.now() - timedelta(seconds=1))
     await store.write(lambda tx: tx.sql.run("UPDATE tasks SET locked_until = ?", (past,)))

@@ -1,9 +1,19 @@
 """Replaying the log reproduces the live projections exactly."""
 
 import asyncio
+from decimal import Decimal
 
+from common.events import (
+    LeadCrmDeliveryFailed,
+    LeadLost,
+    LeadSentToCrm,
+    PaymentRegistered,
+    YandexConversionFailed,
+    YandexConversionSkipped,
+    YandexDirectConversion,
+)
 from common.leads import LeadService
-from common.model import EventType
+from common.model import NewLead
 from common.store.replay import rebuild, verify
 from tests.helpers import ago, rows, stored
 
@@ -11,29 +21,29 @@ from tests.helpers import ago, rows, stored
 async def mixed_history(store) -> list[str]:
     ids = []
     for n in range(6):
-        data = {"campaign_id": f"c{n % 2}", "phone": f"+7999000000{n}", "extra": {"n": str(n)}}
-        lead_id, _ = await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+        lead = NewLead(campaign_id=f"c{n % 2}", phone=f"+7999000000{n}", extra={"n": str(n)})
+        lead_id, _ = await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d))
         ids.append(lead_id)
     steps = [
-        (ids[0], EventType.LEAD_SENT_TO_CRM, {"connection": "amo", "crm_lead_id": "11"}),
-        (ids[0], EventType.PAYMENT_REGISTERED, pay("1500.50")),
-        (ids[0], EventType.YANDEX_DIRECT_CONVERSION, {"upload_id": "u1"}),
-        (ids[1], EventType.LEAD_CRM_DELIVERY_FAILED, {"connection": "b24", "reason": "400"}),
-        (ids[2], EventType.LEAD_SENT_TO_CRM, {"connection": "amo", "crm_lead_id": "12"}),
-        (ids[2], EventType.LEAD_LOST, {"source": "amo"}),
-        (ids[3], EventType.LEAD_SENT_TO_CRM, {"connection": "shop", "crm_lead_id": None}),
-        (ids[3], EventType.PAYMENT_REGISTERED, pay("99.99")),
-        (ids[3], EventType.YANDEX_CONVERSION_SKIPPED, {"reason": "no yclid"}),
-        (ids[4], EventType.PAYMENT_REGISTERED, pay("10")),
-        (ids[4], EventType.YANDEX_CONVERSION_FAILED, {"reason": "bad counter"}),
+        (ids[0], LeadSentToCrm("amo", crm_lead_id="11")),
+        (ids[0], pay("1500.50")),
+        (ids[0], YandexDirectConversion("u1", 1, "paid", "yclid")),
+        (ids[1], LeadCrmDeliveryFailed("400", connection="b24")),
+        (ids[2], LeadSentToCrm("amo", crm_lead_id="12")),
+        (ids[2], LeadLost("amo")),
+        (ids[3], LeadSentToCrm("shop")),
+        (ids[3], pay("99.99")),
+        (ids[3], YandexConversionSkipped("no yclid")),
+        (ids[4], pay("10")),
+        (ids[4], YandexConversionFailed("bad counter")),
     ]
-    for lead_id, kind, data in steps:
-        await store.write(lambda tx, i=lead_id, k=kind, d=data: LeadService.record(tx, i, k, d))
+    for lead_id, event in steps:
+        await store.write(lambda tx, i=lead_id, e=event: LeadService.record(tx, i, e))
     return ids
 
 
-def pay(amount: str) -> dict:
-    return {"amount": amount, "currency": "RUB", "paid_at": stored(ago(days=1))}
+def pay(amount: str) -> PaymentRegistered:
+    return PaymentRegistered(Decimal(amount), "RUB", stored(ago(days=1)))
 
 
 async def test_replay_equals_live_tables_after_mixed_history(store):
@@ -70,24 +80,18 @@ async def test_verify_reports_tampering_and_rebuild_repairs_it(store):
 
 
 async def test_late_delivery_report_does_not_unpay_a_lead(store):
-    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, {"campaign_id": "c"}, {}))
-    for kind, data in [
-        (EventType.PAYMENT_REGISTERED, pay("10")),
-        (EventType.LEAD_SENT_TO_CRM, {"connection": "shop", "crm_lead_id": "x"}),
-        (EventType.LEAD_LOST, {"source": "shop"}),
-    ]:
-        await store.write(lambda tx, k=kind, d=data: LeadService.record(tx, lead_id, k, d))
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="c")))
+    for event in [pay("10"), LeadSentToCrm("shop", crm_lead_id="x"), LeadLost("shop")]:
+        await store.write(lambda tx, e=event: LeadService.record(tx, lead_id, e))
     [lead] = rows(store.location, "SELECT status, crm_lead_id FROM leads")
     assert (lead["status"], lead["crm_lead_id"]) == ("paid", "x")
     assert await verify(store) == []
 
 
 async def test_a_lost_lead_can_still_be_won(store):
-    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, {"campaign_id": "c"}, {}))
-    await store.write(lambda tx: LeadService.record(tx, lead_id, EventType.LEAD_LOST, {}))
-    await store.write(
-        lambda tx: LeadService.record(tx, lead_id, EventType.PAYMENT_REGISTERED, pay("5"))
-    )
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="c")))
+    await store.write(lambda tx: LeadService.record(tx, lead_id, LeadLost()))
+    await store.write(lambda tx: LeadService.record(tx, lead_id, pay("5")))
     [lead] = rows(store.location, "SELECT status FROM leads")
     assert lead["status"] == "paid"
 
@@ -102,8 +106,8 @@ async def test_verify_while_leads_keep_arriving_finds_no_false_difference(store)
     async def traffic():
         nonlocal written
         while not done.is_set():
-            data = {"campaign_id": "busy", "phone": f"+7916{written:07d}"}
-            await store.write(lambda tx, d=data: LeadService.create_lead(tx, d, {}))
+            lead = NewLead(campaign_id="busy", phone=f"+7916{written:07d}")
+            await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d))
             written += 1
 
     writer = asyncio.create_task(traffic())

@@ -4,8 +4,9 @@ import sys
 from datetime import timedelta
 
 from common import clock
-from common.model import TaskStatus, TaskType
+from common.model import TaskStatus
 from common.store import open_store
+from common.tasks import SendToCrm
 from tests.helpers import wait_for_async
 
 CLAIMER = """
@@ -34,9 +35,7 @@ asyncio.run(main())
 
 
 async def enqueue(store, count: int) -> list[int]:
-    return await store.write(
-        lambda tx: [tx.tasks.enqueue(TaskType.SEND_TO_CRM, {"n": n}) for n in range(count)]
-    )
+    return await store.write(lambda tx: [tx.tasks.enqueue(SendToCrm()) for _ in range(count)])
 
 
 def claim(store, limit=10):

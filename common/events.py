@@ -1,0 +1,134 @@
+"""The domain's events: one frozen dataclass per event type, its fields typed.
+
+Code that reads an event matches on its class; only `common.store.codec` turns these into
+the stored JSON and back (the stored shape of each type stays what earlier versions wrote).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar, Literal, TypeAlias
+
+from common.model import EventType, NewLead
+
+# How much of a Metrica upload was joined to visits; "unknown" when it could not be learnt.
+Linked = Literal["all", "none", "some", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeadCreated:
+    """A landing page sent a new lead."""
+
+    type: ClassVar[EventType] = EventType.LEAD_CREATED
+    lead: NewLead
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRepeated:
+    """The same client sent the form again soon after: the submission, on the first lead."""
+
+    type: ClassVar[EventType] = EventType.LEAD_REPEATED
+    lead: NewLead
+
+
+@dataclass(frozen=True, slots=True)
+class LeadSentToCrm:
+    type: ClassVar[EventType] = EventType.LEAD_SENT_TO_CRM
+    connection: str
+    kind: str | None = None  # amocrm, bitrix24 or generic
+    crm_lead_id: str | None = None
+    merged: bool = False  # the CRM's duplicate control joined it to a CRM lead it had
+    problems: tuple[str, ...] = ()  # what went wrong after the lead itself was taken
+
+
+@dataclass(frozen=True, slots=True)
+class LeadCrmDeliveryFailed:
+    type: ClassVar[EventType] = EventType.LEAD_CRM_DELIVERY_FAILED
+    reason: str
+    connection: str | None = None  # None: the campaign has no route to a CRM
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRegistered:
+    type: ClassVar[EventType] = EventType.PAYMENT_REGISTERED
+    amount: Decimal  # stored as its exact text, e.g. "15000.00"
+    currency: str
+    paid_at: str
+    source: str | None = None  # the CRM connection that reported it
+    unmatched_payment_id: int | None = None  # a person attached this unmatched payment
+
+
+@dataclass(frozen=True, slots=True)
+class LeadLost:
+    type: ClassVar[EventType] = EventType.LEAD_LOST
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class YandexDirectConversion:
+    """The payment went to Metrica as an offline conversion, in upload `upload_id`."""
+
+    type: ClassVar[EventType] = EventType.YANDEX_DIRECT_CONVERSION
+    upload_id: str
+    # Always written; optional so that a row without them (older tools wrote some) still reads.
+    counter_id: int | None = None
+    target: str | None = None
+    id_type: Literal["yclid", "client_id"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class YandexConversionSkipped:
+    type: ClassVar[EventType] = EventType.YANDEX_CONVERSION_SKIPPED
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class YandexConversionFailed:
+    type: ClassVar[EventType] = EventType.YANDEX_CONVERSION_FAILED
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class YandexConversionProcessed:
+    """Metrica finished (or could not be asked about) the upload that carried the conversion;
+    its counts are of the whole upload."""
+
+    type: ClassVar[EventType] = EventType.YANDEX_CONVERSION_PROCESSED
+    upload_id: str
+    linked: Linked
+    status: str | None = None
+    line_quantity: int | None = None
+    linked_quantity: int | None = None
+    user_not_found_quantity: int | None = None
+    goal_not_found_quantity: int | None = None
+    reason: str | None = None  # why it is not known
+
+
+LeadEvent: TypeAlias = (
+    LeadCreated
+    | LeadRepeated
+    | LeadSentToCrm
+    | LeadCrmDeliveryFailed
+    | PaymentRegistered
+    | LeadLost
+    | YandexDirectConversion
+    | YandexConversionSkipped
+    | YandexConversionFailed
+    | YandexConversionProcessed
+)
+EVENT_CLASSES: dict[EventType, type[LeadEvent]] = {
+    cls.type: cls
+    for cls in (
+        LeadCreated,
+        LeadRepeated,
+        LeadSentToCrm,
+        LeadCrmDeliveryFailed,
+        PaymentRegistered,
+        LeadLost,
+        YandexDirectConversion,
+        YandexConversionSkipped,
+        YandexConversionFailed,
+        YandexConversionProcessed,
+    )
+}
