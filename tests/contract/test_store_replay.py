@@ -1,0 +1,95 @@
+"""`verify` and `rebuild` on every backend: one snapshot, every live row compared once, and
+counts that are the events the table holds (also after batches that ran twice)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from common.leads import LeadService
+from common.store.replay import rebuild, verify
+from tests.contract.kit import Refused, count, insert_many, known_failure
+from tests.helpers import execute, rows
+
+PAGE = 5000  # verify's page of live rows; more rows than one page must all be compared
+
+
+def cli(database: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
+    env |= {"LEADRELAY_DATABASE": database, "LEADRELAY_CONFIG": os.devnull}
+    return subprocess.run(
+        [sys.executable, "-m", "common.cli", *args], env=env, capture_output=True, text=True
+    )
+
+
+def create(campaign: str):
+    return lambda tx: LeadService.create_lead(tx, {"campaign_id": campaign}, {})
+
+
+def create_and_raise(tx):
+    LeadService.create_lead(tx, {"campaign_id": "refused"}, {})
+    raise Refused("half-way")
+
+
+async def leads_with_reruns(store, batches: int = 3) -> None:
+    """Batches of good units with one refused unit each: every batch is rolled back and run
+    again in savepoints (PostgreSQL keeps the positions the first run took)."""
+    for _ in range(batches):
+        units = [create("a"), create_and_raise, create("b")]
+        await asyncio.gather(*(store.write(u) for u in units), return_exceptions=True)
+
+
+async def test_verify_reports_the_events_the_table_holds_after_reruns(request, store, database):
+    known_failure(
+        request,
+        "count() is the highest position, and PostgreSQL positions have gaps",
+        ("postgresql",),
+    )
+    await leads_with_reruns(store)
+    assert count(database, "events") == 6
+    checked = cli(database, "verify")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "verify: ok, 6 events agree" in checked.stdout
+
+
+async def test_rebuild_replays_every_event_and_reports_after_its_commit(request, store, database):
+    known_failure(request, "rebuild reports progress from inside its unit")
+    await leads_with_reruns(store, batches=2)
+    execute(database, "UPDATE campaign_stats SET leads = 99")
+    seen: list[tuple[int, int]] = []
+
+    def progress(replayed: int) -> None:
+        # Told after the commit: another connection already sees the counters rebuilt.
+        seen.append((replayed, count(database, "campaign_stats", "leads = 99")))
+
+    await rebuild(store, progress)
+    assert sum(replayed for replayed, _ in seen) == count(database, "events") == 4
+    assert all(wrong == 0 for _, wrong in seen)
+    assert await verify(store) == []
+
+
+async def test_verify_compares_every_live_row_once_across_pages(store, database):
+    """Rows no event explains, more than one page of them: each is reported once."""
+    await store.write(create("a"))
+    [lead] = rows(database, "SELECT * FROM leads")
+    columns = ", ".join(lead)
+    copies = [
+        tuple(f"stray-{n:05}" if name == "id" else value for name, value in lead.items())
+        for n in range(PAGE + 3)
+    ]
+    insert_many(
+        database, f"INSERT INTO leads ({columns}) VALUES ({', '.join('?' * len(lead))})", copies
+    )
+    problems = await verify(store, limit=2 * PAGE)
+    strays = [line for line in problems if line.startswith("leads stray-")]
+    assert len(strays) == len(set(strays)) == PAGE + 3
+    assert all(line.endswith("not explained by the events") for line in strays)
+
+
+async def test_verify_reads_one_snapshot_while_writes_go_on(store):
+    await asyncio.gather(*(store.write(create(f"c{n % 3}")) for n in range(10)))
+    during = [store.write(create(f"c{n % 3}")) for n in range(30)]
+    problems, *_ = await asyncio.gather(verify(store), *during)
+    assert problems == []
