@@ -78,9 +78,9 @@ class EventStore:
         return [event_from_row(row) for row in rows]
 
     def count(self) -> int:
-        # Positions have no gaps: events are never deleted, and AUTOINCREMENT's
-        # counter rolls back with its transaction. max() is an index lookup.
-        return int(self.sql.value("SELECT coalesce(max(position), 0) FROM events"))
+        """How many events are stored: positions are commit-ordered, and may have gaps (on
+        PostgreSQL), so the highest position is not the count; the backend answers."""
+        return self.sql.event_count()
 
     def latest(self, limit: int = 10) -> list[Event]:
         rows = self.sql.all(

@@ -42,6 +42,10 @@ class Sql(Protocol):
         """Before appending events: make commit order equal position order (a no-op where
         there is one writer)."""
 
+    def event_count(self) -> int:
+        """How many events are stored. Positions are commit-ordered on every backend; only
+        the backend knows whether they are also dense (then the highest is the count)."""
+
 
 def dumps(value: Any) -> str:
     """JSON as stored: compact, UTF-8 kept readable, keys sorted so equal data is equal text.

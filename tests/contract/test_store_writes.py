@@ -26,14 +26,9 @@ async def test_a_committed_unit_is_seen_by_another_connection(store, database):
     assert await event_count(store) == 1
 
 
-async def test_a_unit_that_raises_leaves_nothing_and_the_count_stays_true(request, store, database):
+async def test_a_unit_that_raises_leaves_nothing_and_the_count_stays_true(store, database):
     """PostgreSQL identities do not roll back: the position the refused unit took stays
     used, so a count of positions says 2 where one event is stored."""
-    known_failure(
-        request,
-        "count() is the highest position, and PostgreSQL positions have gaps",
-        ("postgresql",),
-    )
     with pytest.raises(Refused):
         await store.write(lambda tx: append_and_raise(tx, "refused"))
     assert count(database, "events") == 0
@@ -43,16 +38,9 @@ async def test_a_unit_that_raises_leaves_nothing_and_the_count_stays_true(reques
     assert await event_count(store) == 1
 
 
-async def test_a_batch_rerun_in_savepoints_keeps_good_units_and_true_counts(
-    request, store, database
-):
+async def test_a_batch_rerun_in_savepoints_keeps_good_units_and_true_counts(store, database):
     """Three units in one batch, the middle one raising: the batch is rolled back and run
     again with each unit in a savepoint; the good ones commit once."""
-    known_failure(
-        request,
-        "count() is the highest position, and PostgreSQL positions have gaps",
-        ("postgresql",),
-    )
     runs: list[str] = []
 
     def good(name: str):
@@ -79,13 +67,8 @@ async def test_a_batch_rerun_in_savepoints_keeps_good_units_and_true_counts(
     assert await event_count(store) == count(database, "events") == 2
 
 
-async def test_a_conflict_rolls_back_its_unit_and_the_count_stays_true(request, store, database):
+async def test_a_conflict_rolls_back_its_unit_and_the_count_stays_true(store, database):
     """A UNIQUE(stream_id, version) refusal is a rolled-back insert too."""
-    known_failure(
-        request,
-        "count() is the highest position, and PostgreSQL positions have gaps",
-        ("postgresql",),
-    )
     await store.write(lambda tx: append(tx, "s"))
     for _ in range(3):
         with pytest.raises(Exception, match="moved on concurrently"):
@@ -140,14 +123,9 @@ async def test_reads_cannot_write(store, database):
     assert count(database, "events") == 0
 
 
-async def test_concurrent_writers_on_two_stores_lose_nothing(request, store, database, settings):
+async def test_concurrent_writers_on_two_stores_lose_nothing(store, database, settings):
     """Two stores on one database (two processes), each with a burst of units, some of
     them refused: every committed event is stored once, and every count agrees."""
-    known_failure(
-        request,
-        "count() is the highest position, and PostgreSQL positions have gaps",
-        ("postgresql",),
-    )
     other = await open_store(database, settings.busy_timeout * 10)
 
     def unit(n: int):

@@ -14,7 +14,8 @@ from common.store.sql import Params, Row
 # so events are committed in the order of their positions: a reader that has seen
 # position N will never later find a smaller one appear (a sequence alone hands out
 # numbers in the order transactions ask, not the order they commit; the eventsourcing
-# library documents the same trap and locks the same way).
+# library documents the same trap and locks the same way). The positions are commit-ordered,
+# not dense: a rolled-back append leaves its number unused (see `event_count`).
 EVENT_ORDER_LOCK = 0x6C65_6164  # "lead"
 
 
@@ -70,3 +71,9 @@ class PgSql:
 
     def lock_event_order(self) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+
+    def event_count(self) -> int:
+        # Positions have gaps here: an identity does not roll back with its transaction or
+        # savepoint, and a group-commit batch that is run again takes new positions. So the
+        # rows are counted (an index-only scan of the key), not the highest position.
+        return int(self.value("SELECT count(*) FROM events"))

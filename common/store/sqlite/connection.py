@@ -81,6 +81,11 @@ class SqliteSql:
     def lock_event_order(self) -> None:
         pass  # one writer thread per process, and BEGIN IMMEDIATE: commits are in order
 
+    def event_count(self) -> int:
+        # Positions are dense here: events are never deleted, and AUTOINCREMENT's counter
+        # rolls back with its transaction or savepoint. So max() (an index lookup) counts.
+        return int(self.value("SELECT coalesce(max(position), 0) FROM events"))
+
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(sql, params).rowcount
 
