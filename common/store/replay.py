@@ -9,7 +9,8 @@ from pathlib import Path
 
 from common.model import Event, Lead
 from common.store.base import Store
-from common.store.sqlite.connection import SqliteSql, connect
+from common.store.sqlite.connection import connect
+from common.store.sqlite.sql import SqliteSql
 from common.store.sqlite.store import SqliteStore
 from common.store.tx import Tx
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from common.store.sqlite.connection import SqliteSql, connect
+from common.store.sqlite.connection import connect
+from common.store.sqlite.sql import SqliteSql
 
 PAGES_PER_STEP = 1024  # copy in steps, so writers wait for a step, not for the whole copy
 

@@ -24,7 +24,7 @@ from common.store.sqlite.connection import busy_or, is_unavailable
 from common.store.tx import Tx
 
 
-class Writer(GroupCommit):
+class SqliteWriter(GroupCommit):
     def __init__(self, connect: Callable[[], sqlite3.Connection], make_tx: Callable[..., Tx]):
         super().__init__("leadrelay-writer")
         self._connect = connect
