@@ -24,7 +24,13 @@ class Store(ABC):
     shared = False
 
     @abstractmethod
-    async def write(self, unit: Unit[T]) -> T: ...
+    async def write(self, unit: Unit[T]) -> T:
+        """Run `unit(tx)` all-or-nothing; answer after its commit is durable.
+
+        A unit may run twice before it commits (group commit re-runs a batch, each unit in a
+        savepoint, when one of them raises; a unit that lost a race runs again in the next
+        batch). So it acts only through its `tx`: no messages sent, no progress reported, no
+        counters bumped outside the database; do those after `write` returns."""
 
     @abstractmethod
     async def read(self, query: Unit[T]) -> T: ...

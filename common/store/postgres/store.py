@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 from common.store.base import Store, Unit
 from common.store.postgres.migrate import migrate
 from common.store.postgres.sql import PgSql
-from common.store.postgres.writer import PgWriter
+from common.store.postgres.writer import PgWriter, mapped
 from common.store.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class PgStore(Store):
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 return unit(self._tx(conn))
         except Exception as error:
-            raise self.writer._shown(error) from error
+            raise mapped(error) from error
 
     @property
     def location(self) -> str:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import errors
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
-from common.store.base import Unit
-from common.store.group_commit import GroupCommit, Outcome
+from common.store.group_commit import GroupCommit
 from common.store.tx import Tx
 
 # A unit that lost a race to another process runs again in the next batch: a deadlock, a
@@ -25,9 +26,12 @@ RACES = (
     errors.SerializationFailure,
     errors.DeadlockDetected,
 )
+# A transaction in progress, or one a failed statement aborted (a savepoint can still
+# rescue it); not IDLE, and not UNKNOWN (the connection broke).
+OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
-class PgWriter(GroupCommit):
+class PgWriter(GroupCommit[psycopg.Connection[Any]]):
     """Group commit on PostgreSQL: every unit of work a process has waiting goes to the
     server in one transaction, so a burst of leads costs one fsync'd commit (and one turn
     at the event-order lock), not one each."""
@@ -38,44 +42,35 @@ class PgWriter(GroupCommit):
         self.make_tx = make_tx
         self.failing: str | None = None
 
-    def _commit(self, units: list[Unit[Any]]) -> list[Outcome]:
+    @contextmanager
+    def _connection(self) -> Iterator[tuple[psycopg.Connection[Any], Tx]]:
         with self.pool.connection() as conn:
-            tx = self.make_tx(conn)
-            try:
-                with conn.transaction():
-                    return [(None, unit(tx)) for unit in units]
-            except Exception as error:
-                if len(units) == 1 or isinstance(error, psycopg.OperationalError):
-                    return [(error, None)] * len(units)
-            # One unit failed: the batch again, each unit in its own savepoint, so a
-            # failing unit rolls back alone while the others commit. A new transaction, so
-            # a new Tx; the event-order lock is taken first, outside any savepoint (a lock
-            # taken inside one is released when it rolls back).
-            outcomes: list[Outcome] = []
-            tx = self.make_tx(conn)
-            with conn.transaction():
-                tx.sql.lock_event_order()
-                for unit in units:
-                    try:
-                        with conn.transaction():
-                            outcomes.append((None, unit(tx)))
-                    except Exception as error:
-                        outcomes.append((error, None))
-            return outcomes
+            yield conn, self.make_tx(conn)
+
+    def _begin(self, conn: psycopg.Connection[Any]) -> None:
+        pass  # psycopg opens the transaction with the batch's first statement
+
+    def _commit(self, conn: psycopg.Connection[Any]) -> None:
+        conn.commit()
+
+    def _rollback(self, conn: psycopg.Connection[Any]) -> None:
+        if self._in_transaction(conn):  # not on a connection that broke
+            conn.rollback()
+
+    def _execute(self, conn: psycopg.Connection[Any], statement: str) -> None:
+        conn.execute(statement.encode())
+
+    def _in_transaction(self, conn: psycopg.Connection[Any]) -> bool:
+        return conn.info.transaction_status in OPEN
+
+    def _broken(self, error: BaseException) -> bool:
+        return isinstance(error, psycopg.OperationalError)
 
     def _retryable(self, error: BaseException) -> bool:
         return isinstance(error, RACES)
 
     def _shown(self, error: BaseException) -> BaseException:
-        busy = errors.LockNotAvailable | errors.SerializationFailure | errors.DeadlockDetected
-        if isinstance(error, busy):
-            shown: BaseException = DatabaseBusy("the database is busy, retry shortly")
-        elif isinstance(error, psycopg.OperationalError | PoolTimeout):
-            shown = DatabaseUnavailable(f"the database is unavailable now: {error}")
-        else:
-            return error
-        shown.__cause__ = error
-        return shown
+        return mapped(error)
 
     def _note(self, failures: list[BaseException | None]) -> None:
         broken = [f for f in failures if isinstance(f, psycopg.OperationalError | PoolTimeout)]
@@ -83,3 +78,17 @@ class PgWriter(GroupCommit):
             self.failing = str(broken[0]).strip() or broken[0].__class__.__name__
         elif not all(failures):
             self.failing = None
+
+
+def mapped(error: BaseException) -> BaseException:
+    """The error a caller should see: DatabaseBusy for a lock not had in time, a lost race
+    or a deadlock, DatabaseUnavailable when the server or the pool fails."""
+    busy = errors.LockNotAvailable | errors.SerializationFailure | errors.DeadlockDetected
+    if isinstance(error, busy):
+        shown: BaseException = DatabaseBusy("the database is busy, retry shortly")
+    elif isinstance(error, psycopg.OperationalError | PoolTimeout):
+        shown = DatabaseUnavailable(f"the database is unavailable now: {error}")
+    else:
+        return error
+    shown.__cause__ = error
+    return shown
