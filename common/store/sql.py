@@ -14,8 +14,6 @@ Row = Mapping[str, Any]
 class Sql(Protocol):
     """Statements in one open transaction (or one read snapshot); `?` marks parameters."""
 
-    name: str  # "sqlite" or "postgresql", for the few statements that differ
-
     def run(self, sql: str, params: Params = ()) -> int:
         """Execute; return the number of rows changed."""
 
@@ -42,6 +40,11 @@ class Sql(Protocol):
         """Before appending events: make commit order equal position order (a no-op where
         there is one writer)."""
 
+    def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
+        """A query (and its parameters) of the ids of up to `limit` due tasks of `types` (all,
+        if none): pending and due, or processing with a lease run out, the most overdue
+        first; ids this transaction can claim without another claimer taking them too."""
+
     def event_count(self) -> int:
         """How many events are stored. Positions are commit-ordered on every backend; only
         the backend knows whether they are also dense (then the highest is the count)."""
@@ -63,6 +66,11 @@ def loads(text: str | None) -> Any:
 def marks(values: Sized) -> str:
     """`?, ?, ?` for an IN (…) list."""
     return ", ".join("?" * len(values))
+
+
+def among(column: str, values: Sized) -> str:
+    """`AND column IN (?, …)`, or nothing when `values` is empty (no filter)."""
+    return f"AND {column} IN ({marks(values)})" if values else ""
 
 
 class Sized(Protocol):

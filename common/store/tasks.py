@@ -9,7 +9,7 @@ from typing import Any
 from common import clock
 from common.model import Task, TaskStatus, TaskType
 from common.store.leads import LeadRows
-from common.store.sql import Row, Sql, dumps, loads, marks
+from common.store.sql import Row, Sql, among, dumps, loads, marks
 
 ERROR_LIMIT = 2000
 COLUMNS = (
@@ -44,7 +44,7 @@ def task_from_row(row: Row) -> Task:
 
 
 def _types(types: tuple[TaskType, ...]) -> str:
-    return f"AND type IN ({marks(types)})" if types else ""
+    return among("type", types)
 
 
 class TaskQueue:
@@ -99,26 +99,7 @@ class TaskQueue:
             " AND attempts >= max_attempts",
             (now, now, *types),
         )
-        if self.sql.name == "postgresql":
-            # Many dispatchers claim at once: each skips the rows another is claiming.
-            due = (
-                "SELECT id FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
-                f" OR (status = 'processing' AND locked_until <= ?)) {_types(types)}"
-                " ORDER BY CASE WHEN status = 'pending' THEN run_after ELSE locked_until END, id"
-                " LIMIT ? FOR UPDATE SKIP LOCKED"
-            )
-            params: tuple[Any, ...] = (now, now, *types, limit)
-        else:
-            # Two indexed ranges (one partial index each) merged in due order; the one
-            # writer per database file makes the claim atomic.
-            due = (
-                "SELECT id FROM (SELECT id, run_after AS due FROM tasks"
-                f" WHERE status = 'pending' AND run_after <= ? {_types(types)}"
-                " UNION ALL SELECT id, locked_until FROM tasks"
-                f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
-                " ORDER BY 2, 1 LIMIT ?) AS due"
-            )
-            params = (now, *types, now, *types, limit)
+        due, params = self.sql.due_tasks(now, types, limit)
         rows = self.sql.all(
             "UPDATE tasks SET status = 'processing', locked_until = ?,"
             " attempts = attempts + 1, updated_at = ?"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import psycopg
 
-from common.store.sql import Params, Row
+from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
 # so events are committed in the order of their positions: a reader that has seen
@@ -30,7 +30,6 @@ class PgSql:
     that it holds the event-order lock — it does not ask the server again."""
 
     __slots__ = ("conn", "_now", "_locked")
-    name = "postgresql"
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
@@ -71,6 +70,17 @@ class PgSql:
 
     def lock_event_order(self) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+
+    def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
+        # Many dispatchers on many hosts claim at once: each skips the rows another is
+        # claiming (its UPDATE holds their locks to its commit) instead of waiting for them.
+        query = (
+            "SELECT id FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
+            f" OR (status = 'processing' AND locked_until <= ?)) {among('type', types)}"
+            " ORDER BY CASE WHEN status = 'pending' THEN run_after ELSE locked_until END, id"
+            " LIMIT ? FOR UPDATE SKIP LOCKED"
+        )
+        return query, (now, now, *types, limit)
 
     def event_count(self) -> int:
         # Positions have gaps here: an identity does not roll back with its transaction or

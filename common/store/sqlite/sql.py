@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from common import clock
-from common.store.sql import Params, Row
+from common.store.sql import Params, Row, among
 
 
 class SqliteSql:
     """The Sql protocol over one sqlite3 connection."""
 
     __slots__ = ("conn",)
-    name = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
@@ -24,6 +23,18 @@ class SqliteSql:
 
     def lock_event_order(self) -> None:
         pass  # one writer thread per process, and BEGIN IMMEDIATE: commits are in order
+
+    def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
+        # Two indexed ranges (one partial index each) merged in due order; the one writer
+        # per database file makes the claim atomic.
+        query = (
+            "SELECT id FROM (SELECT id, run_after AS due FROM tasks"
+            f" WHERE status = 'pending' AND run_after <= ? {among('type', types)}"
+            " UNION ALL SELECT id, locked_until FROM tasks"
+            f" WHERE status = 'processing' AND locked_until <= ? {among('type', types)}"
+            " ORDER BY 2, 1 LIMIT ?) AS due"
+        )
+        return query, (now, *types, now, *types, limit)
 
     def event_count(self) -> int:
         # Positions are dense here: events are never deleted, and AUTOINCREMENT's counter
