@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import clock
 from common.errors import ConcurrencyConflict
 from common.model import Event, EventType
 from common.store.sql import Row, Sql, dumps, loads
@@ -50,7 +49,7 @@ class EventStore:
                 raise ConcurrencyConflict(
                     f"stream {stream_id} is at version {current}, expected {expected_version}"
                 )
-        created_at = clock.now_iso()
+        created_at = self.sql.now()
         metadata = metadata or {}
         self.sql.lock_event_order()
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import clock
 from common.store.sql import Sql, dumps
 
 BODY_LIMIT = 20_000
@@ -33,7 +32,7 @@ class Receipts:
                 (
                     connection,
                     message_id,
-                    clock.now_iso(),
+                    self.sql.now(),
                     answer.get("status", "ok"),
                     answer.get("lead_id"),
                     dumps(answer),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
 import orjson
+
+from common import clock
 
 Params = Sequence[Any]
 Row = Mapping[str, Any]
@@ -61,6 +64,11 @@ def dumps(value: Any) -> str:
 
 def loads(text: str | None) -> Any:
     return orjson.loads(text) if text else None
+
+
+def later(now: str, seconds: float) -> str:
+    """`seconds` after `now` (a reading of `Sql.now()`, the store's one clock)."""
+    return clock.iso(clock.parse(now) + timedelta(seconds=seconds))
 
 
 def marks(values: Sized) -> str:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
-from common import clock
 from common.model import Task, TaskStatus, TaskType
 from common.store.leads import LeadRows
-from common.store.sql import Row, Sql, among, dumps, loads, marks
+from common.store.sql import Row, Sql, among, dumps, later, loads, marks
 
 ERROR_LIMIT = 2000
 COLUMNS = (
@@ -19,11 +17,6 @@ COLUMNS = (
 # The task indexes are partial (migration 0005): they hold open tasks only, so each query
 # names its status as a literal, which is how SQLite knows such an index applies.
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.FAILED)
-
-
-def _later(now: str, seconds: float) -> str:
-    """`seconds` after `now` (the store's clock: the database's, on PostgreSQL)."""
-    return clock.iso(clock.parse(now) + timedelta(seconds=seconds))
 
 
 def task_from_row(row: Row) -> Task:
@@ -60,7 +53,7 @@ class TaskQueue:
         lead_id: str | None = None,
     ) -> int:
         now = self.sql.now()
-        run_after = _later(now, delay) if delay else now
+        run_after = later(now, delay) if delay else now
         return self.sql.insert(
             "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -104,7 +97,7 @@ class TaskQueue:
             "UPDATE tasks SET status = 'processing', locked_until = ?,"
             " attempts = attempts + 1, updated_at = ?"
             f" WHERE id IN ({due}) RETURNING {COLUMNS}",
-            (_later(now, lease), now, *params),
+            (later(now, lease), now, *params),
         )
         tasks = sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
         if not with_leads:
@@ -114,7 +107,7 @@ class TaskQueue:
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
         """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
-        until = _later(self.sql.now(), lease)
+        until = later(self.sql.now(), lease)
         self.sql.many(
             "UPDATE tasks SET locked_until = ?"
             " WHERE id = ? AND status = 'processing' AND attempts = ?",
@@ -154,7 +147,7 @@ class TaskQueue:
         self._set(
             task_id,
             status=TaskStatus.PENDING,
-            run_after=_later(self.sql.now(), delay),
+            run_after=later(self.sql.now(), delay),
             locked_until=None,
             last_error=error[:ERROR_LIMIT],
         )

@@ -178,10 +178,9 @@ async def test_rate_limits_in_the_database_only_where_processes_share_it(request
 STORE = Path(__file__).parents[2] / "common" / "store"
 
 
-def test_the_store_reads_the_time_only_through_its_backend_s_clock(request):
+def test_the_store_reads_the_time_only_through_its_backend_s_clock():
     """One clock for the store: `Sql.now()` (the database's on PostgreSQL, this host's on
     SQLite), never the host clock on a line of shared code."""
-    known_failure(request, "ten lines of the store read the host clock")
     host_clock = re.compile(r"\bclock\.(now|now_iso|after)\(")
     found = [
         f"{path.relative_to(STORE)}:{number}"

@@ -1,4 +1,5 @@
-"""The Sql protocol over one psycopg connection inside a transaction."""
+"""The Sql protocol over one psycopg connection inside a transaction: `?` as `%s`, the database's
+clock, the event-order lock, and the statements where PostgreSQL differs from SQLite."""
 
 from __future__ import annotations
 
@@ -26,15 +27,14 @@ def dialect(sql: str) -> str:
 
 
 class PgSql:
-    """One per transaction (a batch of units): what it learns once — the transaction's time,
-    that it holds the event-order lock — it does not ask the server again."""
+    """The Sql protocol over one psycopg connection. Nothing is kept between calls: each is
+    a statement on the server (the time too, so a lease taken late in a long batch is
+    measured from when it was taken)."""
 
-    __slots__ = ("conn", "_now", "_locked")
+    __slots__ = ("conn",)
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
-        self._now: str | None = None
-        self._locked = False
 
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(dialect(sql), params).rowcount
