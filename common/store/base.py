@@ -19,9 +19,12 @@ class Store(ABC):
     `read` runs the function on one consistent snapshot and never takes a write lock.
     """
 
-    # Shared by processes on several hosts (PostgreSQL): limits that must hold across all
-    # of them (a CRM's requests per second) are kept in the database, not in each process.
-    shared = False
+    @property
+    def rate_limits_in_database(self) -> bool:
+        """Should limits that must hold across processes (a CRM's requests per second) be
+        kept in the database (`tx.rates`)? Yes where processes on several hosts share it;
+        with one embedded file, each process's own limiter is enough."""
+        return False
 
     @abstractmethod
     async def write(self, unit: Unit[T]) -> T:

@@ -11,7 +11,7 @@ import pytest
 
 from common.model import TaskType
 from common.store import open_store
-from tests.contract.kit import Refused, append, append_and_raise, backend, count, known_failure
+from tests.contract.kit import Refused, append, append_and_raise, backend, count
 from tests.helpers import execute, rows, wait_for_async
 
 
@@ -164,8 +164,7 @@ async def test_changed_tells_of_another_store_s_commit(store, database, settings
     assert backend(store.location) == backend(database)
 
 
-async def test_rate_limits_in_the_database_only_where_processes_share_it(request, store, database):
-    known_failure(request, "the store answers this as Store.shared")
+async def test_rate_limits_in_the_database_only_where_processes_share_it(store, database):
     shared = backend(database) == "postgresql"
     assert store.rate_limits_in_database is shared
     if shared:

@@ -39,7 +39,9 @@ def shown(dsn: str) -> str:
 
 
 class PgStore(Store):
-    shared = True
+    @property
+    def rate_limits_in_database(self) -> bool:
+        return True  # many hosts: only the database sees every process's calls
 
     def __init__(self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10):
         self.dsn = dsn
