@@ -7,7 +7,6 @@ import sqlite3
 from datetime import datetime, timedelta
 
 import psycopg
-import pytest
 
 from common import clock
 from common.model import EventType
@@ -67,10 +66,3 @@ def append_and_raise(tx: Tx, stream: str) -> None:
 
 class Refused(Exception):
     """A unit of work that gave up half-way (its writes must not be seen)."""
-
-
-def known_failure(request, reason: str, backends: tuple[str, ...] = ("sqlite", "postgresql")):
-    """This test fails today on these backends, for this reason (strict: it must fail)."""
-    on = request.node.callspec.params.get("database") if hasattr(request.node, "callspec") else None
-    if on is None or on in backends:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
