@@ -45,7 +45,8 @@ class Store(ABC):
 
     @abstractmethod
     def changed(self) -> bool:
-        """Cheap and non-blocking: has anything been committed since the last call?"""
+        """Cheap and non-blocking: may there be new work since the last call? SQLite answers
+        for any commit to the file; PostgreSQL for a task queued or fallen due (its NOTIFY)."""
 
     @property
     @abstractmethod
