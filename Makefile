@@ -36,9 +36,9 @@ test: lint
 	LEADRELAY_TEST_BACKENDS=sqlite faketime '+45 days' $(BIN)/python -m pytest -q \
 		-p no:cacheprovider tests/unit tests/integration
 
-# The fast loop while working: lint, types, unit and integration tests on SQLite.
+# The fast loop while working: lint, types, unit, integration and contract tests on SQLite.
 check: lint
-	LEADRELAY_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q tests/unit tests/integration
+	LEADRELAY_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q tests/unit tests/integration tests/contract
 
 lint: install
 	$(BIN)/ruff check .

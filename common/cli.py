@@ -44,8 +44,8 @@ async def _verify(store: Store) -> int:
 async def _rebuild(store: Store) -> int:
     total = await store.read(lambda tx: tx.events.count())
     with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
-        await rebuild(store, bar.update)
-    print(f"rebuild: replayed {total} events")
+        replayed = await rebuild(store, bar.update)  # told once, after the commit
+    print(f"rebuild: replayed {replayed} events")
     return 0
 
 

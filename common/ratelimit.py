@@ -69,7 +69,7 @@ class SharedLimiter:
 
 def share_limits(store: Store, integrations: dict[str, Any]) -> None:
     """On a shared store, each integration's per-process limiter becomes a shared one."""
-    if not store.shared:
+    if not store.rate_limits_in_database:
         return
     for name, integration in integrations.items():
         rate = integration.limiter.max_rate / integration.limiter.time_period

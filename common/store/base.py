@@ -19,12 +19,21 @@ class Store(ABC):
     `read` runs the function on one consistent snapshot and never takes a write lock.
     """
 
-    # Shared by processes on several hosts (PostgreSQL): limits that must hold across all
-    # of them (a CRM's requests per second) are kept in the database, not in each process.
-    shared = False
+    @property
+    def rate_limits_in_database(self) -> bool:
+        """Should limits that must hold across processes (a CRM's requests per second) be
+        kept in the database (`tx.rates`)? Yes where processes on several hosts share it;
+        with one embedded file, each process's own limiter is enough."""
+        return False
 
     @abstractmethod
-    async def write(self, unit: Unit[T]) -> T: ...
+    async def write(self, unit: Unit[T]) -> T:
+        """Run `unit(tx)` all-or-nothing; answer after its commit is durable.
+
+        A unit may run twice before it commits (group commit re-runs a batch, each unit in a
+        savepoint, when one of them raises; a unit that lost a race runs again in the next
+        batch). So it acts only through its `tx`: no messages sent, no progress reported, no
+        counters bumped outside the database; do those after `write` returns."""
 
     @abstractmethod
     async def read(self, query: Unit[T]) -> T: ...
@@ -36,7 +45,8 @@ class Store(ABC):
 
     @abstractmethod
     def changed(self) -> bool:
-        """Cheap and non-blocking: has anything been committed since the last call?"""
+        """Cheap and non-blocking: may there be new work since the last call? SQLite answers
+        for any commit to the file; PostgreSQL for a task queued or fallen due (its NOTIFY)."""
 
     @property
     @abstractmethod

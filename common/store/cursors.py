@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from common import clock
 from common.store.sql import Sql
 
 
@@ -21,5 +20,5 @@ class Cursors:
             "INSERT INTO reconcile_cursors (connection, cursor, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (connection) DO UPDATE SET cursor = excluded.cursor,"
             " updated_at = excluded.updated_at",
-            (connection, cursor, clock.now_iso()),
+            (connection, cursor, self.sql.now()),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from common import clock
 from common.errors import ConcurrencyConflict
 from common.events import LeadEvent
 from common.model import Event, EventType, Metadata
@@ -49,7 +48,7 @@ class EventStore:
                 raise ConcurrencyConflict(
                     f"stream {stream_id} is at version {current}, expected {expected_version}"
                 )
-        created_at = clock.now_iso()
+        created_at = self.sql.now()
         metadata = metadata or {}
         self.sql.lock_event_order()
         try:
@@ -77,9 +76,9 @@ class EventStore:
         return [event_from_row(row) for row in rows]
 
     def count(self) -> int:
-        # Positions have no gaps: events are never deleted, and AUTOINCREMENT's
-        # counter rolls back with its transaction. max() is an index lookup.
-        return int(self.sql.value("SELECT coalesce(max(position), 0) FROM events"))
+        """How many events are stored: positions are commit-ordered, and may have gaps (on
+        PostgreSQL), so the highest position is not the count; the backend answers."""
+        return self.sql.event_count()
 
     def latest(self, limit: int = 10) -> list[Event]:
         rows = self.sql.all(

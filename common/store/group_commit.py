@@ -1,23 +1,35 @@
 """Group commit, whatever the backend: the units of work waiting when a batch starts go to
 the database in ONE hop and ONE transaction, and their callers get their answers after
-that commit. While one batch commits, the next one gathers. A backend says how a batch
-is committed (`_commit`), how a driver error is shown to callers (`_shown`), and which
-failures are lost races worth running again in the next batch (`_retryable`)."""
+that commit. While one batch commits, the next one gathers.
+
+The batch runs together first, without savepoints (the usual case costs none). If a unit
+raises, the transaction is rolled back and the batch runs again with each unit in its own
+SAVEPOINT, so a failing unit rolls back alone while the others commit. So a unit may run
+twice before it commits: it must act only through its `tx`.
+
+A backend gives the hooks: the connection a batch runs on (`_connection`), how a
+transaction begins, commits and rolls back, how a statement is run (the savepoints), whether
+an error ended the transaction or broke the connection, how a driver error is shown to
+callers (`_shown`), and which failures are lost races worth running again in the next batch
+(`_retryable`)."""
 
 from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Generic, TypeVar
 
 from common.store.base import Unit
+from common.store.tx import Tx
 
 Outcome = tuple[BaseException | None, Any]
 RETRIES = 5  # runs of a unit that keeps losing races before its caller sees the error
+C = TypeVar("C")  # the backend's connection
 
 
-class GroupCommit(ABC):
+class GroupCommit(ABC, Generic[C]):
     def __init__(self, thread_name: str):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._waiting: list[tuple[Unit[Any], asyncio.Future[Any], int]] = []
@@ -26,8 +38,62 @@ class GroupCommit(ABC):
         self.units = 0
 
     @abstractmethod
-    def _commit(self, units: list[Unit[Any]]) -> list[Outcome]:
-        """On the writer thread: run the units in one transaction; each unit's outcome."""
+    def _connection(self) -> AbstractContextManager[tuple[C, Tx]]:
+        """On the writer thread: the connection a batch runs on, and a Tx over it."""
+
+    @abstractmethod
+    def _begin(self, conn: C) -> None:
+        """Open the batch's transaction (taking the write lock where there is one)."""
+
+    @abstractmethod
+    def _commit(self, conn: C) -> None: ...
+
+    @abstractmethod
+    def _rollback(self, conn: C) -> None:
+        """Roll back the transaction, if one is still open."""
+
+    @abstractmethod
+    def _execute(self, conn: C, statement: str) -> None:
+        """Run one statement that needs no answer (the savepoints)."""
+
+    @abstractmethod
+    def _in_transaction(self, conn: C) -> bool:
+        """Is the batch's transaction still open? (An error may have ended it.)"""
+
+    def _broken(self, error: BaseException) -> bool:
+        """Did `error` break the connection itself? Then the batch is not run again."""
+        return False
+
+    def _run_batch(self, units: list[Unit[Any]]) -> list[Outcome]:
+        """On the writer thread: the units in one transaction; each unit's outcome."""
+        with self._connection() as (conn, tx):
+            self._begin(conn)
+            try:
+                outcomes = _together(tx, units)
+                if isinstance(outcomes, Exception):
+                    self._rollback(conn)
+                    if len(units) == 1 or self._broken(outcomes):
+                        return [(outcomes, None)] * len(units)
+                    self._begin(conn)
+                    outcomes = [self._in_savepoint(conn, tx, unit) for unit in units]
+                self._commit(conn)
+                return outcomes
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    def _in_savepoint(self, conn: C, tx: Tx, unit: Unit[Any]) -> Outcome:
+        self._execute(conn, "SAVEPOINT unit")
+        try:
+            result = unit(tx)
+        except Exception as error:
+            if not self._in_transaction(conn):
+                raise  # the error ended the whole transaction: the batch fails with it
+            self._execute(conn, "ROLLBACK TO SAVEPOINT unit")
+            self._execute(conn, "RELEASE SAVEPOINT unit")
+            return error, None
+        self._execute(conn, "RELEASE SAVEPOINT unit")
+        return None, result
 
     def _shown(self, error: BaseException) -> BaseException:
         return error
@@ -55,7 +121,7 @@ class GroupCommit(ABC):
                 continue
             units = [unit for unit, _, _ in batch]
             try:
-                outcomes = await loop.run_in_executor(self._thread, self._commit, units)
+                outcomes = await loop.run_in_executor(self._thread, self._run_batch, units)
             except BaseException as error:
                 self._note([error])
                 for _, future, _ in batch:
@@ -86,3 +152,14 @@ class GroupCommit(ABC):
             await asyncio.gather(self._committer, return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
         self._thread.shutdown(wait=True)
+
+
+def _together(tx: Tx, units: list[Unit[Any]]) -> list[Outcome] | Exception:
+    """Every unit in the one transaction; the first error instead, if any unit raises."""
+    results: list[Outcome] = []
+    for unit in units:
+        try:
+            results.append((None, unit(tx)))
+        except Exception as error:
+            return error
+    return results

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from common import clock
 from common.errors import IdempotencyConflict
 from common.model import JsonObject
-from common.store.sql import Sql, dumps, loads
+from common.store.sql import Sql, dumps, later, loads
 
 
-def _cutoff(hours: int) -> str:
-    return clock.iso(clock.now() - timedelta(hours=hours))
+def _cutoff(sql: Sql, hours: int) -> str:
+    """The oldest time a key still answers at: `hours` before the store's now."""
+    return later(sql.now(), -hours * 3600)
 
 
 class IdempotencyKeys:
@@ -22,7 +20,7 @@ class IdempotencyKeys:
         """The stored answer for this key, None if unseen or expired; 409 if the body differs."""
         row = self.sql.one(
             "SELECT request_hash, response FROM idempotency_keys WHERE key = ? AND created_at >= ?",
-            (key, _cutoff(hours)),
+            (key, _cutoff(self.sql, hours)),
         )
         if row is None:
             return None
@@ -37,11 +35,11 @@ class IdempotencyKeys:
             " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
             " request_hash = excluded.request_hash, response = excluded.response,"
             " created_at = excluded.created_at",
-            (key, request_hash, dumps(response), clock.now_iso()),
+            (key, request_hash, dumps(response), self.sql.now()),
         )
         # Sweep a few expired keys on each write so the table stays bounded.
         self.sql.run(
             "DELETE FROM idempotency_keys WHERE key IN"
             " (SELECT key FROM idempotency_keys WHERE created_at < ? LIMIT 50)",
-            (_cutoff(hours),),
+            (_cutoff(self.sql, hours),),
         )

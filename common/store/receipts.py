@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from common import clock
 from common.model import JsonObject
 from common.store.sql import Sql, dumps
 
@@ -30,7 +29,7 @@ class Receipts:
                 (
                     connection,
                     message_id,
-                    clock.now_iso(),
+                    self.sql.now(),
                     answer.get("status", "ok"),
                     answer.get("lead_id"),
                     dumps(answer),

@@ -9,16 +9,19 @@ from pathlib import Path
 
 from common.model import Event, Lead
 from common.store.base import Store
-from common.store.sqlite.connection import SqliteSql, connect
+from common.store.sql import marks
+from common.store.sqlite.connection import connect
+from common.store.sqlite.sql import SqliteSql
 from common.store.sqlite.store import SqliteStore
 from common.store.tx import Tx
 
 BATCH = 5000
-# Each projection table and how a differing row is named in verify's report.
+# Each projection table and its key: the order verify pages it in, and how a differing row
+# is named in verify's report.
 PROJECTIONS = {
-    "leads": "id",
-    "campaign_stats": "campaign_id",
-    "daily_stats": "day || ' ' || campaign_id",
+    "leads": ("id",),
+    "campaign_stats": ("campaign_id",),
+    "daily_stats": ("day", "campaign_id"),
 }
 Progress = Callable[[int], None]
 
@@ -35,17 +38,23 @@ def _batches(tx: Tx) -> Iterator[list[Event]]:
         after = batch[-1].position
 
 
-async def rebuild(store: Store, progress: Progress = lambda n: None) -> None:
-    """Rewrite every projection from the events, in one transaction."""
+async def rebuild(store: Store, progress: Progress = lambda n: None) -> int:
+    """Rewrite every projection from the events, in one transaction; return how many events
+    were replayed. `progress` hears that number after the commit: the unit may run twice
+    before it commits (see `Store.write`), so it reports nothing itself."""
 
-    def unit(tx: Tx) -> None:
+    def unit(tx: Tx) -> int:
         _clear(tx)
+        replayed = 0
         for batch in _batches(tx):
             for event in batch:
                 tx.project(event)
-            progress(len(batch))
+            replayed += len(batch)
+        return replayed
 
-    await store.write(unit)
+    replayed = await store.write(unit)
+    progress(replayed)
+    return replayed
 
 
 async def verify(store: Store, limit: int = 20) -> list[str]:
@@ -68,32 +77,43 @@ def _replay_and_compare(live: Tx, scratch: Path, limit: int) -> list[str]:
         for batch in _batches(live):
             for event in batch:
                 replayed.project(event)
-        for table in PROJECTIONS:
-            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-            names = ", ".join(columns)
-            conn.execute(f"CREATE TABLE live_{table} AS SELECT {names} FROM {table} WHERE 0")
-            insert = f"INSERT INTO live_{table} VALUES ({', '.join('?' * len(columns))})"
-            offset = 0
-            while rows := live.sql.all(
-                f"SELECT {names} FROM {table} LIMIT ? OFFSET ?", (BATCH, offset)
-            ):
-                conn.executemany(insert, [tuple(row[c] for c in columns) for row in rows])
-                offset += len(rows)
+        for table, key in PROJECTIONS.items():
+            _copy_live(live, conn, table, key)
         conn.execute("COMMIT")
         return _differences(conn, limit)
     finally:
         conn.close()
 
 
+def _copy_live(live: Tx, conn: sqlite3.Connection, table: str, key: tuple[str, ...]) -> None:
+    """Copy a live table into the scratch database as `live_<table>`, a page at a time in
+    the order of its key, each page after the last key seen (so no row is read twice or
+    skipped, however the server lays the rows out)."""
+    columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+    names, keys = ", ".join(columns), ", ".join(key)
+    conn.execute(f"CREATE TABLE live_{table} AS SELECT {names} FROM {table} WHERE 0")
+    insert = f"INSERT INTO live_{table} VALUES ({marks(columns)})"
+    after: tuple[object, ...] = ()
+    while rows := live.sql.all(
+        f"SELECT {names} FROM {table}"
+        + (f" WHERE ({keys}) > ({marks(key)})" if after else "")
+        + f" ORDER BY {keys} LIMIT ?",
+        (*after, BATCH),
+    ):
+        conn.executemany(insert, [tuple(row[c] for c in columns) for row in rows])
+        after = tuple(rows[-1][c] for c in key)
+
+
 def _differences(conn: sqlite3.Connection, limit: int) -> list[str]:
     problems: list[str] = []
     for table, key in PROJECTIONS.items():
+        name = " || ' ' || ".join(key)
         for label, left, right in (
             ("missing or different in live", table, f"live_{table}"),
             ("not explained by the events", f"live_{table}", table),
         ):
             rows = conn.execute(
-                f"SELECT {key} FROM (SELECT * FROM {left} EXCEPT SELECT * FROM {right}) LIMIT ?",
+                f"SELECT {name} FROM (SELECT * FROM {left} EXCEPT SELECT * FROM {right}) LIMIT ?",
                 (limit,),
             ).fetchall()
             problems.extend(f"{table} {row[0]}: {label}" for row in rows)

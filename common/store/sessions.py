@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from common import clock
-from common.store.sql import Sql
+from common.store.sql import Sql, later
 
 
 def _key(session_id: str) -> str:
@@ -18,18 +17,19 @@ class DashboardSessions:
         self.sql = sql
 
     def open(self, session_id: str, username: str, seconds: float) -> None:
-        self.sql.run("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (clock.now_iso(),))
+        now = self.sql.now()
+        self.sql.run("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (now,))
         self.sql.run(
             "INSERT INTO dashboard_sessions (id, username, created_at, expires_at)"
             " VALUES (?, ?, ?, ?)",
-            (_key(session_id), username, clock.now_iso(), clock.after(seconds)),
+            (_key(session_id), username, now, later(now, seconds)),
         )
 
     def user(self, session_id: str) -> str | None:
         """Whose session this is, while it is open and not expired."""
         value = self.sql.value(
             "SELECT username FROM dashboard_sessions WHERE id = ? AND expires_at > ?",
-            (_key(session_id), clock.now_iso()),
+            (_key(session_id), self.sql.now()),
         )
         return None if value is None else str(value)
 

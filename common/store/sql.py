@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
 import orjson
+
+from common import clock
 
 Params = Sequence[Any]
 Row = Mapping[str, Any]
@@ -13,8 +16,6 @@ Row = Mapping[str, Any]
 
 class Sql(Protocol):
     """Statements in one open transaction (or one read snapshot); `?` marks parameters."""
-
-    name: str  # "sqlite" or "postgresql", for the few statements that differ
 
     def run(self, sql: str, params: Params = ()) -> int:
         """Execute; return the number of rows changed."""
@@ -42,6 +43,15 @@ class Sql(Protocol):
         """Before appending events: make commit order equal position order (a no-op where
         there is one writer)."""
 
+    def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
+        """A query (and its parameters) of the ids of up to `limit` due tasks of `types` (all,
+        if none): pending and due, or processing with a lease run out, the most overdue
+        first; ids this transaction can claim without another claimer taking them too."""
+
+    def event_count(self) -> int:
+        """How many events are stored. Positions are commit-ordered on every backend; only
+        the backend knows whether they are also dense (then the highest is the count)."""
+
 
 def dumps(value: Any) -> str:
     """JSON as stored: compact, UTF-8 kept readable, keys sorted so equal data is equal text.
@@ -56,9 +66,19 @@ def loads(text: str | None) -> Any:
     return orjson.loads(text) if text else None
 
 
+def later(now: str, seconds: float) -> str:
+    """`seconds` after `now` (a reading of `Sql.now()`, the store's one clock)."""
+    return clock.iso(clock.parse(now) + timedelta(seconds=seconds))
+
+
 def marks(values: Sized) -> str:
     """`?, ?, ?` for an IN (…) list."""
     return ", ".join("?" * len(values))
+
+
+def among(column: str, values: Sized) -> str:
+    """`AND column IN (?, …)`, or nothing when `values` is empty (no filter)."""
+    return f"AND {column} IN ({marks(values)})" if values else ""
 
 
 class Sized(Protocol):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
-from typing import Any
 
-from common import clock
 from common.model import JsonObject, Task, TaskStatus, TaskType
 from common.store.codec import task_data, task_payload_of
 from common.store.leads import LeadRows
-from common.store.sql import Row, Sql, dumps, loads, marks
+from common.store.sql import Row, Sql, among, dumps, later, loads, marks
 from common.tasks import TaskPayload
 
 ERROR_LIMIT = 2000
@@ -21,11 +18,6 @@ COLUMNS = (
 # The task indexes are partial (migration 0005): they hold open tasks only, so each query
 # names its status as a literal, which is how SQLite knows such an index applies.
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.FAILED)
-
-
-def _later(now: str, seconds: float) -> str:
-    """`seconds` after `now` (the store's clock: the database's, on PostgreSQL)."""
-    return clock.iso(clock.parse(now) + timedelta(seconds=seconds))
 
 
 def task_from_row(row: Row) -> Task:
@@ -47,7 +39,7 @@ def task_from_row(row: Row) -> Task:
 
 
 def _types(types: tuple[TaskType, ...]) -> str:
-    return f"AND type IN ({marks(types)})" if types else ""
+    return among("type", types)
 
 
 class TaskQueue:
@@ -58,7 +50,7 @@ class TaskQueue:
     def enqueue(self, payload: TaskPayload, delay: float = 0.0, lead_id: str | None = None) -> int:
         data = dumps(task_data(payload))
         now = self.sql.now()
-        run_after = _later(now, delay) if delay else now
+        run_after = later(now, delay) if delay else now
         return self.sql.insert(
             "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -97,31 +89,12 @@ class TaskQueue:
             " AND attempts >= max_attempts",
             (now, now, *types),
         )
-        if self.sql.name == "postgresql":
-            # Many dispatchers claim at once: each skips the rows another is claiming.
-            due = (
-                "SELECT id FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
-                f" OR (status = 'processing' AND locked_until <= ?)) {_types(types)}"
-                " ORDER BY CASE WHEN status = 'pending' THEN run_after ELSE locked_until END, id"
-                " LIMIT ? FOR UPDATE SKIP LOCKED"
-            )
-            params: tuple[Any, ...] = (now, now, *types, limit)
-        else:
-            # Two indexed ranges (one partial index each) merged in due order; the one
-            # writer per database file makes the claim atomic.
-            due = (
-                "SELECT id FROM (SELECT id, run_after AS due FROM tasks"
-                f" WHERE status = 'pending' AND run_after <= ? {_types(types)}"
-                " UNION ALL SELECT id, locked_until FROM tasks"
-                f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
-                " ORDER BY 2, 1 LIMIT ?) AS due"
-            )
-            params = (now, *types, now, *types, limit)
+        due, params = self.sql.due_tasks(now, types, limit)
         rows = self.sql.all(
             "UPDATE tasks SET status = 'processing', locked_until = ?,"
             " attempts = attempts + 1, updated_at = ?"
             f" WHERE id IN ({due}) RETURNING {COLUMNS}",
-            (_later(now, lease), now, *params),
+            (later(now, lease), now, *params),
         )
         tasks = sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
         if not with_leads:
@@ -131,7 +104,7 @@ class TaskQueue:
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
         """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
-        until = _later(self.sql.now(), lease)
+        until = later(self.sql.now(), lease)
         self.sql.many(
             "UPDATE tasks SET locked_until = ?"
             " WHERE id = ? AND status = 'processing' AND attempts = ?",
@@ -171,7 +144,7 @@ class TaskQueue:
         self._set(
             task_id,
             status=TaskStatus.PENDING,
-            run_after=_later(self.sql.now(), delay),
+            run_after=later(self.sql.now(), delay),
             locked_until=None,
             last_error=error[:ERROR_LIMIT],
         )

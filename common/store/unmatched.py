@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common import clock
 from common.store.sql import Row, Sql
 
 COLUMNS = (
@@ -40,7 +39,7 @@ class UnmatchedPayments:
             "INSERT INTO unmatched_payments"
             " (connection, crm_ref, amount, currency, paid_at, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (connection, crm_ref) DO NOTHING",
-            (connection, crm_ref, amount, currency, paid_at, clock.now_iso()),
+            (connection, crm_ref, amount, currency, paid_at, self.sql.now()),
         )
         return int(
             self.sql.value(
@@ -66,6 +65,6 @@ class UnmatchedPayments:
         changed = self.sql.run(
             "UPDATE unmatched_payments SET status = 'attached', lead_id = ?, attached_at = ?"
             " WHERE id = ? AND status = 'open'",
-            (lead_id, clock.now_iso(), payment_id),
+            (lead_id, self.sql.now(), payment_id),
         )
         return changed == 1

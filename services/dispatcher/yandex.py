@@ -44,7 +44,7 @@ def metrica(settings: Settings, store: Store) -> YandexDirectIntegration:
     """The Metrica client of a dispatcher's handlers; on a shared store one rate budget
     serves every dispatcher on every host."""
     yandex = YandexDirectIntegration(settings.yandex)
-    if store.shared:
+    if store.rate_limits_in_database:
         yandex.limiter = SharedLimiter(store, "metrica", settings.yandex.rate_limit)
     return yandex
 

@@ -1,20 +1,22 @@
-"""The Sql protocol over one psycopg connection inside a transaction."""
+"""The Sql protocol over one psycopg connection inside a transaction: `?` as `%s`, the database's
+clock, the event-order lock, and the statements where PostgreSQL differs from SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import psycopg
 
-from common.store.sql import Params, Row
+from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
 # so events are committed in the order of their positions: a reader that has seen
 # position N will never later find a smaller one appear (a sequence alone hands out
 # numbers in the order transactions ask, not the order they commit; the eventsourcing
-# library documents the same trap and locks the same way).
+# library documents the same trap and locks the same way). The positions are commit-ordered,
+# not dense: a rolled-back append leaves its number unused (see `event_count`).
 EVENT_ORDER_LOCK = 0x6C65_6164  # "lead"
 
 
@@ -25,16 +27,14 @@ def dialect(sql: str) -> str:
 
 
 class PgSql:
-    """One per transaction (a batch of units): what it learns once — the transaction's time,
-    that it holds the event-order lock — it does not ask the server again."""
+    """The Sql protocol over one psycopg connection. Nothing is kept between calls: each is
+    a statement on the server (the time too, so a lease taken late in a long batch is
+    measured from when it was taken)."""
 
-    __slots__ = ("conn", "_now", "_locked")
-    name = "postgresql"
+    __slots__ = ("conn",)
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
-        self._now: str | None = None
-        self._locked = False
 
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(dialect(sql), params).rowcount
@@ -70,3 +70,20 @@ class PgSql:
 
     def lock_event_order(self) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+
+    def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
+        # Many dispatchers on many hosts claim at once: each skips the rows another is
+        # claiming (its UPDATE holds their locks to its commit) instead of waiting for them.
+        query = (
+            "SELECT id FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
+            f" OR (status = 'processing' AND locked_until <= ?)) {among('type', types)}"
+            " ORDER BY CASE WHEN status = 'pending' THEN run_after ELSE locked_until END, id"
+            " LIMIT ? FOR UPDATE SKIP LOCKED"
+        )
+        return query, (now, now, *types, limit)
+
+    def event_count(self) -> int:
+        # Positions have gaps here: an identity does not roll back with its transaction or
+        # savepoint, and a group-commit batch that is run again takes new positions. So the
+        # rows are counted (an index-only scan of the key), not the highest position.
+        return int(self.value("SELECT count(*) FROM events"))

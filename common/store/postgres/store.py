@@ -1,42 +1,30 @@
-"""PgStore: the backend for more than one machine. Units of work run on a small thread pool,
-each in its own transaction on a pooled psycopg connection; PostgreSQL's own locking lets
-many processes on many hosts write at once (no writer thread, no group commit needed)."""
+"""PgStore: the backend for more than one machine. Units of work go through group commit
+(`writer.py`) on a pooled psycopg connection; reads and lone writes run on a small thread
+pool, each in a transaction of its own. PostgreSQL's own locking lets many processes on many
+hosts write at once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
-from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
 from common.store.base import Store, Unit
-from common.store.group_commit import GroupCommit, Outcome
 from common.store.postgres.migrate import migrate
 from common.store.postgres.sql import PgSql
+from common.store.postgres.writer import PgWriter, mapped
 from common.store.tx import Tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECTIONS = 8  # per process: threads and pooled connections
-# A unit that lost a race to another process runs again in the next batch: a deadlock, a
-# serialization failure, two units appending the next version of the same lead's events,
-# or two inserting the same key (one webhook delivered to two processes at once). On
-# SQLite the one writer per file orders them; here the loser sees the winner's commit
-# when it runs again (and answers "duplicate", say).
-RACES = (
-    ConcurrencyConflict,
-    errors.UniqueViolation,
-    errors.SerializationFailure,
-    errors.DeadlockDetected,
-)
 CHANNEL = "leadrelay_tasks"  # NOTIFYed by a trigger when a task is queued or falls due again
 LISTEN_WAIT = 0.1  # seconds the listener waits for a notification before looking up
 
@@ -51,7 +39,9 @@ def shown(dsn: str) -> str:
 
 
 class PgStore(Store):
-    shared = True
+    @property
+    def rate_limits_in_database(self) -> bool:
+        return True  # many hosts: only the database sees every process's calls
 
     def __init__(self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10):
         self.dsn = dsn
@@ -118,7 +108,7 @@ class PgStore(Store):
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 return unit(self._tx(conn))
         except Exception as error:
-            raise self.writer._shown(error) from error
+            raise mapped(error) from error
 
     @property
     def location(self) -> str:
@@ -145,61 +135,3 @@ class PgStore(Store):
             except psycopg.Error as error:
                 log.warning("LISTEN connection lost; polling until it is back: %s", error)
                 self._closing.wait(1.0)  # before reconnecting, unless closing
-
-
-class PgWriter(GroupCommit):
-    """Group commit on PostgreSQL: every unit of work a process has waiting goes to the
-    server in one transaction, so a burst of leads costs one fsync'd commit (and one turn
-    at the event-order lock), not one each."""
-
-    def __init__(self, pool: ConnectionPool, make_tx: Callable[[Any], Tx]):
-        super().__init__("leadrelay-pg-writer")
-        self.pool = pool
-        self.make_tx = make_tx
-        self.failing: str | None = None
-
-    def _commit(self, units: list[Unit[Any]]) -> list[Outcome]:
-        with self.pool.connection() as conn:
-            tx = self.make_tx(conn)
-            try:
-                with conn.transaction():
-                    return [(None, unit(tx)) for unit in units]
-            except Exception as error:
-                if len(units) == 1 or isinstance(error, psycopg.OperationalError):
-                    return [(error, None)] * len(units)
-            # One unit failed: the batch again, each unit in its own savepoint, so a
-            # failing unit rolls back alone while the others commit. A new transaction, so
-            # a new Tx; the event-order lock is taken first, outside any savepoint (a lock
-            # taken inside one is released when it rolls back).
-            outcomes: list[Outcome] = []
-            tx = self.make_tx(conn)
-            with conn.transaction():
-                tx.sql.lock_event_order()
-                for unit in units:
-                    try:
-                        with conn.transaction():
-                            outcomes.append((None, unit(tx)))
-                    except Exception as error:
-                        outcomes.append((error, None))
-            return outcomes
-
-    def _retryable(self, error: BaseException) -> bool:
-        return isinstance(error, RACES)
-
-    def _shown(self, error: BaseException) -> BaseException:
-        busy = errors.LockNotAvailable | errors.SerializationFailure | errors.DeadlockDetected
-        if isinstance(error, busy):
-            shown: BaseException = DatabaseBusy("the database is busy, retry shortly")
-        elif isinstance(error, psycopg.OperationalError | PoolTimeout):
-            shown = DatabaseUnavailable(f"the database is unavailable now: {error}")
-        else:
-            return error
-        shown.__cause__ = error
-        return shown
-
-    def _note(self, failures: list[BaseException | None]) -> None:
-        broken = [f for f in failures if isinstance(f, psycopg.OperationalError | PoolTimeout)]
-        if broken:
-            self.failing = str(broken[0]).strip() or broken[0].__class__.__name__
-        elif not all(failures):
-            self.failing = None

@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from common.store.sqlite.connection import connect
+from common.store.sqlite.sql import SqliteSql
 
 PAGES_PER_STEP = 1024  # copy in steps, so writers wait for a step, not for the whole copy
 
@@ -31,7 +32,7 @@ def backup(source: Path, target: Path, busy_timeout: float) -> int:
         problem = copy.execute("PRAGMA integrity_check").fetchone()[0]
         if problem != "ok":
             raise RuntimeError(f"the copy failed its integrity check: {problem}")
-        events = int(copy.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()[0])
+        events = SqliteSql(copy).event_count()
     finally:
         copy.close()
         live.close()

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from common import clock
 from common.errors import DatabaseBusy, DatabaseUnavailable
-from common.store.sql import Params, Row
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 
@@ -64,43 +60,3 @@ def busy_or(error: BaseException) -> BaseException:
         return error
     mapped.__cause__ = error
     return mapped
-
-
-class SqliteSql:
-    """The Sql protocol over one sqlite3 connection."""
-
-    __slots__ = ("conn",)
-    name = "sqlite"
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def now(self) -> str:
-        return clock.now_iso()
-
-    def lock_event_order(self) -> None:
-        pass  # one writer thread per process, and BEGIN IMMEDIATE: commits are in order
-
-    def run(self, sql: str, params: Params = ()) -> int:
-        return self.conn.execute(sql, params).rowcount
-
-    def many(self, sql: str, rows: Iterable[Params]) -> None:
-        self.conn.executemany(sql, rows)
-
-    def one(self, sql: str, params: Params = ()) -> Row | None:
-        row: Row | None = self.conn.execute(sql, params).fetchone()
-        return row
-
-    def all(self, sql: str, params: Params = ()) -> list[Row]:
-        return self.conn.execute(sql, params).fetchall()
-
-    def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
-        # lastrowid, not RETURNING: a RETURNING row costs sqlite3 one more step, and every
-        # step hands the GIL to the event loop and back.
-        rowid = self.conn.execute(sql, params).lastrowid
-        assert rowid is not None
-        return rowid
-
-    def value(self, sql: str, params: Params = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
-        return None if row is None else row[0]

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from common.store.base import Store, Unit
-from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, SqliteSql, busy_or, connect
+from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, busy_or, connect
 from common.store.sqlite.migrate import migrate
-from common.store.sqlite.writer import Writer
+from common.store.sqlite.sql import SqliteSql
+from common.store.sqlite.writer import SqliteWriter
 from common.store.tx import Tx
 
 T = TypeVar("T")
@@ -27,7 +28,7 @@ class SqliteStore(Store):
         self.path = path
         self.busy_timeout = busy_timeout
         self.max_attempts = max_attempts
-        self.writer = Writer(partial(connect, path, busy_timeout), self._tx)
+        self.writer = SqliteWriter(partial(connect, path, busy_timeout), self._tx)
         self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="leadrelay-reader")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []

@@ -1,13 +1,8 @@
 """Group commit on one writer thread: the pattern of Datasette's execute_write_fn.
 
-One thread owns the write connection. The units of work waiting when a batch
-starts go to that thread in ONE hop and run inside one BEGIN IMMEDIATE … COMMIT.
-A unit that fails is rolled back alone while the others commit: the batch is
-tried together first (the usual case costs no savepoints), and if a unit raises,
-the transaction is rolled back and the batch runs again with each unit in its
-own SAVEPOINT. So a unit may run twice before it commits: it must act only
-through its `tx`. Callers get their answers only after the COMMIT (an fsync with
-synchronous=FULL). While one batch commits, the next one gathers.
+One thread owns the write connection; a batch (see group_commit.py for how it runs and
+runs again) is one BEGIN IMMEDIATE … COMMIT on it, and callers get their answers only after
+the COMMIT (an fsync with synchronous=FULL).
 """
 
 from __future__ import annotations
@@ -15,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from common.store.base import Unit
-from common.store.group_commit import GroupCommit, Outcome
+from common.store.group_commit import GroupCommit
 from common.store.sqlite.connection import busy_or, is_unavailable
 from common.store.tx import Tx
 
 
-class Writer(GroupCommit):
+class SqliteWriter(GroupCommit[sqlite3.Connection]):
     def __init__(self, connect: Callable[[], sqlite3.Connection], make_tx: Callable[..., Tx]):
         super().__init__("leadrelay-writer")
         self._connect = connect
@@ -61,53 +55,27 @@ class Writer(GroupCommit):
         elif not all(failures):
             self.failing = None
 
-    def _commit(self, units: list[Unit[Any]]) -> list[Outcome]:
-        """On the writer thread: one transaction for the whole batch."""
-        conn, tx = self._conn, self._tx
-        assert conn is not None and tx is not None, "the store is not open"
+    @contextmanager
+    def _connection(self) -> Iterator[tuple[sqlite3.Connection, Tx]]:
+        assert self._conn is not None and self._tx is not None, "the store is not open"
+        yield self._conn, self._tx
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
         if self._truncate_wal:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._truncate_wal = False
         conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for other processes
-        try:
-            outcomes = self._run_together(tx, units)
-            if isinstance(outcomes, BaseException):
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if len(units) == 1:
-                    return [(outcomes, None)]
-                conn.execute("BEGIN IMMEDIATE")
-                outcomes = [self._run_in_savepoint(conn, tx, unit) for unit in units]
-            if conn.in_transaction:
-                conn.execute("COMMIT")
-            return outcomes
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
-    @staticmethod
-    def _run_together(tx: Tx, units: list[Unit[Any]]) -> list[Outcome] | Exception:
-        """Every unit in the one transaction; the first error instead, if any unit raises."""
-        results: list[Outcome] = []
-        for unit in units:
-            try:
-                results.append((None, unit(tx)))
-            except Exception as error:
-                return error
-        return results
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        conn.execute("COMMIT")
 
-    @staticmethod
-    def _run_in_savepoint(conn: sqlite3.Connection, tx: Tx, unit: Unit[Any]) -> Outcome:
-        conn.execute("SAVEPOINT unit")
-        try:
-            result = unit(tx)
-        except Exception as error:
-            if not conn.in_transaction:  # an error that ended the whole transaction
-                raise sqlite3.OperationalError("the shared transaction was rolled back") from error
-            conn.execute("ROLLBACK TO unit")
-            conn.execute("RELEASE unit")
-            return error, None
-        conn.execute("RELEASE unit")
-        return None, result
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # some errors (a full disk) have rolled it back already
+            conn.execute("ROLLBACK")
+
+    def _execute(self, conn: sqlite3.Connection, statement: str) -> None:
+        conn.execute(statement)
+
+    def _in_transaction(self, conn: sqlite3.Connection) -> bool:
+        return conn.in_transaction

@@ -1,0 +1,94 @@
+"""Group commit on PostgreSQL, and the driver's errors as callers see them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
+from common.store.group_commit import GroupCommit
+from common.store.tx import Tx
+
+# A unit that lost a race to another process runs again in the next batch: a deadlock, a
+# serialization failure, two units appending the next version of the same lead's events,
+# or two inserting the same key (one webhook delivered to two processes at once). On
+# SQLite the one writer per file orders them; here the loser sees the winner's commit
+# when it runs again (and answers "duplicate", say).
+RACES = (
+    ConcurrencyConflict,
+    errors.UniqueViolation,
+    errors.SerializationFailure,
+    errors.DeadlockDetected,
+)
+# A transaction in progress, or one a failed statement aborted (a savepoint can still
+# rescue it); not IDLE, and not UNKNOWN (the connection broke).
+OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+
+class PgWriter(GroupCommit[psycopg.Connection[Any]]):
+    """Group commit on PostgreSQL: every unit of work a process has waiting goes to the
+    server in one transaction, so a burst of leads costs one fsync'd commit (and one turn
+    at the event-order lock), not one each."""
+
+    def __init__(self, pool: ConnectionPool, make_tx: Callable[[Any], Tx]):
+        super().__init__("leadrelay-pg-writer")
+        self.pool = pool
+        self.make_tx = make_tx
+        self.failing: str | None = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[tuple[psycopg.Connection[Any], Tx]]:
+        with self.pool.connection() as conn:
+            yield conn, self.make_tx(conn)
+
+    def _begin(self, conn: psycopg.Connection[Any]) -> None:
+        pass  # psycopg opens the transaction with the batch's first statement
+
+    def _commit(self, conn: psycopg.Connection[Any]) -> None:
+        conn.commit()
+
+    def _rollback(self, conn: psycopg.Connection[Any]) -> None:
+        if self._in_transaction(conn):  # not on a connection that broke
+            conn.rollback()
+
+    def _execute(self, conn: psycopg.Connection[Any], statement: str) -> None:
+        conn.execute(statement.encode())
+
+    def _in_transaction(self, conn: psycopg.Connection[Any]) -> bool:
+        return conn.info.transaction_status in OPEN
+
+    def _broken(self, error: BaseException) -> bool:
+        return isinstance(error, psycopg.OperationalError)
+
+    def _retryable(self, error: BaseException) -> bool:
+        return isinstance(error, RACES)
+
+    def _shown(self, error: BaseException) -> BaseException:
+        return mapped(error)
+
+    def _note(self, failures: list[BaseException | None]) -> None:
+        broken = [f for f in failures if isinstance(f, psycopg.OperationalError | PoolTimeout)]
+        if broken:
+            self.failing = str(broken[0]).strip() or broken[0].__class__.__name__
+        elif not all(failures):
+            self.failing = None
+
+
+def mapped(error: BaseException) -> BaseException:
+    """The error a caller should see: DatabaseBusy for a lock not had in time, a lost race
+    or a deadlock, DatabaseUnavailable when the server or the pool fails."""
+    busy = errors.LockNotAvailable | errors.SerializationFailure | errors.DeadlockDetected
+    if isinstance(error, busy):
+        shown: BaseException = DatabaseBusy("the database is busy, retry shortly")
+    elif isinstance(error, psycopg.OperationalError | PoolTimeout):
+        shown = DatabaseUnavailable(f"the database is unavailable now: {error}")
+    else:
+        return error
+    shown.__cause__ = error
+    return shown

@@ -1,0 +1,66 @@
+"""The Sql protocol over one sqlite3 connection."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from common import clock
+from common.store.sql import Params, Row, among
+
+
+class SqliteSql:
+    """The Sql protocol over one sqlite3 connection."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def now(self) -> str:
+        return clock.now_iso()
+
+    def lock_event_order(self) -> None:
+        pass  # one writer thread per process, and BEGIN IMMEDIATE: commits are in order
+
+    def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
+        # Two indexed ranges (one partial index each) merged in due order; the one writer
+        # per database file makes the claim atomic.
+        query = (
+            "SELECT id FROM (SELECT id, run_after AS due FROM tasks"
+            f" WHERE status = 'pending' AND run_after <= ? {among('type', types)}"
+            " UNION ALL SELECT id, locked_until FROM tasks"
+            f" WHERE status = 'processing' AND locked_until <= ? {among('type', types)}"
+            " ORDER BY 2, 1 LIMIT ?) AS due"
+        )
+        return query, (now, *types, now, *types, limit)
+
+    def event_count(self) -> int:
+        # Positions are dense here: events are never deleted, and AUTOINCREMENT's counter
+        # rolls back with its transaction or savepoint. So max() (an index lookup) counts.
+        return int(self.value("SELECT coalesce(max(position), 0) FROM events"))
+
+    def run(self, sql: str, params: Params = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def many(self, sql: str, rows: Iterable[Params]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Params = ()) -> list[Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
+        # lastrowid, not RETURNING: a RETURNING row costs sqlite3 one more step, and every
+        # step hands the GIL to the event loop and back.
+        rowid = self.conn.execute(sql, params).lastrowid
+        assert rowid is not None
+        return rowid
+
+    def value(self, sql: str, params: Params = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]

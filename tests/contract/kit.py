@@ -1,0 +1,68 @@
+"""What the store contract tests share: units that write something, and the database's own
+answers, read on a connection of the test's (never through the store being tested)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+import psycopg
+
+from common import clock
+from common.events import LeadLost
+from common.store import Tx
+from tests.helpers import execute, rows
+
+NOW_SQL = {
+    # The database's clock, as an independent witness of the store's clock.
+    "sqlite": "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS now",
+    "postgresql": "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
+    ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') AS now',
+}
+
+
+def backend(database: str) -> str:
+    return "postgresql" if database.startswith("postgresql") else "sqlite"
+
+
+def count(database: str, table: str, where: str = "TRUE", params: tuple = ()) -> int:
+    """`SELECT count(*)`, on a connection of the test's own."""
+    return int(rows(database, f"SELECT count(*) AS n FROM {table} WHERE {where}", params)[0]["n"])
+
+
+def database_now(database: str) -> datetime:
+    return clock.parse(rows(database, NOW_SQL[backend(database)])[0]["now"])
+
+
+def age(database: str, table: str, column: str, seconds: float, where: str = "TRUE") -> None:
+    """Move `column` of the matching rows to `seconds` before the database's now."""
+    moment = clock.iso(database_now(database) - timedelta(seconds=seconds))
+    execute(database, f"UPDATE {table} SET {column} = ? WHERE {where}", (moment,))
+
+
+def insert_many(database: str, sql: str, params: list[tuple]) -> None:
+    """Many rows in one transaction, on the test's own connection (`?` marks parameters)."""
+    if backend(database) == "postgresql":
+        with psycopg.connect(database) as conn, conn.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), params)
+        return
+    conn = sqlite3.connect(database)
+    try:
+        with conn:
+            conn.executemany(sql, params)
+    finally:
+        conn.close()
+
+
+def append(tx: Tx, stream: str, version: int = 0) -> int:
+    """One event on `stream` (its next version after `version`); its position."""
+    return tx.events.append(stream, version, LeadLost(source="contract")).position
+
+
+def append_and_raise(tx: Tx, stream: str) -> None:
+    append(tx, stream)
+    raise Refused(stream)
+
+
+class Refused(Exception):
+    """A unit of work that gave up half-way (its writes must not be seen)."""

@@ -1,0 +1,117 @@
+"""The contract of the store's smaller records on every backend: idempotency keys, webhook
+receipts, unmatched payments, reconcile cursors, dashboard sessions, leads and counters;
+what each verb leaves in its table, and times read from the store's one clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from common import clock
+from common.errors import IdempotencyConflict
+from common.leads import LeadService
+from common.model import NewLead
+from tests.contract.kit import age, count, database_now
+from tests.helpers import rows
+
+SLACK = timedelta(seconds=5)
+
+
+def near(text: str, moment) -> bool:
+    return abs(clock.parse(text) - moment) < SLACK
+
+
+async def test_idempotency_keys_expire_on_the_store_s_clock(store, database):
+    await store.write(lambda tx: tx.idempotency.remember("k1", "h1", {"lead_id": "a"}, 24))
+    [kept] = rows(database, "SELECT * FROM idempotency_keys")
+    assert (kept["key"], kept["request_hash"]) == ("k1", "h1")
+    assert near(kept["created_at"], database_now(database))
+    assert await store.read(lambda tx: tx.idempotency.lookup("k1", "h1", 24)) == {"lead_id": "a"}
+    with pytest.raises(IdempotencyConflict):
+        await store.read(lambda tx: tx.idempotency.lookup("k1", "other", 24))
+    age(database, "idempotency_keys", "created_at", 25 * 3600)
+    assert await store.read(lambda tx: tx.idempotency.lookup("k1", "h1", 24)) is None
+    await store.write(lambda tx: tx.idempotency.remember("k2", "h2", {}, 24))
+    assert [r["key"] for r in rows(database, "SELECT key FROM idempotency_keys")] == ["k2"]
+
+
+async def test_receipts_are_kept_and_updated(store, database):
+    receipt = await store.write(
+        lambda tx: tx.receipts.keep("amo", "m-1", b"{}", {"status": "ok", "lead_id": "l"})
+    )
+    assert await store.read(lambda tx: tx.receipts.seen("amo", "m-1"))
+    assert not await store.read(lambda tx: tx.receipts.seen("amo", "m-2"))
+    await store.write(lambda tx: tx.receipts.update(receipt, {"status": "rejected"}))
+    [kept] = rows(database, "SELECT * FROM webhook_receipts")
+    assert (kept["id"], kept["outcome"], kept["lead_id"]) == (receipt, "rejected", None)
+    assert near(kept["received_at"], database_now(database))
+
+
+async def test_unmatched_payments_are_kept_once_and_attached_once(store, database):
+    def keep(tx):
+        return tx.unmatched.keep("amo", "deal-1", "100.00", "RUB", "2000-01-01T00:00:00.000000Z")
+
+    first = await store.write(keep)
+    assert await store.write(keep) == first
+    assert count(database, "unmatched_payments") == 1
+    assert [p.id for p in await store.read(lambda tx: tx.unmatched.open())] == [first]
+    assert await store.write(lambda tx: tx.unmatched.attach(first, "lead-1"))
+    assert not await store.write(lambda tx: tx.unmatched.attach(first, "lead-2"))
+    [kept] = rows(database, "SELECT * FROM unmatched_payments")
+    assert (kept["status"], kept["lead_id"]) == ("attached", "lead-1")
+    now = database_now(database)
+    assert near(kept["received_at"], now) and near(kept["attached_at"], now)
+    payment = await store.read(lambda tx: tx.unmatched.get(first))
+    assert payment is not None and payment.attached_at == kept["attached_at"]
+
+
+async def test_cursors_move_and_say_when(store, database):
+    assert await store.read(lambda tx: tx.cursors.get("b24")) is None
+    await store.write(lambda tx: tx.cursors.set("b24", "one"))
+    await store.write(lambda tx: tx.cursors.set("b24", "two"))
+    [kept] = rows(database, "SELECT * FROM reconcile_cursors")
+    assert (kept["connection"], kept["cursor"]) == ("b24", "two")
+    assert near(kept["updated_at"], database_now(database))
+    assert await store.read(lambda tx: tx.cursors.get("b24")) == "two"
+
+
+async def test_sessions_open_expire_and_close_on_the_store_s_clock(store, database):
+    await store.write(lambda tx: tx.sessions.open("s-1", "admin", 3600))
+    await store.write(lambda tx: tx.sessions.open("s-2", "admin", 3600))
+    [first, _] = rows(database, "SELECT * FROM dashboard_sessions ORDER BY created_at")
+    assert first["id"] != "s-1"  # only a hash is stored
+    now = database_now(database)
+    assert near(first["created_at"], now)
+    assert near(first["expires_at"], now + timedelta(seconds=3600))
+    assert await store.read(lambda tx: tx.sessions.user("s-1")) == "admin"
+    age(database, "dashboard_sessions", "expires_at", 1, f"id = '{first['id']}'")
+    assert await store.read(lambda tx: tx.sessions.user("s-1")) is None
+    await store.write(lambda tx: tx.sessions.close("s-2"))
+    await store.write(lambda tx: tx.sessions.open("s-3", "admin", 60))  # sweeps the expired
+    assert count(database, "dashboard_sessions") == 1
+
+
+async def test_leads_and_counters_agree_with_their_tables(store, database):
+    made = [
+        await store.write(
+            lambda tx, n=n: LeadService.create_lead(tx, NewLead(campaign_id=f"c{n % 2}"))
+        )
+        for n in range(3)
+    ]
+    lead_ids = [lead_id for lead_id, _ in made]
+    listed = await store.read(lambda tx: tx.leads.many(lead_ids))
+    table = rows(database, "SELECT id, campaign_id, version FROM leads")
+    assert {lead.id: lead.campaign_id for lead in listed.values()} == {
+        r["id"]: r["campaign_id"] for r in table
+    }
+    assert await store.read(lambda tx: tx.leads.version(lead_ids[0])) == 1
+    totals = await store.read(lambda tx: tx.stats.totals())
+    assert totals["leads"] == count(database, "leads") == 3
+    campaigns = await store.read(lambda tx: tx.stats.campaigns())
+    assert [(c.campaign_id, c.leads) for c in campaigns] == [
+        (r["campaign_id"], r["leads"])
+        for r in rows(database, "SELECT campaign_id, leads FROM campaign_stats ORDER BY leads DESC")
+    ]
+    days = await store.read(lambda tx: tx.stats.daily("2000-01-01"))
+    assert sum(day["leads"] for day in days) == 3

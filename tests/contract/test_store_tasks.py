@@ -1,0 +1,186 @@
+"""The task queue's contract on every backend: what enqueue, claim and settle leave in the
+table, the claim's order, its fencing by attempt number, and two claimers at once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from common import clock
+from common.model import TaskStatus, TaskType
+from common.store import open_store
+from common.tasks import TASK_CLASSES, SendToCrm
+from tests.contract.kit import age, count, database_now
+from tests.helpers import execute, rows
+
+SEND, UPLOAD = TaskType.SEND_TO_CRM, TaskType.SEND_TO_YANDEX
+LEASE = 60.0
+SLACK = timedelta(seconds=5)  # between the store's clock reading and the test's
+
+
+def row(database: str, task_id: int) -> dict:
+    return rows(database, "SELECT * FROM tasks WHERE id = ?", (task_id,))[0]
+
+
+def near(text: str, moment) -> bool:
+    return abs(clock.parse(text) - moment) < SLACK
+
+
+def claim(store, limit: int = 10, types: tuple[TaskType, ...] = ()):
+    return store.write(lambda tx: tx.tasks.claim_due(limit=limit, lease=LEASE, types=types))
+
+
+async def enqueue(store, count: int = 1, type: TaskType = SEND) -> list[int]:
+    payload = TASK_CLASSES[type]()  # the two kinds used here carry no fields
+    return await store.write(lambda tx: [tx.tasks.enqueue(payload) for _ in range(count)])
+
+
+async def test_enqueue_stores_a_pending_task_due_on_the_store_s_clock(store, database):
+    now = database_now(database)
+    [now_id] = await enqueue(store)
+    later_id = await store.write(lambda tx: tx.tasks.enqueue(SendToCrm(), delay=90, lead_id="l-1"))
+    due = row(database, now_id)
+    assert (due["status"], due["attempts"], due["max_attempts"]) == ("pending", 0, 10)
+    assert due["run_after"] == due["created_at"] == due["updated_at"]
+    assert near(due["created_at"], now)
+    later = row(database, later_id)
+    assert later["lead_id"] == "l-1"
+    gap = clock.parse(later["run_after"]) - clock.parse(later["created_at"])
+    assert gap == timedelta(seconds=90)
+    assert await store.read(lambda tx: tx.tasks.has_due())
+    assert await store.read(lambda tx: tx.tasks.has_due((UPLOAD,))) is False
+
+
+async def test_claim_takes_the_most_overdue_first_and_leases_on_the_store_s_clock(store, database):
+    late, later, future, expired = await enqueue(store, 4)
+    age(database, "tasks", "run_after", 30, f"id = {late}")
+    age(database, "tasks", "run_after", 60, f"id = {later}")
+    age(database, "tasks", "run_after", -60, f"id = {future}")
+    execute(database, f"UPDATE tasks SET status = 'processing', attempts = 1 WHERE id = {expired}")
+    age(database, "tasks", "locked_until", 45, f"id = {expired}")
+
+    first = await claim(store, limit=2)
+    assert [task.id for task in first] == sorted([later, expired])
+    second = await claim(store, limit=2)
+    assert [task.id for task in second] == [late]
+    assert await claim(store) == []
+    now = database_now(database)
+    for task in [*first, *second]:
+        held = row(database, task.id)
+        assert held["status"] == "processing" and held["attempts"] == task.attempts
+        assert near(held["locked_until"], now + timedelta(seconds=LEASE))
+    assert row(database, expired)["attempts"] == 2
+    assert row(database, future)["status"] == "pending"
+
+
+async def test_claim_takes_only_the_types_asked_for(store, database):
+    [send] = await enqueue(store, 1, SEND)
+    [upload] = await enqueue(store, 1, UPLOAD)
+    assert [task.id for task in await claim(store, types=(UPLOAD,))] == [upload]
+    assert row(database, send)["status"] == "pending"
+
+
+async def test_a_stale_claim_cannot_touch_a_task_another_claim_holds(store, database, settings):
+    """Attempt numbers fence claims: once a lease ran out and another dispatcher claimed
+    the task, the first claim's heartbeat, notes, release and holding check do nothing."""
+    await enqueue(store)
+    [stale] = await claim(store)
+    age(database, "tasks", "locked_until", 1, f"id = {stale.id}")
+    other = await open_store(database, settings.busy_timeout)
+    try:
+        [fresh] = await claim(other)
+    finally:
+        await other.close()
+    assert (stale.attempts, fresh.attempts) == (1, 2)
+    before = row(database, stale.id)
+
+    await store.write(lambda tx: tx.tasks.extend_leases([stale], 3600))
+    await store.write(lambda tx: tx.tasks.note([stale], {"upload_key": "stale"}))
+    await store.write(lambda tx: tx.tasks.release(stale))
+    assert await store.read(lambda tx: tx.tasks.still_held(stale)) is False
+    assert row(database, stale.id) == before
+
+    assert await store.read(lambda tx: tx.tasks.still_held(fresh))
+    await store.write(lambda tx: tx.tasks.note([fresh], {"upload_key": "fresh"}))
+    await store.write(lambda tx: tx.tasks.extend_leases([fresh], 3600))
+    held = row(database, fresh.id)
+    assert held["result"] is not None and "fresh" in held["result"]
+    assert clock.parse(held["locked_until"]) > clock.parse(before["locked_until"])
+
+
+async def test_a_task_whose_leases_ran_out_too_often_fails_at_the_next_claim(store, database):
+    [task_id] = await enqueue(store)
+    execute(database, f"UPDATE tasks SET status = 'processing', attempts = 10 WHERE id = {task_id}")
+    age(database, "tasks", "locked_until", 1, f"id = {task_id}")
+    assert await claim(store) == []
+    failed = row(database, task_id)
+    assert failed["status"] == "failed" and failed["locked_until"] is None
+    assert failed["last_error"].startswith("gave up after 10 attempts")
+
+
+async def test_settling_verbs_leave_what_they_say(store, database):
+    done, later, broken, spent = await enqueue(store, 4)
+    await claim(store)
+    execute(database, f"UPDATE tasks SET attempts = 10 WHERE id = {spent}")
+    now = database_now(database)
+
+    def settle(tx):
+        tx.tasks.complete(done, {"crm_id": "7"})
+        tx.tasks.retry_later(later, 120, "timeout")
+        tx.tasks.fail(broken, "x" * 3000)
+        tx.tasks.retry_later(spent, 120, "timeout")
+
+    await store.write(settle)
+    completed, retried, failed, gave_up = (row(database, i) for i in (done, later, broken, spent))
+    assert completed["status"] == "completed" and '"crm_id"' in completed["result"]
+    assert retried["status"] == "pending" and retried["last_error"] == "timeout"
+    assert near(retried["run_after"], now + timedelta(seconds=120))
+    assert failed["status"] == "failed" and len(failed["last_error"]) == 2000
+    assert gave_up["status"] == "failed" and gave_up["last_error"].startswith("gave up after 10")
+    assert all(r["locked_until"] is None for r in (completed, retried, failed, gave_up))
+    assert near(completed["updated_at"], now)
+
+    counts = await store.read(lambda tx: tx.tasks.counts())
+    for status in TaskStatus:
+        assert counts[status] == count(database, "tasks", "status = ?", (status,))
+    open_counts = await store.read(lambda tx: tx.tasks.open_counts())
+    assert open_counts == {s: counts[s] for s in open_counts}
+
+    assert await store.write(lambda tx: tx.tasks.retry_failed([broken])) == 1
+    requeued = row(database, broken)
+    assert (requeued["status"], requeued["attempts"]) == ("pending", 0)
+    assert await store.write(lambda tx: tx.tasks.retry_failed()) == 1  # `spent`
+    assert count(database, "tasks", "status = 'failed'") == 0
+
+
+async def test_reads_of_the_queue_agree_with_the_table(store, database):
+    first, second = await enqueue(store, 2)
+    age(database, "tasks", "created_at", 600, f"id = {second}")
+    oldest = rows(database, "SELECT min(created_at) AS m FROM tasks WHERE status = 'pending'")
+    assert await store.read(lambda tx: tx.tasks.oldest_pending()) == oldest[0]["m"]
+    task = await store.read(lambda tx: tx.tasks.get(first))
+    assert task is not None and (task.id, task.payload) == (first, SendToCrm())
+    assert await store.read(lambda tx: tx.tasks.status(first)) == TaskStatus.PENDING
+    assert await store.read(lambda tx: tx.tasks.get(999_999)) is None
+    await store.write(lambda tx: tx.tasks.fail(first, "bad"))
+    execute(database, f"UPDATE tasks SET attempts = 3 WHERE id = {second}")
+    attention = await store.read(lambda tx: tx.tasks.needing_attention(retrying_attempts=3))
+    assert sorted(task.id for task in attention) == [first, second]
+
+
+async def test_two_stores_claiming_at_once_never_take_the_same_task(store, database, settings):
+    ids = await enqueue(store, 60)
+    other = await open_store(database, settings.busy_timeout * 10)
+
+    async def drain(target) -> list[int]:
+        taken: list[int] = []
+        while batch := await claim(target, limit=7):
+            taken.extend(task.id for task in batch)
+        return taken
+
+    try:
+        mine, theirs = await asyncio.gather(drain(store), drain(other))
+    finally:
+        await other.close()
+    assert sorted(mine + theirs) == ids
+    assert count(database, "tasks", "status = 'processing' AND attempts = 1") == 60
