@@ -127,6 +127,21 @@ class TaskQueue:
         )
         return found is not None
 
+    def retry_if_held(self, task: Task, delay: float, error: str) -> bool:
+        """`retry_later`, only if this claim (its attempt) still holds `task`: a dispatcher
+        whose lease ran out must not reschedule a task another one is working on."""
+        held = self.still_held(task)
+        if held:
+            self.retry_later(task.id, delay, error)
+        return held
+
+    def fail_if_held(self, task: Task, error: str) -> bool:
+        """`fail`, only if this claim still holds `task` (see `retry_if_held`)."""
+        held = self.still_held(task)
+        if held:
+            self.fail(task.id, error)
+        return held
+
     def status(self, task_id: int) -> TaskStatus | None:
         value = self.sql.value("SELECT status FROM tasks WHERE id = ?", (task_id,))
         return None if value is None else TaskStatus(value)

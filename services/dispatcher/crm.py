@@ -43,7 +43,7 @@ class CrmDelivery:
         if lead is None:
             log.error("task %s names an unknown lead %s", task.id, lead_id)
             reason = "the lead of this task does not exist"
-            await self.store.write(lambda tx: tx.tasks.fail(task.id, reason))
+            await self.store.write(lambda tx: tx.tasks.fail_if_held(task, reason))
             return
         name = self.settings.route_for(lead.campaign_id)
         outcome = await self._send(lead, name)

@@ -40,7 +40,7 @@ class DealResolution:
         integration = self.integrations.get(task.payload.connection)
         if integration is None:
             reason = f"no CRM connection named {task.payload.connection!r}"
-            await self.store.write(lambda tx: tx.tasks.fail(task.id, reason))
+            await self.store.write(lambda tx: tx.tasks.fail_if_held(task, reason))
             return
         metadata: Metadata = {"source": f"webhook:{integration.name}", "task_id": task.id}
         try:

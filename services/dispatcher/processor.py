@@ -174,7 +174,7 @@ class BackgroundTaskProcessor:
 
             def later(tx: Tx) -> None:
                 for task in batch:
-                    tx.tasks.retry_later(task.id, delay, message)
+                    tx.tasks.retry_if_held(task, delay, message)
 
             with contextlib.suppress(Exception):
                 await self.store.write(later)

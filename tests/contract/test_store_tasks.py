@@ -82,7 +82,7 @@ async def test_claim_takes_only_the_types_asked_for(store, database):
 
 async def test_a_stale_claim_cannot_touch_a_task_another_claim_holds(store, database, settings):
     """Attempt numbers fence claims: once a lease ran out and another dispatcher claimed
-    the task, the first claim's heartbeat, notes, release and holding check do nothing."""
+    the task, the first claim's heartbeat, notes, release, retry, failure and holding check do nothing."""
     await enqueue(store)
     [stale] = await claim(store)
     age(database, "tasks", "locked_until", 1, f"id = {stale.id}")
@@ -97,6 +97,8 @@ async def test_a_stale_claim_cannot_touch_a_task_another_claim_holds(store, data
     await store.write(lambda tx: tx.tasks.extend_leases([stale], 3600))
     await store.write(lambda tx: tx.tasks.note([stale], {"upload_key": "stale"}))
     await store.write(lambda tx: tx.tasks.release(stale))
+    assert await store.write(lambda tx: tx.tasks.retry_if_held(stale, 60, "stale")) is False
+    assert await store.write(lambda tx: tx.tasks.fail_if_held(stale, "stale")) is False
     assert await store.read(lambda tx: tx.tasks.still_held(stale)) is False
     assert row(database, stale.id) == before
 
@@ -106,6 +108,8 @@ async def test_a_stale_claim_cannot_touch_a_task_another_claim_holds(store, data
     held = row(database, fresh.id)
     assert held["result"] is not None and "fresh" in held["result"]
     assert clock.parse(held["locked_until"]) > clock.parse(before["locked_until"])
+    assert await store.write(lambda tx: tx.tasks.fail_if_held(fresh, "the holder fails it"))
+    assert row(database, fresh.id)["status"] == "failed"
 
 
 async def test_a_task_whose_leases_ran_out_too_often_fails_at_the_next_claim(store, database):
