@@ -82,7 +82,8 @@ async def test_claim_takes_only_the_types_asked_for(store, database):
 
 async def test_a_stale_claim_cannot_touch_a_task_another_claim_holds(store, database, settings):
     """Attempt numbers fence claims: once a lease ran out and another dispatcher claimed
-    the task, the first claim's heartbeat, notes, release, retry, failure and holding check do nothing."""
+    the task, the first claim's heartbeat, notes, release, retry, failure and holding check
+    do nothing."""
     await enqueue(store)
     [stale] = await claim(store)
     age(database, "tasks", "locked_until", 1, f"id = {stale.id}")
