@@ -19,20 +19,21 @@ import asyncio
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from common.store.base import Unit
 from common.store.tx import Tx
 
-Outcome = tuple[BaseException | None, Any]
+Outcome = tuple[BaseException | None, object]
 RETRIES = 5  # runs of a unit that keeps losing races before its caller sees the error
 C = TypeVar("C")  # the backend's connection
+T = TypeVar("T")
 
 
 class GroupCommit(ABC, Generic[C]):
     def __init__(self, thread_name: str):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
-        self._waiting: list[tuple[Unit[Any], asyncio.Future[Any], int]] = []
+        self._waiting: list[tuple[Unit[object], asyncio.Future[object], int]] = []
         self._committer: asyncio.Task[None] | None = None
         self.batches = 0  # how many commits served how many units: see the benchmarks
         self.units = 0
@@ -64,7 +65,7 @@ class GroupCommit(ABC, Generic[C]):
         """Did `error` break the connection itself? Then the batch is not run again."""
         return False
 
-    def _run_batch(self, units: list[Unit[Any]]) -> list[Outcome]:
+    def _run_batch(self, units: list[Unit[object]]) -> list[Outcome]:
         """On the writer thread: the units in one transaction; each unit's outcome."""
         with self._connection() as (conn, tx):
             self._begin(conn)
@@ -82,7 +83,7 @@ class GroupCommit(ABC, Generic[C]):
                 self._rollback(conn)
                 raise
 
-    def _in_savepoint(self, conn: C, tx: Tx, unit: Unit[Any]) -> Outcome:
+    def _in_savepoint(self, conn: C, tx: Tx, unit: Unit[object]) -> Outcome:
         self._execute(conn, "SAVEPOINT unit")
         try:
             result = unit(tx)
@@ -105,12 +106,12 @@ class GroupCommit(ABC, Generic[C]):
         """Hear how a batch went (for /healthz); nothing by default."""
         return None
 
-    async def write(self, unit: Unit[Any]) -> Any:
-        future = asyncio.get_running_loop().create_future()
+    async def write(self, unit: Unit[T]) -> T:
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._waiting.append((unit, future, 1))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._drain())
-        return await future
+        return cast(T, await future)  # the future holds what `unit` returned
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -154,7 +155,7 @@ class GroupCommit(ABC, Generic[C]):
         self._thread.shutdown(wait=True)
 
 
-def _together(tx: Tx, units: list[Unit[Any]]) -> list[Outcome] | Exception:
+def _together(tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
     """Every unit in the one transaction; the first error instead, if any unit raises."""
     results: list[Outcome] = []
     for unit in units:

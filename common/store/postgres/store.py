@@ -9,7 +9,7 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
 from psycopg import errors
@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 from common.store.base import Store, Unit
 from common.store.postgres.migrate import migrate
 from common.store.postgres.sql import PgSql
-from common.store.postgres.writer import PgWriter, mapped
+from common.store.postgres.writer import Connection, PgWriter, mapped
 from common.store.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class PgStore(Store):
         self.max_attempts = max_attempts
         self.pool = ConnectionPool(
             dsn,
+            connection_class=Connection,
             min_size=1,
             max_size=CONNECTIONS,
             kwargs={"row_factory": dict_row},
@@ -62,7 +63,7 @@ class PgStore(Store):
         self._closing = threading.Event()
         self._listener: threading.Thread | None = None
 
-    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+    def _configure(self, conn: Connection) -> None:
         # A writer waits for a row lock at most busy_timeout, then answers 503 (like SQLite).
         conn.execute(f"SET lock_timeout = '{int(self.busy_timeout * 1000)}ms'")
         conn.commit()
@@ -82,7 +83,7 @@ class PgStore(Store):
         if self._listener is not None:
             await asyncio.to_thread(self._listener.join, 5.0)
 
-    def _tx(self, conn: psycopg.Connection[Any]) -> Tx:
+    def _tx(self, conn: Connection) -> Tx:
         return Tx(PgSql(conn), errors.UniqueViolation, self.max_attempts)
 
     async def write(self, unit: Unit[T]) -> T:

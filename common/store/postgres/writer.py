@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
+from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
@@ -31,36 +31,40 @@ RACES = (
 OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
-class PgWriter(GroupCommit[psycopg.Connection[Any]]):
+# The pool's connections hand rows out as dicts (row_factory=dict_row).
+Connection = psycopg.Connection[DictRow]
+
+
+class PgWriter(GroupCommit[Connection]):
     """Group commit on PostgreSQL: every unit of work a process has waiting goes to the
     server in one transaction, so a burst of leads costs one fsync'd commit (and one turn
     at the event-order lock), not one each."""
 
-    def __init__(self, pool: ConnectionPool, make_tx: Callable[[Any], Tx]):
+    def __init__(self, pool: ConnectionPool[Connection], make_tx: Callable[[Connection], Tx]):
         super().__init__("leadrelay-pg-writer")
         self.pool = pool
         self.make_tx = make_tx
         self.failing: str | None = None
 
     @contextmanager
-    def _connection(self) -> Iterator[tuple[psycopg.Connection[Any], Tx]]:
+    def _connection(self) -> Iterator[tuple[Connection, Tx]]:
         with self.pool.connection() as conn:
             yield conn, self.make_tx(conn)
 
-    def _begin(self, conn: psycopg.Connection[Any]) -> None:
+    def _begin(self, conn: Connection) -> None:
         pass  # psycopg opens the transaction with the batch's first statement
 
-    def _commit(self, conn: psycopg.Connection[Any]) -> None:
+    def _commit(self, conn: Connection) -> None:
         conn.commit()
 
-    def _rollback(self, conn: psycopg.Connection[Any]) -> None:
+    def _rollback(self, conn: Connection) -> None:
         if self._in_transaction(conn):  # not on a connection that broke
             conn.rollback()
 
-    def _execute(self, conn: psycopg.Connection[Any], statement: str) -> None:
+    def _execute(self, conn: Connection, statement: str) -> None:
         conn.execute(statement.encode())
 
-    def _in_transaction(self, conn: psycopg.Connection[Any]) -> bool:
+    def _in_transaction(self, conn: Connection) -> bool:
         return conn.info.transaction_status in OPEN
 
     def _broken(self, error: BaseException) -> bool:
