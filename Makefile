@@ -45,6 +45,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python bench/typing_debt.py  # Any and dict[str, Any] stay at most half of 07d5b40
 
 format: install
 	$(BIN)/ruff format .
