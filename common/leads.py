@@ -11,7 +11,7 @@ from common import clock
 from common.config import IngestSettings
 from common.errors import LeadNotFound
 from common.events import LeadCreated, LeadEvent, LeadRepeated
-from common.model import Event, Json, JsonObject, Metadata, NewLead
+from common.model import Event, Json, JsonObject, Metadata, NewLead, campaign_key
 from common.store import Tx
 from common.tasks import SendToCrm
 
@@ -51,7 +51,7 @@ class LeadService:
             return Accepted(stored, replayed=True)
         lead = submission.lead
         window = rules.repeat_window_minutes
-        if lead.campaign_id in rules.repeat_check_off:
+        if campaign_key(lead.campaign_id) in {campaign_key(c) for c in rules.repeat_check_off}:
             window = 0
         lead_id, task_id = LeadService.create_or_repeat(tx, lead, submission.metadata, window)
         answer: JsonObject = {"lead_id": lead_id, "task_id": task_id, "status": "new"}

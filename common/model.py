@@ -60,6 +60,13 @@ JsonObject: TypeAlias = dict[str, Json]
 Metadata: TypeAlias = Mapping[str, str | int]
 
 
+def campaign_key(campaign_id: str) -> str:
+    """How two campaign ids compare: without case. Tilda's forms script lower-cases the
+    landing URL before it keeps its UTM, so a campaign configured as `Summer` arrives as
+    `summer`; the id itself is kept as received."""
+    return campaign_id.casefold()
+
+
 def _sent() -> Any:
     """A field a landing page sends: stored on the lead, passed on to the CRM."""
     return field(default=None, metadata={"sent": True})
