@@ -23,6 +23,8 @@ class LeadStatus(StrEnum):
     CRM_FAILED = "crm_failed"
     PAID = "paid"
     LOST = "lost"
+    # amoCRM's duplicate control joined it to a CRM lead another lead of ours is on.
+    MERGED = "merged"
 
 
 class EventType(StrEnum):
@@ -37,6 +39,7 @@ class EventType(StrEnum):
     # Metrica finished processing the upload that carried the conversion: linked or not.
     YANDEX_CONVERSION_PROCESSED = "YANDEX_CONVERSION_PROCESSED"
     LEAD_REPEATED = "LEAD_REPEATED"  # the same client sent the form again soon after
+    LEAD_MERGED_IN_CRM = "LEAD_MERGED_IN_CRM"  # the CRM joined it to another lead of ours
 
 
 class TaskType(StrEnum):

@@ -81,7 +81,9 @@ class AmoCrmIntegration(CrmIntegration):
         self.url = base + "/api/v4/leads/complex"
         self.notes_url = base + "/api/v4/leads/notes"
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
+    async def send_lead(
+        self, http: aiohttp.ClientSession, lead: Lead, retry: bool = False
+    ) -> Delivered:
         """The lead with its contact in one call; then the client's words as a note on it.
 
         Duplicate control (when the account has it on) may join the lead to an existing

@@ -74,13 +74,13 @@ class LeadRows:
         value = self.sql.value("SELECT version FROM leads WHERE id = ?", (lead_id,))
         return None if value is None else int(value)
 
-    def by_crm_id(self, connection: str, crm_lead_id: str) -> Lead | None:
-        # Duplicate control can join several of our leads to one CRM lead: the first of
-        # them created it, and its news is that lead's.
+    def by_crm_id(self, connection: str, crm_lead_id: str, other_than: str = "") -> Lead | None:
+        # Duplicate control can join several of our leads to one CRM lead: those it joined
+        # are `merged` into the one the CRM lead came from, and its news is that lead's.
         row = self.sql.one(
-            f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ?"
-            " ORDER BY created_at, id LIMIT 1",
-            (connection, crm_lead_id),
+            f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ? AND id <> ?"
+            " ORDER BY status = 'merged', created_at, id LIMIT 1",
+            (connection, crm_lead_id, other_than),
         )
         return None if row is None else lead_from_row(row)
 

@@ -253,4 +253,4 @@ async def test_amocrm_gets_a_note_and_merged_leads_pay_the_first(system):
     status, answer = await webhook(system, "amo", amo_won(crm_id, "5000"), query=query)
     assert status == 200 and answer["lead_id"] == first
     by_id = {r["id"]: r["status"] for r in rows(system.db_path, "SELECT id, status FROM leads")}
-    assert by_id == {first: "paid", second: "sent_to_crm"}
+    assert by_id == {first: "paid", second: "merged"}  # shown merged into the first
