@@ -24,7 +24,7 @@ async def post_lead(system, campaign: str, n: int = 0, **fields) -> str:
 async def crm_id_of(system, lead_id: str) -> str:
     async def delivered():
         found = rows(system.db_path, "SELECT * FROM leads WHERE id = ?", (lead_id,))
-        return found and found[0]["status"] == "sent_to_crm" and found[0]["crm_lead_id"]
+        return found and found[0]["status"] in ("sent_to_crm", "merged") and found[0]["crm_lead_id"]
 
     return await wait_for_async(delivered, timeout=20)
 
