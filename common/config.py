@@ -25,6 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from common.model import campaign_key
 from common.signing import decode_secret
 
 CONFIG_ENV = "LEADRELAY_CONFIG"
@@ -222,6 +223,13 @@ class Settings(BaseSettings):
         for key, name in routes.items():
             if name is not None and name not in self.crm:
                 raise ValueError(f"{key}: connection {name!r} is not defined under [crm]")
+        seen: dict[str, str] = {}
+        for campaign in self.routing.campaigns:
+            if (other := seen.setdefault(campaign_key(campaign), campaign)) != campaign:
+                raise ValueError(
+                    f"routing.campaigns.{campaign}: the same campaign as {other!r}"
+                    " (campaigns match without case)"
+                )
         return self
 
     @classmethod
@@ -237,8 +245,13 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     def route_for(self, campaign_id: str) -> str | None:
-        """The name of the CRM connection that receives this campaign's leads."""
-        return self.routing.campaigns.get(campaign_id, self.routing.default_crm)
+        """The name of the CRM connection that receives this campaign's leads; campaigns
+        match without case (see `campaign_key`)."""
+        key = campaign_key(campaign_id)
+        for campaign, connection in self.routing.campaigns.items():
+            if campaign_key(campaign) == key:
+                return connection
+        return self.routing.default_crm
 
 
 def config_path() -> Path | None:

@@ -105,6 +105,17 @@ class YandexConversionProcessed:
     reason: str | None = None  # why it is not known
 
 
+@dataclass(frozen=True, slots=True)
+class LeadMergedInCrm:
+    """amoCRM's duplicate control joined this lead to CRM lead `crm_lead_id`, which lead
+    `into_lead_id` of ours is on: that lead's news (a payment) is the CRM lead's."""
+
+    type: ClassVar[EventType] = EventType.LEAD_MERGED_IN_CRM
+    connection: str
+    crm_lead_id: str
+    into_lead_id: str
+
+
 LeadEvent: TypeAlias = (
     LeadCreated
     | LeadRepeated
@@ -116,6 +127,7 @@ LeadEvent: TypeAlias = (
     | YandexConversionSkipped
     | YandexConversionFailed
     | YandexConversionProcessed
+    | LeadMergedInCrm
 )
 EVENT_CLASSES: dict[EventType, type[LeadEvent]] = {
     cls.type: cls
@@ -130,5 +142,6 @@ EVENT_CLASSES: dict[EventType, type[LeadEvent]] = {
         YandexConversionSkipped,
         YandexConversionFailed,
         YandexConversionProcessed,
+        LeadMergedInCrm,
     )
 }

@@ -10,8 +10,8 @@ from uuid6 import uuid7
 from common import clock
 from common.config import IngestSettings
 from common.errors import LeadNotFound
-from common.events import LeadCreated, LeadEvent, LeadRepeated
-from common.model import Event, Json, JsonObject, Metadata, NewLead
+from common.events import LeadCreated, LeadEvent, LeadMergedInCrm, LeadRepeated, LeadSentToCrm
+from common.model import Event, Json, JsonObject, LeadStatus, Metadata, NewLead, campaign_key
 from common.store import Tx
 from common.tasks import SendToCrm
 
@@ -51,7 +51,7 @@ class LeadService:
             return Accepted(stored, replayed=True)
         lead = submission.lead
         window = rules.repeat_window_minutes
-        if lead.campaign_id in rules.repeat_check_off:
+        if campaign_key(lead.campaign_id) in {campaign_key(c) for c in rules.repeat_check_off}:
             window = 0
         lead_id, task_id = LeadService.create_or_repeat(tx, lead, submission.metadata, window)
         answer: JsonObject = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
@@ -89,6 +89,17 @@ class LeadService:
                 LeadService.record(tx, first, LeadRepeated(lead), metadata)
                 return first, None
         return LeadService.create_lead(tx, lead, metadata)
+
+    @staticmethod
+    def mark_merged(tx: Tx, lead_id: str, sent: LeadSentToCrm, metadata: Metadata) -> None:
+        """After a delivery amoCRM answered `merged: true`: if another lead of ours is on
+        that CRM lead, this one is merged into it (a CRM lead of none of ours is this one's)."""
+        if not sent.merged or sent.crm_lead_id is None:
+            return
+        owner = tx.leads.by_crm_id(sent.connection, sent.crm_lead_id, other_than=lead_id)
+        if owner is not None and owner.status != LeadStatus.MERGED:
+            merged = LeadMergedInCrm(sent.connection, sent.crm_lead_id, owner.id)
+            LeadService.record(tx, lead_id, merged, metadata)
 
     @staticmethod
     def record(tx: Tx, lead_id: str, payload: LeadEvent, metadata: Metadata | None = None) -> Event:

@@ -23,6 +23,8 @@ class LeadStatus(StrEnum):
     CRM_FAILED = "crm_failed"
     PAID = "paid"
     LOST = "lost"
+    # amoCRM's duplicate control joined it to a CRM lead another lead of ours is on.
+    MERGED = "merged"
 
 
 class EventType(StrEnum):
@@ -37,6 +39,7 @@ class EventType(StrEnum):
     # Metrica finished processing the upload that carried the conversion: linked or not.
     YANDEX_CONVERSION_PROCESSED = "YANDEX_CONVERSION_PROCESSED"
     LEAD_REPEATED = "LEAD_REPEATED"  # the same client sent the form again soon after
+    LEAD_MERGED_IN_CRM = "LEAD_MERGED_IN_CRM"  # the CRM joined it to another lead of ours
 
 
 class TaskType(StrEnum):
@@ -58,6 +61,13 @@ Json: TypeAlias = None | bool | int | float | str | list["Json"] | dict[str, "Js
 JsonObject: TypeAlias = dict[str, Json]
 # What an event records besides its change: the request or task it came from, who did it.
 Metadata: TypeAlias = Mapping[str, str | int]
+
+
+def campaign_key(campaign_id: str) -> str:
+    """How two campaign ids compare: without case. Tilda's forms script lower-cases the
+    landing URL before it keeps its UTM, so a campaign configured as `Summer` arrives as
+    `summer`; the id itself is kept as received."""
+    return campaign_id.casefold()
 
 
 def _sent() -> Any:

@@ -81,7 +81,9 @@ class AmoCrmIntegration(CrmIntegration):
         self.url = base + "/api/v4/leads/complex"
         self.notes_url = base + "/api/v4/leads/notes"
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
+    async def send_lead(
+        self, http: aiohttp.ClientSession, lead: Lead, retry: bool = False
+    ) -> Delivered:
         """The lead with its contact in one call; then the client's words as a note on it.
 
         Duplicate control (when the account has it on) may join the lead to an existing
@@ -191,7 +193,7 @@ def parse_status_hook(form: dict[str, str], currency: str) -> list[Notice]:
         if match := LEAD_KEY.match(key):
             leads[(match[1], int(match[2]))][match[3]] = value
     if not leads:
-        raise BadRequest("no leads[status][N][...] fields in the body")
+        return [_unused_event(form)]
     notices = []
     for (section, n), fields in sorted(leads.items()):
         where = f"leads[{section}][{n}]"
@@ -208,6 +210,24 @@ def parse_status_hook(form: dict[str, str], currency: str) -> list[Notice]:
         else:
             notices.append(Notice("other", crm_id, note=f"status {status} is neither won nor lost"))
     return notices
+
+
+ENTITY_KEY = re.compile(r"^(\w+\[\w+\])")
+
+
+def _unused_event(form: dict[str, str]) -> Notice:
+    """An amoCRM event that is not a lead's (a contact, note, task or company an admin may
+    tick) is answered 2xx and ignored: Kommo's webhooks page (developers.kommo.com, docs/
+    webhooks-general) says a hook is switched off after more than 100 answers outside 2xx
+    in two hours, and that would stop the payments with it. Every amoCRM webhook carries
+    account[...]; a body without it is not amoCRM's and stays a 400."""
+    if not any(key.startswith("account[") for key in form):
+        raise BadRequest("no leads[status][N][...] fields in the body")
+    kinds = sorted(
+        {m[1] for key in form if not key.startswith("account[") and (m := ENTITY_KEY.match(key))}
+    )
+    what = ", ".join(kinds[:3]) or "no entity"
+    return Notice("other", note=f"an amoCRM event we do not use ({what})")
 
 
 def _unix_iso(value: str | None) -> str | None:

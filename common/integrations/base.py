@@ -127,8 +127,12 @@ class CrmIntegration(ABC):
         self.limiter: AbstractAsyncContextManager[Any] = AsyncLimiter(rate_limit, 1.0)
 
     @abstractmethod
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
-        """Deliver a lead; what the CRM said (its id for the lead, when it gives one)."""
+    async def send_lead(
+        self, http: aiohttp.ClientSession, lead: Lead, retry: bool = False
+    ) -> Delivered:
+        """Deliver a lead; what the CRM said (its id for the lead, when it gives one).
+        `retry`: an earlier attempt may have reached the CRM (its answer was lost), so a CRM
+        that can find a lead by our id looks before adding it again."""
 
     @abstractmethod
     def authenticate(self, request: WebhookRequest) -> str | None:

@@ -40,6 +40,7 @@ TEMPORARY_ERRORS = {
     "OPERATION_TIME_LIMIT",
 }
 DEAL_EVENTS = {"ONCRMDEALUPDATE", "ONCRMDEALADD"}
+ORIGINATOR = "leadrelay"
 
 
 def lead_fields(lead: Lead) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def lead_fields(lead: Lead) -> dict[str, Any]:
         "SOURCE_ID": "WEB",
         # ORIGINATOR_ID/ORIGIN_ID: the external system and its id for this lead (crm.lead
         # fields in the Bitrix24 REST docs), so a manager or a script can find ours.
-        "ORIGINATOR_ID": "leadrelay",
+        "ORIGINATOR_ID": ORIGINATOR,
         "ORIGIN_ID": lead.id,
         "COMMENTS": lead_text(lead),
     }
@@ -95,9 +96,23 @@ class Bitrix24Integration(CrmIntegration):
         reply = await self.call(http, "POST", f"{self.base}/{name}.json", json=params)
         return result_of(reply, f"Bitrix24 '{self.name}' {name}")
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
+    async def send_lead(
+        self, http: aiohttp.ClientSession, lead: Lead, retry: bool = False
+    ) -> Delivered:
+        if retry and (found := await self.find_lead(http, lead.id)) is not None:
+            return Delivered(found)
         params = {"fields": lead_fields(lead), "params": {"REGISTER_SONET_EVENT": "Y"}}
         return Delivered(str(await self.method(http, "crm.lead.add", params)))
+
+    async def find_lead(self, http: aiohttp.ClientSession, lead_id: str) -> str | None:
+        """The portal's id of our lead, if an earlier crm.lead.add took it but its answer
+        was lost (a timeout): crm.lead.list filtered by ORIGINATOR_ID and ORIGIN_ID, the
+        fields crm.lead.add was given (b24restdocs, api-reference/crm/leads/crm-lead-add.md
+        and crm-lead-list.md: `filter`, `select`)."""
+        wanted = {"filter": {"ORIGINATOR_ID": ORIGINATOR, "ORIGIN_ID": lead_id}, "select": ["ID"]}
+        found = await self.method(http, "crm.lead.list", wanted)
+        ids = [str(row["ID"]) for row in found or [] if isinstance(row, dict) and row.get("ID")]
+        return min(ids, key=int) if ids and all(i.isdigit() for i in ids) else None
 
     async def get_deal(self, http: aiohttp.ClientSession, deal_id: str) -> dict[str, Any]:
         deal = await self.method(http, "crm.deal.get", {"id": deal_id})

@@ -36,7 +36,9 @@ class GenericIntegration(CrmIntegration):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
 
-    async def send_lead(self, http: aiohttp.ClientSession, lead: Lead) -> Delivered:
+    async def send_lead(
+        self, http: aiohttp.ClientSession, lead: Lead, retry: bool = False
+    ) -> Delivered:
         body = event_body(lead)
         secret = self.connection.secret.get_secret_value()
         headers = signed_headers(secret, message_id(lead.id), body)

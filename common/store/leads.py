@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from common.errors import LeadNotFound
-from common.model import LEAD_COLUMNS, Lead, LeadStatus
+from common.model import LEAD_COLUMNS, Lead, LeadStatus, campaign_key
 from common.store.sql import Row, Sql, loads
 
 SELECT = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads"
@@ -74,30 +74,37 @@ class LeadRows:
         value = self.sql.value("SELECT version FROM leads WHERE id = ?", (lead_id,))
         return None if value is None else int(value)
 
-    def by_crm_id(self, connection: str, crm_lead_id: str) -> Lead | None:
-        # Duplicate control can join several of our leads to one CRM lead: the first of
-        # them created it, and its news is that lead's.
+    def by_crm_id(self, connection: str, crm_lead_id: str, other_than: str = "") -> Lead | None:
+        # Duplicate control can join several of our leads to one CRM lead: those it joined
+        # are `merged` into the one the CRM lead came from, and its news is that lead's.
         row = self.sql.one(
-            f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ?"
-            " ORDER BY created_at, id LIMIT 1",
-            (connection, crm_lead_id),
+            f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ? AND id <> ?"
+            " ORDER BY status = 'merged', created_at, id LIMIT 1",
+            (connection, crm_lead_id, other_than),
         )
         return None if row is None else lead_from_row(row)
 
     def recent_with_contact(
         self, campaign_id: str, phone: str | None, email: str | None, since: str
     ) -> str | None:
-        """The first lead of this campaign since `since` with this phone or this email."""
+        """The first lead of this campaign (compared without case) since `since` with this
+        phone or this email."""
         found = []
+        key = campaign_key(campaign_id)
         for column, value in (("phone", phone), ("email", email)):
             if value:
-                row = self.sql.one(
-                    f"SELECT id, created_at FROM leads WHERE {column} = ? AND created_at >= ?"
-                    " AND campaign_id = ? ORDER BY created_at LIMIT 1",
-                    (value, since, campaign_id),
+                # Folded here, not by SQL lower(): SQLite's folds ASCII only. The window is
+                # minutes, so one contact's rows are few; past the bound, a new lead is made.
+                rows = self.sql.all(
+                    f"SELECT id, created_at, campaign_id FROM leads WHERE {column} = ?"
+                    " AND created_at >= ? ORDER BY created_at LIMIT 100",
+                    (value, since),
                 )
-                if row is not None:
-                    found.append((row["created_at"], row["id"]))
+                found += [
+                    (row["created_at"], row["id"])
+                    for row in rows
+                    if campaign_key(row["campaign_id"]) == key
+                ][:1]
         return min(found)[1] if found else None
 
     def latest(self, limit: int = 10) -> list[Lead]:

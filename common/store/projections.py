@@ -14,6 +14,7 @@ from common.events import (
     LeadCreated,
     LeadCrmDeliveryFailed,
     LeadLost,
+    LeadMergedInCrm,
     LeadRepeated,
     LeadSentToCrm,
     Linked,
@@ -193,5 +194,8 @@ def project(sql: Sql, event: Event) -> None:
             _update_lead(sql, event, conversion_status="skipped", last_error=reason)
         case YandexConversionFailed(reason=reason):
             _update_lead(sql, event, conversion_status="failed", last_error=reason)
+        case LeadMergedInCrm():
+            # Shown merged, not "sent" forever; counters unchanged (it was delivered).
+            _update_lead(sql, event, status=LeadStatus.MERGED, keep=FINAL_STATUSES)
         case unknown:
             assert_never(unknown)

@@ -86,6 +86,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_crm_failed": "ошибка CRM",
         "status_paid": "оплачена",
         "status_lost": "отказ",
+        "status_merged": "объединена в CRM",
     },
     "en": {
         "title": "leadrelay — dashboard",
@@ -164,6 +165,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_crm_failed": "CRM failed",
         "status_paid": "paid",
         "status_lost": "lost",
+        "status_merged": "merged in CRM",
     },
 }
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any, TypedDict
 
 from common import clock
+from common.campaigns import CampaignService
 from common.config import Settings
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
@@ -98,7 +99,7 @@ class DashboardQueries:
         """Per-day series per campaign (the busiest few, the rest as 'other')."""
         today = clock.now().date()
         axis = [(today - timedelta(days=days - 1 - n)).isoformat() for n in range(days)]
-        rows = await self.store.read(lambda tx: tx.stats.daily(axis[0]))
+        rows = await self.store.read(lambda tx: CampaignService.daily(tx, axis[0]))
         busiest: Counter[str] = Counter()
         for row in rows:
             busiest[row["campaign_id"]] += row["leads"] + row["payments"]

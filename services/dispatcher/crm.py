@@ -46,7 +46,9 @@ class CrmDelivery:
             await self.store.write(lambda tx: tx.tasks.fail_if_held(task, reason))
             return
         name = self.settings.route_for(lead.campaign_id)
-        outcome = await self._send(lead, name)
+        # Attempts count from 1 at the claim: a later one may follow an add that reached
+        # the CRM while its answer was lost.
+        outcome = await self._send(lead, name, retry=task.attempts > 1)
         status = await settle(self.store, task, lead_id, outcome, self.settings.dispatcher)
         self.on_outcome(name or "-", status)
         log.info(
@@ -62,13 +64,13 @@ class CrmDelivery:
             },
         )
 
-    async def _send(self, lead: Lead, name: str | None) -> Done | Failed:
+    async def _send(self, lead: Lead, name: str | None, retry: bool) -> Done | Failed:
         if name is None:
             reason = f"no CRM route for campaign {lead.campaign_id!r} and no routing.default_crm"
             return Failed(PermanentFailure(reason), LeadCrmDeliveryFailed)
         integration = self.integrations[name]
         try:
-            delivered = await integration.send_lead(self.http, lead)
+            delivered = await integration.send_lead(self.http, lead, retry=retry)
         except DeliveryFailure as failure:
             return Failed(failure, lambda reason: LeadCrmDeliveryFailed(reason, connection=name))
         sent = LeadSentToCrm(

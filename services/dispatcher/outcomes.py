@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from common.config import DispatcherSettings
-from common.events import LeadEvent
+from common.events import LeadEvent, LeadSentToCrm
 from common.integrations.base import DeliveryFailure
 from common.leads import LeadService
 from common.model import JsonObject, Task
@@ -72,6 +72,8 @@ def apply_outcome(
     if isinstance(outcome, Done):
         assert lead_id is not None
         LeadService.record(tx, lead_id, outcome.event, {"task_id": task.id})
+        if isinstance(outcome.event, LeadSentToCrm):
+            LeadService.mark_merged(tx, lead_id, outcome.event, {"task_id": task.id})
         tx.tasks.complete(task.id, outcome.result)
         return "completed"
     failure = outcome.failure

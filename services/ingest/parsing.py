@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from typing import TypedDict
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 import orjson
 from aiohttp import web
@@ -149,9 +149,13 @@ def _cookie(cookies: str, name: str) -> str | None:
 def _tilda_utm(cookies: str) -> dict[str, str]:
     """UTM fields from Tilda's TILDAUTM cookie.
 
-    Tilda's forms script keeps the landing URL's UTM parameters in this cookie as
-    encodeURIComponent("utm_source=yandex|||utm_medium=cpc|||…|||") and sends it inside
-    COOKIES when the site's "send cookies" option is on; it posts no utm_* fields itself.
+    Tilda's forms script (tilda-forms-1.0.js, after "запоминанием utm-метки") lower-cases
+    window.location.href, splits its query on "&", keeps each `utm_*=value` pair still
+    percent-encoded as it was in the URL, joins them with "|||" and stores
+    encodeURIComponent of that. So the cookie is decoded once, split, and each value
+    decoded again as a query value ("+" is a space): «лето 2026» arrives right, not as
+    `%d0%bb…`. It is sent inside COOKIES when the site's "send cookies" option is on;
+    Tilda posts no utm_* fields itself.
     """
     raw = _cookie(cookies, TILDA_UTM_COOKIE)
     if not raw:
@@ -160,8 +164,9 @@ def _tilda_utm(cookies: str) -> dict[str, str]:
     for part in unquote(raw).split("|||"):
         key, _, value = part.partition("=")
         key = key.strip().lower()
-        if key in UTM_FIELDS and value.strip():
-            found[key] = value.strip()
+        value = unquote_plus(value).strip()
+        if key in UTM_FIELDS and value:
+            found[key] = value
     return found
 
 

@@ -10,6 +10,7 @@ blocked with 429 OPERATION_TIME_LIMIT until time.operating_reset_at; list method
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from datetime import datetime
@@ -34,6 +35,8 @@ class Bitrix24(Emulator):
         self.ids = itertools.count(501)
         self.deals: dict[str, dict[str, Any]] = {}
         self.blocked: dict[str, float] = {}  # method -> Unix time its operating block ends
+        self.leads: dict[str, dict[str, Any]] = {}  # crm.lead.add's leads by their ID
+        self.lose_add_answers = 0  # crm.lead.add calls that add, then never answer
 
     def add_deal(self, deal_id: str, **fields: Any) -> None:
         self.deals[deal_id] = {"ID": deal_id, **fields}
@@ -68,6 +71,33 @@ def list_deals(b24: Bitrix24, params: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+async def add_lead(b24: Bitrix24, fields: dict[str, Any]) -> web.Response:
+    """crm.lead.add: the new lead's ID as `result`. With `lose_add_answers` the lead is
+    added and the answer never comes, as when a timeout cuts the call after the portal
+    took it (b24restdocs, crm-lead-add.md: nothing makes a second add of the same lead
+    fail, so the caller must look before adding again)."""
+    lead_id = next(b24.ids)
+    b24.received.append(fields)
+    b24.leads[str(lead_id)] = {"ID": str(lead_id), **fields}
+    if b24.lose_add_answers:
+        b24.lose_add_answers -= 1
+        await asyncio.Event().wait()
+    return web.json_response({"result": lead_id, "time": {}})
+
+
+def list_leads(b24: Bitrix24, params: dict[str, Any]) -> dict[str, Any]:
+    """crm.lead.list (b24restdocs, crm-lead-list.md): `filter` by field equality (here
+    ORIGINATOR_ID and ORIGIN_ID, the fields crm.lead.add stored), `select`; one page."""
+    wanted = params.get("filter") or {}
+    fields = params.get("select") or []
+    found = [
+        {k: v for k, v in lead.items() if not fields or k in fields}
+        for lead in b24.leads.values()
+        if all(str(lead.get(key)) == str(value) for key, value in wanted.items())
+    ]
+    return {"result": found[:PAGE], "total": len(found), "time": {}}
+
+
 def _when(value: object) -> datetime:
     return datetime.fromisoformat(str(value or "1970-01-01T00:00:00+00:00"))
 
@@ -98,8 +128,9 @@ def create_app(b24: Bitrix24) -> web.Application:
                 return web.json_response(
                     {"error": "ERROR_CORE", "error_description": "TITLE is required"}, status=400
                 )
-            b24.received.append(fields)
-            return web.json_response({"result": next(b24.ids), "time": {}})
+            return await add_lead(b24, fields)
+        if method == "crm.lead.list":
+            return web.json_response(list_leads(b24, params))
         if method == "crm.deal.list":
             return web.json_response(list_deals(b24, params))
         if method == "crm.deal.get":

@@ -1,7 +1,7 @@
 import pytest
 
 from services.ingest.app import create_app
-from tests.emulators import bitrix24
+from tests.emulators import amocrm, bitrix24
 from tests.emulators.faults import start
 
 
@@ -10,11 +10,26 @@ async def ingest(aiohttp_client, settings):
     return await aiohttp_client(create_app(settings))
 
 
+async def _served(emulator, app):
+    """An emulator on a real socket; `url` is where it listens."""
+    runner, url = await start(app)
+    emulator.url = url
+    return runner
+
+
 @pytest.fixture
 async def b24():
     """The Bitrix24 emulator on a real socket; `url` is where it listens."""
     emulator = bitrix24.Bitrix24()
-    runner, url = await start(bitrix24.create_app(emulator))
-    emulator.url = url
+    runner = await _served(emulator, bitrix24.create_app(emulator))
+    yield emulator
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def amo():
+    """The amoCRM emulator (token `amo-secret`, as crm_connections configures it)."""
+    emulator = amocrm.AmoCrm("amo-secret")
+    runner = await _served(emulator, amocrm.create_app(emulator))
     yield emulator
     await runner.cleanup()

@@ -9,6 +9,7 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from common.campaigns import CampaignService
 from common.config import Settings
 from common.events import LeadSentToCrm, PaymentRegistered
 from common.leads import LeadService
@@ -266,6 +267,22 @@ async def test_json_api_with_bearer_token(dash, store):
     ]
     assert (await dash.get("/api/v1/leads/nope", headers=auth)).status == 404
     assert (await dash.get("/api/v1/leads?limit=0", headers=auth)).status == 422
+
+
+async def test_one_campaign_spelt_in_two_cases_is_one_row(dash, store):
+    """`Summer` typed by a person and `summer` from Tilda's lower-cased UTM are counted as one
+    campaign, shown under the spelling most of its leads have."""
+    await seed(store, campaign="Summer", pay="100")
+    await seed(store, name="Olga", campaign="summer", pay="50")
+    await seed(store, name="Anna", campaign="summer")
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    stats = await (await dash.get("/api/v1/stats", headers=auth)).json()
+    [campaign] = stats["campaigns"]
+    assert campaign["campaign_id"] == "summer"
+    assert (campaign["leads"], campaign["payments"], campaign["revenue_minor"]) == (3, 2, 15000)
+    daily = await store.read(lambda tx: CampaignService.daily(tx, stored(ago(days=30))[:10]))
+    assert {row["campaign_id"] for row in daily} == {"summer"}  # the charts' series
+    assert sum(row["revenue_minor"] for row in daily) == 15000
 
 
 async def test_language_switch_is_remembered(dash):

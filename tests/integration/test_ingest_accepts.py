@@ -1,6 +1,7 @@
 """Leads in every body format a landing page uses end as an event, a row, stats and a task."""
 
 import json
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -63,11 +64,33 @@ async def test_tilda_form_lead(ingest, db_path):
     [lead] = rows(db_path, "SELECT * FROM leads")
     assert lead["campaign_id"] == "autumn"  # utm_campaign from TILDAUTM
     assert (lead["utm_source"], lead["utm_medium"]) == ("yandex", "cpc")
-    assert lead["utm_content"] == "banner%3D2"  # decoded once, as Tilda encoded it once
+    assert lead["utm_content"] == "banner=2"  # banner%3D2 in the URL, encoded again by Tilda
     assert lead["email"] == "Olga@example.ru"
     assert lead["ym_client_id"] == "1699999999123456789"  # from Tilda's cookies
     assert '"formid":"form581725003"' in lead["extra"]
     assert "_ym_uid" not in lead["extra"] and "TILDAUTM" not in lead["extra"]
+
+
+def tilda_cookie(page_url: str) -> str:
+    """TILDAUTM as Tilda's forms script (tilda-forms-1.0.js, "запоминанием utm-метки")
+    builds it: href.toLowerCase(), the query split on "&", each utm_* pair kept as it stands
+    in the URL (still percent-encoded) followed by "|||", then encodeURIComponent of all."""
+    query = page_url.lower().split("?")[1]
+    kept = "".join(pair + "|||" for pair in query.split("&") if pair[:4] == "utm_")
+    return "TILDAUTM=" + quote(kept, safe="-_.!~*'()")
+
+
+async def test_tildas_doubly_encoded_cookie_gives_the_campaign_as_typed(ingest, db_path):
+    page = "https://landing.example.ru/?" + urlencode(
+        {"utm_source": "Yandex", "utm_campaign": "лето 2026", "utm_term": "окна+двери"}
+    )
+    cookie = tilda_cookie(page)
+    assert "%25d0%25bb" in cookie  # lower-cased, then percent-encoded a second time
+    resp = await ingest.post("/api/v1/leads", data=TILDA_FORM | {"COOKIES": cookie})
+    assert resp.status == 200, await resp.text()
+    [lead] = rows(db_path, "SELECT * FROM leads")
+    assert (lead["campaign_id"], lead["utm_campaign"]) == ("лето 2026", "лето 2026")
+    assert (lead["utm_source"], lead["utm_term"]) == ("yandex", "окна+двери")
 
 
 async def test_posted_utm_fields_win_over_tildas_cookie(ingest, db_path):

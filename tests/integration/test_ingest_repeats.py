@@ -40,8 +40,19 @@ async def test_another_campaign_is_another_lead(ingest, db_path):
     assert len(rows(db_path, "SELECT * FROM leads")) == 2
 
 
+async def test_a_campaign_is_the_same_whatever_its_case(ingest, db_path):
+    """Tilda lower-cases the UTM it keeps, so `Summer` from a JSON form and `summer` from a
+    Tilda form are one campaign."""
+    await ingest.post("/api/v1/leads", json={"phone": "+79161234567", "campaign_id": "Summer"})
+    resp = await ingest.post(
+        "/api/v1/leads", json={"phone": "+79161234567", "campaign_id": "summer"}
+    )
+    assert (await resp.json())["status"] == "repeat"
+    assert [r["campaign_id"] for r in rows(db_path, "SELECT campaign_id FROM leads")] == ["Summer"]
+
+
 @pytest.mark.parametrize(
-    "ingest_settings", [{"repeat_check_off": ["quiz"]}, {"repeat_window_minutes": 0}]
+    "ingest_settings", [{"repeat_check_off": ["Quiz"]}, {"repeat_window_minutes": 0}]
 )
 async def test_repeat_check_can_be_switched_off(aiohttp_client, db_path, ingest_settings):
     settings = Settings(database=db_path, ingest={"rate_limit_per_minute": 1000} | ingest_settings)

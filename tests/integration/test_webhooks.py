@@ -121,6 +121,35 @@ async def test_unknown_connection_is_404(hooks):
     assert resp.status == 404 and (await resp.json())["error"] == "not_found"
 
 
+# What amoCRM posts for events an admin may tick beside "lead status changed" (Kommo's
+# webhooks page, developers.kommo.com/docs/webhooks-general: contacts, companies, tasks,
+# notes; each body names its entity and action, and carries account[...]).
+UNUSED = {
+    "contact": {"contacts[add][0][id]": "501", "contacts[add][0][name]": "Иван"},
+    "note": {"contacts[note][0][note][note_type]": "4", "contacts[note][0][note][text]": "x"},
+    "task": {"task[update][0][id]": "77", "task[update][0][text]": "перезвонить"},
+    "company": {"companies[delete][0][id]": "9"},
+}
+
+
+@pytest.mark.parametrize("kind", list(UNUSED))
+async def test_amocrm_events_we_do_not_use_are_ignored_not_refused(hooks, store, kind):
+    """amoCRM switches a hook off after more than 100 answers outside 2xx in two hours, and
+    the payments with it: an authentic event we do not use is answered 200 and kept."""
+    await delivered_lead(store, "amo", "1")
+    body = urlencode(UNUSED[kind] | {"account[subdomain]": "shop", "account[id]": "29000000"})
+    resp = await post_amo(hooks, body)
+    assert resp.status == 200, await resp.text()
+    answer = await resp.json()
+    assert answer["status"] == "ignored" and "do not use" in answer["reason"]
+    [receipt] = rows(store.location, "SELECT * FROM webhook_receipts")
+    assert receipt["outcome"] == "ignored" and "29000000" in receipt["body"]
+    assert [r["status"] for r in rows(store.location, "SELECT status FROM leads")] == [
+        "sent_to_crm"
+    ]
+    assert (await post_amo(hooks, body, token="nope")).status == 401
+
+
 BAD = [
     ("amo-no-token", "amo", None, amo_form(("1", "142", "1")), 401, "unauthorized"),
     ("amo-wrong-token", "amo", "nope", amo_form(("1", "142", "1")), 401, "unauthorized"),

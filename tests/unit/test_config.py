@@ -44,6 +44,14 @@ def test_file_then_environment(tmp_path, monkeypatch):
     assert "from-env" not in repr(settings)  # secrets stay out of reprs and logs
 
 
+def test_routing_matches_a_campaign_without_case(tmp_path, monkeypatch):
+    write(tmp_path, FULL.replace('"shop-landing"', '"Shop-Landing"'), monkeypatch)
+    settings = load_settings()
+    assert settings.route_for("shop-landing") == "shop"  # as Tilda's lower-cased UTM says
+    assert settings.route_for("SHOP-LANDING") == "shop"
+    assert settings.route_for("shop-landing-2") == "amo"
+
+
 def test_defaults_without_a_file():
     settings = Settings()
     assert settings.ingest.port == 8081 and settings.dashboard.port == 8083
@@ -62,6 +70,7 @@ def test_defaults_without_a_file():
         ("[crm.s]\nkind='generic'\nurl='https://a.ru'\nsecret='plain'\n", "crm.s"),
         ("[dispatcher]\nconcurrency = 0\n", "dispatcher.concurrency"),
         ("[dashboard]\nhost = '0.0.0.0'\n", "dashboard.password"),
+        (FULL + '"SHOP-landing" = "amo"\n', "routing.campaigns.SHOP-landing"),
     ],
 )
 def test_bad_configuration_stops_with_one_line_naming_the_key(tmp_path, monkeypatch, text, named):

@@ -8,6 +8,7 @@ from common.events import (
     LeadCreated,
     LeadCrmDeliveryFailed,
     LeadLost,
+    LeadMergedInCrm,
     LeadRepeated,
     LeadSentToCrm,
     PaymentRegistered,
@@ -17,6 +18,7 @@ from common.events import (
     YandexDirectConversion,
 )
 from common.model import EventType, NewLead
+from common.store.codec import event_data, event_of
 from common.store.replay import rebuild, verify
 from common.tasks import CheckUpload, ResolveDeal, SendToCrm, SendToYandex
 from tests.helpers import ago, execute, rows, stored
@@ -162,3 +164,10 @@ async def test_a_conversion_row_with_its_upload_alone_still_reads(store):
     )
     [latest] = await store.read(lambda tx: tx.events.latest(1))
     assert latest.payload == YandexDirectConversion("1")
+
+
+def test_a_merged_lead_is_stored_in_its_own_shape():
+    merged = LeadMergedInCrm("amo", "7", "L1")
+    data = {"connection": "amo", "crm_lead_id": "7", "into_lead_id": "L1"}
+    assert event_data(merged) == data
+    assert event_of(EventType.LEAD_MERGED_IN_CRM, data) == merged

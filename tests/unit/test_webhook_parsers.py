@@ -75,9 +75,18 @@ def test_amocrm_bad_prices_are_refused(crms, price, problem):
     assert caught.value.detail[0]["field"] == "leads[status][0][price]"
 
 
-def test_amocrm_body_without_leads_is_malformed(crms):
+def test_amocrm_body_without_leads_or_account_is_malformed(crms):
     with pytest.raises(BadRequest):
-        crms["amo"].parse_webhook(WebhookRequest({}, {}, b"account%5Bid%5D=1"))
+        crms["amo"].parse_webhook(WebhookRequest({}, {}, b"contacts%5Badd%5D%5B0%5D%5Bid%5D=1"))
+
+
+def test_amocrm_event_of_another_entity_is_news_only(crms):
+    body = urlencode({"contacts[update][0][id]": "501", "account[id]": "29000000"}).encode()
+    [notice] = crms["amo"].parse_webhook(WebhookRequest({}, {}, body))
+    assert (notice.outcome, notice.note) == (
+        "other",
+        "an amoCRM event we do not use (contacts[update])",
+    )
 
 
 def b24_hook(event="ONCRMDEALUPDATE", deal="42", token="app-token") -> WebhookRequest:
