@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import aiohttp
@@ -25,6 +26,9 @@ from common.tasks import CheckUpload
 from services.dispatcher.outcomes import Done, Failed, apply_each
 
 log = logging.getLogger(__name__)
+# Metrica: "the data appear in reports within 2 hours of an upload" (its offline conversions
+# help, "Transmitting and processing data"): the latest moment it processes a file we send now.
+METRICA_PROCESSING = timedelta(hours=2)
 
 
 Due = list[tuple[Task, Conversion]]
@@ -95,15 +99,23 @@ class YandexConversions:
             return "Yandex Metrica is not configured (yandex.token and yandex.counter_id)"
         if not lead.yclid and not lead.ym_client_id:
             return "the lead has neither a yclid nor a Metrica ClientID"
-        assert lead.paid_at is not None
-        days = (clock.parse(lead.paid_at) - clock.parse(lead.created_at)).days
-        window = self.settings.yandex.visit_join_days
-        if days > window:
-            return (
-                f"paid {days} days after the visit: Metrica links a conversion to a visit"
-                f" only within {window} days (yandex.visit_join_days)"
-            )
-        return None
+        return self._outside_window(lead)
+
+    def _outside_window(self, lead: Lead) -> str | None:
+        """Metrica links a conversion to a visit if at most visit_join_days pass between the
+        visit and the moment it PROCESSES the file (its offline-conversion reference, on the
+        extended threshold), not the moment of payment: a payment made a day after the visit
+        and uploaded three weeks later is too late. The lead's creation stands for the visit."""
+        days = self.settings.yandex.visit_join_days
+        processed_by = clock.now() + METRICA_PROCESSING
+        late = processed_by - clock.parse(lead.created_at) - timedelta(days=days)
+        if late <= timedelta(0):
+            return None
+        age = (processed_by - clock.parse(lead.created_at)) / timedelta(days=1)
+        return (
+            f"Metrica would process it {age:.1f} days after the visit: it links a conversion"
+            f" to a visit only within {days} days (yandex.visit_join_days)"
+        )
 
     @staticmethod
     def _conversion(lead: Lead) -> Conversion:
