@@ -168,6 +168,9 @@ class YandexSettings(Section):
     # the dispatcher looks at the upload's status this many seconds after sending it, and
     # again as often until it is processed.
     check_every: float = Field(600, gt=0)
+    # A deal won with no price yet is uploaded when its amount comes, or this many hours
+    # after it was won without it (then at Price 0: Metrica keeps what it is first sent).
+    amount_grace_hours: float = Field(24, ge=0, le=24 * 21)
 
     @property
     def enabled(self) -> bool:

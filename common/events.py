@@ -57,6 +57,49 @@ class PaymentRegistered:
     paid_at: str
     source: str | None = None  # the CRM connection that reported it
     unmatched_payment_id: int | None = None  # a person attached this unmatched payment
+    pending: bool = False  # won with an empty or 0 amount: the amount is still to come
+    deal_id: str | None = None  # the CRM deal that was won, when the CRM has deals
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentAmountSet:
+    """The amount of a payment recorded as pending came: revenue gets it, on the payment's
+    day (`paid_at`, as recorded)."""
+
+    type: ClassVar[EventType] = EventType.PAYMENT_AMOUNT_SET
+    amount: Decimal
+    currency: str
+    paid_at: str
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCorrected:
+    """The CRM now says a different amount for a paid lead: revenue moves by the difference,
+    on the payment's day."""
+
+    type: ClassVar[EventType] = EventType.PAYMENT_CORRECTED
+    amount: Decimal
+    previous: Decimal
+    currency: str
+    paid_at: str
+    source: str | None = None
+
+
+# Why a payment was undone: the deal went back to a working stage, was lost, or was deleted.
+Reversal = Literal["reopened", "lost", "deleted"]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReversed:
+    """The sale is undone: payments - 1 and revenue - amount, on the payment's day; the lead
+    is no longer paid."""
+
+    type: ClassVar[EventType] = EventType.PAYMENT_REVERSED
+    amount: Decimal  # what was counted, after any corrections
+    paid_at: str
+    reason: Reversal
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +165,9 @@ LeadEvent: TypeAlias = (
     | LeadSentToCrm
     | LeadCrmDeliveryFailed
     | PaymentRegistered
+    | PaymentAmountSet
+    | PaymentCorrected
+    | PaymentReversed
     | LeadLost
     | YandexDirectConversion
     | YandexConversionSkipped
@@ -137,6 +183,9 @@ EVENT_CLASSES: dict[EventType, type[LeadEvent]] = {
         LeadSentToCrm,
         LeadCrmDeliveryFailed,
         PaymentRegistered,
+        PaymentAmountSet,
+        PaymentCorrected,
+        PaymentReversed,
         LeadLost,
         YandexDirectConversion,
         YandexConversionSkipped,

@@ -40,6 +40,10 @@ class EventType(StrEnum):
     YANDEX_CONVERSION_PROCESSED = "YANDEX_CONVERSION_PROCESSED"
     LEAD_REPEATED = "LEAD_REPEATED"  # the same client sent the form again soon after
     LEAD_MERGED_IN_CRM = "LEAD_MERGED_IN_CRM"  # the CRM joined it to another lead of ours
+    # The CRM changed its mind about a payment: the amount came, changed, or the sale is undone.
+    PAYMENT_AMOUNT_SET = "PAYMENT_AMOUNT_SET"
+    PAYMENT_CORRECTED = "PAYMENT_CORRECTED"
+    PAYMENT_REVERSED = "PAYMENT_REVERSED"
 
 
 class TaskType(StrEnum):
@@ -114,6 +118,8 @@ class Lead(NewLead):
     created_at: str = ""
     updated_at: str = ""
     version: int = 0
+    payment_pending: bool = False  # won, its amount not typed in the CRM yet
+    payment_deal_id: str | None = None  # the CRM deal that paid it, when the CRM has deals
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in LEAD_COLUMNS}
@@ -122,8 +128,11 @@ class Lead(NewLead):
 # The fields a landing page sends, in the order they are shown and exported.
 LEAD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NewLead) if f.metadata.get("sent"))
 UTM_FIELDS: tuple[str, ...] = tuple(name for name in LEAD_FIELDS if name.startswith("utm_"))
-_OUTCOME = tuple(f.name for f in fields(Lead) if f.name not in {g.name for g in fields(NewLead)})
-# The leads table's columns in its order (a later migration added `warnings` at the end).
+_LATER = ("payment_pending", "payment_deal_id")  # added by migration 0012, after `warnings`
+_OUTCOME = tuple(
+    f.name for f in fields(Lead) if f.name not in {g.name for g in fields(NewLead)} | {*_LATER}
+)
+# The leads table's columns in its order (later migrations added columns at the end).
 LEAD_COLUMNS: tuple[str, ...] = (
     "id",
     "campaign_id",
@@ -132,6 +141,7 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "extra",
     *(name for name in _OUTCOME if name not in ("id", "status")),
     "warnings",
+    *_LATER,
 )
 FINAL_STATUSES = (LeadStatus.PAID, LeadStatus.LOST)
 
@@ -186,8 +196,9 @@ class Delivered:
     problems: tuple[str, ...] = ()  # what went wrong after the lead itself was taken
 
 
-# "deal": a Bitrix24 notice that names a deal, still to be read with crm.deal.get.
-Outcome = Literal["paid", "lost", "other", "deal"]
+# "deal": a Bitrix24 notice that names a deal, still to be read with crm.deal.get;
+# "deleted": the CRM deleted the lead or deal.
+Outcome = Literal["paid", "lost", "other", "deal", "deleted"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,14 @@ from decimal import Decimal
 
 from common import clock
 from common.errors import Conflict, NotFound
-from common.events import LeadLost, PaymentRegistered
+from common.events import (
+    LeadLost,
+    PaymentAmountSet,
+    PaymentCorrected,
+    PaymentRegistered,
+    PaymentReversed,
+    Reversal,
+)
 from common.leads import LeadService
 from common.model import Json, JsonObject, Lead, LeadStatus, Metadata, Notice
 from common.store import Tx
@@ -48,13 +55,13 @@ class PaymentService:
             return lead if lead is not None and lead.crm_connection == connection else None
         if notice.crm_lead_id:
             return tx.leads.by_crm_id(connection, notice.crm_lead_id)
+        if notice.deal_id:  # a deleted Bitrix24 deal names only itself
+            return tx.leads.by_payment_deal(connection, notice.deal_id)
         return None
 
     @classmethod
     def apply(cls, tx: Tx, connection: str, notice: Notice, metadata: Metadata) -> Answer:
         """Record one notice on its lead."""
-        if notice.outcome not in ("paid", "lost"):
-            return {"status": "ignored", "reason": notice.note or "neither won nor lost"}
         lead = cls.find_lead(tx, connection, notice)
         if lead is None:
             named = notice.lead_id or (
@@ -63,13 +70,15 @@ class PaymentService:
             reason = f"no lead {named} on connection {connection}"
             if notice.outcome == "paid":
                 return cls.keep_unmatched(tx, connection, notice, reason)
-            return {"status": "ignored", "reason": reason}
-        # Paid is final; lost is not (a deal can be reopened and won), but lost twice is.
-        if lead.status == LeadStatus.PAID or (
-            notice.outcome == "lost" and lead.status == LeadStatus.LOST
-        ):
-            return {"status": "duplicate", "lead_id": lead.id, "lead_status": lead.status}
+            return {"status": "ignored", "reason": notice.note or reason}
+        if lead.status == LeadStatus.PAID:
+            return cls._change(tx, connection, lead, notice, metadata)
+        if notice.outcome in ("other", "deleted", "deal"):
+            note = notice.note or f"{notice.outcome} in the CRM; the lead was not paid"
+            return {"status": "ignored", "lead_id": lead.id, "reason": note}
         if notice.outcome == "lost":
+            if lead.status == LeadStatus.LOST:  # reopened and won may follow; lost twice is one
+                return {"status": "duplicate", "lead_id": lead.id, "lead_status": lead.status}
             LeadService.record(tx, lead.id, LeadLost(source=connection), metadata)
             return {"status": "ok", "lead_id": lead.id, "lead_status": LeadStatus.LOST}
         assert notice.amount is not None and notice.currency is not None  # a paid notice has both
@@ -78,11 +87,68 @@ class PaymentService:
             currency=notice.currency,
             paid_at=notice.paid_at or clock.now_iso(),
             source=connection,
+            # Managers often move a deal to won and type its price later: a sale all the same,
+            # its amount to come (the Metrica upload waits for it, yandex.amount_grace_hours).
+            pending=notice.amount == 0,
+            deal_id=notice.deal_id,
         )
         return cls._pay(tx, lead.id, payment, metadata)
 
+    @classmethod
+    def _change(
+        cls, tx: Tx, connection: str, lead: Lead, notice: Notice, metadata: Metadata
+    ) -> Answer:
+        """News of a paid lead: the same notice again changes nothing, a different amount is
+        a correction, a move out of won (reopened, lost) or a deletion is a reversal."""
+        same: Answer = {"status": "duplicate", "lead_id": lead.id, "lead_status": lead.status}
+        if notice.deal_id and lead.payment_deal_id and notice.deal_id != lead.payment_deal_id:
+            return same | {"reason": f"the lead was paid by deal {lead.payment_deal_id}"}
+        if notice.outcome == "paid":
+            return cls._amount(tx, connection, lead, notice, metadata) or same
+        if notice.outcome == "deal":  # not read yet: nothing to go by
+            return same
+        reason: Reversal = "reopened"  # won, then back to a working stage
+        if notice.outcome in ("lost", "deleted"):
+            reason = "lost" if notice.outcome == "lost" else "deleted"
+        reversal = PaymentReversed(
+            amount=Decimal(lead.payment_amount or "0"),
+            paid_at=lead.paid_at or clock.now_iso(),
+            reason=reason,
+            source=connection,
+        )
+        LeadService.record(tx, lead.id, reversal, metadata)
+        status = LeadStatus.SENT_TO_CRM
+        if reason == "lost":
+            LeadService.record(tx, lead.id, LeadLost(source=connection), metadata)
+            status = LeadStatus.LOST
+        return {"status": "reversed", "lead_id": lead.id, "lead_status": status, "reason": reason}
+
+    @classmethod
+    def _amount(
+        cls, tx: Tx, connection: str, lead: Lead, notice: Notice, metadata: Metadata
+    ) -> Answer | None:
+        """A won notice for a paid lead: its amount filled in or corrected; None if the
+        notice says what is already recorded."""
+        assert notice.amount is not None and notice.currency is not None
+        assert lead.paid_at is not None
+        amount, currency, paid_at = notice.amount, notice.currency, lead.paid_at
+        if lead.payment_pending:
+            if amount == 0:
+                return None
+            filled = PaymentAmountSet(amount, currency, paid_at, source=connection)
+            answer = cls._pay(tx, lead.id, filled, metadata)  # upload it now, with its amount
+            return answer | {"status": "amount_set", "amount": str(amount)}
+        previous = Decimal(lead.payment_amount or "0")
+        if previous == amount and lead.payment_currency == currency:
+            return None
+        corrected = PaymentCorrected(amount, previous, currency, paid_at, source=connection)
+        LeadService.record(tx, lead.id, corrected, metadata)
+        return {"status": "corrected", "lead_id": lead.id, "amount": str(amount)}
+
     @staticmethod
-    def _pay(tx: Tx, lead_id: str, payment: PaymentRegistered, metadata: Metadata) -> Answer:
+    def _pay(
+        tx: Tx, lead_id: str, payment: PaymentRegistered | PaymentAmountSet, metadata: Metadata
+    ) -> Answer:
         LeadService.record(tx, lead_id, payment, metadata)
         task_id = tx.tasks.enqueue(SendToYandex(), lead_id=lead_id)
         return {"status": "ok", "lead_id": lead_id, "yandex_direct_task_id": task_id}

@@ -182,7 +182,7 @@ class AmoCrmIntegration(CrmIntegration):
         return parse_status_hook(request.form(), self.currency)
 
 
-LEAD_KEY = re.compile(r"^leads\[(status|update|add)\]\[(\d+)\]\[(\w+)\]$")
+LEAD_KEY = re.compile(r"^leads\[(status|update|add|delete)\]\[(\d+)\]\[(\w+)\]$")
 WON, LOST = "142", "143"
 
 
@@ -197,6 +197,9 @@ def parse_status_hook(form: dict[str, str], currency: str) -> list[Notice]:
     notices = []
     for (section, n), fields in sorted(leads.items()):
         where = f"leads[{section}][{n}]"
+        if section == "delete":
+            notices.append(deleted_notice(where, fields))
+            continue
         if not fields.get("id", "").isdigit() or not fields.get("status_id", "").isdigit():
             problem = [{"field": where, "message": "id and status_id must be numbers"}]
             raise InvalidField(f"{where}: id and status_id must be numbers", problem)
@@ -228,6 +231,15 @@ def _unused_event(form: dict[str, str]) -> Notice:
     )
     what = ", ".join(kinds[:3]) or "no entity"
     return Notice("other", note=f"an amoCRM event we do not use ({what})")
+
+
+def deleted_notice(where: str, fields: dict[str, str]) -> Notice:
+    """A `leads[delete][N][…]` entry: Kommo's webhooks ("Lead deleted", developers.kommo.com
+    docs/webhooks-general) name the deleted lead by `id`; a payment it made is reversed."""
+    if not fields.get("id", "").isdigit():
+        problem = [{"field": where, "message": "id must be a number"}]
+        raise InvalidField(f"{where}: id must be a number", problem)
+    return Notice("deleted", fields["id"])
 
 
 def _unix_iso(value: str | None) -> str | None:

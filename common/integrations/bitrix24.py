@@ -41,6 +41,9 @@ TEMPORARY_ERRORS = {
 }
 DEAL_EVENTS = {"ONCRMDEALUPDATE", "ONCRMDEALADD"}
 ORIGINATOR = "leadrelay"
+# Bitrix24 REST docs, "Event on deal deletion onCrmDealDelete": data[FIELDS][ID] only; the
+# deal is gone, so there is nothing to read: the lead is found by the deal that paid it.
+DEAL_DELETED = "ONCRMDEALDELETE"
 
 
 def lead_fields(lead: Lead) -> dict[str, Any]:
@@ -141,13 +144,13 @@ class Bitrix24Integration(CrmIntegration):
         """A deal event names only the deal: the caller resolves it with `resolve_deal`."""
         form = request.form()
         event = form.get("event", "").upper()
-        if event not in DEAL_EVENTS:
+        if event not in DEAL_EVENTS and event != DEAL_DELETED:
             return [Notice("other", note=f"event {event or '(none)'} is not about a deal")]
         deal_id = form.get("data[FIELDS][ID]", "")
         if not deal_id.isdigit():
             problem = [{"field": "data[FIELDS][ID]", "message": "must be a deal id"}]
             raise InvalidField("data[FIELDS][ID]: must be a deal id", problem)
-        return [Notice("deal", deal_id=deal_id)]
+        return [Notice("deleted" if event == DEAL_DELETED else "deal", deal_id=deal_id)]
 
     async def resolve_deal(self, http: aiohttp.ClientSession, deal_id: str) -> Notice:
         """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
@@ -211,12 +214,15 @@ def deal_notice(deal: dict[str, Any]) -> Notice:
     deal_id = str(deal.get("ID", ""))
     semantic = str(deal.get("STAGE_SEMANTIC_ID", ""))
     lead_id = str(deal.get("LEAD_ID") or "")
+    # Its lead and deal go with every outcome: a deal back in progress, or lost, after it
+    # was won undoes the payment it made.
     if semantic not in ("S", "F"):
-        return Notice("other", note=f"deal {deal_id} is still in progress")
+        note = f"deal {deal_id} is still in progress"
+        return Notice("other", lead_id or None, note=note, deal_id=deal_id)
     if semantic == "F":
         if not lead_id:
-            return Notice("other", note=f"deal {deal_id} has no LEAD_ID")
-        return Notice("lost", lead_id)
+            return Notice("lost", note=f"deal {deal_id} has no LEAD_ID", deal_id=deal_id)
+        return Notice("lost", lead_id, deal_id=deal_id)
     amount, code = money("OPPORTUNITY", deal.get("OPPORTUNITY") or "0", deal.get("CURRENCY_ID"))
     # MOVED_TIME is when the deal entered its (won) stage; CLOSEDATE is a date a manager
     # types, often the planned one; DATE_MODIFY moves with any later edit.

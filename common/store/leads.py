@@ -17,6 +17,7 @@ def lead_from_row(row: Row) -> Lead:
     values["status"] = LeadStatus(values["status"])
     values["extra"] = loads(values["extra"]) or {}
     values["warnings"] = loads(values["warnings"]) or []
+    values["payment_pending"] = bool(values["payment_pending"])
     return Lead(**values)
 
 
@@ -81,6 +82,14 @@ class LeadRows:
             f"{SELECT} WHERE crm_connection = ? AND crm_lead_id = ? AND id <> ?"
             " ORDER BY status = 'merged', created_at, id LIMIT 1",
             (connection, crm_lead_id, other_than),
+        )
+        return None if row is None else lead_from_row(row)
+
+    def by_payment_deal(self, connection: str, deal_id: str) -> Lead | None:
+        """The lead this connection's deal paid (a deletion names the deal only)."""
+        row = self.sql.one(
+            f"{SELECT} WHERE crm_connection = ? AND payment_deal_id = ? LIMIT 1",
+            (connection, deal_id),
         )
         return None if row is None else lead_from_row(row)
 

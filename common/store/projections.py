@@ -18,7 +18,10 @@ from common.events import (
     LeadRepeated,
     LeadSentToCrm,
     Linked,
+    PaymentAmountSet,
+    PaymentCorrected,
     PaymentRegistered,
+    PaymentReversed,
     YandexConversionFailed,
     YandexConversionProcessed,
     YandexConversionSkipped,
@@ -146,10 +149,45 @@ def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered) -> N
         payment_amount=str(payment.amount),
         payment_currency=payment.currency,
         paid_at=payment.paid_at,
+        payment_pending=int(payment.pending),
+        payment_deal_id=payment.deal_id,
     )
     revenue = minor_units(payment.amount)
     _bump(sql, campaign, payments=1, revenue_minor=revenue)
     _bump_day(sql, payment.paid_at, campaign, payments=1, revenue_minor=revenue)
+
+
+def _payment_amount(sql: Sql, event: Event, amount: Decimal, previous: Decimal) -> None:
+    """The amount came or changed: revenue moves by the difference, on the day the payment
+    counts on, so that each day (and the campaign) holds the sales as the CRM now says them."""
+    assert isinstance(event.payload, PaymentAmountSet | PaymentCorrected)
+    campaign = _update_lead(
+        sql,
+        event,
+        payment_amount=str(amount),
+        payment_currency=event.payload.currency,
+        payment_pending=0,
+    )
+    delta = minor_units(amount) - minor_units(previous)
+    _bump(sql, campaign, revenue_minor=delta)
+    _bump_day(sql, event.payload.paid_at, campaign, revenue_minor=delta)
+
+
+def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed) -> None:
+    """The sale is undone on the day it was counted on; the lead is back in the CRM's hands."""
+    campaign = _update_lead(
+        sql,
+        event,
+        status=LeadStatus.SENT_TO_CRM,
+        payment_amount=None,
+        payment_currency=None,
+        paid_at=None,
+        payment_pending=0,
+        payment_deal_id=None,
+    )
+    revenue = -minor_units(reversed_.amount)
+    _bump(sql, campaign, payments=-1, revenue_minor=revenue)
+    _bump_day(sql, reversed_.paid_at, campaign, payments=-1, revenue_minor=revenue)
 
 
 def _lead_lost(sql: Sql, event: Event) -> None:
@@ -184,6 +222,12 @@ def project(sql: Sql, event: Event) -> None:
             _delivery_failed(sql, event, failed)
         case PaymentRegistered() as payment:
             _payment_registered(sql, event, payment)
+        case PaymentAmountSet(amount=amount):
+            _payment_amount(sql, event, amount, Decimal(0))
+        case PaymentCorrected(amount=amount, previous=previous):
+            _payment_amount(sql, event, amount, previous)
+        case PaymentReversed() as reversed_:
+            _payment_reversed(sql, event, reversed_)
         case LeadLost():
             _lead_lost(sql, event)
         case YandexDirectConversion():

@@ -33,6 +33,10 @@ METRICA_PROCESSING = timedelta(hours=2)
 
 Due = list[tuple[Task, Conversion]]
 Outcomes = dict[int, Done | Failed]
+# Tasks that send nothing now: seconds until they look again (the amount is pending), or
+# None when the lead's conversion has already gone (Metrica has no update or delete).
+Later = dict[int, float | None]
+SENT = frozenset({"uploaded", "linked", "not_linked", "partly_linked", "unconfirmed"})
 
 
 def _by_upload_key(due: Due) -> dict[str | None, Due]:
@@ -74,21 +78,36 @@ class YandexConversions:
         if missing:
             leads |= await self.store.read(lambda tx: tx.leads.many(missing))
         outcomes: dict[int, Done | Failed] = {}
+        later: Later = {}
         due: Due = []
         for task in tasks:
             lead = leads.get(task.lead_id or "")
             reason = self._skip_reason(lead)
             if reason or lead is None:
                 outcomes[task.id] = Done(YandexConversionSkipped(str(reason)))
-                continue
-            try:
-                due.append((task, self._conversion(lead)))
-            except (ValueError, ArithmeticError) as error:  # this row only, not its batch
-                failure = PermanentFailure(f"the payment cannot be a conversion: {error}")
-                outcomes[task.id] = Failed(failure, YandexConversionFailed)
+            elif lead.conversion_status in SENT or lead.id in {c.lead_id for _, c in due}:
+                later[task.id] = None  # its amount came, or it was won again: sent once
+            elif wait := self._amount_wait(lead):
+                later[task.id] = wait
+            else:
+                try:
+                    due.append((task, self._conversion(lead)))
+                except (ValueError, ArithmeticError) as error:  # this row only, not its batch
+                    failure = PermanentFailure(f"the payment cannot be a conversion: {error}")
+                    outcomes[task.id] = Failed(failure, YandexConversionFailed)
         for key, group in _by_upload_key(due).items():
             outcomes |= await self._deliver(group, key)
-        await self.store.write(lambda tx: self._settle_all(tx, tasks, outcomes))
+        await self.store.write(lambda tx: self._settle_all(tx, tasks, outcomes, later))
+
+    def _amount_wait(self, lead: Lead) -> float | None:
+        """Seconds the upload of a payment whose amount is pending still waits for it: until
+        `yandex.amount_grace_hours` after the win; None once it may go (at Price 0)."""
+        if not lead.payment_pending or lead.paid_at is None:
+            return None
+        hours = self.settings.yandex.amount_grace_hours
+        ends = clock.parse(lead.paid_at) + timedelta(hours=hours)
+        left = (ends - clock.now()).total_seconds()
+        return left if left > 0 else None
 
     def _skip_reason(self, lead: Lead | None) -> str | None:
         if lead is None:
@@ -178,7 +197,19 @@ class YandexConversions:
             outcomes[task.id] = Done(uploaded, {"upload_id": upload_id})
         return outcomes
 
-    def _settle_all(self, tx: Tx, tasks: list[Task], outcomes: dict[int, Done | Failed]) -> None:
+    def _settle_all(
+        self, tx: Tx, tasks: list[Task], outcomes: dict[int, Done | Failed], later: Later
+    ) -> None:
+        for task in tasks:
+            if task.id not in later:
+                continue
+            wait = later[task.id]
+            if wait is None:
+                if tx.tasks.still_held(task):
+                    tx.tasks.complete(task.id, {"sent": "the lead's conversion went before"})
+            else:
+                tx.tasks.retry_if_held(task, wait, "waiting for the amount of the won deal")
+        tasks = [task for task in tasks if task.id in outcomes]
         settled = apply_each(tx, tasks, outcomes, self.settings.dispatcher)
         for task in tasks:
             outcome = outcomes[task.id]

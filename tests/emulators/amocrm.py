@@ -11,6 +11,7 @@ entity_id}]}}; a note on an unknown lead is refused with 400 and validation-erro
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 from aiohttp import web
@@ -157,3 +158,39 @@ def create_app(amo: AmoCrm) -> web.Application:
         ]
     )
     return app
+
+
+# What a manager does to a lead after it was won, and the webhook amoCRM then sends. Kommo's
+# developer docs, "Webhooks" (docs/webhooks-general): the events "Lead stage (status)
+# changed" (leads[status][N][…]: id, status_id, old_status_id, pipeline_id, price, …), "Lead
+# edited" (leads[update][N][…], the same fields) and "Lead deleted" (leads[delete][N][…]: id,
+# status_id, pipeline_id), posted as application/x-www-form-urlencoded. Status 142 is won,
+# 143 lost (Kommo's "Leads pipelines and stages": the two fixed closing stages).
+def change_lead(amo: AmoCrm, lead_id: int, section: str, **fields: int) -> dict[str, str]:
+    """Change the lead's state (its status or price) and return the webhook's form."""
+    before = amo.state[lead_id]
+    after = before | fields | {"updated_at": max(before["updated_at"] + 1, int(time.time()))}
+    amo.state[lead_id] = after
+    form = {"account[subdomain]": "shop"}
+    shown = {**after, "old_status_id": before["status_id"]} if section == "status" else after
+    for key in ("id", "status_id", "old_status_id", "pipeline_id", "price", "updated_at"):
+        if key in shown:
+            form[f"leads[{section}][0][{key}]"] = str(shown[key])
+    return form
+
+
+def delete_lead(amo: AmoCrm, lead_id: int) -> dict[str, str]:
+    """The lead is deleted in amoCRM: gone from the list, and the "Lead deleted" webhook."""
+    gone = amo.state.pop(lead_id)
+    amo.leads.discard(lead_id)
+    return {
+        "account[subdomain]": "shop",
+        "leads[delete][0][id]": str(lead_id),
+        "leads[delete][0][status_id]": str(gone["status_id"]),
+        "leads[delete][0][pipeline_id]": str(gone["pipeline_id"]),
+    }
+
+
+def won_total(amo: AmoCrm) -> int:
+    """What amoCRM's own report would say was won: the budgets of leads in status 142."""
+    return sum(lead["price"] for lead in amo.state.values() if lead["status_id"] == 142)

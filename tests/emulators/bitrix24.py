@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import time
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -160,3 +161,46 @@ def create_app(b24: Bitrix24) -> web.Application:
         ]
     )
     return app
+
+
+# What a manager does to a deal after it was won, and the outgoing webhook Bitrix24 sends.
+# Bitrix24 REST docs (bitrix24/b24restdocs): crm.deal.update changes OPPORTUNITY or the
+# stage; "Event on deal update onCrmDealUpdate" and "Event on deal deletion onCrmDealDelete"
+# post `event`, `data[FIELDS][ID]` (the deal id only), `ts` and `auth[…]` with the
+# application token, form-encoded. A deleted deal is gone: crm.deal.get answers "Not found".
+def change_deal(b24: Bitrix24, deal_id: str, **fields: Any) -> None:
+    """crm.deal.update: new fields, DATE_MODIFY now; a new stage sets MOVED_TIME too."""
+    deal = b24.deals[deal_id]
+    now = datetime.now().astimezone().replace(microsecond=0).isoformat()
+    if "STAGE_SEMANTIC_ID" in fields and fields["STAGE_SEMANTIC_ID"] != deal.get(
+        "STAGE_SEMANTIC_ID"
+    ):
+        fields.setdefault("MOVED_TIME", now)
+    deal |= fields | {"DATE_MODIFY": now}
+
+
+def delete_deal(b24: Bitrix24, deal_id: str) -> None:
+    """crm.deal.delete: the deal is gone from get and list."""
+    del b24.deals[deal_id]
+
+
+def deal_event(event: str, deal_id: str, application_token: str) -> dict[str, str]:
+    """The outgoing webhook's form for a deal event (ONCRMDEALUPDATE, ONCRMDEALDELETE, …)."""
+    return {
+        "event": event,
+        "data[FIELDS][ID]": deal_id,
+        "ts": str(int(time.time())),
+        "auth[application_token]": application_token,
+    }
+
+
+def won_total(b24: Bitrix24) -> Decimal:
+    """What Bitrix24's own report would say was won: OPPORTUNITY of deals in a won stage."""
+    return sum(
+        (
+            Decimal(str(deal.get("OPPORTUNITY") or 0))
+            for deal in b24.deals.values()
+            if deal.get("STAGE_SEMANTIC_ID") == "S"
+        ),
+        Decimal(0),
+    )

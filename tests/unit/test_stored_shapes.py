@@ -171,3 +171,33 @@ def test_a_merged_lead_is_stored_in_its_own_shape():
     data = {"connection": "amo", "crm_lead_id": "7", "into_lead_id": "L1"}
     assert event_data(merged) == data
     assert event_of(EventType.LEAD_MERGED_IN_CRM, data) == merged
+
+
+async def test_payment_changes_are_stored_in_their_shape_and_read_back(store):
+    """PAYMENT_AMOUNT_SET, PAYMENT_CORRECTED, PAYMENT_REVERSED and a pending payment: each
+    field under its name, amounts as exact text, defaults left out."""
+    from common.events import PaymentAmountSet, PaymentCorrected, PaymentReversed
+
+    written = [
+        PaymentRegistered(Decimal("0.00"), "RUB", PAID_AT, "b24", pending=True, deal_id="77"),
+        PaymentAmountSet(Decimal("2500.00"), "RUB", PAID_AT, source="b24"),
+        PaymentCorrected(Decimal("2000.50"), Decimal("2500.00"), "RUB", PAID_AT),
+        PaymentReversed(Decimal("2000.50"), PAID_AT, "deleted", source="b24"),
+    ]
+    await store.write(lambda tx: [tx.events.append("l", n, e) for n, e in enumerate(written)])
+    found = rows(store.location, "SELECT type, data FROM events ORDER BY version")
+    money = {"currency": "RUB", "paid_at": PAID_AT}
+    assert [(r["type"], json.loads(r["data"])) for r in found] == [
+        (
+            "PAYMENT_REGISTERED",
+            {"amount": "0.00", **money, "source": "b24", "pending": True, "deal_id": "77"},
+        ),
+        ("PAYMENT_AMOUNT_SET", {"amount": "2500.00", **money, "source": "b24"}),
+        ("PAYMENT_CORRECTED", {"amount": "2000.50", "previous": "2500.00", **money}),
+        (
+            "PAYMENT_REVERSED",
+            {"amount": "2000.50", "paid_at": PAID_AT, "reason": "deleted", "source": "b24"},
+        ),
+    ]
+    events = await store.read(lambda tx: tx.events.read_stream("l"))
+    assert [e.payload for e in events] == written

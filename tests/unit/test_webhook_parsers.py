@@ -173,3 +173,28 @@ def test_generic_bad_payments(crms, payload, field):
     with pytest.raises(InvalidField) as caught:
         crms["shop"].parse_webhook(generic_hook(payload))
     assert caught.value.detail[0]["field"] == field
+
+
+def test_amocrm_deleted_leads_are_deletion_notices(crms):
+    """Kommo's "Lead deleted" webhook: leads[delete][N][id], status_id and pipeline_id."""
+    form = {
+        "leads[delete][0][id]": "30000007",
+        "leads[delete][0][status_id]": "142",
+        "leads[delete][0][pipeline_id]": "5000000",
+    }
+    hook = WebhookRequest({"token": "hook-secret"}, {}, urlencode(form).encode())
+    [notice] = crms["amo"].parse_webhook(hook)
+    assert (notice.outcome, notice.crm_lead_id) == ("deleted", "30000007")
+    bad = WebhookRequest({}, {}, urlencode({"leads[delete][0][id]": "x"}).encode())
+    with pytest.raises(InvalidField, match=r"leads\[delete\]\[0\]: id must be a number"):
+        crms["amo"].parse_webhook(bad)
+
+
+def test_bitrix24_deal_deletion_names_the_deal(crms):
+    """ONCRMDEALDELETE carries data[FIELDS][ID] only: nothing to read, the deal is gone."""
+    form = {"event": "ONCRMDEALDELETE", "data[FIELDS][ID]": "1765"}
+    [notice] = crms["b24"].parse_webhook(WebhookRequest({}, {}, urlencode(form).encode()))
+    assert (notice.outcome, notice.deal_id, notice.crm_lead_id) == ("deleted", "1765", None)
+    form["data[FIELDS][ID]"] = "1765; DROP"
+    with pytest.raises(InvalidField):
+        crms["b24"].parse_webhook(WebhookRequest({}, {}, urlencode(form).encode()))
