@@ -8,10 +8,13 @@ import aiohttp
 from common.config import Settings
 from common.health import Health
 from common.integrations.registry import build_integrations
+from services.dashboard.app import create_app as dashboard
+from services.dispatcher.app import create_app as dispatcher
 from services.dispatcher.reconcile import MAX_PAGES, DealReconciliation
 from tests.emulators import amocrm
 from tests.emulators.faults import start
-from tests.helpers import ago, crm_connections, moscow, rows
+from tests.helpers import ago, crm_connections, moscow, rows, wait_for_async
+from tests.integration.test_dashboard import PASSWORD, log_in
 from tests.integration.test_reconcile import delivered
 
 
@@ -173,3 +176,36 @@ async def test_a_disabled_amocrm_webhook_is_a_problem_without_its_token(store):
         await runner.cleanup()
     assert health.problems() == []
     assert (await store.read(lambda tx: tx.cursors.get("amo"))).webhook is None
+
+
+async def test_a_reconciliation_failing_round_after_round_is_shown(
+    aiohttp_client, settings, store, b24
+):
+    """On the dispatcher's /healthz after three rounds, and on the dashboard's admin page."""
+    b24.faults.status = 500  # the portal fails every call
+    connection = crm_connections(f"{b24.url}{b24.path}")["b24"] | {"reconcile_every": 0.05}
+    configured = Settings(
+        database=settings.database,
+        crm={"b24": connection},
+        dashboard={"password": PASSWORD, "secret_key": "k" * 40},
+    )
+    worker = await aiohttp_client(dispatcher(configured))
+
+    async def unhealthy():
+        answer = await worker.get("/healthz")
+        return answer.status == 503 and (await answer.json())["problems"]
+
+    [problem] = await wait_for_async(unhealthy)
+    assert "reconciliation of b24 has failed 3 rounds in a row" in problem
+    assert "HTTP 500" in problem
+    dash = await aiohttp_client(dashboard(configured))
+    await log_in(dash)
+    page = await (await dash.get("/admin")).text()
+    assert 'class="warning reconcile-failing"' in page and "HTTP 500" in page
+    b24.faults.status = None  # the portal is back: the problem goes away
+
+    async def healthy():
+        return (await worker.get("/healthz")).status == 200
+
+    await wait_for_async(healthy)
+    assert "reconcile-failing" not in await (await dash.get("/admin")).text()
