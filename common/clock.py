@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+# How far this process's clock runs ahead of the real one: always zero but in tests, which move
+# it through one fixture (`move_clock` in tests/conftest.py) to let time pass without waiting.
+_ahead = timedelta(0)
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _ahead
 
 
 def iso(moment: datetime) -> str:
@@ -17,7 +22,8 @@ def iso(moment: datetime) -> str:
 
 def now_iso() -> str:
     # isoformat is several times faster than strftime and gives the same text here.
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    moment = datetime.now(UTC) + _ahead
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def after(seconds: float) -> str:

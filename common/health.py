@@ -2,8 +2,9 @@
 
 Each loop a process must keep running registers here with how long a round may take at
 most, and beats after every round it completes. /healthz answers 503 naming the problem
-when a loop has not completed a round in that time, or when the database refused the last
-write for a reason of its own (disk full, I/O error).
+when a loop has not completed a round in that time, when work reports a problem (a CRM's
+webhook switched off, reconciliation failing round after round), or when the database
+refused the last write for a reason of its own (disk full, I/O error).
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ class Loop:
 class Health:
     def __init__(self) -> None:
         self.loops: list[Loop] = []
+        self.reported: dict[str, str] = {}  # by what it is about: a problem a task found
+
+    def report(self, about: str, problem: str | None) -> None:
+        """A problem some work found (a CRM's webhook switched off, a round that keeps
+        failing) until it reports None for the same thing."""
+        if problem is None:
+            self.reported.pop(about, None)
+        else:
+            self.reported[about] = problem
 
     def watch(self, name: str, allowed: float) -> Loop:
         loop = Loop(name, allowed)
@@ -38,4 +48,5 @@ class Health:
         return loop
 
     def problems(self) -> list[str]:
-        return [problem for loop in self.loops if (problem := loop.problem())]
+        stalled = [problem for loop in self.loops if (problem := loop.problem())]
+        return stalled + list(self.reported.values())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from common import clock
 from common.config import Settings
 from common.store import open_store
 from tests import pg
@@ -58,6 +60,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture
+def move_clock(monkeypatch: pytest.MonkeyPatch):
+    """Move this process's clock (common.clock) ahead, for code that waits on time passing;
+    the one way a test changes the clock. The database server's clock does not move."""
+
+    def move(**delta: float) -> None:
+        monkeypatch.setattr(clock, "_ahead", clock._ahead + timedelta(**delta))
+
+    return move
 
 
 @pytest.fixture(scope="session")

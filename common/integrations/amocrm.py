@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -16,13 +18,15 @@ from common.integrations.base import (
     CrmIntegration,
     DeliveryFailure,
     PermanentFailure,
+    Reply,
     WebhookRequest,
     classify_http,
     same_secret,
 )
 from common.integrations.text import lead_text
-from common.model import Delivered, Lead, Notice
+from common.model import Delivered, Json, JsonObject, Lead, Notice
 from common.money import money
+from common.reconciling import Page, Window
 
 # AmoCRM's tracking-data fields are addressed by field_code.
 TRACKING = {
@@ -115,37 +119,77 @@ class AmoCrmIntegration(CrmIntegration):
         reply = await self.call(http, "POST", self.notes_url, json=[note], headers=self._auth())
         classify_http(reply, f"AmoCRM '{self.name}' notes")
 
-    async def closed_since(
-        self, http: aiohttp.ClientSession, cursor: str | None, first_look: datetime
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Leads updated at or after the cursor (Unix seconds; `first_look` when there is
-        none) now won or lost, every page, and the next cursor. Kommo's API reference,
-        "Leads list": filter[updated_at][from], order, page and limit (at most 250); 204
-        when nothing matches."""
-        since = cursor or str(int(first_look.timestamp()))
-        found: list[dict[str, Any]] = []
-        page: int | None = 1
-        while page is not None:
-            params = {
-                "filter[updated_at][from]": since,
-                "order[updated_at]": "asc",
-                "limit": "250",
-                "page": str(page),
-            }
-            url = str(self.connection.base_url).rstrip("/") + "/api/v4/leads"
-            reply = await self.call(http, "GET", url, params=params, headers=self._auth())
-            if reply.status == 204:
-                break
-            classify_http(reply, f"AmoCRM '{self.name}' leads")
-            body = reply.json() or {}
-            leads = (body.get("_embedded") or {}).get("leads") or []
-            found += [lead for lead in leads if isinstance(lead, dict)]
-            page = page + 1 if (body.get("_links") or {}).get("next") else None
+    async def closed_page(self, http: aiohttp.ClientSession, window: Window) -> Page:
+        """Leads updated within one piece of the window (Unix seconds), now won or lost.
+
+        amoCRM pages by number over a list an edit reorders (Kommo's API reference, "Leads
+        list": filter[updated_at][from]/[to], order, `page`, `limit` at most 250, `_links.next`
+        while more remain, 204 when nothing matches): an edit between two pages would shift
+        a lead past us. So a piece whose answer has a next page is split in two until each
+        fits on one page, read whole in one answer; a lead edited meanwhile leaves the window
+        for a later one. Only a single second with more than 250 changes is paged."""
+        pieces, page = _pieces(window)
+        low, high = pieces[-1]
+        params = {
+            "filter[updated_at][from]": str(low),
+            "filter[updated_at][to]": str(high - 1),
+            "order[id]": "asc",
+            "limit": str(LIST_LIMIT),
+            "page": str(page),
+        }
+        url = str(self.connection.base_url).rstrip("/") + "/api/v4/leads"
+        reply = await self.call(http, "GET", url, params=params, headers=self._auth())
+        found, more = ([], False) if reply.status == 204 else self._listed(reply)
+        if more and page == 1 and high - low > 1:
+            middle = (low + high) // 2
+            return Page([], _place([*pieces[:-1], [middle, high], [low, middle]]))
+        place: JsonObject | None
+        if more:
+            if page >= MOST_PAGES_IN_A_SECOND:
+                raise PermanentFailure(f"AmoCRM '{self.name}' lists leads past page {page}")
+            place = _place(pieces, page + 1)
+        else:
+            place = _place(pieces[:-1]) if len(pieces) > 1 else None
         closed = [lead for lead in found if str(lead.get("status_id")) in (WON, LOST)]
-        stamps = [
-            int(lead["updated_at"]) for lead in found if str(lead.get("updated_at")).isdigit()
-        ]
-        return closed, str(max(stamps)) if stamps else since
+        return Page(closed, place)
+
+    def _listed(self, reply: Reply) -> tuple[list[JsonObject], bool]:
+        """The leads of one answer, and whether it says more remain."""
+        classify_http(reply, f"AmoCRM '{self.name}' leads")
+        body = reply.json()
+        body = body if isinstance(body, dict) else {}
+        embedded = body.get("_embedded")
+        leads = embedded.get("leads") if isinstance(embedded, dict) else None
+        leads = leads if isinstance(leads, list) else []
+        if len(leads) > LIST_LIMIT:
+            raise PermanentFailure(f"AmoCRM '{self.name}' listed {len(leads)} leads on one page")
+        links = body.get("_links")
+        more = isinstance(links, dict) and bool(links.get("next"))
+        return [lead for lead in leads if isinstance(lead, dict)], more
+
+    async def webhook_problem(self, http: aiohttp.ClientSession) -> str | None:
+        """Our webhook switched off. amoCRM does that after more than 100 answers outside 2xx
+        within two hours; Kommo's API reference, "List of webhooks" (GET /api/v4/webhooks,
+        administrators only): each has `destination` and `disabled`."""
+        url = str(self.connection.base_url).rstrip("/") + "/api/v4/webhooks"
+        reply = await self.call(http, "GET", url, headers=self._auth())
+        if reply.status == 204:
+            return None
+        classify_http(reply, f"AmoCRM '{self.name}' webhooks")
+        body = reply.json()
+        embedded = body.get("_embedded") if isinstance(body, dict) else None
+        hooks = embedded.get("webhooks") if isinstance(embedded, dict) else None
+        ours = f"/api/v1/webhooks/crm/{self.name}"
+        for hook in hooks if isinstance(hooks, list) else []:
+            if not isinstance(hook, dict) or hook.get("disabled") is not True:
+                continue
+            where = urlsplit(str(hook.get("destination") or ""))
+            if where.path.rstrip("/") == ours:  # the query holds our token: never shown
+                return (
+                    f"amoCRM has switched off its webhook to {where.netloc}{where.path}"
+                    " (after too many failed answers): switch it on again in amoCRM"
+                )
+        return None
 
     def notice_of(self, item: dict[str, Any]) -> Notice:
         """A listed lead as a webhook would have said it."""
@@ -157,6 +201,11 @@ class AmoCrmIntegration(CrmIntegration):
             },
             self.currency,
         )
+        # closed_at is when the lead was won (Kommo's "Leads list"); updated_at moves with
+        # any later edit, and would date the sale days late in Metrica.
+        closed_at = _unix_iso(str(item.get("closed_at") or ""))
+        if notice.outcome == "paid" and closed_at is not None:
+            return replace(notice, paid_at=closed_at)
         return notice
 
     @property
@@ -183,6 +232,38 @@ class AmoCrmIntegration(CrmIntegration):
 
 
 LEAD_KEY = re.compile(r"^leads\[(status|update|add|delete)\]\[(\d+)\]\[(\w+)\]$")
+LIST_LIMIT = 250  # Kommo's "Leads list": `limit` at most 250
+MOST_PAGES_IN_A_SECOND = 40  # 10,000 leads changed in one second: a CRM that never ends
+
+
+def _pieces(window: Window) -> tuple[list[list[int]], int]:
+    """The pieces of the window still to read (the next last) and the page of the next."""
+    place = window.place or {}
+    stored = place.get("pieces")
+    pieces = [
+        piece for item in (stored if isinstance(stored, list) else []) if (piece := _span(item))
+    ]
+    if not pieces:
+        pieces = [[int(window.since.timestamp()), int(window.until.timestamp())]]
+    page = place.get("page")
+    return pieces, page if isinstance(page, int) and not isinstance(page, bool) and page > 1 else 1
+
+
+def _place(pieces: list[list[int]], page: int = 1) -> JsonObject:
+    spans: list[Json] = [[low, high] for low, high in pieces]
+    return {"pieces": spans, "page": page}
+
+
+def _span(item: object) -> list[int] | None:
+    """A stored piece [from, to) of Unix seconds, if it is one."""
+    if not isinstance(item, list) or len(item) != 2:
+        return None
+    low, high = item
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (low, high)):
+        return None
+    return [low, high] if low < high else None
+
+
 WON, LOST = "142", "143"
 
 

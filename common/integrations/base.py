@@ -7,7 +7,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,6 +18,7 @@ from aiolimiter import AsyncLimiter
 from common import clock
 from common.errors import BadRequest
 from common.model import Delivered, Lead, Notice
+from common.reconciling import Page, Window
 
 ERROR_TEXT_LIMIT = 500
 
@@ -158,15 +158,20 @@ class CrmIntegration(ABC):
         None when this CRM cannot be asked (or is not to be)."""
         return None
 
-    async def closed_since(
-        self, http: aiohttp.ClientSession, cursor: str | None, first_look: datetime
-    ) -> tuple[list[dict[str, Any]], str]:
-        """The deals won or lost since the cursor (`first_look` when there is none), as the
-        CRM lists them, and the next cursor; asked only when `reconcile_every` is set."""
+    async def closed_page(self, http: aiohttp.ClientSession, window: Window) -> Page:
+        """One page of the deals changed within the window, from its place on, as the CRM
+        lists them, and the place the next page starts; asked only when `reconcile_every`
+        is set. The order must not depend on a time an edit changes, so that an edit
+        between two pages cannot shift what is still to be read."""
         raise NotImplementedError(f"{self.kind} cannot list closed deals")
 
+    async def webhook_problem(self, http: aiohttp.ClientSession) -> str | None:
+        """What is wrong with this CRM's webhook to us (switched off, say), as the CRM tells
+        it; None when nothing is, or the CRM cannot say."""
+        return None
+
     def notice_of(self, item: dict[str, Any]) -> Notice:
-        """A deal listed by `closed_since` as a webhook would have said it."""
+        """A deal listed by `closed_page` as a webhook would have said it."""
         raise NotImplementedError(f"{self.kind} cannot list closed deals")
 
     def deal_link(self, crm_ref: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -23,6 +23,7 @@ from common.integrations.base import (
 from common.integrations.text import lead_text
 from common.model import UTM_FIELDS, Delivered, Lead, Notice
 from common.money import money
+from common.reconciling import Page, Window
 
 # Bitrix24 REST docs (outgoing webhooks, "auth" block): the application token, and for an
 # application also its OAuth access and refresh tokens.
@@ -170,31 +171,59 @@ class Bitrix24Integration(CrmIntegration):
             return f"{root}/crm/deal/details/{crm_ref.removeprefix('deal:')}/"
         return f"{root}/crm/lead/details/{crm_ref}/"
 
-    async def closed_since(
-        self, http: aiohttp.ClientSession, cursor: str | None, first_look: datetime
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Won and lost deals modified at or after the cursor (a DATE_MODIFY as Bitrix24 wrote
-        it; `first_look` when there is none), oldest change first, every page of
-        crm.deal.list (Bitrix24 gives 50 a page and `next`); and the next cursor."""
-        since = cursor or clock.iso(first_look)
-        deals: list[dict[str, Any]] = []
-        start: int | None = 0
-        while start is not None:
-            params: dict[str, Any] = {
-                "filter": {"STAGE_SEMANTIC_ID": ["S", "F"], ">=DATE_MODIFY": since},
-                "order": {"DATE_MODIFY": "ASC", "ID": "ASC"},
-                "select": [*DEAL_FIELDS],
-                "start": start,
-            }
-            reply = await self.call(http, "POST", f"{self.base}/crm.deal.list.json", json=params)
-            page = result_of(reply, f"Bitrix24 '{self.name}' crm.deal.list")
-            if not isinstance(page, list):
-                raise PermanentFailure(f"Bitrix24 '{self.name}' crm.deal.list gave no list")
-            deals += [deal for deal in page if isinstance(deal, dict)]
-            following = (reply.json() or {}).get("next")
-            start = following if isinstance(following, int) and page else None
-        stamps = [str(d["DATE_MODIFY"]) for d in deals if d.get("DATE_MODIFY")]
-        return deals, max(stamps, key=clock.parse, default=since)
+    async def closed_page(self, http: aiohttp.ClientSession, window: Window) -> Page:
+        """Won and lost deals modified within the window, by ID from the last one read on.
+
+        b24restdocs, "Retrieve Large Volumes of Data": order by ID, filter `>ID` the last one
+        read, `start = -1` (no count); the end is a page of fewer than 50. A deal edited
+        meanwhile leaves the window for a later one: it cannot shift the deals still to be
+        read, as paging by `start` over a list ordered by DATE_MODIFY did. crm.deal.list:
+        `@` is IN (an array); datetimes are `YYYY-MM-DDThh:mm:ss±hh:mm` ("Data Types")."""
+        after = _last_id(window.place)
+        params: dict[str, Any] = {
+            "filter": {
+                "@STAGE_SEMANTIC_ID": ["S", "F"],
+                ">=DATE_MODIFY": portal_time(window.since),
+                "<DATE_MODIFY": portal_time(window.until),
+                ">ID": after,
+            },
+            "order": {"ID": "ASC"},
+            "select": [*DEAL_FIELDS],
+            "start": -1,
+        }
+        service = f"Bitrix24 '{self.name}' crm.deal.list"
+        reply = await self.call(http, "POST", f"{self.base}/crm.deal.list.json", json=params)
+        rows = result_of(reply, service)
+        if not isinstance(rows, list):
+            raise PermanentFailure(f"{service} gave no list")
+        if len(rows) > LIST_PAGE:
+            raise PermanentFailure(f"{service} gave {len(rows)} deals for a page of {LIST_PAGE}")
+        deals = [row for row in rows if isinstance(row, dict)]
+        last = max((_id(deal) for deal in deals), default=after)
+        if len(rows) < LIST_PAGE:
+            return Page(deals, None, len(rows) - len(deals))  # the window is read
+        if last <= after:
+            raise PermanentFailure(f"{service} gave a full page with no deal after ID {after}")
+        return Page(deals, {"after": last}, len(rows) - len(deals))
+
+
+LIST_PAGE = 50  # b24restdocs, "Features of List Methods": a list method gives 50 a page
+
+
+def portal_time(moment: datetime) -> str:
+    """A time as the REST API takes it: whole seconds with an offset, no `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _id(deal: dict[str, Any]) -> int:
+    """A deal's ID as a number; 0 (never past the place) when it is not one."""
+    value = str(deal.get("ID", ""))
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else 0
+
+
+def _last_id(place: dict[str, Any] | None) -> int:
+    value = (place or {}).get("after")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 DEAL_FIELDS = (

@@ -58,7 +58,9 @@ class Uploading:
     def of(cls, body: Any) -> Uploading:
         uploading = body.get("uploading") if isinstance(body, dict) else None
         if not isinstance(uploading, dict) or "id" not in uploading:
-            raise PermanentFailure("Yandex Metrica answered without an uploading")
+            # A proxy's HTML page, a list or `null` says nothing about the upload: look again
+            # later rather than end the check and leave the lead unconfirmed for good.
+            raise TemporaryFailure("Yandex Metrica answered without an uploading; will look again")
 
         def count(name: str) -> int:
             value = uploading.get(name)

@@ -22,6 +22,15 @@ def campaign_json(stats: CampaignStats) -> dict[str, object]:
 async def stats(request: web.Request) -> web.Response:
     health = await request.app[QUERIES].health()
     health["failing"] = [{"connection": c, "tasks": n} for c, n in health["failing"]]
+    health["reconciliation"] = {
+        name: {
+            "failures": r.failures,
+            "problem": r.problem,
+            "skipped": r.skipped,
+            "webhook": r.webhook,
+        }
+        for name, r in health["reconciliation"].items()
+    }
 
     def read(tx: Tx) -> dict[str, object]:
         return {

@@ -12,6 +12,7 @@ from common.campaigns import CampaignService
 from common.config import Settings
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
+from common.reconciling import Reading
 from common.store import LeadFilter, Store, Tx
 from common.store.sql import Row
 
@@ -72,6 +73,9 @@ class Daily(TypedDict):
     series: dict[str, dict[str, list[float]]]
 
 
+Readings = dict[str, Reading]
+
+
 class DashboardQueries:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
@@ -80,11 +84,11 @@ class DashboardQueries:
     async def health(self) -> dict[str, Any]:
         """Open task counts (not completed: that one grows forever) and failing connections."""
 
-        def read(tx: Tx) -> tuple[dict[TaskStatus, int], str | None, list[Row]]:
+        def read(tx: Tx) -> tuple[dict[TaskStatus, int], str | None, list[Row], Readings]:
             troubled = tx.tasks.troubled_leads(TaskType.SEND_TO_CRM, RETRYING_ATTEMPTS)
-            return tx.tasks.open_counts(), tx.tasks.oldest_pending(), troubled
+            return tx.tasks.open_counts(), tx.tasks.oldest_pending(), troubled, tx.cursors.all()
 
-        counts, oldest, troubled = await self.store.read(read)
+        counts, oldest, troubled, readings = await self.store.read(read)
         age = (clock.now() - clock.parse(oldest)).total_seconds() if oldest else None
         failing = Counter(
             row["crm_connection"] or self.settings.route_for(row["campaign_id"]) or ""
@@ -93,6 +97,7 @@ class DashboardQueries:
         return {str(status): n for status, n in counts.items()} | {
             "oldest_pending_seconds": age,
             "failing": sorted(failing.items(), key=lambda kv: -kv[1]),
+            "reconciliation": readings,  # by connection: failures, skipped, webhook
         }
 
     async def daily(self, days: int = 30) -> Daily:

@@ -73,8 +73,9 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
 
     metrics.before_scrape.append(count_tasks)
     processor.start()
+    health = app[appkeys.HEALTH]
     reconcilers = [
-        asyncio.create_task(DealReconciliation(store, integration, http).run(every))
+        asyncio.create_task(DealReconciliation(store, integration, http, health.report).run(every))
         for integration in integrations.values()
         if (every := integration.reconcile_every)
     ]

@@ -12,8 +12,9 @@ from common import clock
 from common.errors import IdempotencyConflict
 from common.leads import LeadService
 from common.model import NewLead
+from common.reconciling import Reading
 from tests.contract.kit import age, count, database_now
-from tests.helpers import rows
+from tests.helpers import ago, execute, moscow, rows
 
 SLACK = timedelta(seconds=5)
 
@@ -67,13 +68,29 @@ async def test_unmatched_payments_are_kept_once_and_attached_once(store, databas
 
 
 async def test_cursors_move_and_say_when(store, database):
-    assert await store.read(lambda tx: tx.cursors.get("b24")) is None
-    await store.write(lambda tx: tx.cursors.set("b24", "one"))
-    await store.write(lambda tx: tx.cursors.set("b24", "two"))
+    assert await store.read(lambda tx: tx.cursors.get("b24")) == Reading()
+    one = Reading(since=ago(hours=2), until=ago(hours=1), place={"after": 10}, skipped=1)
+    two = Reading(since=ago(hours=1), failures=2, problem="HTTP 500", webhook="switched off")
+    await store.write(lambda tx: tx.cursors.set("b24", one))
+    await store.write(lambda tx: tx.cursors.set("b24", two))
     [kept] = rows(database, "SELECT * FROM reconcile_cursors")
-    assert (kept["connection"], kept["cursor"]) == ("b24", "two")
+    assert kept["connection"] == "b24" and kept["cursor"].startswith("{")
     assert near(kept["updated_at"], database_now(database))
-    assert await store.read(lambda tx: tx.cursors.get("b24")) == "two"
+    assert await store.read(lambda tx: tx.cursors.get("b24")) == two
+    assert await store.read(lambda tx: tx.cursors.all()) == {"b24": two}
+
+
+async def test_an_earlier_version_s_text_cursor_is_where_the_next_window_starts(store, database):
+    """Before windows a cursor was the latest change time seen, as the CRM wrote it."""
+    since = ago(hours=3)
+    execute(
+        database,
+        "INSERT INTO reconcile_cursors (connection, cursor, updated_at) VALUES"
+        " ('amo', ?, '2026-01-01T00:00:00.000000Z'), ('b24', ?, '2026-01-01T00:00:00.000000Z')",
+        (str(int(since.timestamp())), moscow(since)),
+    )
+    readings = await store.read(lambda tx: tx.cursors.all())
+    assert readings == {"amo": Reading(since=since), "b24": Reading(since=since)}
 
 
 async def test_sessions_open_expire_and_close_on_the_store_s_clock(store, database):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -31,9 +32,21 @@ class AmoCrm(Emulator):
         self.leads: set[int] = set()
         self.notes: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}  # lead id -> {status_id, price, updated_at}
+        # Run one per list page answered, after it: a lead edited between two page requests.
+        self.on_page: list[Callable[[], None]] = []
+        self.always_next = False  # a hostile CRM: every list page says another follows
+        self.webhooks: list[dict[str, Any]] = []  # as GET /api/v4/webhooks lists them
 
-    def set_lead(self, lead_id: int, status_id: int, price: int, updated_at: int) -> None:
-        """A manager moved the lead (e.g. to 142, won) in amoCRM."""
+    def set_lead(
+        self,
+        lead_id: int,
+        status_id: int,
+        price: int,
+        updated_at: int,
+        closed_at: int | None = None,
+    ) -> None:
+        """A manager moved the lead (e.g. to 142, won) in amoCRM; `closed_at` is when it was
+        closed (won or lost), `updated_at` its latest edit of any kind."""
         self.leads.add(lead_id)
         self.state[lead_id] = {
             "id": lead_id,
@@ -41,7 +54,20 @@ class AmoCrm(Emulator):
             "pipeline_id": 1,
             "price": price,
             "updated_at": updated_at,
+            "closed_at": closed_at,
         }
+
+
+def _in_ranges(lead: dict[str, Any], query: Mapping[str, str]) -> bool:
+    """Whether the lead falls within each filter[updated_at]/filter[closed_at] range."""
+    for field in ("updated_at", "closed_at"):
+        low, high = query.get(f"filter[{field}][from]"), query.get(f"filter[{field}][to]")
+        value = lead.get(field)
+        if (low is not None or high is not None) and value is None:
+            return False
+        if low is not None and value < int(low) or high is not None and value > int(high):
+            return False
+    return True
 
 
 def shape_problem(body: Any) -> str | None:
@@ -108,24 +134,42 @@ def create_app(amo: AmoCrm) -> web.Application:
         return web.json_response(created)
 
     async def list_leads(request: web.Request) -> web.Response:
-        """GET /api/v4/leads per Kommo's API reference: filter[updated_at][from], order,
-        limit (at most 250) and page; HAL answer with _links.next; 204 when empty."""
+        """GET /api/v4/leads per Kommo's API reference ("Leads list", "API Filtration"):
+        filter[updated_at]/filter[closed_at] with [from] and [to] (Unix seconds, both ends
+        included), order[id|created_at|updated_at]=asc|desc, limit (at most 250) and page;
+        HAL answer with _links.next while more remain; 204 when nothing matches."""
         if request.headers.get("Authorization") != f"Bearer {amo.token}":
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
-        since = int(request.query.get("filter[updated_at][from]", "0"))
-        limit = min(int(request.query.get("limit", "50")), 250)
-        page = int(request.query.get("page", "1"))
-        leads = sorted(
-            (lead for lead in amo.state.values() if lead["updated_at"] >= since),
-            key=lambda lead: (lead["updated_at"], lead["id"]),
-        )
+        query = request.query
+        limit = min(int(query.get("limit", "50")), 250)
+        page = int(query.get("page", "1"))
+        leads = [lead for lead in amo.state.values() if _in_ranges(lead, query)]
+        for key, direction in query.items():
+            if key in ("order[id]", "order[created_at]", "order[updated_at]"):
+                field = key[len("order[") : -1]
+                leads.sort(key=lambda lead, f=field: lead.get(f) or 0, reverse=direction == "desc")
         chunk = leads[(page - 1) * limit : page * limit]
+        if amo.on_page:  # a manager's edit between this page and the next
+            amo.on_page.pop(0)()
         if not chunk:
             return web.Response(status=204)
         links: dict[str, Any] = {"self": {"href": str(request.url)}}
-        if page * limit < len(leads):
+        if page * limit < len(leads) or amo.always_next:
             links["next"] = {"href": str(request.url.update_query(page=str(page + 1)))}
         return web.json_response({"_page": page, "_links": links, "_embedded": {"leads": chunk}})
+
+    async def webhooks(request: web.Request) -> web.Response:
+        """GET /api/v4/webhooks per Kommo's API reference ("List of webhooks"): for
+        administrators; filter[destination] (the exact URL); each hook has id, destination,
+        disabled and settings. amoCRM switches a hook off (disabled) after more than 100
+        answers outside 2xx within two hours."""
+        if request.headers.get("Authorization") != f"Bearer {amo.token}":
+            return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        wanted = request.query.get("filter[destination]")
+        hooks = [h for h in amo.webhooks if wanted is None or h["destination"] == wanted]
+        if not hooks:
+            return web.Response(status=204)
+        return web.json_response({"_total_items": len(hooks), "_embedded": {"webhooks": hooks}})
 
     async def notes(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {amo.token}":
@@ -154,6 +198,7 @@ def create_app(amo: AmoCrm) -> web.Application:
             web.post("/api/v4/leads/complex", complex_leads),
             web.post("/api/v4/leads/notes", notes),
             web.get("/api/v4/leads", list_leads),
+            web.get("/api/v4/webhooks", webhooks),
             *control_routes(amo),
         ]
     )

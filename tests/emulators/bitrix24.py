@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -38,34 +40,46 @@ class Bitrix24(Emulator):
         self.blocked: dict[str, float] = {}  # method -> Unix time its operating block ends
         self.leads: dict[str, dict[str, Any]] = {}  # crm.lead.add's leads by their ID
         self.lose_add_answers = 0  # crm.lead.add calls that add, then never answer
+        # Run one per list page answered, after it: a deal edited between two page requests.
+        self.on_page: list[Callable[[], None]] = []
+        # Fields answered in place of the stored ones (a DATE_MODIFY that does not parse).
+        self.shown: dict[str, dict[str, Any]] = {}
 
     def add_deal(self, deal_id: str, **fields: Any) -> None:
         self.deals[deal_id] = {"ID": deal_id, **fields}
 
 
 PAGE = 50  # Bitrix24 REST docs: a list method gives 50 records a page, `next` and `total`
+# b24restdocs, "Data Types": a datetime is `YYYY-MM-DDThh:mm:ss±hh:mm` (no fraction, no Z).
+DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
+# b24restdocs, crm.deal.list: a filter key may carry one prefix; `@`/`!@` (IN / NOT IN) take
+# an array, the others one value.
+PREFIX = re.compile(r"^(>=|<=|!@|>|<|@|!=|!|=)?(\w+)$")
+
+
+class Refused(Exception):
+    """crm.deal.list's answer to a filter the REST docs do not describe."""
 
 
 def list_deals(b24: Bitrix24, params: dict[str, Any]) -> dict[str, Any]:
-    """crm.deal.list as the Bitrix24 REST docs describe it: `filter` (here the keys
-    leadrelay sends: STAGE_SEMANTIC_ID as a list, >=DATE_MODIFY), `order`, `select`,
-    `start`; the answer has `result`, `total` and, when more remain, `next`."""
-    wanted = params.get("filter") or {}
-    semantics = wanted.get("STAGE_SEMANTIC_ID")
-    since = wanted.get(">=DATE_MODIFY")
-    deals = [
-        d
-        for d in b24.deals.values()
-        if (semantics is None or d.get("STAGE_SEMANTIC_ID") in semantics)
-        and (since is None or _when(d.get("DATE_MODIFY")) >= _when(since))
-    ]
-    deals.sort(key=lambda d: (_when(d.get("DATE_MODIFY")), int(d["ID"])))
+    """crm.deal.list as b24restdocs describes it: `filter` with prefixed keys, `order`,
+    `select`, `start` (>= 0: pages of 50 with `total` and `next`; -1: no count, no `next`,
+    "Retrieve Large Volumes of Data"); the answer has `result` and `total`."""
+    checks = [_condition(key, value) for key, value in (params.get("filter") or {}).items()]
+    deals = [d for d in b24.deals.values() if all(check(d) for check in checks)]
+    for field, direction in reversed(list((params.get("order") or {}).items())):
+        deals.sort(key=lambda d, f=field: _sort_key(f, d.get(f)), reverse=direction == "DESC")
     start = int(params.get("start") or 0)
     fields = params.get("select") or []
+    first = max(start, 0)
     page = [
-        {k: v for k, v in d.items() if not fields or k in fields}
-        for d in deals[start : start + PAGE]
+        {k: v for k, v in (d | b24.shown.get(d["ID"], {})).items() if not fields or k in fields}
+        for d in deals[first : first + PAGE]
     ]
+    if b24.on_page:  # a manager's edit between this page and the next
+        b24.on_page.pop(0)()
+    if start < 0:
+        return {"result": page, "total": 0, "time": {}}
     answer: dict[str, Any] = {"result": page, "total": len(deals), "time": {}}
     if start + PAGE < len(deals):
         answer["next"] = start + PAGE
@@ -99,8 +113,46 @@ def list_leads(b24: Bitrix24, params: dict[str, Any]) -> dict[str, Any]:
     return {"result": found[:PAGE], "total": len(found), "time": {}}
 
 
+def _condition(key: str, value: Any) -> Callable[[dict[str, Any]], bool]:
+    match = PREFIX.match(key)
+    if match is None:
+        raise Refused(f"unknown filter key {key}")
+    prefix, field = match[1] or "", match[2]
+    if isinstance(value, list) != (prefix in ("@", "!@")):
+        raise Refused(f"{key}: an array goes with @ or !@ alone")
+    if field in DATE_FIELDS and not DATETIME.fullmatch(str(value)):
+        raise Refused(f"{key}: {value} is not YYYY-MM-DDThh:mm:ss±hh:mm")
+    wanted = [_sort_key(field, v) for v in value] if isinstance(value, list) else None
+    one = None if isinstance(value, list) else _sort_key(field, value)
+    tests: dict[str, Callable[[Any], bool]] = {
+        "@": lambda have: have in wanted,
+        "!@": lambda have: have not in wanted,
+        ">=": lambda have: have >= one,
+        ">": lambda have: have > one,
+        "<=": lambda have: have <= one,
+        "<": lambda have: have < one,
+        "!": lambda have: have != one,
+        "!=": lambda have: have != one,
+        "=": lambda have: have == one,
+        "": lambda have: have == one,
+    }
+    test = tests[prefix]
+    return lambda deal: test(_sort_key(field, deal.get(field)))
+
+
+DATE_FIELDS = {"DATE_MODIFY", "DATE_CREATE", "MOVED_TIME", "CLOSEDATE"}
+
+
 def _when(value: object) -> datetime:
     return datetime.fromisoformat(str(value or "1970-01-01T00:00:00+00:00"))
+
+
+def _sort_key(field: str, value: object) -> Any:
+    if field in DATE_FIELDS:
+        return _when(value)
+    if field == "ID":
+        return int(str(value or 0))
+    return str(value or "")
 
 
 def create_app(b24: Bitrix24) -> web.Application:
@@ -133,7 +185,11 @@ def create_app(b24: Bitrix24) -> web.Application:
         if method == "crm.lead.list":
             return web.json_response(list_leads(b24, params))
         if method == "crm.deal.list":
-            return web.json_response(list_deals(b24, params))
+            try:
+                return web.json_response(list_deals(b24, params))
+            except Refused as refused:
+                body = {"error": "INVALID_ARG_VALUE", "error_description": str(refused)}
+                return web.json_response(body, status=400)
         if method == "crm.deal.get":
             deal = b24.deals.get(str(params.get("id") or params.get("ID")))
             if deal is None:

@@ -53,6 +53,9 @@ class Metrica(Emulator):
         self.lose_answers = 0
         # Yclids / ClientIds Metrica has seen visit the site; None: every one it is sent.
         self.visitors: set[str] | None = None
+        # Bodies the next looks at an uploading get instead of it (an HTML error page from a
+        # proxy, a list, `null`): what a hostile or broken answer looks like on the wire.
+        self.junk_looks: list[tuple[str, str]] = []  # (content type, body)
 
 
 def processed(metrica: Metrica, uploading: dict[str, object], rows: list[dict[str, str]]) -> None:
@@ -189,6 +192,9 @@ def create_app(metrica: Metrica) -> web.Application:
         if found is None:  # "Errors": not_found (404), the specified object was not found
             return errors(404, "The specified object was not found", "not_found")
         metrica.looks[upload_id] += 1
+        if metrica.junk_looks:
+            content_type, text = metrica.junk_looks.pop(0)
+            return web.Response(text=text, content_type=content_type)
         if (
             found["status"] == "UPLOADED"
             and metrica.looks[upload_id] > metrica.looks_before_processed

@@ -213,7 +213,7 @@ async def test_a_correction_lands_on_the_day_of_the_payment(hooks, store):
     assert await verify(store) == []
 
 
-async def test_reconciliation_fills_in_a_price_whose_webhook_was_lost(store):
+async def test_reconciliation_fills_in_a_price_whose_webhook_was_lost(store, move_clock):
     amo = amocrm.AmoCrm("amo-secret")
     runner, url = await start(amocrm.create_app(amo))
     try:
@@ -226,6 +226,7 @@ async def test_reconciliation_fills_in_a_price_whose_webhook_was_lost(store):
             assert await reconcile.once() == ["ok"]
             assert lead_row(store, lead_id)["payment_pending"] == 1
             amocrm.change_lead(amo, 30000005, "update", price=4200)  # its webhook never came
+            move_clock(minutes=3)  # reconciliation reads up to two minutes before now
             assert await reconcile.once() == ["amount_set"]
             assert await reconcile.once() in ([], ["duplicate"])
     finally:

@@ -1,15 +1,17 @@
 """Bitrix24 reconciliation finds the won and lost deals whose webhooks never came."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from common import clock
 from common.config import Settings
 from common.events import LeadSentToCrm
 from common.integrations.registry import build_integrations
 from common.leads import LeadService
 from common.model import NewLead
-from services.dispatcher.reconcile import DealReconciliation
+from common.reconciling import Reading
+from services.dispatcher.reconcile import SETTLE, DealReconciliation
 from tests.emulators.faults import start
 from tests.helpers import ago, crm_connections, moscow, rows
 
@@ -42,15 +44,14 @@ async def test_a_missed_won_deal_is_paid_once_and_the_cursor_moves(store, b24):
     async with aiohttp.ClientSession() as http:
         reconcile = DealReconciliation(store, integration, http)
         assert sorted(await reconcile.once()) == ["ok", "unmatched"]
-        assert sorted(await reconcile.once()) == ["duplicate", "unmatched"]  # nothing twice
+        assert await reconcile.once() == []  # the window read is not read again
     [lead] = rows(
         store.location, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,)
     )
     assert (lead["status"], lead["payment_amount"]) == ("paid", "3000.00")
     assert len(rows(store.location, "SELECT * FROM events WHERE type = 'PAYMENT_REGISTERED'")) == 1
     assert len(rows(store.location, "SELECT * FROM unmatched_payments")) == 1
-    [cursor] = rows(store.location, "SELECT * FROM reconcile_cursors")
-    assert (cursor["connection"], cursor["cursor"]) == ("b24", now)
+    await read_to_the_end(store, "b24")
 
 
 async def test_every_page_of_the_deal_list_is_read(store, b24):
@@ -66,8 +67,7 @@ async def test_every_page_of_the_deal_list_is_read(store, b24):
     async with aiohttp.ClientSession() as http:
         answers = await DealReconciliation(store, integration, http).once()
     assert len(answers) == 120 and set(answers) == {"ignored"}  # lost deals of no lead of ours
-    [cursor] = rows(store.location, "SELECT cursor FROM reconcile_cursors")
-    assert cursor["cursor"] == moscow(first + timedelta(seconds=119))
+    await read_to_the_end(store, "b24")
 
 
 async def test_amocrm_leads_won_without_a_webhook_are_paid_once(store):
@@ -77,7 +77,7 @@ async def test_amocrm_leads_won_without_a_webhook_are_paid_once(store):
     runner, url = await start(amocrm.create_app(amo))
     try:
         lead_id = await delivered(store, "30000001", connection="amo")
-        now = int(__import__("time").time())
+        now = int(ago(minutes=5).timestamp())
         amo.set_lead(30000001, status_id=142, price=7000, updated_at=now)
         amo.set_lead(30000002, status_id=143, price=0, updated_at=now)  # lost, not ours
         amo.set_lead(30000003, status_id=20, price=0, updated_at=now)  # still in progress
@@ -85,6 +85,8 @@ async def test_amocrm_leads_won_without_a_webhook_are_paid_once(store):
         async with aiohttp.ClientSession() as http:
             reconcile = DealReconciliation(store, crms["amo"], http)
             assert sorted(await reconcile.once()) == ["ignored", "ok"]
+            again = Reading(since=datetime.fromtimestamp(now, UTC))  # read the same leads
+            await store.write(lambda tx: tx.cursors.set("amo", again))
             assert sorted(await reconcile.once()) == ["duplicate", "ignored"]
     finally:
         await runner.cleanup()
@@ -92,5 +94,12 @@ async def test_amocrm_leads_won_without_a_webhook_are_paid_once(store):
         store.location, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,)
     )
     assert (lead["status"], lead["payment_amount"]) == ("paid", "7000.00")
-    [cursor] = rows(store.location, "SELECT cursor FROM reconcile_cursors WHERE connection = 'amo'")
-    assert cursor["cursor"] == str(now)
+    await read_to_the_end(store, "amo")
+
+
+async def read_to_the_end(store, connection: str) -> None:
+    """The cursor holds no open window, and the next starts where this one ended: at most
+    SETTLE before now."""
+    reading = await store.read(lambda tx: tx.cursors.get(connection))
+    assert reading.until is None and reading.place is None
+    assert ago(minutes=3) < reading.since <= clock.now() - SETTLE
