@@ -3,7 +3,7 @@
 Each loop a process must keep running registers here with how long a round may take at
 most, and beats after every round it completes. /healthz answers 503 naming the problem
 when a loop has not completed a round in that time, or when the database refused the last
-write for a reason of its own (disk full, I/O error).
+write for a reason of its own (disk full, I/O error), and while a CRM refuses our credentials.
 """
 
 from __future__ import annotations
@@ -31,6 +31,14 @@ class Loop:
 class Health:
     def __init__(self) -> None:
         self.loops: list[Loop] = []
+        self.refusals: dict[str, str] = {}  # what refused us (a CRM connection) -> why
+
+    def refused(self, what: str, problem: str) -> None:
+        """Credentials were refused: a problem at once (a person must act), until `accepted`."""
+        self.refusals[what] = problem
+
+    def accepted(self, what: str) -> None:
+        self.refusals.pop(what, None)
 
     def watch(self, name: str, allowed: float) -> Loop:
         loop = Loop(name, allowed)
@@ -38,4 +46,5 @@ class Health:
         return loop
 
     def problems(self) -> list[str]:
-        return [problem for loop in self.loops if (problem := loop.problem())]
+        stalled = [problem for loop in self.loops if (problem := loop.problem())]
+        return stalled + list(self.refusals.values())

@@ -12,16 +12,19 @@ import aiohttp
 from common import clock
 from common.config import AmoCrmConnection
 from common.errors import BadRequest, InvalidField, Unauthorized
+from common.integrations.amocrm_oauth import LongLivedToken, NotAuthorized, exchange
 from common.integrations.base import (
+    Credentials,
     CrmIntegration,
     DeliveryFailure,
     PermanentFailure,
+    Reply,
     WebhookRequest,
     classify_http,
     same_secret,
 )
 from common.integrations.text import lead_text
-from common.model import Delivered, Lead, Notice
+from common.model import Delivered, Lead, Notice, OAuthTokens
 from common.money import money
 
 # AmoCRM's tracking-data fields are addressed by field_code.
@@ -70,12 +73,25 @@ def lead_body(lead: Lead, pipeline_id: int | None) -> list[dict[str, Any]]:
     return [body]
 
 
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 class AmoCrmIntegration(CrmIntegration):
     kind = "amocrm"
 
-    def __init__(self, name: str, connection: AmoCrmConnection, currency: str = "RUB"):
+    def __init__(
+        self,
+        name: str,
+        connection: AmoCrmConnection,
+        currency: str = "RUB",
+        credentials: Credentials | None = None,
+    ):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
+        self.credentials = credentials or (
+            LongLivedToken(connection.token) if connection.token else NotAuthorized(name)
+        )
         self.currency = currency  # AmoCRM's webhooks carry a price but no currency
         base = str(connection.base_url).rstrip("/")
         self.url = base + "/api/v4/leads/complex"
@@ -93,7 +109,6 @@ class AmoCrmIntegration(CrmIntegration):
             "POST",
             self.url,
             json=lead_body(lead, self.connection.pipeline_id),
-            headers=self._auth(),
         )
         classify_http(reply, f"AmoCRM '{self.name}'")
         created = reply.json()
@@ -110,7 +125,7 @@ class AmoCrmIntegration(CrmIntegration):
 
     async def _note(self, http: aiohttp.ClientSession, crm_id: str, text: str) -> None:
         note = {"entity_id": int(crm_id), "note_type": "common", "params": {"text": text}}
-        reply = await self.call(http, "POST", self.notes_url, json=[note], headers=self._auth())
+        reply = await self.call(http, "POST", self.notes_url, json=[note])
         classify_http(reply, f"AmoCRM '{self.name}' notes")
 
     async def closed_since(
@@ -131,7 +146,7 @@ class AmoCrmIntegration(CrmIntegration):
                 "page": str(page),
             }
             url = str(self.connection.base_url).rstrip("/") + "/api/v4/leads"
-            reply = await self.call(http, "GET", url, params=params, headers=self._auth())
+            reply = await self.call(http, "GET", url, params=params)
             if reply.status == 204:
                 break
             classify_http(reply, f"AmoCRM '{self.name}' leads")
@@ -166,8 +181,28 @@ class AmoCrmIntegration(CrmIntegration):
             return None
         return f"{str(self.connection.base_url).rstrip('/')}/leads/detail/{crm_ref}"
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.connection.token.get_secret_value()}"}
+    async def call(
+        self, http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
+    ) -> Reply:
+        """A request with the connection's current token. A 401 (amoCRM's answer to an
+        expired or revoked access token) asks for a fresh token once and tries again."""
+        given = kwargs.pop("headers", None) or {}
+        token = await self.credentials.bearer(http)
+        reply = await super().call(http, method, url, headers=given | _bearer(token), **kwargs)
+        if reply.status == 401 and self.credentials.renewable:
+            token = await self.credentials.bearer(http, refused=token)
+            reply = await super().call(http, method, url, headers=given | _bearer(token), **kwargs)
+        return reply
+
+    async def exchange(
+        self, http: aiohttp.ClientSession, grant_type: str, value: str
+    ) -> OAuthTokens:
+        """A new OAuth pair for an authorization code or the current refresh token."""
+
+        async def post(url: str, **kwargs: Any) -> Reply:
+            return await super(AmoCrmIntegration, self).call(http, "POST", url, **kwargs)
+
+        return await exchange(post, self.name, self.connection, grant_type, value)
 
     def authenticate(self, request: WebhookRequest) -> str | None:
         if not same_secret(
