@@ -1,4 +1,4 @@
-"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres."""
+"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres, amocrm."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 from tqdm import tqdm
 
-from common.config import load_settings
+from common.config import AmoCrmConnection, load_settings
+from common.integrations.amocrm import AmoCrmIntegration
+from common.integrations.base import DeliveryFailure
 from common.store import Store, open_store
 from common.store.copy import TargetNotEmpty, copy_to_postgres
 from common.store.postgres.migrate import migrate as migrate_postgres
@@ -80,6 +83,36 @@ def _copy_to_postgres(url: str) -> int:
     return code
 
 
+async def _authorize(name: str, code: str) -> int:
+    """Exchange an amoCRM authorization code for the first token pair and store it."""
+    settings = load_settings()
+    connection = settings.crm.get(name)
+    if not isinstance(connection, AmoCrmConnection) or not connection.oauth:
+        print(
+            f"amocrm authorize: [crm.{name}] is not an amocrm connection with client_id,"
+            " client_secret and redirect_uri",
+            file=sys.stderr,
+        )
+        return 2
+    amo = AmoCrmIntegration(name, connection)
+    timeout = aiohttp.ClientTimeout(total=settings.dispatcher.request_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        try:
+            tokens = await amo.exchange(http, "authorization_code", code)
+        except DeliveryFailure as failure:
+            print(f"amocrm authorize: {failure.message}", file=sys.stderr)
+            return 1
+
+    async def keep(store: Store) -> int:
+        await store.write(lambda tx: tx.credentials.put(name, tokens))
+        stored = await store.read(lambda tx: tx.credentials.get(name))
+        expires = stored.expires_at if stored else "?"
+        print(f"amocrm authorize: tokens of {name!r} stored; the access token expires {expires}")
+        return 0
+
+    return await _with_store(keep)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadrelay", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         help="copy this SQLite database into an empty PostgreSQL database, then verify it",
     )
     move.add_argument("url", help="postgresql://user:password@host/dbname")
+    amocrm = commands.add_parser("amocrm", help="amoCRM OAuth integrations")
+    amocrm_actions = amocrm.add_subparsers(dest="action", required=True)
+    authorize = amocrm_actions.add_parser(
+        "authorize", help="exchange an authorization code for the first tokens and store them"
+    )
+    authorize.add_argument("connection", help="the [crm.<name>] of kind amocrm")
+    authorize.add_argument("--code", required=True, help="the authorization code (20 minutes)")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -107,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             version = migrate(Path(settings.database))
         print(f"migrate: {shown(settings.database)} at schema {version}")
         return 0
+    if args.command == "amocrm":
+        return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":
         return _copy_to_postgres(args.url)
     if args.command == "backup":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -114,16 +115,54 @@ class DashboardSettings(ServerSettings):
         return self
 
 
+OAUTH_KEYS = ("client_id", "client_secret", "redirect_uri")
+
+
 class AmoCrmConnection(Section):
     kind: Literal["amocrm"]
     base_url: AnyHttpUrl
-    token: SecretStr
+    # Either a long-lived token (it lives 1 day to 5 years; `token_expires`, when given, is
+    # shown on the dashboard), or an OAuth integration: its access token lives 24 hours, so
+    # the pair is kept in the database and refreshed (`leadrelay amocrm authorize` stores
+    # the first one).
+    token: SecretStr | None = None
+    token_expires: date | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    redirect_uri: AnyHttpUrl | None = None
     pipeline_id: int | None = None
     webhook_token: SecretStr
     rate_limit: float = Field(7, gt=0)
     # Every this many seconds the dispatcher lists leads updated since the last look and
     # records the won (142) and lost (143) ones a webhook did not bring. 0 turns it off.
     reconcile_every: float = Field(600, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_authorize(self) -> AmoCrmConnection:
+        given = [key for key in OAUTH_KEYS if getattr(self, key) is not None]
+        if self.token is not None and given:
+            raise ValueError(
+                f"token: give either token (a long-lived token) or {', '.join(OAUTH_KEYS)}"
+                f" (an OAuth integration), not both ({given[0]} is set too)"
+            )
+        if self.token is None and not given:
+            raise ValueError(
+                "token: required (a long-lived token), or client_id, client_secret and"
+                " redirect_uri for an OAuth integration"
+            )
+        if given and (missing := [key for key in OAUTH_KEYS if key not in given]):
+            raise ValueError(
+                f"{missing[0]}: required for an OAuth integration (secrets can come from"
+                f" LEADRELAY_CRM__<NAME>__{missing[0].upper()})"
+            )
+        if given and self.token_expires is not None:
+            raise ValueError("token_expires: only for a long-lived token")
+        return self
+
+    @property
+    def oauth(self) -> bool:
+        """Authorized by an OAuth integration (tokens in the database), not a fixed token."""
+        return self.client_id is not None
 
 
 class Bitrix24Connection(Section):

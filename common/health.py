@@ -3,7 +3,8 @@
 Each loop a process must keep running registers here with how long a round may take at
 most, and beats after every round it completes. /healthz answers 503 naming the problem
 when a loop has not completed a round in that time, when work reports a problem (a CRM's
-webhook switched off, reconciliation failing round after round), or when the database
+webhook switched off, reconciliation failing round after round, our credentials refused),
+or when the database
 refused the last write for a reason of its own (disk full, I/O error).
 """
 

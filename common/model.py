@@ -231,3 +231,13 @@ class CampaignStats:
     def conversion(self) -> float:
         """Lead → payment conversion, in per cent."""
         return round(100 * self.payments / self.leads, 1) if self.leads else 0.0
+
+
+@dataclass(frozen=True)
+class OAuthTokens:
+    """An access/refresh pair as a CRM's token endpoint issued it; never shown in a repr, so a
+    logged object or traceback cannot carry it."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: float  # seconds the access token lives from now

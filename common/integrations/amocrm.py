@@ -14,7 +14,9 @@ import aiohttp
 from common import clock
 from common.config import AmoCrmConnection
 from common.errors import BadRequest, InvalidField, Unauthorized
+from common.integrations.amocrm_oauth import LongLivedToken, NotAuthorized, exchange
 from common.integrations.base import (
+    Credentials,
     CrmIntegration,
     DeliveryFailure,
     PermanentFailure,
@@ -24,7 +26,7 @@ from common.integrations.base import (
     same_secret,
 )
 from common.integrations.text import lead_text
-from common.model import Delivered, Json, JsonObject, Lead, Notice
+from common.model import Delivered, Json, JsonObject, Lead, Notice, OAuthTokens
 from common.money import money
 from common.reconciling import Page, Window
 
@@ -74,12 +76,25 @@ def lead_body(lead: Lead, pipeline_id: int | None) -> list[dict[str, Any]]:
     return [body]
 
 
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 class AmoCrmIntegration(CrmIntegration):
     kind = "amocrm"
 
-    def __init__(self, name: str, connection: AmoCrmConnection, currency: str = "RUB"):
+    def __init__(
+        self,
+        name: str,
+        connection: AmoCrmConnection,
+        currency: str = "RUB",
+        credentials: Credentials | None = None,
+    ):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
+        self.credentials = credentials or (
+            LongLivedToken(connection.token) if connection.token else NotAuthorized(name)
+        )
         self.currency = currency  # AmoCRM's webhooks carry a price but no currency
         base = str(connection.base_url).rstrip("/")
         self.url = base + "/api/v4/leads/complex"
@@ -99,7 +114,6 @@ class AmoCrmIntegration(CrmIntegration):
             "POST",
             self.url,
             json=lead_body(lead, self.connection.pipeline_id),
-            headers=self._auth(),
         )
         classify_http(reply, f"AmoCRM '{self.name}'")
         created = reply.json()
@@ -116,7 +130,7 @@ class AmoCrmIntegration(CrmIntegration):
 
     async def _note(self, http: aiohttp.ClientSession, crm_id: str, text: str) -> None:
         note = {"entity_id": int(crm_id), "note_type": "common", "params": {"text": text}}
-        reply = await self.call(http, "POST", self.notes_url, json=[note], headers=self._auth())
+        reply = await self.call(http, "POST", self.notes_url, json=[note])
         classify_http(reply, f"AmoCRM '{self.name}' notes")
 
     async def closed_page(self, http: aiohttp.ClientSession, window: Window) -> Page:
@@ -138,7 +152,7 @@ class AmoCrmIntegration(CrmIntegration):
             "page": str(page),
         }
         url = str(self.connection.base_url).rstrip("/") + "/api/v4/leads"
-        reply = await self.call(http, "GET", url, params=params, headers=self._auth())
+        reply = await self.call(http, "GET", url, params=params)
         found, more = ([], False) if reply.status == 204 else self._listed(reply)
         if more and page == 1 and high - low > 1:
             middle = (low + high) // 2
@@ -172,7 +186,7 @@ class AmoCrmIntegration(CrmIntegration):
         within two hours; Kommo's API reference, "List of webhooks" (GET /api/v4/webhooks,
         administrators only): each has `destination` and `disabled`."""
         url = str(self.connection.base_url).rstrip("/") + "/api/v4/webhooks"
-        reply = await self.call(http, "GET", url, headers=self._auth())
+        reply = await self.call(http, "GET", url)
         if reply.status == 204:
             return None
         classify_http(reply, f"AmoCRM '{self.name}' webhooks")
@@ -217,8 +231,28 @@ class AmoCrmIntegration(CrmIntegration):
             return None
         return f"{str(self.connection.base_url).rstrip('/')}/leads/detail/{crm_ref}"
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.connection.token.get_secret_value()}"}
+    async def call(
+        self, http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
+    ) -> Reply:
+        """A request with the connection's current token. A 401 (amoCRM's answer to an
+        expired or revoked access token) asks for a fresh token once and tries again."""
+        given = kwargs.pop("headers", None) or {}
+        token = await self.credentials.bearer(http)
+        reply = await super().call(http, method, url, headers=given | _bearer(token), **kwargs)
+        if reply.status == 401 and self.credentials.renewable:
+            token = await self.credentials.bearer(http, refused=token)
+            reply = await super().call(http, method, url, headers=given | _bearer(token), **kwargs)
+        return reply
+
+    async def exchange(
+        self, http: aiohttp.ClientSession, grant_type: str, value: str
+    ) -> OAuthTokens:
+        """A new OAuth pair for an authorization code or the current refresh token."""
+
+        async def post(url: str, **kwargs: Any) -> Reply:
+            return await super(AmoCrmIntegration, self).call(http, "POST", url, **kwargs)
+
+        return await exchange(post, self.name, self.connection, grant_type, value)
 
     def authenticate(self, request: WebhookRequest) -> str | None:
         if not same_secret(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -36,6 +36,11 @@ class DeliveryFailure(Exception):
 
 class TemporaryFailure(DeliveryFailure):
     """Network error, timeout, 429, 5xx, a CRM's own 'too many requests': retry later."""
+
+
+class AuthFailure(TemporaryFailure):
+    """The CRM refused our credentials (401/403, a refused refresh): kept for retry, and shown
+    at once, since only a person can fix it."""
 
 
 class PermanentFailure(DeliveryFailure):
@@ -79,7 +84,7 @@ def classify_http(reply: Reply, service: str) -> None:
     message = f"{service} answered HTTP {reply.status}: {reply.excerpt()}"
     if reply.status in (401, 403):
         # Credentials get fixed by a person; the lead itself is fine, so keep it queued.
-        raise TemporaryFailure(message, reply.retry_after())
+        raise AuthFailure(message, reply.retry_after())
     if reply.status in (408, 425, 429) or reply.status >= 500:
         raise TemporaryFailure(message, reply.retry_after())
     raise PermanentFailure(message)
@@ -114,6 +119,18 @@ async def request(
             " followed; correct the address in the configuration"
         )
     return reply
+
+
+class Credentials(Protocol):
+    """Where an integration gets the bearer token it sends (the store is not its to read)."""
+
+    @property
+    def renewable(self) -> bool:
+        """Can a token the CRM refused be exchanged for a fresh one?"""
+
+    async def bearer(self, http: aiohttp.ClientSession, refused: str | None = None) -> str:
+        """The token to send; with `refused` (the one the CRM just answered 401 to), a newer
+        one. Raises AuthFailure when there is none to give."""
 
 
 class CrmIntegration(ABC):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from common.model import Event
+from common.store.credentials import CrmCredentials
 from common.store.cursors import Cursors
 from common.store.events import EventStore
 from common.store.idempotency import IdempotencyKeys
@@ -32,6 +33,7 @@ class Tx:
         self.cursors = Cursors(sql)
         self.sessions = DashboardSessions(sql)
         self.rates = RateBuckets(sql)
+        self.credentials = CrmCredentials(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters)."""

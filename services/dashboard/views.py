@@ -17,6 +17,7 @@ from common.model import LEAD_COLUMNS, Lead, LeadStatus
 from common.store import LeadFilter, Tx
 from services.dashboard import auth, i18n
 from services.dashboard.charts import line_chart
+from services.dashboard.connections import credential_states
 from services.dashboard.export import CsvRows
 from services.dashboard.keys import QUERIES, REPLAYER
 from services.dashboard.queries import lead_filter, page_bounds, query_string
@@ -73,12 +74,15 @@ async def admin(request: web.Request) -> dict[str, object]:
         for metric in ("leads", "payments", "revenue")
     }
 
+    settings = request.app[appkeys.SETTINGS]
+
     def read(tx: Tx) -> dict[str, object]:
         return {
             "totals": CampaignService.totals(tx),
             "campaigns": CampaignService.stats(tx),
             "latest_leads": [masked(lead) for lead in tx.leads.latest(10)],
             "latest_events": tx.events.latest(10),
+            "connections": credential_states(settings, tx.credentials.all()),
         }
 
     page = await request.app[appkeys.STORE].read(read)

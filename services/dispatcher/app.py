@@ -9,6 +9,7 @@ from aiohttp import web
 
 from common import appkeys
 from common.config import Settings
+from common.crm_tokens import stored_credentials
 from common.integrations.registry import build_integrations
 from common.model import TaskType
 from common.ratelimit import share_limits
@@ -32,7 +33,7 @@ def create_app(settings: Settings) -> web.Application:
 async def task_loop(app: web.Application) -> AsyncIterator[None]:
     settings, store, http = app[appkeys.SETTINGS], app[appkeys.STORE], app[appkeys.HTTP]
     metrics = app[appkeys.METRICS]
-    integrations = build_integrations(settings)
+    integrations = build_integrations(settings, stored_credentials(store))
     share_limits(store, integrations)  # on PostgreSQL: one budget for every dispatcher
     outcomes = metrics.counter(
         "leadrelay_crm_deliveries_total",
@@ -51,6 +52,7 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
                 integrations,
                 http,
                 lambda connection, status: outcomes.labels(connection, status).inc(),
+                app[appkeys.HEALTH],
             ),
             TaskType.SEND_TO_YANDEX: YandexConversions(
                 settings, store, http, lambda result: uploads.labels(result).inc()

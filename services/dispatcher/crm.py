@@ -10,7 +10,13 @@ import aiohttp
 from common.config import Settings
 from common.contacts import mask_phone
 from common.events import LeadCrmDeliveryFailed, LeadSentToCrm
-from common.integrations.base import CrmIntegration, DeliveryFailure, PermanentFailure
+from common.health import Health
+from common.integrations.base import (
+    AuthFailure,
+    CrmIntegration,
+    DeliveryFailure,
+    PermanentFailure,
+)
 from common.model import Lead, Task
 from common.store import Store
 from services.dispatcher.outcomes import Done, Failed, settle
@@ -26,12 +32,14 @@ class CrmDelivery:
         integrations: dict[str, CrmIntegration],
         http: aiohttp.ClientSession,
         on_outcome: Callable[[str, str], None],
+        health: Health,
     ):
         self.settings = settings
         self.store = store
         self.integrations = integrations
         self.http = http
         self.on_outcome = on_outcome
+        self.health = health
 
     async def __call__(self, tasks: list[Task]) -> None:
         for task in tasks:
@@ -72,7 +80,10 @@ class CrmDelivery:
         try:
             delivered = await integration.send_lead(self.http, lead, retry=retry)
         except DeliveryFailure as failure:
+            if isinstance(failure, AuthFailure):  # retried for a day, but shown at once
+                self.health.report(f"crm:{name}", f"connection {name!r}: {failure.message}")
             return Failed(failure, lambda reason: LeadCrmDeliveryFailed(reason, connection=name))
+        self.health.report(f"crm:{name}", None)
         sent = LeadSentToCrm(
             connection=name,
             kind=integration.kind,

@@ -10,9 +10,11 @@ entity_id}]}}; a note on an unknown lead is refused with 400 and validation-erro
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +38,7 @@ class AmoCrm(Emulator):
         self.on_page: list[Callable[[], None]] = []
         self.always_next = False  # a hostile CRM: every list page says another follows
         self.webhooks: list[dict[str, Any]] = []  # as GET /api/v4/webhooks lists them
+        self.oauth = OAuthApp()
 
     def set_lead(
         self,
@@ -60,9 +63,9 @@ class AmoCrm(Emulator):
 
 def _in_ranges(lead: dict[str, Any], query: Mapping[str, str]) -> bool:
     """Whether the lead falls within each filter[updated_at]/filter[closed_at] range."""
-    for field in ("updated_at", "closed_at"):
-        low, high = query.get(f"filter[{field}][from]"), query.get(f"filter[{field}][to]")
-        value = lead.get(field)
+    for name in ("updated_at", "closed_at"):
+        low, high = query.get(f"filter[{name}][from]"), query.get(f"filter[{name}][to]")
+        value = lead.get(name)
         if (low is not None or high is not None) and value is None:
             return False
         if low is not None and value < int(low) or high is not None and value > int(high):
@@ -200,8 +203,10 @@ def create_app(amo: AmoCrm) -> web.Application:
             web.get("/api/v4/leads", list_leads),
             web.get("/api/v4/webhooks", webhooks),
             *control_routes(amo),
+            *oauth_routes(amo),
         ]
     )
+    app.middlewares.append(expired_tokens(amo))
     return app
 
 
@@ -239,3 +244,82 @@ def delete_lead(amo: AmoCrm, lead_id: int) -> dict[str, str]:
 def won_total(amo: AmoCrm) -> int:
     """What amoCRM's own report would say was won: the budgets of leads in status 142."""
     return sum(lead["price"] for lead in amo.state.values() if lead["status_id"] == 142)
+
+
+@dataclass
+class OAuthApp:
+    """An OAuth integration of the account (Settings → Integrations), per amoCRM's "OAuth 2.0,
+    step by step" (amocrm.com/developers/content/oauth/step-by-step) and Kommo's API
+    reference "Get token" (developers.kommo.com/reference/get-token): an authorization code
+    works once; each refresh answers a new pair and the refresh token it spent is refused
+    from then on; an access token lives `lifetime` seconds (24 hours) and an expired one
+    is answered 401."""
+
+    client_id: str = "oauth-client"
+    client_secret: str = "oauth-client-secret"
+    redirect_uri: str = "https://leads.example.ru/amocrm/oauth"
+    lifetime: int = 86400
+    codes: set[str] = field(default_factory=set)  # authorization codes not yet exchanged
+    refresh_tokens: set[str] = field(default_factory=set)  # issued and not yet spent
+    expired: set[str] = field(default_factory=set)  # access tokens past their lifetime
+    grants: list[str] = field(default_factory=list)  # grant_type of every token request
+    bodies: list[dict[str, Any]] = field(default_factory=list)  # what each request sent
+    hold: asyncio.Event | None = None  # when set up, token answers wait until it is set
+    numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+
+def oauth_refusal(status: int, hint: str) -> web.Response:
+    """amoCRM's OAuth errors: a problem+json body with a hint, 400 for a bad grant (a used or
+    expired code or refresh token) and 401 for wrong client credentials."""
+    body = {"hint": hint, "title": "Некорректный запрос", "status": status, "detail": hint}
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+def oauth_routes(amo: AmoCrm) -> list[web.RouteDef]:
+    async def access_token(request: web.Request) -> web.Response:
+        oauth = amo.oauth
+        body = await request.json()
+        oauth.bodies.append(body)
+        oauth.grants.append(str(body.get("grant_type")))
+        if oauth.hold is not None:
+            await oauth.hold.wait()
+        if (body.get("client_id"), body.get("client_secret")) != (
+            oauth.client_id,
+            oauth.client_secret,
+        ):
+            return oauth_refusal(401, "Client authentication failed")
+        if body.get("redirect_uri") != oauth.redirect_uri:
+            return oauth_refusal(400, "redirect_uri does not match")
+        grant = body.get("grant_type")
+        if grant == "authorization_code" and body.get("code") in oauth.codes:
+            oauth.codes.discard(body["code"])
+        elif grant == "refresh_token" and body.get("refresh_token") in oauth.refresh_tokens:
+            oauth.refresh_tokens.discard(body["refresh_token"])
+        else:
+            return oauth_refusal(400, "Token has been revoked")
+        n = next(oauth.numbers)
+        amo.token = f"access-{n}"  # the API takes the newest access token only
+        oauth.refresh_tokens.add(f"refresh-{n}")
+        answer = {
+            "token_type": "Bearer",
+            "expires_in": oauth.lifetime,
+            "access_token": amo.token,
+            "refresh_token": f"refresh-{n}",
+        }
+        return web.json_response(answer)
+
+    return [web.post("/oauth2/access_token", access_token)]
+
+
+def expired_tokens(amo: AmoCrm) -> Any:
+    """An access token past its 24 hours is answered 401, whatever the API method."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if given and given in amo.oauth.expired:
+            return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return middleware

@@ -9,6 +9,7 @@ from decimal import Decimal
 import aiohttp
 
 from common.config import Settings
+from common.health import Health
 from common.integrations.registry import build_integrations
 from common.leads import LeadService
 from common.model import NewLead, Notice, TaskType
@@ -27,7 +28,8 @@ async def deliver_due(
     )
     http_timeout = aiohttp.ClientTimeout(total=timeout)
     async with aiohttp.ClientSession(timeout=http_timeout) as http:
-        delivery = CrmDelivery(settings, store, build_integrations(settings), http, lambda *_: None)
+        integrations = build_integrations(settings)
+        delivery = CrmDelivery(settings, store, integrations, http, lambda *_: None, Health())
         for task in sorted(tasks, key=lambda t: t.id, reverse=newest_first):
             await delivery.deliver(task)
 

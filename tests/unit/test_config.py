@@ -66,6 +66,16 @@ def test_defaults_without_a_file():
         ("[routing]\ndefault_crm = 'nowhere'\n", "routing.default_crm"),
         ("[crm.amo]\nkind='amocrm'\nbase_url='https://a.amocrm.ru'\nwebhook_token='w'\n", "token"),
         ("[crm.x]\nkind='telegram'\n", "crm.x"),
+        (
+            "[crm.amo]\nkind='amocrm'\nbase_url='https://a.amocrm.ru'\nwebhook_token='w'\n"
+            "token='t'\nclient_id='c'\n",
+            "not both",
+        ),
+        (
+            "[crm.amo]\nkind='amocrm'\nbase_url='https://a.amocrm.ru'\nwebhook_token='w'\n"
+            "client_id='c'\nredirect_uri='https://leads.example.ru/cb'\n",
+            "client_secret: required for an OAuth integration",
+        ),
         ("[ingest]\ntrusted_proxies = ['not-an-ip']\n", "ingest.trusted_proxies"),
         ("[crm.s]\nkind='generic'\nurl='https://a.ru'\nsecret='plain'\n", "crm.s"),
         ("[dispatcher]\nconcurrency = 0\n", "dispatcher.concurrency"),
