@@ -47,7 +47,12 @@ async def test_runs_at_most_concurrency_at_once_and_completes_all(store):
     async def three_running():
         return len(running) == 3
 
-    await wait_for_async(three_running)
+    try:
+        await wait_for_async(three_running)
+    except AssertionError as error:  # seen twice in full runs on PostgreSQL: say what was so
+        tasks = await store.read(lambda tx: [tx.tasks.get(i) for i in ids])
+        states = [(t.id, t.status, t.attempts, t.run_after, t.locked_until) for t in tasks if t]
+        raise AssertionError(f"running {running}, in flight {processor.busy}, {states}") from error
     assert (await store.read(lambda tx: tx.tasks.counts()))[
         "processing"
     ] == 3  # claimed no more than it can run
