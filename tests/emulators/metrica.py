@@ -70,6 +70,8 @@ class Metrica(Emulator):
         self.threshold_days: float = 21
         # Answer visit_join_threshold alone with this documented error (401/403/429/503).
         self.threshold_refusal: int | None = None
+        # Answer visit_join_threshold with this JSON instead (an answer of another shape).
+        self.threshold_body: object = None
         self.threshold_reads = 0
 
 
@@ -233,6 +235,8 @@ def create_app(metrica: Metrica) -> web.Application:
         metrica.threshold_reads += 1
         if metrica.threshold_refusal is not None:
             return errors(metrica.threshold_refusal, *DOCUMENTED[metrica.threshold_refusal])
+        if metrica.threshold_body is not None:
+            return web.json_response(metrica.threshold_body)
         since = clock.now() - timedelta(days=metrica.threshold_days)
         return web.json_response({"date": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
