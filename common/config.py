@@ -200,9 +200,10 @@ class YandexSettings(Section):
     target: str = "paid"
     currency: str = Field("RUB", min_length=3, max_length=3)
     rate_limit: float = Field(1, gt=0)
-    # Metrica links an offline conversion to a visit only within the counter's
-    # visit_join_threshold after it (21 days unless changed in the counter's settings).
-    visit_join_days: int = Field(21, ge=1, le=365)
+    # Metrica links an offline conversion only to a visit at most 21 days before it processes
+    # the file, and the counter's own visit_join_threshold (read hourly) may allow less. Set,
+    # this narrows the window further; None: the counter's threshold and the 21 days alone.
+    visit_join_days: int | None = Field(None, ge=1, le=365)
     # Metrica processes an accepted upload later ("up to 2 hours", its upload reference):
     # the dispatcher looks at the upload's status this many seconds after sending it, and
     # again as often until it is processed.

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 import aiohttp
 from aiolimiter import AsyncLimiter
 
+from common import clock
 from common.config import YandexSettings
-from common.integrations.base import PermanentFailure, Reply, TemporaryFailure, request
+from common.integrations.base import (
+    DeliveryFailure,
+    PermanentFailure,
+    Reply,
+    TemporaryFailure,
+    request,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,66 @@ def build_csv(conversions: list[Conversion], target: str) -> str:
     return out.getvalue()
 
 
+# What Metrica's visit_join_threshold answers. The official reference page ("getVisitJoinThreshold",
+# api2/management/offline_conversion/getvisitjointhreshold) could not be read here, so its
+# field names and units are NOT established from Yandex's own text. What the evidence gives:
+# - the "Transmitting offline conversions" guide, step 2: visits can take conversions within
+#   21 days; the period grows gradually after offline conversions are enabled; "to check
+#   whether you can upload data and for what period" call GET …/visit_join_threshold;
+# - the rym R client (CRAN, rym_allow_offline_conversion) reads one field, `date`, and
+#   documents it as "the date and time from which conversions can be linked to visits";
+# - Yandex's own API autotests (ru.yandex.autotests.metrika): an upload before the threshold
+#   is met is refused 400 "Загрузить данные сейчас невозможно. Загрузка станет доступна …",
+#   and offline_options.offline_conversion_extended_threshold is a 0/1 switch, not days.
+# So the answer is read as {"date": <the earliest visit Metrica links to>}; ISO-8601 with or
+# without "T", a zone (none: UTC) or a time. Anything else, or a date still to come (uploads
+# not open yet), is not a window: the caller keeps what it knew and logs it once.
+VISIT_JOIN_LIMIT = timedelta(days=21)  # the guide's maximum, whatever the counter answers
+THRESHOLD_TTL = timedelta(hours=1)  # the window grows a day a day: an hour is fresh enough
+THRESHOLD_RETRY = timedelta(minutes=5)  # after a failure: soon, but not on every batch
+
+
+def joins_visits_since(body: Any) -> datetime:
+    """The `date` of a visit_join_threshold answer as a UTC moment; UnexpectedAnswer else."""
+    date = body.get("date") if isinstance(body, dict) else None
+    if not isinstance(date, str):
+        raise UnexpectedAnswer(f"visit_join_threshold answered without a date: {body!r:.200}")
+    try:
+        moment = datetime.fromisoformat(date.strip())
+    except ValueError as error:
+        raise UnexpectedAnswer(f"visit_join_threshold date {date!r:.60} is not a date") from error
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > clock.now():
+        raise UnexpectedAnswer(f"visit_join_threshold date {date!r:.60} has not come yet")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    """The earliest visit Metrica will link a conversion to, and which limit set it."""
+
+    since: datetime
+    source: str
+
+
+def visit_window(
+    processed_by: datetime, configured_days: int | None, counter_since: datetime | None
+) -> VisitWindow:
+    """The narrowest of Metrica's 21 days, `yandex.visit_join_days` when set, and the
+    counter's own threshold when known, all measured back from when Metrica processes."""
+    windows = [VisitWindow(processed_by - VISIT_JOIN_LIMIT, "Metrica's maximum")]
+    if configured_days is not None:
+        since = processed_by - timedelta(days=configured_days)
+        windows.append(VisitWindow(since, "yandex.visit_join_days"))
+    if counter_since is not None:
+        windows.append(VisitWindow(counter_since, "the counter's visit_join_threshold"))
+    return max(windows, key=lambda window: window.since)
+
+
+class UnexpectedAnswer(TemporaryFailure):
+    """Metrica answered 2xx with something this client cannot read."""
+
+
 class RefusedFile(PermanentFailure):
     """Metrica answered 400: something in the file (a row, or the header) is wrong."""
 
@@ -122,6 +193,9 @@ class YandexDirectIntegration:
         self.settings = settings
         # Per process; on PostgreSQL ratelimit.share_limits puts a shared one here.
         self.limiter: AbstractAsyncContextManager[Any] = AsyncLimiter(settings.rate_limit, 1.0)
+        self.threshold: datetime | None = None  # the counter's, as last read
+        self.threshold_due = datetime.min.replace(tzinfo=UTC)  # when to read it again
+        self.threshold_failing = False  # a failure is logged once, until a read succeeds
 
     @property
     def base(self) -> str:
@@ -183,3 +257,38 @@ class YandexDirectIntegration:
             reply = await request(http, "GET", url, "Yandex Metrica", headers=self.headers)
         classify(reply)
         return Uploading.of(reply.json())
+
+    async def counter_threshold(self, http: aiohttp.ClientSession) -> datetime | None:
+        """The earliest visit the counter links conversions to, read at most hourly; a
+        failure keeps the last value read (None before any) and never stops an upload."""
+        now = clock.now()
+        if now < self.threshold_due:
+            return self.threshold
+        try:
+            self.threshold = await self._read_threshold(http)
+        except DeliveryFailure as failure:
+            self.threshold_due = now + THRESHOLD_RETRY
+            if not self.threshold_failing:
+                log.warning(
+                    "Metrica's visit_join_threshold unread; the last known or configured"
+                    " window is used",
+                    extra={"reason": failure.message},
+                )
+            self.threshold_failing = True
+            return self.threshold
+        self.threshold_due = now + THRESHOLD_TTL
+        self.threshold_failing = False
+        return self.threshold
+
+    async def _read_threshold(self, http: aiohttp.ClientSession) -> datetime:
+        """GET …/offline_conversions/visit_join_threshold (see joins_visits_since)."""
+        async with self.limiter:
+            reply = await request(
+                http,
+                "GET",
+                f"{self.base}/visit_join_threshold",
+                "Yandex Metrica",
+                headers=self.headers,
+            )
+        classify(reply)
+        return joins_visits_since(reply.json())

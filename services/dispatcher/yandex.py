@@ -18,7 +18,13 @@ from common.events import (
     YandexDirectConversion,
 )
 from common.integrations.base import DeliveryFailure, PermanentFailure
-from common.integrations.yandex import Conversion, RefusedFile, YandexDirectIntegration
+from common.integrations.yandex import (
+    Conversion,
+    RefusedFile,
+    VisitWindow,
+    YandexDirectIntegration,
+    visit_window,
+)
 from common.model import Lead, LeadStatus, Task
 from common.ratelimit import SharedLimiter
 from common.store import Store, Tx
@@ -46,6 +52,27 @@ def _by_upload_key(due: Due) -> dict[str | None, Due]:
         key = (task.result or {}).get("upload_key")
         groups.setdefault(key if isinstance(key, str) else None, []).append((task, conversion))
     return groups
+
+
+def _days(span: timedelta) -> str:
+    """A span in days to a tenth, without a trailing .0: "21", "3.1"."""
+    return f"{span / timedelta(days=1):.1f}".removesuffix(".0")
+
+
+def _outside_window(lead: Lead, window: VisitWindow) -> str | None:
+    """Metrica links a conversion to a visit only if the visit falls in its window at the
+    moment it PROCESSES the file (up to METRICA_PROCESSING after the upload), not at the
+    payment: a payment a day after the visit uploaded three weeks later is too late. The
+    lead's creation stands for the visit."""
+    visit = clock.parse(lead.created_at)
+    if visit >= window.since:
+        return None
+    processed_by = clock.now() + METRICA_PROCESSING
+    return (
+        f"Metrica would process it {_days(processed_by - visit)} days after the visit: it links"
+        f" a conversion to a visit only within {_days(processed_by - window.since)} days"
+        f" ({window.source})"
+    )
 
 
 def metrica(settings: Settings, store: Store) -> YandexDirectIntegration:
@@ -80,9 +107,10 @@ class YandexConversions:
         outcomes: dict[int, Done | Failed] = {}
         later: Later = {}
         due: Due = []
+        window = await self._window()
         for task in tasks:
             lead = leads.get(task.lead_id or "")
-            reason = self._skip_reason(lead)
+            reason = self._skip_reason(lead, window)
             if reason or lead is None:
                 outcomes[task.id] = Done(YandexConversionSkipped(str(reason)))
             elif lead.conversion_status in SENT or lead.id in {c.lead_id for _, c in due}:
@@ -109,7 +137,13 @@ class YandexConversions:
         left = (ends - clock.now()).total_seconds()
         return left if left > 0 else None
 
-    def _skip_reason(self, lead: Lead | None) -> str | None:
+    async def _window(self) -> VisitWindow:
+        """The visits Metrica will still link once it processes what is sent now."""
+        yandex = self.settings.yandex
+        threshold = await self.yandex.counter_threshold(self.http) if yandex.enabled else None
+        return visit_window(clock.now() + METRICA_PROCESSING, yandex.visit_join_days, threshold)
+
+    def _skip_reason(self, lead: Lead | None, window: VisitWindow) -> str | None:
         if lead is None:
             return "the lead does not exist"
         if lead.status != LeadStatus.PAID:
@@ -118,23 +152,7 @@ class YandexConversions:
             return "Yandex Metrica is not configured (yandex.token and yandex.counter_id)"
         if not lead.yclid and not lead.ym_client_id:
             return "the lead has neither a yclid nor a Metrica ClientID"
-        return self._outside_window(lead)
-
-    def _outside_window(self, lead: Lead) -> str | None:
-        """Metrica links a conversion to a visit if at most visit_join_days pass between the
-        visit and the moment it PROCESSES the file (its offline-conversion reference, on the
-        extended threshold), not the moment of payment: a payment made a day after the visit
-        and uploaded three weeks later is too late. The lead's creation stands for the visit."""
-        days = self.settings.yandex.visit_join_days
-        processed_by = clock.now() + METRICA_PROCESSING
-        late = processed_by - clock.parse(lead.created_at) - timedelta(days=days)
-        if late <= timedelta(0):
-            return None
-        age = (processed_by - clock.parse(lead.created_at)) / timedelta(days=1)
-        return (
-            f"Metrica would process it {age:.1f} days after the visit: it links a conversion"
-            f" to a visit only within {days} days (yandex.visit_join_days)"
-        )
+        return _outside_window(lead, window)
 
     @staticmethod
     def _conversion(lead: Lead) -> Conversion:

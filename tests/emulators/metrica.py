@@ -17,6 +17,13 @@ user_not_found_quantity and goal_not_found_quantity: per upload, never per row.
 characters: digits, Latin and Cyrillic letters), shown again on the uploading; "List of
 uploads of offline conversions" (GET …/offline_conversions/uploadings, limit 10,000 by
 default) lists the counter's uploadings with their comments.
+
+GET …/offline_conversions/visit_join_threshold ("getVisitJoinThreshold"): the reference page
+itself was not available to read; this answers {"date": …}, the one field the rym client
+(CRAN, rym_allow_offline_conversion: "the date and time from which conversions can be linked
+to visits") reads, as an ISO-8601 UTC date-time like the uploadings' create_time. The
+"Transmitting offline conversions" guide: the window grows after offline conversions are
+enabled, up to 21 days. Errors as on every call: 401 invalid_token, 403 access_denied.
 """
 
 from __future__ import annotations
@@ -26,10 +33,12 @@ import io
 import itertools
 import re
 import time
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from aiohttp import BodyPartReader, web
 
+from common import clock
 from tests.emulators.faults import Emulator, control_routes
 
 ID_COLUMNS = {"Yclid", "ClientId", "UserId"}
@@ -56,6 +65,14 @@ class Metrica(Emulator):
         # Bodies the next looks at an uploading get instead of it (an HTML error page from a
         # proxy, a list, `null`): what a hostile or broken answer looks like on the wire.
         self.junk_looks: list[tuple[str, str]] = []  # (content type, body)
+        # The counter's window: visits this many days old still take a conversion (a counter
+        # that enabled offline conversions long ago: 21; one that just did: from 1 up).
+        self.threshold_days: float = 21
+        # Answer visit_join_threshold alone with this documented error (401/403/429/503).
+        self.threshold_refusal: int | None = None
+        # Answer visit_join_threshold with this JSON instead (an answer of another shape).
+        self.threshold_body: object = None
+        self.threshold_reads = 0
 
 
 def processed(metrica: Metrica, uploading: dict[str, object], rows: list[dict[str, str]]) -> None:
@@ -69,6 +86,15 @@ def processed(metrica: Metrica, uploading: dict[str, object], rows: list[dict[st
     uploading["user_not_found_quantity"] = len(rows) - len(known)
     uploading["goal_not_found_quantity"] = 0
     uploading["status"] = "PROCESSED" if known else "LINKAGE_FAILURE"
+
+
+# Metrica API docs, "Errors": the message and error_type of each status a test may switch on.
+DOCUMENTED = {
+    401: ("Invalid oauth_token", "invalid_token"),
+    403: ("Access denied", "access_denied"),
+    429: ("Too many requests", "quota_requests_by_uid"),
+    503: ("Service temporarily unavailable", "backend_error"),
+}
 
 
 def errors(status: int, message: str, error_type: str = "invalid_parameter") -> web.Response:
@@ -202,6 +228,18 @@ def create_app(metrica: Metrica) -> web.Application:
             processed(metrica, found, metrica.files[upload_id])
         return web.json_response({"uploading": found})
 
+    async def visit_join_threshold(request: web.Request) -> web.Response:
+        refusal = await refuse(request)
+        if refusal is not None:
+            return refusal
+        metrica.threshold_reads += 1
+        if metrica.threshold_refusal is not None:
+            return errors(metrica.threshold_refusal, *DOCUMENTED[metrica.threshold_refusal])
+        if metrica.threshold_body is not None:
+            return web.json_response(metrica.threshold_body)
+        since = clock.now() - timedelta(days=metrica.threshold_days)
+        return web.json_response({"date": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
+
     app = web.Application()
     app.add_routes(
         [
@@ -210,6 +248,10 @@ def create_app(metrica: Metrica) -> web.Application:
                 "/management/v1/counter/{counter}/offline_conversions/uploading/{id}", uploading
             ),
             web.get("/management/v1/counter/{counter}/offline_conversions/uploadings", uploadings),
+            web.get(
+                "/management/v1/counter/{counter}/offline_conversions/visit_join_threshold",
+                visit_join_threshold,
+            ),
             *control_routes(metrica),
         ]
     )

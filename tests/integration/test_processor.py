@@ -241,21 +241,16 @@ WINDOW_CASES = {
 }
 
 
-async def test_a_payment_outside_metricas_visit_window_is_skipped_not_uploaded(
-    aiohttp_client, settings, store
-):
-    from tests.emulators import metrica
-    from tests.emulators.faults import start
-
-    emulator = metrica.Metrica("oauth-1", 42)
-    runner, url = await start(metrica.create_app(emulator))
+async def _window_outcomes(aiohttp_client, settings, store, url, cases, **yandex):
+    """Pay one lead per (visit, paid_at) case, run the dispatcher against the emulator at
+    `url`, and return each lead's conversion status with its skip reason (or None)."""
     settings = Settings(
         database=settings.database,
         busy_timeout=settings.busy_timeout,
-        yandex={"base_url": url, "token": "oauth-1", "counter_id": 42},
+        yandex={"base_url": url, "token": "oauth-1", "counter_id": 42, **yandex},
     )
     lead_ids = []
-    for visit, paid_at in WINDOW_CASES.values():
+    for visit, paid_at in cases:
         lead = NewLead(campaign_id="c", yclid="1")
         lead_id, _ = await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d))
         lead_ids.append(lead_id)
@@ -267,22 +262,83 @@ async def test_a_payment_outside_metricas_visit_window_is_skipped_not_uploaded(
             tx.tasks.enqueue(SendToYandex(), lead_id=i)
 
         await store.write(pay)
+    await aiohttp_client(create_app(settings))
+
+    async def all_settled():
+        leads = [await store.read(lambda tx, i=i: tx.leads.get(i)) for i in lead_ids]
+        return all(lead.conversion_status for lead in leads) and leads
+
+    outcomes = []
+    for lead in await wait_for_async(all_settled):
+        events = await store.read(lambda tx, i=lead.id: tx.events.read_stream(i))
+        skips = [e.payload.reason for e in events if isinstance(e.payload, YandexConversionSkipped)]
+        outcomes.append((lead.conversion_status, skips[0] if skips else None))
+    return outcomes
+
+
+async def test_a_payment_outside_metricas_visit_window_is_skipped_not_uploaded(
+    aiohttp_client, settings, store
+):
+    from tests.emulators import metrica
+    from tests.emulators.faults import start
+
+    emulator = metrica.Metrica("oauth-1", 42)
+    runner, url = await start(metrica.create_app(emulator))
     try:
-        await aiohttp_client(create_app(settings))
-
-        async def all_settled():
-            leads = [await store.read(lambda tx, i=i: tx.leads.get(i)) for i in lead_ids]
-            return all(lead.conversion_status for lead in leads) and leads
-
-        settled = await wait_for_async(all_settled)
+        outcomes = await _window_outcomes(
+            aiohttp_client, settings, store, url, WINDOW_CASES.values()
+        )
     finally:
         await runner.cleanup()
-    assert [lead.conversion_status for lead in settled] == ["skipped", "skipped", "uploaded"]
-    for lead_id in lead_ids[:2]:
-        [skipped] = [
-            e
-            for e in await store.read(lambda tx, i=lead_id: tx.events.read_stream(i))
-            if isinstance(e.payload, YandexConversionSkipped)
-        ]
-        assert "within 21 days" in skipped.payload.reason
+    assert [status for status, _ in outcomes] == ["skipped", "skipped", "uploaded"]
+    for _, reason in outcomes[:2]:
+        assert "within 21 days (Metrica's maximum)" in reason
     assert len(emulator.received) == 1  # only the payment Metrica can still link
+
+
+# A visit 5 days ago, paid an hour ago; a visit a day ago, paid an hour ago.
+THRESHOLD_CASES = [(ago(days=5), ago(hours=1)), (ago(days=1), ago(hours=1))]
+
+
+async def test_the_counters_own_visit_join_threshold_narrows_the_window(
+    aiohttp_client, settings, store
+):
+    """A counter that only just enabled offline conversions links visits of the last 3 days
+    alone: the 5-day-old visit is skipped, naming the counter's threshold, not uploaded."""
+    from tests.emulators import metrica
+    from tests.emulators.faults import start
+
+    emulator = metrica.Metrica("oauth-1", 42)
+    emulator.threshold_days = 3
+    runner, url = await start(metrica.create_app(emulator))
+    try:
+        outcomes = await _window_outcomes(aiohttp_client, settings, store, url, THRESHOLD_CASES)
+    finally:
+        await runner.cleanup()
+    assert [status for status, _ in outcomes] == ["skipped", "uploaded"]
+    assert "within 3.1 days (the counter's visit_join_threshold)" in outcomes[0][1]
+    assert len(emulator.received) == 1
+    assert emulator.threshold_reads == 1  # read once for the batch, then cached
+
+
+async def test_an_unreadable_threshold_keeps_the_configured_window_and_uploads(
+    aiohttp_client, settings, store
+):
+    """visit_join_threshold refused (403, as Metrica answers a token without access): the
+    configured yandex.visit_join_days holds, and the upload is not held back."""
+    from tests.emulators import metrica
+    from tests.emulators.faults import start
+
+    emulator = metrica.Metrica("oauth-1", 42)
+    emulator.threshold_days = 21
+    emulator.threshold_refusal = 403
+    runner, url = await start(metrica.create_app(emulator))
+    try:
+        outcomes = await _window_outcomes(
+            aiohttp_client, settings, store, url, THRESHOLD_CASES, visit_join_days=4
+        )
+    finally:
+        await runner.cleanup()
+    assert [status for status, _ in outcomes] == ["skipped", "uploaded"]
+    assert "within 4 days (yandex.visit_join_days)" in outcomes[0][1]
+    assert emulator.threshold_reads == 1 and len(emulator.received) == 1
