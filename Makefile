@@ -30,11 +30,16 @@ demo: install
 # Everything: both backends, end to end with real processes, the browser, and the unit and
 # integration tests once more with the clock 45 days ahead (SQLite only: a PostgreSQL server
 # started outside faketime keeps the real time), so no test leans on the day it was written.
+# Two workers, a test file each at a time: most tests wait on sockets, processes and fsyncs,
+# so both cores stay busy (measured: 188 s against 275 s in one process, same machine).
+WORKERS ?= 2
+PYTEST  := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile
+
 test: lint
 	@command -v faketime >/dev/null || { echo "make test needs Debian's faketime package"; exit 1; }
-	$(BIN)/python -m pytest -q
-	LEADRELAY_TEST_BACKENDS=sqlite faketime '+45 days' $(BIN)/python -m pytest -q \
-		-p no:cacheprovider tests/unit tests/integration
+	$(PYTEST)
+	LEADRELAY_TEST_BACKENDS=sqlite faketime '+45 days' $(PYTEST) -p no:cacheprovider \
+		tests/unit tests/integration
 
 # The fast loop while working: lint, types, unit, integration and contract tests on SQLite.
 check: lint
