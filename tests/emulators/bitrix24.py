@@ -53,7 +53,7 @@ PAGE = 50  # Bitrix24 REST docs: a list method gives 50 records a page, `next` a
 # b24restdocs, "Data Types": a datetime is `YYYY-MM-DDThh:mm:ss±hh:mm` (no fraction, no Z).
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 # b24restdocs, crm.deal.list: a filter key may carry one prefix; `@`/`!@` (IN / NOT IN) take
-# an array, the others one value.
+# an array, the others one value (`"@ID": [...]` lists deals by id; a deleted one is absent).
 PREFIX = re.compile(r"^(>=|<=|!@|>|<|@|!=|!|=)?(\w+)$")
 
 
