@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from common import clock
 from tests.emulators.faults import Emulator, control_routes
 
 HTML_429 = "<html><head><title>429 Too Many Requests</title></head><body>Too Many</body></html>"
@@ -226,7 +226,9 @@ def create_app(amo: AmoCrm) -> web.Application:
 def change_lead(amo: AmoCrm, lead_id: int, section: str, **fields: int) -> dict[str, str]:
     """Change the lead's state (its status or price) and return the webhook's form."""
     before = amo.state[lead_id]
-    after = before | fields | {"updated_at": max(before["updated_at"] + 1, int(time.time()))}
+    # The CRM's clock is the world's: common.clock, which a test may move ahead.
+    edited = max(before["updated_at"] + 1, int(clock.now().timestamp()))
+    after = before | fields | {"updated_at": edited}
     amo.state[lead_id] = after
     form = {"account[subdomain]": "shop"}
     shown = {**after, "old_status_id": before["status_id"]} if section == "status" else after

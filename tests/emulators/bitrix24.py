@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from common import clock
 from tests.emulators.faults import Emulator, control_routes
 
 LIMIT = {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
@@ -227,7 +228,7 @@ def create_app(b24: Bitrix24) -> web.Application:
 def change_deal(b24: Bitrix24, deal_id: str, **fields: Any) -> None:
     """crm.deal.update: new fields, DATE_MODIFY now; a new stage sets MOVED_TIME too."""
     deal = b24.deals[deal_id]
-    now = datetime.now().astimezone().replace(microsecond=0).isoformat()
+    now = clock.now().replace(microsecond=0).isoformat()  # the world's clock, a test's to move
     if "STAGE_SEMANTIC_ID" in fields and fields["STAGE_SEMANTIC_ID"] != deal.get(
         "STAGE_SEMANTIC_ID"
     ):
