@@ -7,10 +7,12 @@ to be read. The place inside it is the integration's own (a last ID, the pieces 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from common.model import JsonObject
+from common.errors import BadRequest, InvalidField
+from common.model import JsonObject, Notice
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,40 @@ class Reading:
             return Window(self.since, self.until, self.place)
         since = self.since or first_look
         return Window(since, end) if since < end else None
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A CRM's answer about the deals of paid leads, by the id asked: what each says now (a
+    deal missing from the answer: deleted), and how many entries could not be read."""
+
+    notices: dict[str, Notice]
+    skipped: int = 0
+
+
+def recheck(
+    refs: list[str],
+    items: list[object],
+    ref_of: Callable[[JsonObject], str],
+    notice_of: Callable[[JsonObject], Notice],
+    deleted: Callable[[str], Notice],
+) -> Recheck:
+    """What the CRM's list of the asked records means. A record that cannot be read is
+    skipped, not taken for deleted; and while an entry is not a record asked for, no missing
+    record is taken for deleted either (that entry may be it): a wrong reversal is money lost."""
+    notices: dict[str, Notice] = {}
+    unreadable: set[str] = set()
+    strays = 0  # entries that are no record, or one not asked for
+    for item in items:
+        ref = ref_of(item) if isinstance(item, dict) else ""
+        if not isinstance(item, dict) or ref not in refs:
+            strays += 1
+            continue
+        try:
+            notices[ref] = notice_of(item)
+        except (BadRequest, InvalidField):
+            unreadable.add(ref)
+    missing = [ref for ref in refs if ref not in notices and ref not in unreadable]
+    if not strays:
+        notices |= {ref: deleted(ref) for ref in missing}
+    return Recheck(notices, len(unreadable) + strays)

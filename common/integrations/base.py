@@ -18,7 +18,7 @@ from aiolimiter import AsyncLimiter
 from common import clock
 from common.errors import BadRequest
 from common.model import Delivered, Lead, Notice
-from common.reconciling import Page, Window
+from common.reconciling import Page, Recheck, Window
 
 ERROR_TEXT_LIMIT = 500
 
@@ -186,6 +186,18 @@ class CrmIntegration(ABC):
         """What is wrong with this CRM's webhook to us (switched off, say), as the CRM tells
         it; None when nothing is, or the CRM cannot say."""
         return None
+
+    rechecks_payments = False  # can it list its records by id (`payments_now`)?
+
+    def payment_ref(self, lead: Lead) -> str | None:
+        """The id `payments_now` asks this CRM about for a paid lead (its lead, or the deal
+        that paid it); None when it has none to ask about."""
+        return None
+
+    async def payments_now(self, http: aiohttp.ClientSession, refs: list[str]) -> Recheck:
+        """What the records of these ids (at most one page) say now, in one request: each as
+        the notice a webhook would have carried, a record missing from the answer deleted."""
+        raise NotImplementedError(f"{self.kind} cannot list records by id")
 
     def notice_of(self, item: dict[str, Any]) -> Notice:
         """A deal listed by `closed_page` as a webhook would have said it."""

@@ -23,7 +23,7 @@ from common.integrations.base import (
 from common.integrations.text import lead_text
 from common.model import UTM_FIELDS, Delivered, Lead, Notice
 from common.money import money
-from common.reconciling import Page, Window
+from common.reconciling import Page, Recheck, Window, recheck
 
 # Bitrix24 REST docs (outgoing webhooks, "auth" block): the application token, and for an
 # application also its OAuth access and refresh tokens.
@@ -205,6 +205,30 @@ class Bitrix24Integration(CrmIntegration):
         if last <= after:
             raise PermanentFailure(f"{service} gave a full page with no deal after ID {after}")
         return Page(deals, {"after": last}, len(rows) - len(deals))
+
+    rechecks_payments = True
+
+    def payment_ref(self, lead: Lead) -> str | None:
+        return lead.payment_deal_id  # a lead is paid by one deal; that one is asked about
+
+    async def payments_now(self, http: aiohttp.ClientSession, refs: list[str]) -> Recheck:
+        """The deals that paid our leads, read again by ID in one call.
+
+        b24restdocs, crm.deal.list: `@` is IN and takes an array (`"@ID": [...]`), `select`
+        names the fields; `start = -1` gives no count ("Retrieve Large Volumes of Data").
+        The list holds only deals that exist: a deal missing from the answer was deleted."""
+        asked = [ref for ref in refs if ref.isascii() and ref.isdigit()][:LIST_PAGE]
+        params = {"filter": {"@ID": asked}, "select": [*DEAL_FIELDS], "start": -1}
+        service = f"Bitrix24 '{self.name}' crm.deal.list"
+        reply = await self.call(http, "POST", f"{self.base}/crm.deal.list.json", json=params)
+        rows = result_of(reply, service)
+        if not isinstance(rows, list):
+            raise PermanentFailure(f"{service} gave no list")
+        return recheck(asked, rows, lambda deal: str(deal.get("ID", "")), deal_notice, _deleted)
+
+
+def _deleted(deal_id: str) -> Notice:
+    return Notice("deleted", deal_id=deal_id, note=f"deal {deal_id} is gone from the portal")
 
 
 LIST_PAGE = 50  # b24restdocs, "Features of List Methods": a list method gives 50 a page

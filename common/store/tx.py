@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from common.model import Event
+from common.store.checks import PaymentChecks
 from common.store.credentials import CrmCredentials
 from common.store.cursors import Cursors
 from common.store.events import EventStore
@@ -34,6 +35,7 @@ class Tx:
         self.sessions = DashboardSessions(sql)
         self.rates = RateBuckets(sql)
         self.credentials = CrmCredentials(sql)
+        self.payment_checks = PaymentChecks(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters)."""

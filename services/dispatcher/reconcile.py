@@ -5,7 +5,8 @@ while we are down, slow or behind a broken proxy. Every `reconcile_every` second
 reads what changed in a fixed window of time (common.reconciling) a page at a time and
 applies each deal with the same paid-once rules as a webhook. Each page is one write that
 also moves the cursor, so a restart resumes at the page it stopped at; a round reads at
-most MAX_PAGES, and a record that cannot be read is skipped, counted and logged.
+most MAX_PAGES, and a record that cannot be read is skipped, counted and logged. Then
+the payments already held are asked about again, a batch a round (services.dispatcher.recheck).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from common.model import JsonObject, Notice
 from common.payments import PaymentService
 from common.reconciling import Page, Reading, Window
 from common.store import Store, Tx
+from services.dispatcher.recheck import recheck_payments
 
 log = logging.getLogger(__name__)
 FIRST_LOOK_BACK = timedelta(days=1)  # with no cursor yet: the day before the first look
@@ -103,6 +105,8 @@ class DealReconciliation:
                 break
             page = await self.integration.closed_page(self.http, window)
             window, reading = await self._apply(page, window, reading, answers)
+        if self.integration.rechecks_payments:
+            answers += await recheck_payments(self.store, self.integration, self.http)
         await self._healthy(reading)
         return answers
 

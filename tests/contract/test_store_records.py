@@ -5,16 +5,18 @@ what each verb leaves in its table, and times read from the store's one clock.""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from common import clock
 from common.errors import IdempotencyConflict
+from common.events import LeadSentToCrm, PaymentRegistered
 from common.leads import LeadService
 from common.model import NewLead
 from common.reconciling import Reading
 from tests.contract.kit import age, count, database_now
-from tests.helpers import ago, execute, moscow, rows
+from tests.helpers import ago, execute, moscow, rows, stored
 
 SLACK = timedelta(seconds=5)
 
@@ -132,3 +134,30 @@ async def test_leads_and_counters_agree_with_their_tables(store, database):
     ]
     days = await store.read(lambda tx: tx.stats.daily("2000-01-01"))
     assert sum(day["leads"] for day in days) == 3
+
+
+async def test_payment_checks_take_the_paid_leads_asked_longest_ago(store, database):
+    ids = []
+    for n in range(4):
+        lead = NewLead(campaign_id="c1", phone=f"+7916123456{n}")
+        lead_id, _ = await store.write(lambda tx, lead=lead: LeadService.create_lead(tx, lead))
+        sent = LeadSentToCrm("amo" if n < 3 else "b24", crm_lead_id=str(n))
+        await store.write(lambda tx, i=lead_id, e=sent: LeadService.record(tx, i, e))
+        if n != 1:  # lead 1 is delivered, not paid
+            paid = PaymentRegistered(Decimal(10), "RUB", stored(ago(hours=1)), source="amo")
+            await store.write(lambda tx, i=lead_id, e=paid: LeadService.record(tx, i, e))
+        ids.append(lead_id)
+
+    first = await store.read(lambda tx: tx.payment_checks.due("amo", 10))
+    assert {lead.id for lead in first} == {ids[0], ids[2]}  # paid, and on this connection
+    await store.write(lambda tx: tx.payment_checks.checked([ids[0]]))
+    [kept] = rows(database, "SELECT * FROM payment_checks")
+    assert kept["lead_id"] == ids[0] and near(kept["checked_at"], database_now(database))
+    order = await store.read(lambda tx: tx.payment_checks.due("amo", 10))
+    assert [lead.id for lead in order] == [ids[2], ids[0]]  # never asked goes first
+    await store.write(lambda tx: tx.payment_checks.checked([ids[2]]))
+    age(database, "payment_checks", "checked_at", 60)  # both asked a minute ago …
+    await store.write(lambda tx: tx.payment_checks.checked([ids[0]]))  # … and lead 0 again now
+    [oldest] = await store.read(lambda tx: tx.payment_checks.due("amo", 1))
+    assert oldest.id == ids[2]
+    assert count(database, "payment_checks") == 2

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from common import clock
 from tests.emulators.faults import Emulator, control_routes
 
 HTML_429 = "<html><head><title>429 Too Many Requests</title></head><body>Too Many</body></html>"
@@ -138,15 +138,22 @@ def create_app(amo: AmoCrm) -> web.Application:
 
     async def list_leads(request: web.Request) -> web.Response:
         """GET /api/v4/leads per Kommo's API reference ("Leads list", "API Filtration"):
-        filter[updated_at]/filter[closed_at] with [from] and [to] (Unix seconds, both ends
-        included), order[id|created_at|updated_at]=asc|desc, limit (at most 250) and page;
-        HAL answer with _links.next while more remain; 204 when nothing matches."""
+        filter[id] (one id or an array), filter[updated_at]/filter[closed_at] with [from] and
+        [to] (Unix seconds, both ends included), order[id|created_at|updated_at]=asc|desc,
+        limit (at most 250) and page; HAL answer with _links.next while more remain; 204 when
+        nothing matches."""
         if request.headers.get("Authorization") != f"Bearer {amo.token}":
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
         query = request.query
         limit = min(int(query.get("limit", "50")), 250)
         page = int(query.get("page", "1"))
-        leads = [lead for lead in amo.state.values() if _in_ranges(lead, query)]
+        # "API Filtration": filter[id] takes one id or an array, filter[id][]=1&filter[id][]=2.
+        ids = {int(v) for v in query.getall("filter[id][]", []) + query.getall("filter[id]", [])}
+        leads = [
+            lead
+            for lead in amo.state.values()
+            if _in_ranges(lead, query) and (not ids or lead["id"] in ids)
+        ]
         for key, direction in query.items():
             if key in ("order[id]", "order[created_at]", "order[updated_at]"):
                 field = key[len("order[") : -1]
@@ -219,7 +226,9 @@ def create_app(amo: AmoCrm) -> web.Application:
 def change_lead(amo: AmoCrm, lead_id: int, section: str, **fields: int) -> dict[str, str]:
     """Change the lead's state (its status or price) and return the webhook's form."""
     before = amo.state[lead_id]
-    after = before | fields | {"updated_at": max(before["updated_at"] + 1, int(time.time()))}
+    # The CRM's clock is the world's: common.clock, which a test may move ahead.
+    edited = max(before["updated_at"] + 1, int(clock.now().timestamp()))
+    after = before | fields | {"updated_at": edited}
     amo.state[lead_id] = after
     form = {"account[subdomain]": "shop"}
     shown = {**after, "old_status_id": before["status_id"]} if section == "status" else after

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from common import clock
 from tests.emulators.faults import Emulator, control_routes
 
 LIMIT = {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
@@ -53,7 +54,7 @@ PAGE = 50  # Bitrix24 REST docs: a list method gives 50 records a page, `next` a
 # b24restdocs, "Data Types": a datetime is `YYYY-MM-DDThh:mm:ss±hh:mm` (no fraction, no Z).
 DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 # b24restdocs, crm.deal.list: a filter key may carry one prefix; `@`/`!@` (IN / NOT IN) take
-# an array, the others one value.
+# an array, the others one value (`"@ID": [...]` lists deals by id; a deleted one is absent).
 PREFIX = re.compile(r"^(>=|<=|!@|>|<|@|!=|!|=)?(\w+)$")
 
 
@@ -227,7 +228,7 @@ def create_app(b24: Bitrix24) -> web.Application:
 def change_deal(b24: Bitrix24, deal_id: str, **fields: Any) -> None:
     """crm.deal.update: new fields, DATE_MODIFY now; a new stage sets MOVED_TIME too."""
     deal = b24.deals[deal_id]
-    now = datetime.now().astimezone().replace(microsecond=0).isoformat()
+    now = clock.now().replace(microsecond=0).isoformat()  # the world's clock, a test's to move
     if "STAGE_SEMANTIC_ID" in fields and fields["STAGE_SEMANTIC_ID"] != deal.get(
         "STAGE_SEMANTIC_ID"
     ):
