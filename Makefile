@@ -43,7 +43,7 @@ test: lint
 
 # The fast loop while working: lint, types, unit, integration and contract tests on SQLite.
 check: lint
-	LEADRELAY_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q tests/unit tests/integration tests/contract
+	LEADRELAY_TEST_BACKENDS=sqlite $(PYTEST) tests/unit tests/integration tests/contract
 
 lint: install
 	$(BIN)/ruff check .
