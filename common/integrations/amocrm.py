@@ -21,8 +21,10 @@ from common.integrations.base import (
     DeliveryFailure,
     PermanentFailure,
     Reply,
+    TemporaryFailure,
     WebhookRequest,
     classify_http,
+    is_crm_id,
     same_secret,
 )
 from common.integrations.text import lead_text
@@ -172,10 +174,13 @@ class AmoCrmIntegration(CrmIntegration):
         """The entries of one answer's leads, and whether it says more remain."""
         classify_http(reply, f"AmoCRM '{self.name}' leads")
         body = reply.json()
-        body = body if isinstance(body, dict) else {}
-        embedded = body.get("_embedded")
+        embedded = body.get("_embedded") if isinstance(body, dict) else None
         leads = embedded.get("leads") if isinstance(embedded, dict) else None
-        leads = leads if isinstance(leads, list) else []
+        if not isinstance(leads, list):  # no lead is 204: this is no answer, not "none"
+            raise TemporaryFailure(
+                f"AmoCRM '{self.name}' leads answered HTTP {reply.status} without a list of"
+                f" leads: {reply.excerpt()[:200]}"
+            )
         if len(leads) > LIST_LIMIT:
             raise PermanentFailure(f"AmoCRM '{self.name}' listed {len(leads)} leads on one page")
         links = body.get("_links")
@@ -327,16 +332,22 @@ def parse_status_hook(form: dict[str, str], currency: str) -> list[Notice]:
     leads: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
     for key, value in form.items():
         if match := LEAD_KEY.match(key):
+            if not is_crm_id(match[2]):
+                problem = [{"field": key[:80], "message": "the index must be a number"}]
+                raise InvalidField(f"{key:.80}: the index must be a number", problem)
             leads[(match[1], int(match[2]))][match[3]] = value
     if not leads:
         return [_unused_event(form)]
     notices = []
-    for (section, n), fields in sorted(leads.items()):
+    # A deletion is the last thing that can happen to a lead: one body may carry a lead's
+    # win and its deletion (amoCRM posts the events of a moment together), and the lead
+    # must end deleted, so deletions go last.
+    for (section, n), fields in sorted(leads.items(), key=lambda item: _deleted_last(*item[0])):
         where = f"leads[{section}][{n}]"
         if section == "delete":
             notices.append(deleted_notice(where, fields))
             continue
-        if not fields.get("id", "").isdigit() or not fields.get("status_id", "").isdigit():
+        if not is_crm_id(fields.get("id", "")) or not is_crm_id(fields.get("status_id", "")):
             problem = [{"field": where, "message": "id and status_id must be numbers"}]
             raise InvalidField(f"{where}: id and status_id must be numbers", problem)
         crm_id, status = fields["id"], fields["status_id"]
@@ -349,6 +360,10 @@ def parse_status_hook(form: dict[str, str], currency: str) -> list[Notice]:
         else:
             notices.append(Notice("other", crm_id, note=f"status {status} is neither won nor lost"))
     return notices
+
+
+def _deleted_last(section: str, n: int) -> tuple[bool, str, int]:
+    return section == "delete", section, n
 
 
 ENTITY_KEY = re.compile(r"^(\w+\[\w+\])")
@@ -372,7 +387,7 @@ def _unused_event(form: dict[str, str]) -> Notice:
 def deleted_notice(where: str, fields: dict[str, str]) -> Notice:
     """A `leads[delete][N][…]` entry: Kommo's webhooks ("Lead deleted", developers.kommo.com
     docs/webhooks-general) name the deleted lead by `id`; a payment it made is reversed."""
-    if not fields.get("id", "").isdigit():
+    if not is_crm_id(fields.get("id", "")):
         problem = [{"field": where, "message": "id must be a number"}]
         raise InvalidField(f"{where}: id must be a number", problem)
     return Notice("deleted", fields["id"])

@@ -233,5 +233,11 @@ class WebhookRequest:
         return dict(parse_qsl(text, keep_blank_values=True))
 
 
+def is_crm_id(value: str) -> bool:
+    """A CRM's record id (or index) as amoCRM and Bitrix24 write them: ASCII digits that fit
+    in 64 bits. str.isdigit alone takes "²" and "٣", and int() refuses 4,300 digits."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def same_secret(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())

@@ -18,6 +18,7 @@ from common.integrations.base import (
     TemporaryFailure,
     WebhookRequest,
     classify_http,
+    is_crm_id,
     same_secret,
 )
 from common.integrations.text import lead_text
@@ -148,7 +149,7 @@ class Bitrix24Integration(CrmIntegration):
         if event not in DEAL_EVENTS and event != DEAL_DELETED:
             return [Notice("other", note=f"event {event or '(none)'} is not about a deal")]
         deal_id = form.get("data[FIELDS][ID]", "")
-        if not deal_id.isdigit():
+        if not is_crm_id(deal_id):
             problem = [{"field": "data[FIELDS][ID]", "message": "must be a deal id"}]
             raise InvalidField("data[FIELDS][ID]: must be a deal id", problem)
         return [Notice("deleted" if event == DEAL_DELETED else "deal", deal_id=deal_id)]

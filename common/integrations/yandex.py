@@ -137,7 +137,10 @@ def joins_visits_since(body: Any) -> datetime:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     if moment > clock.now():
         raise UnexpectedAnswer(f"visit_join_threshold date {date!r:.60} has not come yet")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC
+        raise UnexpectedAnswer(f"visit_join_threshold date {date!r:.60} is out of range") from error
 
 
 @dataclass(frozen=True)

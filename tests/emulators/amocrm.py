@@ -37,6 +37,9 @@ class AmoCrm(Emulator):
         # Run one per list page answered, after it: a lead edited between two page requests.
         self.on_page: list[Callable[[], None]] = []
         self.always_next = False  # a hostile CRM: every list page says another follows
+        # A hostile CRM: GET /api/v4/leads answers 200 with this text as it is (junk JSON, a
+        # number no double holds, an HTML page) instead of the leads.
+        self.list_text: str | None = None
         self.webhooks: list[dict[str, Any]] = []  # as GET /api/v4/webhooks lists them
         self.oauth = OAuthApp()
 
@@ -144,6 +147,8 @@ def create_app(amo: AmoCrm) -> web.Application:
         nothing matches."""
         if request.headers.get("Authorization") != f"Bearer {amo.token}":
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        if amo.list_text is not None:
+            return web.Response(text=amo.list_text, content_type="application/json")
         query = request.query
         limit = min(int(query.get("limit", "50")), 250)
         page = int(query.get("page", "1"))

@@ -39,3 +39,20 @@ async def test_an_unreadable_answer_keeps_the_last_date_and_is_logged_once(move_
     assert emulator.threshold_reads == 4
     unread = [r for r in caplog.records if "visit_join_threshold unread" in r.getMessage()]
     assert len(unread) == 2  # once for each client, not once for each look
+
+
+async def test_a_date_before_year_one_in_utc_is_no_window_and_holds_no_upload():
+    """0001-01-01T00:00:00+14:00 is a date, but in UTC it falls in year 0: it raised
+    OverflowError out of the read, and every upload batch with it."""
+    emulator = metrica.Metrica("oauth-1", 42)
+    emulator.threshold_body = {"date": "0001-01-01T00:00:00+14:00"}
+    runner, url = await start(metrica.create_app(emulator))
+    client = YandexDirectIntegration(
+        YandexSettings(base_url=url, token="oauth-1", counter_id=42)  # type: ignore[arg-type]
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            assert await client.counter_threshold(http) is None  # the configured window holds
+    finally:
+        await runner.cleanup()
+    assert emulator.threshold_reads == 1 and client.threshold_failing

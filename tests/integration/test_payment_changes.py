@@ -147,6 +147,21 @@ async def test_amocrm_deleted_lead_reverses_its_payment(hooks, store):
     assert await verify(store) == []
 
 
+async def test_amocrm_lead_won_and_deleted_in_one_webhook_ends_unpaid(hooks, store):
+    """amoCRM posts the events of a moment in one body. Its entries were applied by section
+    name, leads[delete] before leads[status]: a lead won and then deleted was paid and
+    stayed paid, whatever order the body gave."""
+    amo = amocrm.AmoCrm("amo-secret")
+    lead_id = await delivered(store, "amo", "30000004")
+    amo.set_lead(30000004, WORKING, 700, int(ago(hours=1).timestamp()))
+    won = amocrm.change_lead(amo, 30000004, "status", status_id=WON)
+    answer = await post_amo(hooks, won | amocrm.delete_lead(amo, 30000004))
+    assert [result["status"] for result in answer["results"]] == ["ok", "reversed"]
+    assert lead_row(store, lead_id)["status"] == "sent_to_crm"
+    assert revenue(store) == (0, amocrm.won_total(amo)) == (0, 0)
+    assert await verify(store) == []
+
+
 async def test_bitrix24_price_typed_then_reopened_won_again_and_deleted(hooks, store, b24):
     lead_id = await delivered(store, "b24", "501")
     won_at = ago(days=3)

@@ -150,6 +150,11 @@ async def test_amocrm_events_we_do_not_use_are_ignored_not_refused(hooks, store,
     assert (await post_amo(hooks, body, token="nope")).status == 401
 
 
+def b24_body(event: str, deal_id: str | None) -> str:
+    fields = {"event": event, "auth[application_token]": "app-token"}
+    return urlencode(fields | ({"data[FIELDS][ID]": deal_id} if deal_id is not None else {}))
+
+
 BAD = [
     ("amo-no-token", "amo", None, amo_form(("1", "142", "1")), 401, "unauthorized"),
     ("amo-wrong-token", "amo", "nope", amo_form(("1", "142", "1")), 401, "unauthorized"),
@@ -159,6 +164,36 @@ BAD = [
     ("amo-no-leads", "amo", "hook-secret", "foo=bar", 400, "malformed"),
     ("amo-bad-id", "amo", "hook-secret", amo_form(("x", "142", "1")), 422, "invalid_field"),
     ("amo-not-utf8", "amo", "hook-secret", b"leads%5B=\xff", 400, "malformed"),
+    # Found answering 500: an index past Python's 4300-digit int conversion limit.
+    (
+        "amo-huge-index",
+        "amo",
+        "hook-secret",
+        urlencode({f"leads[status][{'9' * 5000}][id]": "1", "account[id]": "1"}),
+        422,
+        "invalid_field",
+    ),
+    # Ids of another shape were taken: "²" is a digit to str.isdigit (kept as an unmatched
+    # payment), and neither CRM has ids of 31 digits (a Bitrix24 deal read that cannot be).
+    ("amo-superscript-id", "amo", "hook-secret", amo_form(("²", "142", "5")), 422, "invalid_field"),
+    (
+        "amo-delete-id-1e30",
+        "amo",
+        "hook-secret",
+        urlencode({"leads[delete][0][id]": str(10**30), "account[id]": "1"}),
+        422,
+        "invalid_field",
+    ),
+    ("b24-arabic-id", "b24", None, b24_body("ONCRMDEALUPDATE", "٣"), 422, "invalid_field"),
+    ("b24-id-1e30", "b24", None, b24_body("ONCRMDEALUPDATE", str(10**30)), 422, "invalid_field"),
+    (
+        "b24-delete-id-1e30",
+        "b24",
+        None,
+        b24_body("ONCRMDEALDELETE", str(10**30)),
+        422,
+        "invalid_field",
+    ),
     (
         "b24-wrong-token",
         "b24",
