@@ -85,6 +85,9 @@ def _copy_to_postgres(url: str) -> int:
 
 async def _authorize(name: str, code: str) -> int:
     """Exchange an amoCRM authorization code for the first token pair and store it."""
+    if not code.strip():
+        print("amocrm authorize: --code is empty: copy the code amoCRM showed", file=sys.stderr)
+        return 2
     settings = load_settings()
     connection = settings.crm.get(name)
     if not isinstance(connection, AmoCrmConnection) or not connection.oauth:

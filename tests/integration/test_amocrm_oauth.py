@@ -235,6 +235,11 @@ async def test_the_cli_exchanges_the_first_code_and_stores_the_pair(
     for secret in ("access-1", "refresh-1", OAUTH.client_secret, "code-1"):
         assert secret not in said.out + said.err
 
+    # A blank code is refused here, not sent to amoCRM to be refused there.
+    assert await asyncio.to_thread(main, ["amocrm", "authorize", "amo", "--code", " "]) == 2
+    assert "--code is empty" in capsys.readouterr().err
+    assert len(amo.oauth.bodies) == 2  # the two exchanges above, nothing more
+
 
 async def test_no_token_or_secret_reaches_the_logs_or_another_table(
     aiohttp_client, database, store, amo, caplog
