@@ -85,9 +85,14 @@ def recheck(
             strays += 1
             continue
         try:
-            notices[ref] = notice_of(item)
+            notice = notice_of(item)
         except (BadRequest, InvalidField):
             unreadable.add(ref)
+            continue
+        if notices.setdefault(ref, notice) != notice:
+            unreadable.add(ref)  # the same record said two ways: believe neither this round
+    for ref in unreadable:
+        notices.pop(ref, None)
     missing = [ref for ref in refs if ref not in notices and ref not in unreadable]
     if not strays:
         notices |= {ref: deleted(ref) for ref in missing}
