@@ -122,6 +122,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """`wait_for_async` for code that is not async (fixtures): poll with a deadline."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)  # the poll interval, bounded by the deadline above
+    return result
+
+
 async def wait_for_async(
     check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05
 ) -> Any:

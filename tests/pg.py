@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 from common.store.postgres.migrate import migrate
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 
 ENV = "LEADRELAY_TEST_POSTGRES"
 MISSING = (
@@ -114,14 +113,18 @@ def wipe(url: str) -> None:
     starts as on a new database. A connection left open by an earlier test (a store it did
     not close) would see the wipe and write into this test: that fails here, by name."""
     with psycopg.connect(url, autocommit=True) as conn:
-        deadline = time.monotonic() + LEFTOVER_WAIT
-        while others := conn.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()[0]:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{others} connection(s) of an earlier test still open")
-            time.sleep(0.02)  # a closed connection's backend exits within milliseconds
+
+        def alone() -> bool:
+            others = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+            return others is not None and others[0] == 0
+
+        try:  # a closed connection's backend exits within milliseconds
+            wait_for(alone, timeout=LEFTOVER_WAIT)
+        except AssertionError:
+            raise AssertionError("a connection of an earlier test is still open") from None
         tables = conn.execute(
             "SELECT tablename FROM pg_tables"
             " WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"

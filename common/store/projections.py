@@ -62,6 +62,12 @@ def _bump(sql: Sql, campaign_id: str, **deltas: int) -> None:
     _add(sql, "campaign_stats", {"campaign_id": campaign_id}, **deltas)
 
 
+def _bump_both(sql: Sql, campaign_id: str, day: str, **deltas: int) -> None:
+    """The campaign's counters and its day's, alike: the days always add up to the campaign."""
+    _bump(sql, campaign_id, **deltas)
+    _bump_day(sql, day, campaign_id, **deltas)
+
+
 def _bump_day(sql: Sql, day: str, campaign_id: str, **deltas: int) -> None:
     _add(sql, "daily_stats", {"day": day[:10], "campaign_id": campaign_id}, **deltas)
 
@@ -112,8 +118,7 @@ def _lead_created(sql: Sql, event: Event, lead: NewLead) -> None:
             dumps(lead.warnings),
         ),
     )
-    _bump(sql, lead.campaign_id, leads=1)
-    _bump_day(sql, event.created_at, lead.campaign_id, leads=1)
+    _bump_both(sql, lead.campaign_id, event.created_at, leads=1)
 
 
 def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
@@ -153,8 +158,7 @@ def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered) -> N
         payment_deal_id=payment.deal_id,
     )
     revenue = minor_units(payment.amount)
-    _bump(sql, campaign, payments=1, revenue_minor=revenue)
-    _bump_day(sql, payment.paid_at, campaign, payments=1, revenue_minor=revenue)
+    _bump_both(sql, campaign, payment.paid_at, payments=1, revenue_minor=revenue)
 
 
 def _payment_amount(sql: Sql, event: Event, amount: Decimal, previous: Decimal) -> None:
@@ -169,8 +173,7 @@ def _payment_amount(sql: Sql, event: Event, amount: Decimal, previous: Decimal) 
         payment_pending=0,
     )
     delta = minor_units(amount) - minor_units(previous)
-    _bump(sql, campaign, revenue_minor=delta)
-    _bump_day(sql, event.payload.paid_at, campaign, revenue_minor=delta)
+    _bump_both(sql, campaign, event.payload.paid_at, revenue_minor=delta)
 
 
 def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed) -> None:
@@ -186,8 +189,7 @@ def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed) -> Non
         payment_deal_id=None,
     )
     revenue = -minor_units(reversed_.amount)
-    _bump(sql, campaign, payments=-1, revenue_minor=revenue)
-    _bump_day(sql, reversed_.paid_at, campaign, payments=-1, revenue_minor=revenue)
+    _bump_both(sql, campaign, reversed_.paid_at, payments=-1, revenue_minor=revenue)
 
 
 def _lead_lost(sql: Sql, event: Event) -> None:
