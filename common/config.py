@@ -8,6 +8,7 @@ from datetime import date
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -104,6 +105,22 @@ class DashboardSettings(ServerSettings):
     password: SecretStr = SecretStr(DEFAULT_PASSWORD)
     secret_key: SecretStr | None = None
     api_token: SecretStr | None = None
+    # The business's time zone: the day of every lead, payment and cost (daily_stats, date
+    # filters, Direct's costs) and the times shown. Changing it needs `leadrelay rebuild`.
+    timezone: str = "Europe/Moscow"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Moscow") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @model_validator(mode="after")
     def _no_default_password_in_public(self) -> DashboardSettings:
@@ -217,6 +234,30 @@ class YandexSettings(Section):
         return self.token is not None and self.counter_id is not None
 
 
+class DirectSettings(Section):
+    """Yandex Direct API v5, read for the campaigns' costs (the Reports service)."""
+
+    base_url: AnyHttpUrl = AnyHttpUrl("https://api.direct.yandex.com")
+    token: SecretStr | None = None  # an OAuth token with the direct:api scope
+    client_login: str = ""  # an agency's token reads this client's account
+    include_vat: bool = True
+    # Reports carry no currency: their money is in the account's currency, named here.
+    currency: str = Field("RUB", min_length=3, max_length=3)
+    language: str = "ru"  # Accept-Language: the language of error texts and campaign names
+    rate_limit: float = Field(1, gt=0)  # requests per second to the Reports service
+    # Yesterday and today are imported this often (today's figures keep changing); 0 = only
+    # on demand (`leadrelay costs import`).
+    import_every: float = Field(3600, ge=0)
+    # A Direct campaign (its id or its name) -> our campaign_id; unlisted ones attach to the
+    # campaign_id equal to their id or name, else to the campaign of the leads whose
+    # utm_campaign is their id or name (both without case).
+    campaigns: dict[str, str] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
 class RoutingSettings(Section):
     default_crm: str | None = None
     campaigns: dict[str, str] = {}
@@ -239,6 +280,7 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = DashboardSettings()
     crm: dict[str, CrmConnection] = {}
     yandex: YandexSettings = YandexSettings()
+    direct: DirectSettings = DirectSettings()
     routing: RoutingSettings = RoutingSettings()
 
     @field_validator("database", mode="before")
