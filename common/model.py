@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -241,3 +242,16 @@ class OAuthTokens:
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_in: float  # seconds the access token lives from now
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One Direct campaign's figures for one day (in the business's zone), as the Reports
+    service gave them; money in the account's currency, exact."""
+
+    day: date
+    direct_campaign_id: str
+    campaign_name: str
+    impressions: int
+    clicks: int
+    cost: Decimal
