@@ -47,7 +47,6 @@ import itertools
 import json
 import random
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -114,7 +113,7 @@ class Direct(Emulator):
         self.answers: list[int] = []  # the next requests get these statuses (500, 502)
         self.reports: dict[str, Offline] = {}  # offline reports by ReportName
         self.ids = itertools.count(1)
-        self._recent: deque[float] = deque()
+        self._recent: list[float] = []  # when this user's recent requests came
 
     def set_cost(
         self, day: date, campaign_id: str, name: str, impressions: int, clicks: int, cost: str
@@ -125,13 +124,10 @@ class Direct(Emulator):
         return sum(1 for r in self.reports.values() if r.login == login and r.text is None)
 
     def over_limit(self) -> bool:
+        """One more request of this user's: is it over the limit of the last 10 seconds?"""
         now = time.monotonic()
-        while self._recent and now - self._recent[0] > 10.0:
-            self._recent.popleft()
-        if len(self._recent) >= self.requests_per_10s:
-            return True
-        self._recent.append(now)
-        return False
+        self._recent = [t for t in self._recent if now - t <= 10.0] + [now]
+        return len(self._recent) > self.requests_per_10s
 
 
 def error_response(request_id: str, status: int, code: int, text: str, detail: str) -> web.Response:
