@@ -79,7 +79,8 @@ EXCERPT = 200  # characters of an unreadable line kept to show a person
 # 1000-1002), units (152: they are awarded through the day), connections (506); and, from
 # the tapi-yandex-direct client, 56 (requests limit) and 9000 (offline queue full).
 TEMPORARY_CODES = frozenset({52, 56, 152, 506, 1000, 1001, 1002, 9000})
-# Seconds to wait after each: units come back hourly; the others clear within seconds.
+# Seconds to wait: units are awarded through the day, a queue slot frees in a minute or so,
+# the rest clear within seconds.
 WAITS = {152: 600.0, 9000: 60.0}
 DEFAULT_WAIT = 10.0
 DEFAULT_RETRY_IN = 10.0  # when a 201/202 carries no readable retryIn
