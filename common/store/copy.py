@@ -1,9 +1,10 @@
 """`leadrelay copy-to-postgres`: move a SQLite database into an empty PostgreSQL one.
 
-Every table is copied as it is (events, projections, tasks, receipts, idempotency keys,
-unmatched payments, cursors, sessions, CRM tokens) inside ONE PostgreSQL transaction with COPY, the
-identity counters are moved past the copied keys, and the row counts are compared before
-the commit; the CLI then runs `verify` against the new database.
+Every table is copied as it is (events, projections and the zone of their days, tasks,
+receipts, idempotency keys, unmatched payments, cursors, sessions, CRM tokens) inside ONE
+PostgreSQL transaction with COPY, the identity counters are moved past the copied keys, and
+the row counts are compared before the commit; the CLI then runs `verify` against the new
+database.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ TABLES = {
     "reconcile_cursors": None,
     "dashboard_sessions": None,
     "crm_credentials": None,
+    "projection_settings": None,  # the zone daily_stats' days were counted in
 }
 BATCH = 5000
 
