@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from common.events import PaymentRegistered
 from common.leads import LeadService
@@ -68,9 +69,14 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
     finally:
         await store.close()
     target = pg.fresh_database(postgres_server)
+    # A process started on the empty target first recorded its zone: the copy's is the source's.
+    await (await open_store(target, 1.0, zone=ZoneInfo("Europe/Berlin"))).close()
 
     moved = cli(source, "copy-to-postgres", target)
     assert moved.returncode == 0, moved.stderr
+    assert [r["value"] for r in rows(target, "SELECT value FROM projection_settings")] == [
+        "Europe/Moscow"
+    ]
     assert "events: 6 rows" in moved.stdout and "verify: ok, 6 events" in moved.stdout
     assert "postgres@" in moved.stdout  # the URL it names, password hidden
     assert [r["id"] for r in rows(target, "SELECT id FROM leads ORDER BY id")] == sorted(ids)
