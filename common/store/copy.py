@@ -1,7 +1,7 @@
 """`leadrelay copy-to-postgres`: move a SQLite database into an empty PostgreSQL one.
 
 Every table is copied as it is (events, projections, tasks, receipts, idempotency keys,
-unmatched payments, cursors, sessions, CRM tokens) inside ONE PostgreSQL transaction with COPY, the
+unmatched payments, cursors, sessions, dashboard users, CRM tokens) inside ONE PostgreSQL transaction with COPY, the
 identity counters are moved past the copied keys, and the row counts are compared before
 the commit; the CLI then runs `verify` against the new database.
 """
@@ -29,6 +29,7 @@ TABLES = {
     "unmatched_payments": "id",
     "reconcile_cursors": None,
     "dashboard_sessions": None,
+    "dashboard_users": None,
     "crm_credentials": None,
 }
 BATCH = 5000
