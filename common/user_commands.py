@@ -5,19 +5,30 @@ stored; it is never printed or logged."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
+import os
 import sys
+import time
+
+import aiohttp
 
 from common.config import Settings
 from common.errors import LeadrelayError
 from common.model import Role
 from common.store import Store
 from common.users import add_user, check_name, check_password, hash_password, remove_user
-from common.welcome import welcome
+from common.welcome import local_url, welcome
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    commands.add_parser("dashboard", help="the dashboard's address and how to log in")
+    dashboard = commands.add_parser("dashboard", help="the dashboard's address and how to log in")
+    dashboard.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="first wait (at most this long) until the dashboard answers, as make run does",
+    )
     users = commands.add_parser("users", help="named dashboard users (admin, staff)")
     actions = users.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="a new user; the password is asked for")
@@ -34,7 +45,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 async def run(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.command == "dashboard":
-            print(welcome(settings, await store.read(lambda tx: tx.users.count())))
+            if args.wait and not await dashboard_answers(settings, args.wait):
+                return 1
+            print(welcome(settings, await store.read(lambda tx: tx.users.count())), flush=True)
             return 0
         if args.action == "add":
             return await _add(store, args.name, Role(args.role), args.password_stdin)
@@ -46,6 +59,25 @@ async def run(store: Store, settings: Settings, args: argparse.Namespace) -> int
     except LeadrelayError as error:
         print(f"users {args.action}: {error.message}", file=sys.stderr)
         return 1 if error.status in (404, 409) else 2
+
+
+async def dashboard_answers(settings: Settings, seconds: float) -> bool:
+    """Poll the dashboard's /healthz until it answers 200, for at most `seconds`. Gives up
+    quietly if whoever started this command has gone (Ctrl-C ended `make run` first)."""
+    url = f"{local_url(settings.dashboard.host, settings.dashboard.port)}/healthz"
+    parent, deadline = os.getppid(), time.monotonic() + seconds
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as http:
+        while time.monotonic() < deadline and os.getppid() == parent:
+            try:
+                async with http.get(url) as resp:
+                    if resp.status == 200:
+                        return True
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+    if os.getppid() == parent:
+        print(f"dashboard: no answer at {url} within {seconds:g} s", file=sys.stderr)
+    return False
 
 
 async def _add(store: Store, name: str, role: Role, from_stdin: bool) -> int:

@@ -11,13 +11,17 @@ SHOWN_PASSWORDS = {DEFAULT_PASSWORD, DEMO_PASSWORD}
 EVERYWHERE = {"0.0.0.0", "::", ""}
 
 
-def dashboard_url(settings: Settings) -> str:
-    """The dashboard's address on this machine, from the configuration in use."""
-    host = settings.dashboard.host
+def local_url(host: str, port: int) -> str:
+    """How a process on this machine reaches a server listening on `host`:`port`."""
     shown = "127.0.0.1" if host in EVERYWHERE else host
     if ":" in shown:  # an IPv6 address
         shown = f"[{shown}]"
-    return f"http://{shown}:{settings.dashboard.port}/admin"
+    return f"http://{shown}:{port}"
+
+
+def dashboard_url(settings: Settings) -> str:
+    """The dashboard's address on this machine, from the configuration in use."""
+    return f"{local_url(settings.dashboard.host, settings.dashboard.port)}/admin"
 
 
 def login_hint(settings: Settings, named_users: int) -> str:

@@ -1,9 +1,9 @@
 """`leadrelay copy-to-postgres`: move a SQLite database into an empty PostgreSQL one.
 
 Every table is copied as it is (events, projections, tasks, receipts, idempotency keys,
-unmatched payments, cursors, sessions, dashboard users, CRM tokens) inside ONE PostgreSQL transaction with COPY, the
-identity counters are moved past the copied keys, and the row counts are compared before
-the commit; the CLI then runs `verify` against the new database.
+unmatched payments, cursors, sessions, dashboard users, CRM tokens) inside ONE PostgreSQL
+transaction with COPY, the identity counters are moved past the copied keys, and the row
+counts are compared before the commit; the CLI then runs `verify` against the new database.
 """
 
 from __future__ import annotations
