@@ -99,7 +99,10 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        print("users add: no terminal to ask on: pipe the password with --password-stdin")
+        print(
+            "users add: no terminal to ask on: pipe the password with --password-stdin",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     password = getpass.getpass("password: ")
     if getpass.getpass("again: ") != password:

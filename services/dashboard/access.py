@@ -31,9 +31,15 @@ STAFF_MAY = {
 @web.middleware
 async def admin_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     """After require_login: a staff member's post to anything but STAFF_MAY is refused."""
-    user = auth.current_user(request)
-    route = request.match_info.route.name
-    if request.method in READING or user is None or user.role is Role.ADMIN or route in STAFF_MAY:
+    user, found = auth.current_user(request), request.match_info
+    route = found.route.name
+    if (
+        request.method in READING
+        or user is None
+        or user.role is Role.ADMIN
+        or route in STAFF_MAY
+        or found.http_exception is not None  # no such page: its own 404 or 405
+    ):
         return await handler(request)
     log.warning("action refused: admin only", extra={"route": route, "role": user.role.value})
     words = WORDS[i18n.language(request.cookies.get(i18n.COOKIE))]

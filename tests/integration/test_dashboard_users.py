@@ -106,6 +106,8 @@ async def test_staff_work_with_leads_but_bulk_actions_are_an_admin_s(dash, store
     still = await store.read(lambda tx: tx.tasks.get(task_id))
     assert still.status == "failed"  # nothing was retried
 
+    assert (await post(dash, "/admin/no-such-form")).status == 404  # not a refusal
+
     one = await post(dash, f"/admin/tasks/{task_id}/retry")  # one lead: staff may
     assert one.status == 302
     assert (await store.read(lambda tx: tx.tasks.get(task_id))).status == "pending"
