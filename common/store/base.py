@@ -53,6 +53,11 @@ class Store(ABC):
         """Cheap and non-blocking: may there be new work since the last call? SQLite answers
         for any commit to the file; PostgreSQL for a task queued or fallen due (its NOTIFY)."""
 
+    @abstractmethod
+    async def kept_secret(self, name: str) -> str:
+        """A random secret made on first use and kept beside the database, so every process
+        on it, and every restart, reads the same one (common/store/secrets.py)."""
+
     @property
     @abstractmethod
     def location(self) -> str:

@@ -1,10 +1,10 @@
 """`leadrelay copy-to-postgres`: move a SQLite database into an empty PostgreSQL one.
 
 Every table is copied as it is (events, projections and the zone of their days, tasks,
-receipts, idempotency keys, unmatched payments, cursors, sessions, CRM tokens) inside ONE
-PostgreSQL transaction with COPY, the identity counters are moved past the copied keys, and
-the row counts are compared before the commit; the CLI then runs `verify` against the new
-database.
+receipts, idempotency keys, unmatched payments, cursors, sessions, dashboard users, CRM
+tokens) inside ONE PostgreSQL transaction with COPY, the identity counters are moved past the
+copied keys, and the row counts are compared before the commit; the CLI then runs `verify`
+against the new database.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ TABLES = {
     "unmatched_payments": "id",
     "reconcile_cursors": None,
     "dashboard_sessions": None,
+    "dashboard_users": None,
     "crm_credentials": None,
     "projection_settings": None,  # the zone daily_stats' days were counted in
 }

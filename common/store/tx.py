@@ -19,6 +19,7 @@ from common.store.sql import Sql
 from common.store.stats import Stats
 from common.store.tasks import TaskQueue
 from common.store.unmatched import UnmatchedPayments
+from common.store.users import DashboardUsers
 from common.store.zone import RecordedZone
 
 
@@ -37,6 +38,7 @@ class Tx:
         self.unmatched = UnmatchedPayments(sql)
         self.cursors = Cursors(sql)
         self.sessions = DashboardSessions(sql)
+        self.users = DashboardUsers(sql)
         self.rates = RateBuckets(sql)
         self.credentials = CrmCredentials(sql)
         self.payment_checks = PaymentChecks(sql)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from common.events import PaymentRegistered
 from common.leads import LeadService
-from common.model import NewLead
+from common.model import NewLead, Role
 from common.ratelimit import SharedLimiter
 from common.store import open_store
 from common.tasks import SendToCrm
@@ -66,6 +66,7 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
         await store.write(lambda tx: LeadService.record(tx, ids[0], paid))
         await store.write(lambda tx: tx.idempotency.remember("k1", "h", {"lead_id": ids[1]}, 24))
         await store.write(lambda tx: tx.receipts.keep("shop", "m1", b"{}", {"status": "ok"}))
+        await store.write(lambda tx: tx.users.add("anna", Role.ADMIN, "scrypt$…"))
     finally:
         await store.close()
     target = pg.fresh_database(postgres_server)
@@ -82,6 +83,9 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
     assert [r["id"] for r in rows(target, "SELECT id FROM leads ORDER BY id")] == sorted(ids)
     [receipt] = rows(target, "SELECT connection, message_id FROM webhook_receipts")
     assert (receipt["connection"], receipt["message_id"]) == ("shop", "m1")
+    assert rows(target, "SELECT name, role FROM dashboard_users") == [
+        {"name": "anna", "role": "admin"}
+    ]
     # The copy goes on where the source stopped: new keys follow the copied ones.
     moved_store = await open_store(target, 1.0, zone=ZONE)
     try:
@@ -107,6 +111,8 @@ def test_migrate_on_postgres_names_the_database_without_its_password(postgres_se
     done = cli(with_password, "migrate")
     assert done.returncode == 0, done.stderr
     assert "s3cret" not in done.stdout and ":***@" in done.stdout
+    # Every command names its database on stderr, password hidden there too.
+    assert "s3cret" not in done.stderr and f"leadrelay: database {head}:***@" in done.stderr
 
 
 async def test_a_reader_tailing_the_log_never_misses_an_event(postgres_server):

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from common.store.base import Store, Unit
+from common.store.secrets import kept_in_file
 from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, busy_or, connect
 from common.store.sqlite.migrate import migrate
 from common.store.sqlite.sql import SqliteSql
@@ -86,6 +87,12 @@ class SqliteStore(Store):
                 conn.execute("COMMIT")
         except sqlite3.OperationalError as error:
             raise busy_or(error) from error
+
+    async def kept_secret(self, name: str) -> str:
+        """In a file next to the database (`leadrelay.db.<name>`), mode 0600."""
+        return await asyncio.to_thread(
+            kept_in_file, self.path.with_name(f"{self.path.name}.{name}")
+        )
 
     @property
     def location(self) -> str:
