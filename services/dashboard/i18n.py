@@ -725,8 +725,10 @@ ERRORS: dict[str, dict[str, Text]] = {
         "error_429": "Слишком много попыток",
         "error_500": "Что-то сломалось",
         "error_503": "База данных занята, попробуйте ещё раз",
+        "error_title_csrf": "Форма устарела",
+        "error_title_lead_not_found": "Заявка не найдена",
         "error_text_csrf": (
-            "Форма устарела (например, после нового входа). Обновите страницу и повторите."
+            "Её открыли до нового входа или слишком давно. Обновите страницу и повторите."
         ),
         "error_text_lead_not_found": "Такой заявки нет. Возможно, ссылка неполная.",
         "error_text_not_found": "По этому адресу ничего нет.",
@@ -768,8 +770,10 @@ ERRORS: dict[str, dict[str, Text]] = {
         "error_429": "Too many attempts",
         "error_500": "Something broke",
         "error_503": "The database is busy; please try again",
+        "error_title_csrf": "The form is out of date",
+        "error_title_lead_not_found": "Lead not found",
         "error_text_csrf": (
-            "The form is out of date (after a new login, say). Reload the page and try again."
+            "It was opened before a new login, or too long ago. Reload the page and try again."
         ),
         "error_text_lead_not_found": "There is no such lead. The link may be incomplete.",
         "error_text_not_found": "There is nothing at this address.",
