@@ -99,13 +99,14 @@ async def error_page(
     )
     wait = error.retry_after if isinstance(error, RateLimited | DatabaseBusy) else None
     text = f"error_text_{code}" if f"error_text_{code}" in t.texts else "error_text_other"
+    # The text as the code wrote it, where no sentence of ours says as much (why a 403).
+    shows_detail = error is not None and (code == "forbidden" or text.endswith("other"))
     context = {
         "status": status,
         "title": t(title),
         "text": t(text, wait=t("wait_seconds", count=wait or 0)),
         "fields": invalid_fields(t, error) if isinstance(error, InvalidField) else [],
-        # The text as the code wrote it, where no sentence of ours says as much (why a 403).
-        "detail": error.message if error and (code == "forbidden" or text.endswith("other")) else None,
+        "detail": error.message if error is not None and shows_detail else None,
     }
     response = aiohttp_jinja2.render_template("error.html", request, context, status=status)
     response.headers.update(headers or {})
