@@ -70,31 +70,8 @@ async def test_a_marketer_uses_the_dashboard(system, browser):
         return found[0]["crm_lead_id"] if found[0]["status"] == "sent_to_crm" else None
 
     crm_id = await wait_for_async(delivered, timeout=20)
-    hook = urlencode(
-        {
-            "leads[status][0][id]": crm_id,
-            "leads[status][0][status_id]": "142",
-            "leads[status][0][price]": "15000",
-        }
-    )
-    await post(
-        f"{system.services['webhooks'].url}/api/v1/webhooks/crm/amo?token={AMO_WEBHOOK_TOKEN}",
-        data=hook,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-
-    stray = urlencode(  # a won deal that is none of our leads: kept for a person to attach
-        {
-            "leads[status][0][id]": "99999999",
-            "leads[status][0][status_id]": "142",
-            "leads[status][0][price]": "45000",
-        }
-    )
-    await post(
-        f"{system.services['webhooks'].url}/api/v1/webhooks/crm/amo?token={AMO_WEBHOOK_TOKEN}",
-        data=stray,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    await won(system, crm_id, "15000")
+    await won(system, "99999999", "45000")  # none of our leads: kept for a person to attach
     await wait_for_async(failures(system.db_path, 1), timeout=20)
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -176,6 +153,22 @@ async def a_person_reads_the_lead_card(page, db_path, lead_id: str, crm_id: str)
     await page.click("#technical > summary")
     assert "LEAD_CREATED" in await page.locator("#timeline").inner_text()
     assert "совпадает" in await page.locator("#agreement").inner_text()
+
+
+async def won(system, crm_lead_id: str, price: str) -> None:
+    """amoCRM's webhook: the deal of this CRM lead is won for `price`."""
+    hook = urlencode(
+        {
+            "leads[status][0][id]": crm_lead_id,
+            "leads[status][0][status_id]": "142",
+            "leads[status][0][price]": price,
+        }
+    )
+    await post(
+        f"{system.services['webhooks'].url}/api/v1/webhooks/crm/amo?token={AMO_WEBHOOK_TOKEN}",
+        data=hook,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
 
 def failures(db_path, count: int):
