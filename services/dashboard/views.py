@@ -20,6 +20,7 @@ from services.dashboard.charts import line_chart
 from services.dashboard.connections import credential_states
 from services.dashboard.export import CsvRows
 from services.dashboard.keys import QUERIES
+from services.dashboard.pages import invalid_fields, words
 from services.dashboard.queries import lead_filter, page_bounds, query_string
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,13 @@ async def leads(request: web.Request) -> web.Response:
         where = lead_filter(request.query)
         _, offset = page_bounds(request.query, default=PAGE)
     except InvalidField as error:  # a person typed it: show the form again, with why
+        fields = invalid_fields(words(request), error)
         context = {
             "leads": [],
             "where": LeadFilter(),
             "statuses": list(LeadStatus),
             "campaigns": campaigns,
-            "error": error.message,
+            "error": "; ".join(f"{field}: {need}" for field, need in fields),
             "export_url": "#",
         }
         return aiohttp_jinja2.render_template("leads.html", request, context, status=422)
