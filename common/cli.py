@@ -14,7 +14,7 @@ from tqdm import tqdm
 from common.config import AmoCrmConnection, load_settings
 from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.base import DeliveryFailure
-from common.store import Store, open_store
+from common.store import Store, ZoneChanged, open_store
 from common.store.copy import TargetNotEmpty, copy_to_postgres
 from common.store.postgres.migrate import migrate as migrate_postgres
 from common.store.postgres.store import shown
@@ -23,9 +23,20 @@ from common.store.sqlite.backup import backup
 from common.store.sqlite.migrate import migrate
 
 
-async def _with_store(action: Callable[[Store], Awaitable[int]], database: str = "") -> int:
+async def _with_store(
+    action: Callable[[Store], Awaitable[int]], database: str = "", rebuilding: bool = False
+) -> int:
     settings = load_settings()
-    store = await open_store(database or settings.database, settings.busy_timeout)
+    try:
+        store = await open_store(
+            database or settings.database,
+            settings.busy_timeout,
+            zone=settings.dashboard.zone,
+            rebuilding=rebuilding,
+        )
+    except ZoneChanged as error:
+        print(f"leadrelay: {error}", file=sys.stderr)
+        return 2
     try:
         return await action(store)
     finally:
@@ -48,7 +59,7 @@ async def _rebuild(store: Store) -> int:
     total = await store.read(lambda tx: tx.events.count())
     with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
         replayed = await rebuild(store, bar.update)  # told once, after the commit
-    print(f"rebuild: replayed {replayed} events")
+    print(f"rebuild: replayed {replayed} events; days counted in {store.zone.key}")
     return 0
 
 
@@ -171,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         return asyncio.run(_with_store(_verify))
     if args.command == "rebuild":
-        return asyncio.run(_with_store(_rebuild))
+        return asyncio.run(_with_store(_rebuild, rebuilding=True))
     return asyncio.run(_with_store(lambda store: _tasks(store, args.action == "retry-failed")))
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from common import clock
 from common.campaigns import CampaignService
 from common.config import Settings
+from common.days import today as today_in
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
 from common.reconciling import Reading
@@ -101,8 +102,9 @@ class DashboardQueries:
         }
 
     async def daily(self, days: int = 30) -> Daily:
-        """Per-day series per campaign (the busiest few, the rest as 'other')."""
-        today = clock.now().date()
+        """Per-day series per campaign (the busiest few, the rest as 'other'), on the days
+        of the business's zone up to its today."""
+        today = today_in(self.store.zone)
         axis = [(today - timedelta(days=days - 1 - n)).isoformat() for n in range(days)]
         rows = await self.store.read(lambda tx: CampaignService.daily(tx, axis[0]))
         busiest: Counter[str] = Counter()

@@ -6,10 +6,18 @@ import argparse
 import asyncio
 import contextlib
 
-from tests.emulators import amocrm, bitrix24, generic, metrica
+from tests.emulators import amocrm, bitrix24, direct, generic, metrica
 from tests.emulators.faults import start
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# Direct campaigns named after the demo traffic's campaigns, so their costs map by name.
+DIRECT_CAMPAIGNS = {
+    "70000001": "spring-sale",
+    "70000002": "shop-landing",
+    "70000003": "winter-tires",
+    "70000004": "brand-search",
+    "70000005": "retargeting",
+}
 
 
 async def serve(base_port: int) -> None:
@@ -17,11 +25,14 @@ async def serve(base_port: int) -> None:
     b24 = bitrix24.Bitrix24()
     shop = generic.Receiver(SECRET)
     counter = metrica.Metrica("demo-metrica-token", 12345678)
+    account = direct.Direct("demo-direct-token")
+    direct.seed_demo(account, DIRECT_CAMPAIGNS, days=30, zone="Europe/Moscow")
     apps = [
         ("amocrm", amocrm.create_app(amo)),
         ("bitrix24", bitrix24.create_app(b24)),
         ("generic", generic.create_app(shop)),
         ("metrica", metrica.create_app(counter)),
+        ("direct", direct.create_app(account)),
     ]
     for offset, (name, app) in enumerate(apps):
         _, url = await start(app, base_port + offset)
@@ -46,6 +57,9 @@ secret = "{SECRET}"
 base_url = "http://127.0.0.1:{base_port + 3}"
 token = "demo-metrica-token"
 counter_id = 12345678
+[direct]
+base_url = "http://127.0.0.1:{base_port + 4}"
+token = "demo-direct-token"
 
 Faults: curl -d '{{"fail_rate": 0.3}}' http://127.0.0.1:{base_port}/_control
 Received: curl http://127.0.0.1:{base_port}/_received""",

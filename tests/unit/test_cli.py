@@ -8,13 +8,21 @@ import pytest
 
 from common.leads import LeadService
 from common.model import NewLead
-from tests.helpers import execute
+from tests.helpers import execute, free_port, rows
 
 
-def run(db_path, *args):
-    env = os.environ | {"LEADRELAY_DATABASE": str(db_path)}
+def run(db_path, *args, zone: str = "Europe/Moscow", module: str = "common.cli", timeout=None):
+    env = os.environ | {
+        "LEADRELAY_DATABASE": str(db_path),
+        "LEADRELAY_DASHBOARD__TIMEZONE": zone,
+        "LEADRELAY_INGEST__PORT": str(free_port()),  # never the default port, should it start
+    }
     return subprocess.run(
-        [sys.executable, "-m", "common.cli", *args], env=env, capture_output=True, text=True
+        [sys.executable, "-m", module, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -55,3 +63,25 @@ async def test_backup_is_one_consistent_file_with_what_the_wal_held(store, tmp_p
     copy.close()
     again = run(store.location, "backup", str(target))
     assert again.returncode != 0 and "exists" in again.stderr  # never overwrites
+
+
+async def test_a_changed_zone_stops_commands_and_services_until_rebuild(store):
+    """The days were counted in Moscow; configured for Berlin, every command and process
+    stops at start naming both zones, but `rebuild` re-counts them and records Berlin."""
+    await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="c")))
+    refused = run(store.location, "verify", zone="Europe/Berlin")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    for words in ("counted in Europe/Moscow", "dashboard.timezone is Europe/Berlin", "rebuild"):
+        assert words in refused.stderr
+    assert "Traceback" not in refused.stderr
+    ingest = run(store.location, zone="Europe/Berlin", module="services.ingest", timeout=60)
+    assert ingest.returncode == 2, ingest.stderr
+    assert "not starting" in ingest.stderr and "counted in Europe/Moscow" in ingest.stderr
+    assert "Traceback" not in ingest.stderr
+
+    rebuilt = run(store.location, "rebuild", zone="Europe/Berlin")
+    assert rebuilt.returncode == 0 and "days counted in Europe/Berlin" in rebuilt.stdout
+    [recorded] = rows(store.location, "SELECT value FROM projection_settings")
+    assert recorded["value"] == "Europe/Berlin"
+    assert run(store.location, "verify", zone="Europe/Berlin").returncode == 0
+    assert run(store.location, "verify").returncode == 2  # Moscow is now the other zone

@@ -10,6 +10,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import errors
@@ -43,8 +44,11 @@ class PgStore(Store):
     def rate_limits_in_database(self) -> bool:
         return True  # many hosts: only the database sees every process's calls
 
-    def __init__(self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10):
+    def __init__(
+        self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10, *, zone: ZoneInfo
+    ):
         self.dsn = dsn
+        self.zone = zone
         self.busy_timeout = busy_timeout
         self.max_attempts = max_attempts
         self.pool = ConnectionPool(
@@ -84,7 +88,7 @@ class PgStore(Store):
             await asyncio.to_thread(self._listener.join, 5.0)
 
     def _tx(self, conn: Connection) -> Tx:
-        return Tx(PgSql(conn), errors.UniqueViolation, self.max_attempts)
+        return Tx(PgSql(conn), errors.UniqueViolation, self.max_attempts, self.zone)
 
     async def write(self, unit: Unit[T]) -> T:
         result: T = await self.writer.write(unit)

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from common.store.base import Store, Unit
 from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, busy_or, connect
@@ -23,9 +24,15 @@ READERS = 2  # threads for reads; the dashboard is the only process that reads m
 
 class SqliteStore(Store):
     def __init__(
-        self, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, max_attempts: int = 10
+        self,
+        path: Path,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        max_attempts: int = 10,
+        *,
+        zone: ZoneInfo,
     ):
         self.path = path
+        self.zone = zone
         self.busy_timeout = busy_timeout
         self.max_attempts = max_attempts
         self.writer = SqliteWriter(partial(connect, path, busy_timeout), self._tx)
@@ -37,7 +44,7 @@ class SqliteStore(Store):
         self._seen_version = -1
 
     def _tx(self, conn: sqlite3.Connection) -> Tx:
-        return Tx(SqliteSql(conn), sqlite3.IntegrityError, self.max_attempts)
+        return Tx(SqliteSql(conn), sqlite3.IntegrityError, self.max_attempts, self.zone)
 
     async def open(self) -> SqliteStore:
         await asyncio.to_thread(migrate, self.path, self.busy_timeout)
