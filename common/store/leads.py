@@ -134,3 +134,31 @@ class LeadRows:
             (*params, limit, offset),
         )
         return [lead_from_row(row) for row in rows]
+
+    # What the cost report reads of the leads of a period ([since, until), UTC times): each a
+    # range of an index, so it costs the period's rows, not the table's.
+
+    def utm_campaigns(self, since: str, until: str) -> list[Row]:
+        """utm_campaign, campaign_id and how many leads came with the pair in the period."""
+        return self.sql.all(
+            "SELECT utm_campaign, campaign_id, count(*) AS leads FROM leads"
+            " WHERE created_at >= ? AND created_at < ? AND utm_campaign IS NOT NULL"
+            " GROUP BY utm_campaign, campaign_id",
+            (since, until),
+        )
+
+    def paid_between(self, since: str, until: str) -> list[Row]:
+        """campaign_id, paid_at and payment_currency of the leads paid in the period."""
+        return self.sql.all(
+            "SELECT campaign_id, paid_at, payment_currency FROM leads"
+            " WHERE paid_at >= ? AND paid_at < ?",
+            (since, until),
+        )
+
+    def lost_between(self, since: str, until: str) -> list[Row]:
+        """campaign_id and created_at of the leads that came in the period and are lost."""
+        return self.sql.all(
+            "SELECT campaign_id, created_at FROM leads"
+            " WHERE status = 'lost' AND created_at >= ? AND created_at < ?",
+            (since, until),
+        )

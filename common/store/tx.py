@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from common.model import Event
 from common.store.checks import PaymentChecks
+from common.store.costs import CostRows
 from common.store.credentials import CrmCredentials
 from common.store.cursors import Cursors
 from common.store.events import EventStore
@@ -36,7 +37,8 @@ class Tx:
         self.rates = RateBuckets(sql)
         self.credentials = CrmCredentials(sql)
         self.payment_checks = PaymentChecks(sql)
+        self.costs = CostRows(sql)
 
     def project(self, event: Event) -> None:
-        """Apply an event to the projections (leads, campaign and daily counters)."""
+        """Apply an event to the projections (leads, campaign and daily counters, costs)."""
         project(self.sql, event)
