@@ -102,6 +102,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_paid": "оплачена",
         "status_lost": "отказ",
         "status_merged": "объединена в CRM",
+        # Costs and ROMI (issue 17): the overview's campaign table for a period.
+        "campaigns_period": "Кампании с {date_from} по {date_to}",
+        "delivery_all_time": "Доставка и Метрика по кампаниям, за всё время",
+        "lost_leads": "Отказы",
+        "cost": "Расход",
+        "clicks": "Клики",
+        "cpl": "Цена заявки",
+        "cost_per_sale": "Цена продажи",
+        "romi": "ROMI",
+        "total": "Итого",
+        "no_revenue": "расход без выручки",
+        "direct_campaign": "Директ: {name}",
     },
     "en": {
         "title": "leadrelay — dashboard",
@@ -196,6 +208,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_paid": "paid",
         "status_lost": "lost",
         "status_merged": "merged in CRM",
+        # Costs and ROMI (issue 17): the overview's campaign table for a period.
+        "campaigns_period": "Campaigns from {date_from} to {date_to}",
+        "delivery_all_time": "Delivery and Metrica per campaign, all time",
+        "lost_leads": "Lost",
+        "cost": "Cost",
+        "clicks": "Clicks",
+        "cpl": "Cost per lead",
+        "cost_per_sale": "Cost per sale",
+        "romi": "ROMI",
+        "total": "Total",
+        "no_revenue": "cost, no revenue",
+        "direct_campaign": "Direct: {name}",
     },
 }
 

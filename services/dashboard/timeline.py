@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
-from common.events import LeadCreated, LeadEvent, LeadRepeated
+from common.events import LeadCreated, LeadRepeated, StoredEvent
 
 
-def facts(payload: LeadEvent) -> list[tuple[str, str]]:
+def facts(payload: StoredEvent) -> list[tuple[str, str]]:
     """(field, value) of each field that is set; a submission's own fields for a created or
     repeated lead."""
     shown = payload.lead if isinstance(payload, LeadCreated | LeadRepeated) else payload
