@@ -54,6 +54,7 @@ class TaskType(StrEnum):
     SEND_TO_YANDEX = "send_to_yandex_direct"
     RESOLVE_DEAL = "resolve_crm_deal"  # a Bitrix24 deal notice whose deal is still to be read
     CHECK_YANDEX_UPLOAD = "check_yandex_upload"  # has Metrica processed the upload yet?
+    IMPORT_DIRECT_COSTS = "import_direct_costs"  # Yandex Direct's costs of a range of days
 
 
 class TaskStatus(StrEnum):
