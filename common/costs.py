@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from common.events import DirectCostReported
@@ -85,6 +86,29 @@ class CostService:
         if all(found.campaign_for(c.direct_campaign_id, c.campaign_name) for c in direct):
             return found
         return CampaignMap(found.overrides, found.ours, _by_utm(tx, since, until))
+
+    @staticmethod
+    def replace_range(
+        tx: Tx,
+        first: date,
+        last: date,
+        rows: Iterable[CostRow],
+        currency: str,
+        metadata: Metadata | None = None,
+    ) -> int:
+        """Make a report of the days `first`..`last` the whole truth about them: `record` its
+        rows, and a (day, Direct campaign) recorded before in that range but absent from
+        the report now has no figures (Direct leaves out rows without activity), recorded
+        as zeros. Return how many changed. Only for a report read whole: a line that could
+        not be read would otherwise zero a day that had a cost."""
+        rows = list(rows)
+        reported = {(row.day, row.direct_campaign_id) for row in rows}
+        gone = [
+            CostRow(cost.day, cost.direct_campaign_id, cost.campaign_name, 0, 0, Decimal(0))
+            for cost in tx.costs.between(first, last)
+            if (cost.day, cost.direct_campaign_id) not in reported
+        ]
+        return CostService.record(tx, [*rows, *gone], currency, metadata)
 
 
 def _by_utm(tx: Tx, since: str, until: str) -> dict[str, str]:
