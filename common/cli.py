@@ -1,4 +1,5 @@
-"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres, amocrm."""
+"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres, amocrm,
+costs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import aiohttp
 from tqdm import tqdm
 
+from common import cost_commands
 from common.config import AmoCrmConnection, load_settings
 from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.base import DeliveryFailure
@@ -116,6 +118,16 @@ async def _authorize(name: str, code: str) -> int:
     return await _with_store(keep)
 
 
+def _costs(date_from: str, date_to: str) -> int:
+    """`costs import`: the range is checked before the database is opened."""
+    try:
+        tasks = cost_commands.planned(load_settings(), date_from, date_to)
+    except cost_commands.Refused as refused:
+        print(f"costs import: {refused}", file=sys.stderr)
+        return 2
+    return asyncio.run(_with_store(lambda store: cost_commands.queue(store, tasks)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadrelay", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     authorize.add_argument("connection", help="the [crm.<name>] of kind amocrm")
     authorize.add_argument("--code", required=True, help="the authorization code (20 minutes)")
+    cost_commands.add_parsers(commands)
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -150,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             version = migrate(Path(settings.database))
         print(f"migrate: {shown(settings.database)} at schema {version}")
         return 0
+    if args.command == "costs":
+        return _costs(args.date_from, args.date_to)
     if args.command == "amocrm":
         return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":
