@@ -8,6 +8,7 @@ Money stays exact (integer kopecks and micros, Decimal) and is rounded only in `
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -143,70 +144,121 @@ class Report:
 
 def campaign_report(tx: Tx, period: Period, zone: tzinfo, overrides: Mapping[str, str]) -> Report:
     """The report, read in one snapshot. Leads, sales and revenue come from `daily_stats`
-    (by its days), lost leads by the local day they came, costs by Direct's day."""
+    (by its days), lost leads by the local day they came, costs by Direct's day; the
+    revenue's currencies are those of the period's payments."""
     since, until = period.bounds(zone)
     costs = tx.costs.between(period.first, period.last)
     mapping = CostService.campaign_map(tx, overrides, since, until, costs)
     report = _Builder(zone)
     for day in fold_daily(tx.stats.days(period.first.isoformat(), period.last.isoformat())):
-        figures = report.add(day["campaign_id"], day["day"])
-        figures.leads, figures.sales = day["leads"], day["payments"]
-        figures.revenue_minor = day["revenue_minor"]
-    for lost in tx.leads.lost_between(since, until):
-        report.add(lost["campaign_id"], report.local_day(lost["created_at"])).lost = 1
-    for paid in tx.leads.paid_between(since, until):
-        figures = report.add(paid["campaign_id"], report.local_day(paid["paid_at"]))
-        figures.revenue_currencies = {(paid["payment_currency"] or "").upper()} - {""}
+        figures = report.cell(day["campaign_id"], day["day"])
+        figures.leads += day["leads"]
+        figures.sales += day["payments"]
+        figures.revenue_minor += day["revenue_minor"]
+    for lost in tx.leads.lost_by_minute(since, until):
+        report.cell(lost["campaign_id"], report.local_day(lost["minute"])).lost += lost["leads"]
     report.add_costs(costs, mapping)
-    return report.build(period)
+    built = report.build(period)
+    _add_currencies(built, tx, since, until, report)
+    return built
+
+
+def _add_currencies(report: Report, tx: Tx, since: str, until: str, days: _Builder) -> None:
+    """The currencies of each line's, day's and the total revenue. When every payment ever
+    recorded is in one currency (the usual case) it is the currency of whatever has sales,
+    and no payment is read. Otherwise the period's payments are counted per campaign and
+    currency; a day's are told apart by reading, a minute at a time, the payments in other
+    currencies than the period's commonest: the day has that one too if it has more sales."""
+    ever = tx.leads.currencies_paid()
+    if len(ever) <= 1:
+        sold = [report.totals, *(line.figures for line in report.campaigns)]
+        for figures in sold + [figures for _, figures in report.days]:
+            if figures.sales or figures.revenue_minor:
+                figures.revenue_currencies = {c.upper() for c in ever}
+        return
+    lines = {campaign_key(line.campaign_id): line for line in report.campaigns if line.campaign_id}
+    sales: Counter[str] = Counter()
+    for row in tx.leads.paid_currencies(since, until):
+        if line := lines.get(campaign_key(row["campaign_id"])):
+            line.figures.revenue_currencies.add(row["payment_currency"].upper())
+        report.totals.revenue_currencies.add(row["payment_currency"].upper())
+        sales[row["payment_currency"]] += row["sales"]
+    if not sales:
+        return
+    commonest = sales.most_common(1)[0][0]
+    by_day, others = dict(report.days), Counter[str]()
+    for row in tx.leads.paid_by_minute(since, until, other_than=commonest):
+        if that_day := days.local_day(row["minute"]):
+            by_day.get(that_day, Figures()).revenue_currencies.add(row["payment_currency"].upper())
+            others[that_day] += row["sales"]
+    for day, figures in by_day.items():
+        if figures.sales > others[day]:
+            figures.revenue_currencies.add(commonest.upper())
 
 
 class _Builder:
-    """Adds figures to their campaign's line and their day."""
+    """Figures by campaign line and day (a cell each), summed into lines, days and totals."""
 
     def __init__(self, zone: tzinfo):
         self.zone = zone
         self.lines: dict[tuple[str, str], CampaignLine] = {}
-        self.days: dict[str, Figures] = {}
-        self._pending: list[tuple[CampaignLine, str, Figures]] = []
+        self.cells: dict[tuple[tuple[str, str], str], Figures] = {}
+        self._hours: dict[str, str] = {}  # UTC hour -> its local day ("" when split)
 
-    def local_day(self, moment: str) -> str:
-        return clock.parse(moment).astimezone(self.zone).date().isoformat()
+    def local_day(self, minute: str) -> str:
+        """The local day of a UTC minute 'YYYY-MM-DDTHH:MM'. An hour wholly inside one local
+        day (all but the hour of midnight) is worked out once for its sixty minutes."""
+        hour = minute[:13]
+        day = self._hours.get(hour)
+        if day is None:
+            first, last = (self._day_of(f"{hour}:{m}") for m in ("00", "59"))
+            day = self._hours[hour] = first if first == last else ""
+        return day or self._day_of(minute)
 
-    def add(self, campaign_id: str, day: str) -> Figures:
-        """New figures for our campaign on a day, added once filled in (see `build`)."""
-        line = self.lines.setdefault(
-            ("ours", campaign_key(campaign_id)), CampaignLine(campaign_id, campaign_id)
-        )
-        figures = Figures()
-        self._pending.append((line, day, figures))
+    def _day_of(self, minute: str) -> str:
+        return clock.parse(minute + ":00Z").astimezone(self.zone).date().isoformat()
+
+    def cell(self, campaign_id: str, day: str) -> Figures:
+        """Our campaign's figures on a day."""
+        key = ("ours", campaign_key(campaign_id))
+        if key not in self.lines:
+            self.lines[key] = CampaignLine(campaign_id, campaign_id)
+        return self._at(key, day)
+
+    def _at(self, key: tuple[str, str], day: str) -> Figures:
+        figures = self.cells.get((key, day))
+        if figures is None:
+            figures = self.cells[key, day] = Figures()
         return figures
 
     def add_costs(self, costs: Iterable[DirectCostReported], mapping: CampaignMap) -> None:
         for cost in costs:  # by day: the latest name of a Direct campaign is kept
+            day = cost.day.isoformat()
             ours = mapping.campaign_for(cost.direct_campaign_id, cost.campaign_name)
             if ours is None:
                 key = ("direct", cost.direct_campaign_id)
                 line = self.lines.setdefault(key, CampaignLine("", None))
                 line.name, line.direct_name = f"Direct: {cost.campaign_name}", cost.campaign_name
-                figures = Figures()
-                self._pending.append((line, cost.day.isoformat(), figures))
+                figures = self._at(key, day)
             else:
-                figures = self.add(ours, cost.day.isoformat())
+                figures = self.cell(ours, day)
                 line = self.lines[("ours", campaign_key(ours))]
             if cost.direct_campaign_id not in line.direct_campaign_ids:
                 line.direct_campaign_ids.append(cost.direct_campaign_id)
-            figures.cost_micros, figures.clicks = micros(cost.cost), cost.clicks
-            figures.impressions, figures.cost_currencies = cost.impressions, {cost.currency}
+            figures.cost_micros += micros(cost.cost)
+            figures.clicks += cost.clicks
+            figures.impressions += cost.impressions
+            figures.cost_currencies.add(cost.currency)
 
     def build(self, period: Period) -> Report:
         totals = Figures()
-        for line, day, figures in self._pending:
-            line.figures.add(figures)
-            self.days.setdefault(day, Figures()).add(figures)
+        days: dict[str, Figures] = {}
+        for (key, day), figures in self.cells.items():
+            self.lines[key].figures.add(figures)
+            days.setdefault(day, Figures()).add(figures)
             totals.add(figures)
         campaigns = sorted(
             self.lines.values(),
             key=lambda line: (-line.figures.leads, -line.figures.cost_micros, line.name),
         )
-        return Report(period, campaigns, totals, sorted(self.days.items()))
+        return Report(period, campaigns, totals, sorted(days.items()))

@@ -47,7 +47,7 @@ async def test_period_reads_of_the_counters_and_the_leads(store, database):
     leads = Leads(store)
     await leads.add("in", local(first, 0, 0), utm="u1", pay="5", paid=local(first, 0, 0))
     await leads.add("in", local(last, 23, 59), utm="U1", lost=True)
-    await leads.add("out", local(last + timedelta(days=1), 0, 0), utm="u1", pay="7")
+    await leads.add("out", local(last + timedelta(days=1), 0, 0), utm="u1", pay="7", currency="EUR")
     await leads.add("out", local(first - timedelta(days=1), 23, 59), lost=True)
     await leads.settle()
     since, until = stored(local(first, 0, 0)), stored(local(last + timedelta(days=1), 0, 0))
@@ -56,11 +56,13 @@ async def test_period_reads_of_the_counters_and_the_leads(store, database):
         return (
             tx.stats.days(str(first), str(last)),
             tx.leads.utm_campaigns(since, until),
-            tx.leads.paid_between(since, until),
-            tx.leads.lost_between(since, until),
+            tx.leads.currencies_paid(),
+            tx.leads.paid_currencies(since, until),
+            tx.leads.paid_by_minute(since, until, other_than="USD"),
+            tx.leads.lost_by_minute(since, until),
         )
 
-    days, utm, paid, lost = await store.read(read)
+    days, utm, ever, currencies, paid, lost = await store.read(read)
     raw_days = rows(
         database,
         "SELECT day, campaign_id, leads, payments, revenue_minor FROM daily_stats"
@@ -72,8 +74,30 @@ async def test_period_reads_of_the_counters_and_the_leads(store, database):
         ("U1", "in", 1),
         ("u1", "in", 1),
     ]
-    assert [(r["campaign_id"], r["payment_currency"]) for r in paid] == [("in", "RUB")]
-    assert [r["campaign_id"] for r in lost] == ["in"]
+    raw_ever = rows(
+        database,
+        "SELECT DISTINCT payment_currency FROM leads WHERE paid_at IS NOT NULL"
+        " ORDER BY payment_currency",
+    )
+    assert ever == [r["payment_currency"] for r in raw_ever] == ["EUR", "RUB"]
+    assert [dict(r) for r in currencies] == [
+        {"campaign_id": "in", "payment_currency": "RUB", "sales": 1}
+    ]
+    [raw_paid] = rows(
+        database, "SELECT paid_at FROM leads WHERE campaign_id = 'in' AND paid_at IS NOT NULL"
+    )
+    assert [dict(r) for r in paid] == [
+        {"payment_currency": "RUB", "minute": raw_paid["paid_at"][:16], "sales": 1}
+    ]
+    assert await store.read(lambda tx: tx.leads.paid_by_minute(since, until, "RUB")) == []
+    [raw_lost] = rows(
+        database, "SELECT created_at FROM leads WHERE campaign_id = 'in' AND status = 'lost'"
+    )
+    assert [dict(r) for r in lost] == [
+        {"campaign_id": "in", "minute": raw_lost["created_at"][:16], "leads": 1}
+    ]
     # A paid lead whose payment was taken back is no longer among the period's payments.
     execute(database, "UPDATE leads SET paid_at = NULL WHERE campaign_id = 'in'")
-    assert await store.read(lambda tx: tx.leads.paid_between(since, until)) == []
+    assert await store.read(lambda tx: tx.leads.paid_currencies(since, until)) == []
+    assert await store.read(lambda tx: tx.leads.currencies_paid()) == ["EUR"]
+    assert await store.read(lambda tx: tx.leads.currencies_paid(most=0)) == []

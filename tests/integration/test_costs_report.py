@@ -67,6 +67,14 @@ async def history(store) -> None:
     await record(store, cost(ago(1), "4004", "0", name="gamma"))  # shown, costing nothing
 
 
+# Yesterday: 999.99 paid, 110.37 + 250 + 0 spent.
+ROMI_OF_YESTERDAY = str(
+    (100 * (Decimal("999.99") - Decimal("360.37")) / Decimal("360.37")).quantize(
+        Decimal("0.1"), ROUND_HALF_UP
+    )
+)
+
+
 def by_hand(database: str, first, last) -> dict[str, dict[str, object]]:
     """The report's measures per campaign, from the leads and the events alone."""
     since, until = bounds(first, last)
@@ -163,6 +171,11 @@ async def test_the_per_day_rows_add_up_and_hold_each_day_s_cost(dash, store, dat
     assert days[ago(3).isoformat()]["leads"] == 3  # two of alpha, one of gamma
     assert days[ago(3).isoformat()]["cpl"] == "666.66"
     assert days[ago(1).isoformat()]["sales"] == 1 and days[ago(1).isoformat()]["cost"] == "360.37"
+    # Dollars and roubles in the period: each day's own currencies decide its ROMI.
+    assert days[ago(2).isoformat()]["revenue_currencies"] == ["RUB", "USD"]
+    assert days[ago(2).isoformat()]["romi"] is None
+    assert days[ago(1).isoformat()]["revenue_currencies"] == ["RUB"]
+    assert days[ago(1).isoformat()]["romi"] == ROMI_OF_YESTERDAY
     for measure in ("leads", "sales", "lost", "clicks"):
         assert sum(row[measure] for row in days.values()) == stats["report"]["totals"][measure]
     assert sorted(days) == list(days)
@@ -180,6 +193,11 @@ async def test_a_period_asked_for_is_the_one_reported(dash, store):
     assert "Direct: Orphan" not in shown
     only_from = await (await dash.get(f"/api/v1/stats?date_from={ago(2)}", headers=AUTH)).json()
     assert only_from["period"]["date_to"] == today().isoformat()
+    query = f"date_from={ago(1)}&date_to={ago(1)}"  # roubles alone
+    one_day = await (await dash.get(f"/api/v1/stats?{query}", headers=AUTH)).json()
+    [day] = one_day["report"]["days"]
+    assert (day["revenue_currencies"], day["romi"]) == (["RUB"], ROMI_OF_YESTERDAY)
+    assert one_day["report"]["totals"]["romi"] == ROMI_OF_YESTERDAY
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ CREATE TABLE direct_costs (
     PRIMARY KEY (day, direct_campaign_id)
 );
 
--- The cost report reads the currencies of a period's payments: paid leads only, so the
--- index stays small and is written only when a lead is paid.
+-- The cost report asks which currencies revenue is in: which ones any payment has (a seek
+-- per currency), and only when there are several, those of a period's payments. Paid leads
+-- only, so both stay small and are written only when a lead is paid.
+CREATE INDEX leads_by_currency ON leads (payment_currency) WHERE paid_at IS NOT NULL;
 CREATE INDEX leads_by_paid ON leads (paid_at, campaign_id, payment_currency)
     WHERE paid_at IS NOT NULL;
