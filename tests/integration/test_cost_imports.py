@@ -23,8 +23,6 @@ from services.dispatcher.cost_schedule import ImportSchedule
 from services.dispatcher.costs import direct_reports
 from services.dispatcher.keys import IMPORT_SCHEDULE
 from tests.contract.kit import age, backend
-from tests.emulators import direct
-from tests.emulators.faults import start
 from tests.helpers import wait_for_async
 
 TOKEN = "direct-token"
@@ -34,16 +32,6 @@ IMPORTS = TaskType.IMPORT_DIRECT_COSTS
 def day(back: int) -> date:
     """The business's day `back` days before today (Moscow, the default zone)."""
     return clock.now().astimezone(Settings().dashboard.zone).date() - timedelta(days=back)
-
-
-@pytest.fixture
-async def account():
-    """The emulated Reports service of one advertiser; `url` is where it listens."""
-    emulator = direct.Direct(TOKEN)
-    runner, url = await start(direct.create_app(emulator))
-    emulator.url = url
-    yield emulator
-    await runner.cleanup()
 
 
 def with_direct(settings: Settings, url: str, import_every: float = 0) -> Settings:
