@@ -85,7 +85,7 @@ class CostImports:
             case Report() as report:
                 await self._record(task, payload, report)
             case NotReady() as waiting:
-                await self._wait(task, waiting)
+                await self._wait(task, payload, waiting)
             case SplitRange() as split:
                 await self._split(task, payload, split)
             case TryLater() as later:
@@ -125,16 +125,15 @@ class CostImports:
                 extra={"task_id": task.id, "rows": len(report.rows), "changed": changed},
             )
 
-    async def _wait(self, task: Task, waiting: NotReady) -> None:
+    async def _wait(self, task: Task, payload: ImportDirectCosts, waiting: NotReady) -> None:
         state = "queued" if waiting.status == 201 else "being built"
         note = f"the report is {state} at Yandex Direct; asked again in {waiting.retry_in:g} s"
         if waiting.queued is not None:
             note += f" ({waiting.queued} of this account's reports waiting)"
-        free = clock.now() - clock.parse(task.created_at) < WAITS_FREE_FOR
-        if free:
+        if clock.now() - clock.parse(task.created_at) < WAITS_FREE_FOR:
             await self.store.write(lambda tx: tx.tasks.wait_if_held(task, waiting.retry_in, note))
         else:
-            await self.store.write(lambda tx: tx.tasks.retry_if_held(task, waiting.retry_in, note))
+            await self._later(task, payload, note, waiting.retry_in)
 
     async def _split(self, task: Task, payload: ImportDirectCosts, split: SplitRange) -> None:
         halves = [

@@ -90,6 +90,23 @@ async def test_an_offline_report_is_asked_for_by_the_same_name_until_it_comes(
     }
 
 
+async def test_waits_count_as_attempts_once_direct_would_have_dropped_the_report(
+    aiohttp_client, settings, store, account, database
+):
+    """Direct keeps an offline report 5 hours: a task older than that spends an attempt on
+    each wait, so a report that never comes ends the task."""
+    account.online = False
+    account.set_cost(day(3), "701", "spring-sale", 10, 1, "10.00")
+    settings = with_direct(settings, account.url)
+    [task_id] = await queue(store, settings, day(3), day(3))
+    age(database, "tasks", "created_at", 6 * 3600, f"id = {task_id}")
+    await aiohttp_client(create_app(settings))
+
+    task = await settled(store, task_id)
+    assert (task.status, task.attempts) == (TaskStatus.COMPLETED, 3)  # 201, 202, 200
+    assert len({sent["params"]["ReportName"] for sent in account.received}) == 1
+
+
 async def test_a_reimport_replaces_the_range_and_a_campaign_gone_from_it_costs_nothing(
     aiohttp_client, settings, store, account
 ):
