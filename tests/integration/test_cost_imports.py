@@ -23,7 +23,7 @@ from services.dispatcher.cost_schedule import ImportSchedule
 from services.dispatcher.costs import direct_reports
 from services.dispatcher.keys import IMPORT_SCHEDULE
 from tests.contract.kit import age, backend
-from tests.helpers import wait_for_async
+from tests.helpers import rows, wait_for_async
 
 TOKEN = "direct-token"
 IMPORTS = TaskType.IMPORT_DIRECT_COSTS
@@ -65,7 +65,7 @@ async def costs(store, first: date, last: date) -> dict[tuple[date, str], tuple[
 
 
 async def test_an_offline_report_is_asked_for_by_the_same_name_until_it_comes(
-    aiohttp_client, settings, store, account
+    aiohttp_client, settings, store, account, database
 ):
     """201, then 202, then 200: the same ReportName each time, the waits not counted as
     failed attempts, the costs recorded once the report came."""
@@ -88,6 +88,8 @@ async def test_an_offline_report_is_asked_for_by_the_same_name_until_it_comes(
         (day(3), "701"): (34, Decimal("1234.56")),
         (day(2), "702"): (1, Decimal("0.01")),
     }
+    if backend(database) == "postgresql":  # the requests were spaced by the shared bucket
+        assert [r["name"] for r in rows(database, "SELECT name FROM rate_buckets")] == ["direct"]
 
 
 async def test_waits_count_as_attempts_once_direct_would_have_dropped_the_report(
