@@ -56,6 +56,14 @@ class TaskType(StrEnum):
     CHECK_YANDEX_UPLOAD = "check_yandex_upload"  # has Metrica processed the upload yet?
 
 
+class Role(StrEnum):
+    """What a dashboard user may do: an admin everything; staff work with leads (view,
+    export, retry a lead, attach a payment) but change no settings and run no bulk actions."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+
+
 class TaskStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
