@@ -2,30 +2,51 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# `make run` and `make demo` install what running needs; the test and lint tools (pytest,
+# Playwright, mypy, ruff, schemathesis …) come with the first `make test`, `check` or `lint`.
+RUNTIME := $(VENV)/.installed-runtime
+TOOLS   := $(VENV)/.installed-tools
 
-.PHONY: run test check demo install lint format verify bench clean
+.PHONY: run test check demo install install-runtime lint format verify bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(RUNTIME): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TOOLS): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $@ $(RUNTIME)
 
-install: $(STAMP)
+install-runtime: $(RUNTIME)
+install: $(TOOLS)
 
-run: install
+# honcho answers Ctrl-C with 130 (SIGTERM with 143) even when every process stopped cleanly,
+# which make would report as "Error 130": those two are how `make run` and `make demo` end.
+# Any other code (a process that died on its own, a port in use) is still an error. The trap
+# keeps the shell waiting through Ctrl-C for honcho's code.
+define honcho
+trap : INT TERM; PATH="$(abspath $(BIN)):$$PATH" $(2) $(BIN)/honcho -f $(1) start; \
+code=$$?; [ $$code = 0 ] || [ $$code = 130 ] || [ $$code = 143 ] || exit $$code
+endef
+
+# Once the dashboard answers, `leadrelay dashboard --wait` prints its address and how to log in.
+run: install-runtime
 	$(BIN)/leadrelay migrate
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	@$(BIN)/leadrelay dashboard --wait 60 & $(call honcho,Procfile)
 
-# The four processes, the emulated CRMs and Metrica, and a traffic generator.
-demo: install
-	rm -f data/demo.db data/demo.db-wal data/demo.db-shm
-	LEADRELAY_CONFIG=demo/leadrelay.demo.toml $(BIN)/leadrelay migrate
-	PATH="$(CURDIR)/$(BIN):$$PATH" LEADRELAY_CONFIG=demo/leadrelay.demo.toml \
-		$(BIN)/honcho -f Procfile.demo start
+# The four processes, the emulated CRMs and Metrica, and a traffic generator. Every port is
+# in the one configuration (DEMO_CONFIG, or LEADRELAY_* variables): the emulators and the
+# traffic follow it. Its database (a SQLite file named demo…) is emptied at each start.
+DEMO_CONFIG ?= demo/leadrelay.demo.toml
+DEMO := LEADRELAY_CONFIG=$(DEMO_CONFIG)
+demo: install-runtime
+	$(DEMO) $(BIN)/python -m demo.fresh
+	$(DEMO) $(BIN)/leadrelay migrate
+	@$(DEMO) $(BIN)/leadrelay dashboard --wait 60 & $(call honcho,Procfile.demo,$(DEMO))
 
 # Everything: both backends, end to end with real processes, the browser, and the unit and
 # integration tests once more with the clock 45 days ahead (SQLite only: a PostgreSQL server
@@ -57,7 +78,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-verify: install
+verify: install-runtime
 	$(BIN)/leadrelay verify
 
 bench: install

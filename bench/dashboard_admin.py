@@ -27,6 +27,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import percentiles  # noqa: E402
+from common.config import DashboardSettings  # noqa: E402
+from common.days import day_of  # noqa: E402
 from common.store.sqlite.migrate import migrate  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -44,6 +46,9 @@ def build(path: Path, leads: int) -> None:
     migrate(path)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
+    # daily_stats counts days in the zone the dashboard will run with (the default one).
+    zone = DashboardSettings().zone
+    conn.create_function("local_day", 1, lambda t: day_of(t, zone).isoformat(), deterministic=True)
     conn.execute("BEGIN")
     rng = random.Random(7)
     position = 0
@@ -124,7 +129,7 @@ def build(path: Path, leads: int) -> None:
         " sum(coalesce(conversion_status = 'uploaded', 0)) FROM leads GROUP BY campaign_id"
     )
     conn.execute(
-        "INSERT INTO daily_stats SELECT substr(created_at, 1, 10), campaign_id, count(*),"
+        "INSERT INTO daily_stats SELECT local_day(created_at), campaign_id, count(*),"
         " sum(status = 'paid'), sum(CASE WHEN status = 'paid' THEN 150000 ELSE 0 END)"
         " FROM leads GROUP BY 1, 2"
     )

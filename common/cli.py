@@ -1,5 +1,6 @@
 """The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres, amocrm,
-costs."""
+users, dashboard, costs. Each names the database it works on, on stderr (a URL without its
+password)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from pathlib import Path
 import aiohttp
 from tqdm import tqdm
 
-from common import cost_commands
-from common.config import AmoCrmConnection, load_settings
+from common import cost_commands, user_commands
+from common.config import AmoCrmConnection, Settings, load_settings
 from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.base import DeliveryFailure
-from common.store import Store, open_store
+from common.store import Store, ZoneChanged, open_store
 from common.store.copy import TargetNotEmpty, copy_to_postgres
 from common.store.postgres.migrate import migrate as migrate_postgres
 from common.store.postgres.store import shown
@@ -25,9 +26,20 @@ from common.store.sqlite.backup import backup
 from common.store.sqlite.migrate import migrate
 
 
-async def _with_store(action: Callable[[Store], Awaitable[int]], database: str = "") -> int:
+async def _with_store(
+    action: Callable[[Store], Awaitable[int]], database: str = "", rebuilding: bool = False
+) -> int:
     settings = load_settings()
-    store = await open_store(database or settings.database, settings.busy_timeout)
+    try:
+        store = await open_store(
+            database or settings.database,
+            settings.busy_timeout,
+            zone=settings.dashboard.zone,
+            rebuilding=rebuilding,
+        )
+    except ZoneChanged as error:
+        print(f"leadrelay: {error}", file=sys.stderr)
+        return 2
     try:
         return await action(store)
     finally:
@@ -50,7 +62,7 @@ async def _rebuild(store: Store) -> int:
     total = await store.read(lambda tx: tx.events.count())
     with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
         replayed = await rebuild(store, bar.update)  # told once, after the commit
-    print(f"rebuild: replayed {replayed} events")
+    print(f"rebuild: replayed {replayed} events; days counted in {store.zone.key}")
     return 0
 
 
@@ -118,14 +130,23 @@ async def _authorize(name: str, code: str) -> int:
     return await _with_store(keep)
 
 
-def _costs(date_from: str, date_to: str) -> int:
+def _costs(settings: Settings, date_from: str, date_to: str) -> int:
     """`costs import`: the range is checked before the database is opened."""
     try:
-        tasks = cost_commands.planned(load_settings(), date_from, date_to)
+        tasks = cost_commands.planned(settings, date_from, date_to)
     except cost_commands.Refused as refused:
         print(f"costs import: {refused}", file=sys.stderr)
         return 2
     return asyncio.run(_with_store(lambda store: cost_commands.queue(store, tasks)))
+
+
+def say_database(settings: Settings) -> None:
+    """Which database this command reads and writes: stderr, so output stays parseable."""
+    if settings.on_postgres:
+        print(f"leadrelay: database {shown(settings.database)} (PostgreSQL)", file=sys.stderr)
+    else:
+        where = Path(settings.database).resolve()
+        print(f"leadrelay: database {where} (SQLite)", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,11 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     authorize.add_argument("connection", help="the [crm.<name>] of kind amocrm")
     authorize.add_argument("--code", required=True, help="the authorization code (20 minutes)")
+    user_commands.add_parsers(commands)
     cost_commands.add_parsers(commands)
     args = parser.parse_args(argv)
+    say_database(settings := load_settings())
 
+    if args.command in ("users", "dashboard"):
+        return asyncio.run(_with_store(lambda store: user_commands.run(store, settings, args)))
     if args.command == "migrate":
-        settings = load_settings()
         if settings.on_postgres:
             version = migrate_postgres(settings.database)
         else:
@@ -164,13 +188,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migrate: {shown(settings.database)} at schema {version}")
         return 0
     if args.command == "costs":
-        return _costs(args.date_from, args.date_to)
+        return _costs(settings, args.date_from, args.date_to)
     if args.command == "amocrm":
         return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":
         return _copy_to_postgres(args.url)
     if args.command == "backup":
-        settings = load_settings()
         if settings.on_postgres:
             print(
                 "backup: on PostgreSQL use its own tools (pg_dump, base backups)", file=sys.stderr
@@ -186,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         return asyncio.run(_with_store(_verify))
     if args.command == "rebuild":
-        return asyncio.run(_with_store(_rebuild))
+        return asyncio.run(_with_store(_rebuild, rebuilding=True))
     return asyncio.run(_with_store(lambda store: _tasks(store, args.action == "retry-failed")))
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -94,6 +95,25 @@ class DispatcherSettings(ServerSettings):
     retry_max_delay: float = Field(3600.0, gt=0)
 
 
+# What leadrelay.example.toml puts where a user must give a value of their own.
+PLACEHOLDER = "REPLACE-ME"
+
+
+def _not_a_placeholder(secret: SecretStr) -> SecretStr:
+    if PLACEHOLDER.casefold() in secret.get_secret_value().casefold():
+        raise ValueError(
+            f"still the example's {PLACEHOLDER}: set a secret of your own (in the file or its"
+            " LEADRELAY_… variable)"
+        )
+    return secret
+
+
+# A secret that lets requests in: a webhook's token or signing secret, the dashboard's
+# password, session key or API token. The example's placeholder is public, so a process
+# configured with it stops instead of letting anyone in. (Secrets we send out, such as a
+# CRM's API token, only fail at the other end and are not checked.)
+GateSecret = Annotated[SecretStr, AfterValidator(_not_a_placeholder)]
+
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_PASSWORD = "change-me"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -102,9 +122,11 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 class DashboardSettings(ServerSettings):
     port: int = Field(8083, ge=0, le=65535)
     username: str = "admin"
-    password: SecretStr = SecretStr(DEFAULT_PASSWORD)
-    secret_key: SecretStr | None = None
-    api_token: SecretStr | None = None
+    password: GateSecret = SecretStr(DEFAULT_PASSWORD)
+    # Signs session cookies; when absent, one is generated on first start and kept beside
+    # the database (Store.kept_secret), so a restart logs nobody out.
+    secret_key: GateSecret | None = None
+    api_token: GateSecret | None = None
     # The business's time zone: the day of every lead, payment and cost (daily_stats, date
     # filters, Direct's costs) and the times shown. Changing it needs `leadrelay rebuild`.
     timezone: str = "Europe/Moscow"
@@ -148,7 +170,7 @@ class AmoCrmConnection(Section):
     client_secret: SecretStr | None = None
     redirect_uri: AnyHttpUrl | None = None
     pipeline_id: int | None = None
-    webhook_token: SecretStr
+    webhook_token: GateSecret
     rate_limit: float = Field(7, gt=0)
     # Every this many seconds the dispatcher lists leads updated since the last look and
     # records the won (142) and lost (143) ones a webhook did not bring. 0 turns it off.
@@ -185,7 +207,7 @@ class AmoCrmConnection(Section):
 class Bitrix24Connection(Section):
     kind: Literal["bitrix24"]
     base_url: AnyHttpUrl
-    application_token: SecretStr
+    application_token: GateSecret
     rate_limit: float = Field(2, gt=0)
     # Bitrix24 never sends an outgoing webhook twice: every this many seconds the
     # dispatcher lists the deals changed since the last look (crm.deal.list) and records
@@ -196,7 +218,7 @@ class Bitrix24Connection(Section):
 class GenericConnection(Section):
     kind: Literal["generic"]
     url: AnyHttpUrl
-    secret: SecretStr = Field(description="Standard Webhooks secret, whsec_<base64>")
+    secret: GateSecret = Field(description="Standard Webhooks secret, whsec_<base64>")
     rate_limit: float = Field(10, gt=0)
 
     @model_validator(mode="after")

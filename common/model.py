@@ -57,6 +57,14 @@ class TaskType(StrEnum):
     IMPORT_DIRECT_COSTS = "import_direct_costs"  # Yandex Direct's costs of a range of days
 
 
+class Role(StrEnum):
+    """What a dashboard user may do: an admin everything; staff work with leads (view,
+    export, retry a lead, attach a payment) but change no settings and run no bulk actions."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+
+
 class TaskStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
-from common import clock
 from common.campaigns import fold_daily
 from common.costs import CampaignMap, CostService
+from common.days import bounds, day_of
 from common.events import DirectCostReported
 from common.model import campaign_key
 from common.store import Tx
@@ -37,12 +38,9 @@ class Period:
     def ending(cls, last: date, days: int) -> Period:
         return cls(last - timedelta(days=days - 1), last)
 
-    def bounds(self, zone: tzinfo) -> tuple[str, str]:
-        """The period as stored UTC times [since, until): from local midnight of the first
-        day to local midnight after the last."""
-        since = datetime.combine(self.first, time(), zone)
-        until = datetime.combine(self.last + timedelta(days=1), time(), zone)
-        return clock.iso(since), clock.iso(until)
+    def bounds(self, zone: ZoneInfo) -> tuple[str, str]:
+        """The period as stored UTC times [since, until)."""
+        return bounds(self.first, self.last, zone)
 
 
 def money(value: Decimal | None) -> Decimal | None:
@@ -142,10 +140,11 @@ class Report:
     days: list[tuple[str, Figures]]  # the days with any figure, in order
 
 
-def campaign_report(tx: Tx, period: Period, zone: tzinfo, overrides: Mapping[str, str]) -> Report:
-    """The report, read in one snapshot. Leads, sales and revenue come from `daily_stats`
-    (by its days), lost leads by the local day they came, costs by Direct's day; the
-    revenue's currencies are those of the period's payments."""
+def campaign_report(tx: Tx, period: Period, overrides: Mapping[str, str]) -> Report:
+    """The report, read in one snapshot, in the store's days (`tx.zone`). Leads, sales and
+    revenue come from `daily_stats`, lost leads by the day they came, costs by Direct's day;
+    the revenue's currencies are those of the period's payments."""
+    zone = tx.zone
     since, until = period.bounds(zone)
     costs = tx.costs.between(period.first, period.last)
     mapping = CostService.campaign_map(tx, overrides, since, until, costs)
@@ -199,7 +198,7 @@ def _add_currencies(report: Report, tx: Tx, since: str, until: str, days: _Build
 class _Builder:
     """Figures by campaign line and day (a cell each), summed into lines, days and totals."""
 
-    def __init__(self, zone: tzinfo):
+    def __init__(self, zone: ZoneInfo):
         self.zone = zone
         self.lines: dict[tuple[str, str], CampaignLine] = {}
         self.cells: dict[tuple[tuple[str, str], str], Figures] = {}
@@ -216,7 +215,7 @@ class _Builder:
         return day or self._day_of(minute)
 
     def _day_of(self, minute: str) -> str:
-        return clock.parse(minute + ":00Z").astimezone(self.zone).date().isoformat()
+        return day_of(minute + ":00Z", self.zone).isoformat()
 
     def cell(self, campaign_id: str, day: str) -> Figures:
         """Our campaign's figures on a day."""

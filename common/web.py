@@ -26,7 +26,7 @@ from common.health import Health
 from common.metrics import Metrics
 from common.model import Json
 from common.serving import ConnectionGuard, in_time, serve_until_signalled
-from common.store import open_store
+from common.store import ZoneChanged, open_store
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,10 @@ def store_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(
-            settings.database, settings.busy_timeout, settings.dispatcher.max_attempts
+            settings.database,
+            settings.busy_timeout,
+            settings.dispatcher.max_attempts,
+            zone=settings.dashboard.zone,
         )
         app[appkeys.STORE] = store
         yield
@@ -252,4 +255,8 @@ def run_process(name: str, create_app: Callable[[Settings], web.Application]) ->
     """What `python -m services.<name>` does: read the configuration, log, serve."""
     settings = load_settings()
     logs.setup(name, settings.log_level)
-    serve(create_app(settings), getattr(settings, name))
+    try:
+        serve(create_app(settings), getattr(settings, name))
+    except ZoneChanged as error:  # a person's decision, not a crash: no traceback
+        log.critical("not starting: %s", error)
+        raise SystemExit(2) from None

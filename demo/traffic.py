@@ -2,14 +2,16 @@
 
 Bounded: it posts --leads leads (default 150) over about a minute and pays about a third
 of them, then waits (doing nothing) until Ctrl-C or SIGTERM: honcho stops every process
-when one exits, and the dashboard must stay up for the person who ran `make demo`. It
-talks only to 127.0.0.1.
+when one exits, and the dashboard must stay up for the person who ran `make demo`. Where it
+posts, and the tokens and secrets it signs with, come from the leadrelay configuration the
+demo runs on (demo/config.py); it talks only to this machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import signal
@@ -17,14 +19,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from common.config import AmoCrmConnection, Bitrix24Connection, Settings, load_settings
 from common.signing import signed_headers
+from demo.config import Targets, origin, targets
 
-INGEST = "http://127.0.0.1:8081"
-WEBHOOKS = "http://127.0.0.1:8082/api/v1/webhooks/crm"
-DASHBOARD = "http://127.0.0.1:8083/api/v1/leads"
-B24_DEALS = "http://127.0.0.1:9102/_deals"
-API = {"Authorization": "Bearer demo-api-token"}
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 CAMPAIGNS = ["spring-sale", "shop-landing", "winter-tires", "brand-search", "retargeting"]
 NAMES = ["Анна", "Борис", "Вера", "Глеб", "Дарья", "Егор", "Жанна", "Илья", "Ксения", "Лев"]
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -60,11 +58,14 @@ async def post_leads(
         await asyncio.sleep(rng.uniform(0.1, 0.6))
 
 
-async def pay(http: aiohttp.ClientSession, lead: dict, rng: random.Random) -> None:
+async def pay(
+    http: aiohttp.ClientSession, settings: Settings, lead: dict, rng: random.Random
+) -> None:
     """Report a won deal the way the lead's CRM would."""
     price = f"{rng.randrange(1, 60) * 500}"
-    connection, crm_id = lead["crm_connection"], lead["crm_lead_id"]
-    if connection == "amo":
+    name, crm_id = lead["crm_connection"], lead["crm_lead_id"]
+    connection, webhooks = settings.crm[name], f"{targets(settings).webhooks}/{name}"
+    if isinstance(connection, AmoCrmConnection):
         body = urlencode(
             {
                 "leads[status][0][id]": crm_id,
@@ -72,8 +73,9 @@ async def pay(http: aiohttp.ClientSession, lead: dict, rng: random.Random) -> No
                 "leads[status][0][price]": price,
             }
         )
-        url, data, headers = f"{WEBHOOKS}/amo?token=demo-hook-token", body, FORM
-    elif connection == "b24":
+        token = connection.webhook_token.get_secret_value()
+        url, data, headers = f"{webhooks}?token={token}", body, FORM
+    elif isinstance(connection, Bitrix24Connection):
         deal_id = str(rng.randrange(10**6))
         deal = {
             "ID": deal_id,
@@ -82,62 +84,81 @@ async def pay(http: aiohttp.ClientSession, lead: dict, rng: random.Random) -> No
             "CURRENCY_ID": "RUB",
             "LEAD_ID": crm_id,
         }
-        async with http.post(B24_DEALS, json=deal) as resp:
+        # The emulator's own route for making a deal, beside the REST path it serves.
+        async with http.post(f"{origin(str(connection.base_url))}/_deals", json=deal) as resp:
             await resp.read()
         data = urlencode(
             {
                 "event": "ONCRMDEALUPDATE",
                 "data[FIELDS][ID]": deal_id,
-                "auth[application_token]": "demo-b24-token",
+                "auth[application_token]": connection.application_token.get_secret_value(),
             }
         )
-        url, headers = f"{WEBHOOKS}/b24", FORM
-    else:
+        url, headers = webhooks, FORM
+    else:  # generic: a Standard Webhooks payment, signed with its secret
         data = json.dumps(
             {"type": "payment", "lead_id": lead["id"], "amount": price, "currency": "RUB"}
         ).encode()
-        headers = signed_headers(SECRET, f"demo-{lead['id']}", data)
-        url = f"{WEBHOOKS}/shop"
+        headers = signed_headers(connection.secret.get_secret_value(), f"demo-{lead['id']}", data)
+        url = webhooks
     async with http.post(url, data=data, headers=headers) as resp:
         await resp.read()
 
 
-async def pay_some(http: aiohttp.ClientSession, rounds: int, rng: random.Random) -> None:
+async def pay_some(
+    http: aiohttp.ClientSession, settings: Settings, rounds: int, rng: random.Random
+) -> None:
     seen: set[str] = set()  # each lead is decided once: about a third end up paid
-    for _ in range(rounds):
+    to: Targets = targets(settings)
+    api = {"Authorization": f"Bearer {to.api_token}"}
+    for _ in range(rounds if to.api_token else 0):  # the leads are read with the API token
         await asyncio.sleep(3)
         async with http.get(
-            DASHBOARD, params={"status": "sent_to_crm", "limit": 100}, headers=API
+            to.leads_api, params={"status": "sent_to_crm", "limit": 100}, headers=api
         ) as resp:
             leads = (await resp.json()).get("leads", []) if resp.status == 200 else []
         for lead in leads:
-            if lead["id"] in seen:
+            if lead["id"] in seen or lead["crm_connection"] not in settings.crm:
                 continue
             seen.add(lead["id"])
             if rng.random() < 0.35:
-                await pay(http, lead, rng)
+                await pay(http, settings, lead, rng)
 
 
-async def main(count: int, rounds: int, ingest: str) -> None:
+async def traffic(settings: Settings, count: int, rounds: int) -> None:
+    ingest = targets(settings).ingest
     rng = random.Random()
     async with aiohttp.ClientSession() as http:
         await wait_until_up(http, ingest)
-        print(READY, flush=True)
-        await asyncio.gather(post_leads(http, ingest, count, rng), pay_some(http, rounds, rng))
+        print(f"demo traffic: posting {count} leads to {ingest}", flush=True)
+        try:
+            await asyncio.gather(
+                post_leads(http, ingest, count, rng), pay_some(http, settings, rounds, rng)
+            )
+        except aiohttp.ClientError as error:  # a service went away: the rest stays up
+            print(f"demo traffic stopped early: {error!r}. {STAYING}", flush=True)
+            return
     print(f"demo traffic done: {count} leads posted. {STAYING}", flush=True)
+
+
+async def main(count: int, rounds: int) -> None:
+    """The traffic, then nothing until the person is done looking: SIGINT or SIGTERM ends
+    either at once, with exit code 0."""
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()  # until the person is done looking
+    running = asyncio.create_task(traffic(load_settings(), count, rounds))
+    await stop.wait()
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
 
 
-READY = "demo is up: open http://127.0.0.1:8083/admin and log in as admin / demo"
 STAYING = "Everything keeps running until Ctrl-C."
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=150)
     parser.add_argument("--payment-rounds", type=int, default=30, help="3 s apart")
-    parser.add_argument("--ingest", default=INGEST, help="ingest's base URL")
     args = parser.parse_args()
-    asyncio.run(main(args.leads, args.payment_rounds, args.ingest))
+    asyncio.run(main(args.leads, args.payment_rounds))

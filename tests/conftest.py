@@ -116,7 +116,9 @@ def settings(database: str) -> Settings:
 @pytest.fixture
 async def store(settings: Settings):
     """The real store of this test's backend: the same verbs behave the same on both."""
-    opened = await open_store(settings.database, settings.busy_timeout)
+    opened = await open_store(
+        settings.database, settings.busy_timeout, zone=settings.dashboard.zone
+    )
     yield opened
     await opened.close()
 

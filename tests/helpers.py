@@ -8,9 +8,11 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
@@ -98,6 +100,9 @@ def write_lock_held(database: str | Path) -> Iterator[None]:
 # Test data is dated from the clock, never with a fixed day: the suite must pass on any day
 # (make test runs it once more with the clock moved weeks ahead).
 MOSCOW = timezone(timedelta(hours=3))
+ZONE = ZoneInfo(
+    "Europe/Moscow"
+)  # dashboard.timezone's default, for stores whose days no test reads
 
 
 def ago(days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0) -> datetime:
@@ -109,6 +114,24 @@ def ago(days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 
 def stored(moment: datetime) -> str:
     """A moment as the store keeps it (UTC ISO-8601, microseconds, Z)."""
     return clock.iso(moment)
+
+
+def local(zone: ZoneInfo, days_ago: int, hour: int, minute: int = 0) -> datetime:
+    """hh:mm on a wall clock in `zone`, on the day `days_ago` days before its today."""
+    day = clock.now().astimezone(zone).date() - timedelta(days=days_ago)
+    return datetime.combine(day, clock_time(hour, minute), tzinfo=zone)
+
+
+def last_clock_change(zone: ZoneInfo) -> date:
+    """The latest day before today on which `zone`'s clocks changed (found from the clock,
+    never written down): its noon has another UTC offset than the noon before it."""
+    day = clock.now().astimezone(zone).date()
+    for _ in range(400):
+        day -= timedelta(days=1)
+        noons = [datetime.combine(d, clock_time(12), zone) for d in (day - timedelta(1), day)]
+        if noons[0].utcoffset() != noons[1].utcoffset():
+            return day
+    raise AssertionError(f"{zone} changed its clocks on no day of the last 400")
 
 
 def moscow(moment: datetime) -> str:

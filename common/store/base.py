@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from common.store.tx import Tx
 
@@ -18,6 +19,10 @@ class Store(ABC):
     `write` runs the unit all-or-nothing and answers after its commit is durable.
     `read` runs the function on one consistent snapshot and never takes a write lock.
     """
+
+    # The business's time zone (dashboard.timezone): the days daily_stats counts in and the
+    # date filters mean. `open_store` refuses a database whose days were counted in another.
+    zone: ZoneInfo
 
     @property
     def rate_limits_in_database(self) -> bool:
@@ -47,6 +52,11 @@ class Store(ABC):
     def changed(self) -> bool:
         """Cheap and non-blocking: may there be new work since the last call? SQLite answers
         for any commit to the file; PostgreSQL for a task queued or fallen due (its NOTIFY)."""
+
+    @abstractmethod
+    async def kept_secret(self, name: str) -> str:
+        """A random secret made on first use and kept beside the database, so every process
+        on it, and every restart, reads the same one (common/store/secrets.py)."""
 
     @property
     @abstractmethod

@@ -1,9 +1,10 @@
 """`leadrelay copy-to-postgres`: move a SQLite database into an empty PostgreSQL one.
 
-Every table is copied as it is (events, projections, tasks, receipts, idempotency keys,
-unmatched payments, cursors, sessions, CRM tokens) inside ONE PostgreSQL transaction with COPY, the
-identity counters are moved past the copied keys, and the row counts are compared before
-the commit; the CLI then runs `verify` against the new database.
+Every table is copied as it is (events, projections and the zone of their days, tasks,
+receipts, idempotency keys, unmatched payments, cursors, sessions, dashboard users, CRM
+tokens) inside ONE PostgreSQL transaction with COPY, the identity counters are moved past the
+copied keys, and the row counts are compared before the commit; the CLI then runs `verify`
+against the new database.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ TABLES = {
     "unmatched_payments": "id",
     "reconcile_cursors": None,
     "dashboard_sessions": None,
+    "dashboard_users": None,
     "crm_credentials": None,
+    "projection_settings": None,  # the zone daily_stats' days were counted in
 }
+# What a process records on opening even an empty database (the zone of its days): the
+# copy's is the source's, so the target's own is replaced rather than counted as history.
+REPLACED = ("projection_settings",)
 BATCH = 5000
 
 
@@ -49,7 +55,9 @@ def copy_to_postgres(source: Path, dsn: str) -> dict[str, int]:
         lite.execute("BEGIN")  # one snapshot of the source, even if it is still in use
         with psycopg.connect(dsn) as pg, pg.transaction():
             for table in TABLES:
-                if pg.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:  # type: ignore[index]
+                if table in REPLACED:
+                    pg.execute(f"DELETE FROM {table}")
+                elif pg.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:  # type: ignore[index]
                     raise TargetNotEmpty(f"{table} in the target already has rows")
             for table, key in TABLES.items():
                 copied[table] = _copy_table(lite, pg, table)

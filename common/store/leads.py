@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from zoneinfo import ZoneInfo
 
+from common.days import bounds
 from common.errors import LeadNotFound
 from common.model import LEAD_COLUMNS, Lead, LeadStatus, campaign_key
 from common.store.sql import Row, Sql, loads
@@ -23,14 +25,15 @@ def lead_from_row(row: Row) -> Lead:
 
 @dataclass(frozen=True)
 class LeadFilter:
-    """Which leads a list or an export shows; dates are YYYY-MM-DD, both inclusive."""
+    """Which leads a list or an export shows; dates are days in the business's zone, both
+    inclusive."""
 
     campaign: str | None = None
     status: LeadStatus | None = None
     date_from: date | None = None
     date_to: date | None = None
 
-    def where(self) -> tuple[list[str], list[object]]:
+    def where(self, zone: ZoneInfo) -> tuple[list[str], list[object]]:
         clauses: list[str] = []
         params: list[object] = []
         if self.campaign:
@@ -39,18 +42,20 @@ class LeadFilter:
         if self.status:
             clauses.append("status = ?")
             params.append(self.status)
+        # Local days as UTC bounds of the stored times, so the created_at index answers.
         if self.date_from:
             clauses.append("created_at >= ?")
-            params.append(self.date_from.isoformat())
+            params.append(bounds(self.date_from, self.date_from, zone)[0])
         if self.date_to:
             clauses.append("created_at < ?")
-            params.append((self.date_to + timedelta(days=1)).isoformat())
+            params.append(bounds(self.date_to, self.date_to, zone)[1])
         return clauses, params
 
 
 class LeadRows:
-    def __init__(self, sql: Sql):
+    def __init__(self, sql: Sql, zone: ZoneInfo):
         self.sql = sql
+        self.zone = zone
 
     def find(self, lead_id: str) -> Lead | None:
         row = self.sql.one(f"{SELECT} WHERE id = ?", (lead_id,))
@@ -124,7 +129,7 @@ class LeadRows:
         self, where: LeadFilter, limit: int, after: tuple[str, str] | None = None, offset: int = 0
     ) -> list[Lead]:
         """Matching leads, newest first: after a (created_at, id) keyset, or from an offset."""
-        clauses, params = where.where()
+        clauses, params = where.where(self.zone)
         if after is not None:
             clauses.append("(created_at, id) < (?, ?)")
             params += list(after)

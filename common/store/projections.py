@@ -7,10 +7,13 @@ verify replay the log through the very same functions, so they cannot disagree.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import assert_never
+from zoneinfo import ZoneInfo
 
+from common.days import day_of
 from common.events import (
     DirectCostReported,
     LeadCreated,
@@ -65,14 +68,15 @@ def _bump(sql: Sql, campaign_id: str, **deltas: int) -> None:
     _add(sql, "campaign_stats", {"campaign_id": campaign_id}, **deltas)
 
 
-def _bump_both(sql: Sql, campaign_id: str, day: str, **deltas: int) -> None:
-    """The campaign's counters and its day's, alike: the days always add up to the campaign."""
+def _bump_both(sql: Sql, campaign_id: str, day: date, **deltas: int) -> None:
+    """The campaign's counters and its day's, alike: the days always add up to the campaign.
+    The day is the business's (`day_of` a stored time in the store's zone), not UTC's."""
     _bump(sql, campaign_id, **deltas)
     _bump_day(sql, day, campaign_id, **deltas)
 
 
-def _bump_day(sql: Sql, day: str, campaign_id: str, **deltas: int) -> None:
-    _add(sql, "daily_stats", {"day": day[:10], "campaign_id": campaign_id}, **deltas)
+def _bump_day(sql: Sql, day: date, campaign_id: str, **deltas: int) -> None:
+    _add(sql, "daily_stats", {"day": day.isoformat(), "campaign_id": campaign_id}, **deltas)
 
 
 def _update_lead(
@@ -106,7 +110,7 @@ def _update_lead(
     return str(campaign)
 
 
-def _lead_created(sql: Sql, event: Event, lead: NewLead) -> None:
+def _lead_created(sql: Sql, event: Event, lead: NewLead, zone: ZoneInfo) -> None:
     sql.run(
         INSERT_LEAD,
         (
@@ -121,7 +125,7 @@ def _lead_created(sql: Sql, event: Event, lead: NewLead) -> None:
             dumps(lead.warnings),
         ),
     )
-    _bump_both(sql, lead.campaign_id, event.created_at, leads=1)
+    _bump_both(sql, lead.campaign_id, day_of(event.created_at, zone), leads=1)
 
 
 def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
@@ -149,7 +153,7 @@ def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> N
     _bump(sql, campaign, delivery_failed=1)
 
 
-def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered) -> None:
+def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered, zone: ZoneInfo) -> None:
     campaign = _update_lead(
         sql,
         event,
@@ -161,10 +165,12 @@ def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered) -> N
         payment_deal_id=payment.deal_id,
     )
     revenue = minor_units(payment.amount)
-    _bump_both(sql, campaign, payment.paid_at, payments=1, revenue_minor=revenue)
+    _bump_both(sql, campaign, day_of(payment.paid_at, zone), payments=1, revenue_minor=revenue)
 
 
-def _payment_amount(sql: Sql, event: Event, amount: Decimal, previous: Decimal) -> None:
+def _payment_amount(
+    sql: Sql, event: Event, amount: Decimal, previous: Decimal, zone: ZoneInfo
+) -> None:
     """The amount came or changed: revenue moves by the difference, on the day the payment
     counts on, so that each day (and the campaign) holds the sales as the CRM now says them."""
     assert isinstance(event.payload, PaymentAmountSet | PaymentCorrected)
@@ -176,10 +182,10 @@ def _payment_amount(sql: Sql, event: Event, amount: Decimal, previous: Decimal) 
         payment_pending=0,
     )
     delta = minor_units(amount) - minor_units(previous)
-    _bump_both(sql, campaign, event.payload.paid_at, revenue_minor=delta)
+    _bump_both(sql, campaign, day_of(event.payload.paid_at, zone), revenue_minor=delta)
 
 
-def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed) -> None:
+def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed, zone: ZoneInfo) -> None:
     """The sale is undone on the day it was counted on; the lead is back in the CRM's hands."""
     campaign = _update_lead(
         sql,
@@ -192,7 +198,7 @@ def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed) -> Non
         payment_deal_id=None,
     )
     revenue = -minor_units(reversed_.amount)
-    _bump_both(sql, campaign, reversed_.paid_at, payments=-1, revenue_minor=revenue)
+    _bump_both(sql, campaign, day_of(reversed_.paid_at, zone), payments=-1, revenue_minor=revenue)
 
 
 def _lead_lost(sql: Sql, event: Event) -> None:
@@ -214,11 +220,11 @@ def _conversion_processed(sql: Sql, event: Event, linked: Linked) -> None:
         _bump(sql, campaign, conversions_linked=1)
 
 
-def project(sql: Sql, event: Event) -> None:
-    """Apply one event to the projections, by its type."""
+def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
+    """Apply one event to the projections, by its type; `zone` decides the days."""
     match event.payload:
         case LeadCreated(lead=lead):
-            _lead_created(sql, event, lead)
+            _lead_created(sql, event, lead, zone)
         case LeadRepeated():
             _update_lead(sql, event)  # on the timeline; the lead itself does not change
         case LeadSentToCrm() as sent:
@@ -226,13 +232,13 @@ def project(sql: Sql, event: Event) -> None:
         case LeadCrmDeliveryFailed() as failed:
             _delivery_failed(sql, event, failed)
         case PaymentRegistered() as payment:
-            _payment_registered(sql, event, payment)
+            _payment_registered(sql, event, payment, zone)
         case PaymentAmountSet(amount=amount):
-            _payment_amount(sql, event, amount, Decimal(0))
+            _payment_amount(sql, event, amount, Decimal(0), zone)
         case PaymentCorrected(amount=amount, previous=previous):
-            _payment_amount(sql, event, amount, previous)
+            _payment_amount(sql, event, amount, previous, zone)
         case PaymentReversed() as reversed_:
-            _payment_reversed(sql, event, reversed_)
+            _payment_reversed(sql, event, reversed_, zone)
         case LeadLost():
             _lead_lost(sql, event)
         case YandexDirectConversion():

@@ -6,6 +6,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from common.model import Event, Lead
 from common.store.base import Store
@@ -25,6 +26,7 @@ PROJECTIONS = {
     "direct_costs": ("day", "direct_campaign_id"),
 }
 Progress = Callable[[int], None]
+UTC = ZoneInfo("UTC")
 
 
 def _clear(tx: Tx) -> None:
@@ -41,8 +43,10 @@ def _batches(tx: Tx) -> Iterator[list[Event]]:
 
 async def rebuild(store: Store, progress: Progress = lambda n: None) -> int:
     """Rewrite every projection from the events, in one transaction; return how many events
-    were replayed. `progress` hears that number after the commit: the unit may run twice
-    before it commits (see `Store.write`), so it reports nothing itself."""
+    were replayed. The days are counted in the store's zone, which is then recorded as the
+    zone of the stored days (so a changed dashboard.timezone is accepted from now on).
+    `progress` hears that number after the commit: the unit may run twice before it commits
+    (see `Store.write`), so it reports nothing itself."""
 
     def unit(tx: Tx) -> int:
         _clear(tx)
@@ -51,6 +55,7 @@ async def rebuild(store: Store, progress: Progress = lambda n: None) -> int:
             for event in batch:
                 tx.project(event)
             replayed += len(batch)
+        tx.recorded_zone.record(tx.zone.key)
         return replayed
 
     replayed = await store.write(unit)
@@ -60,12 +65,13 @@ async def rebuild(store: Store, progress: Progress = lambda n: None) -> int:
 
 async def verify(store: Store, limit: int = 20) -> list[str]:
     """Replay the events into a scratch database and list where the live projections differ.
+    The replay counts days in the store's zone, so daily_stats counted in another shows.
 
     Safe while traffic flows: the events and the live projections are read in ONE read
     transaction (one snapshot), so a lead written meanwhile is in neither."""
     with tempfile.TemporaryDirectory(prefix="leadrelay-verify-") as folder:
         scratch = Path(folder) / "replay.db"
-        await (await SqliteStore(scratch).open()).close()  # the schema, migrated
+        await (await SqliteStore(scratch, zone=store.zone).open()).close()  # the schema
         return await store.read(lambda tx: _replay_and_compare(tx, scratch, limit))
 
 
@@ -73,7 +79,7 @@ def _replay_and_compare(live: Tx, scratch: Path, limit: int) -> list[str]:
     """On a reader thread, inside the live snapshot: replay, copy, compare."""
     conn = connect(scratch, 5.0)
     try:
-        replayed = Tx(SqliteSql(conn), sqlite3.IntegrityError, 1)
+        replayed = Tx(SqliteSql(conn), sqlite3.IntegrityError, 1, live.zone)
         conn.execute("BEGIN")
         for batch in _batches(live):
             for event in batch:
@@ -126,7 +132,8 @@ class StreamReplayer:
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="leadrelay-replay-")
-        self._scratch = SqliteStore(Path(self._folder.name) / "stream.db")
+        # One lead's row has no day in it; the scratch's daily_stats are thrown away.
+        self._scratch = SqliteStore(Path(self._folder.name) / "stream.db", zone=UTC)
 
     async def open(self) -> StreamReplayer:
         await self._scratch.open()

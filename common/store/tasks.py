@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from common.model import JsonObject, Task, TaskStatus, TaskType
 from common.store.codec import task_data, task_payload_of
@@ -99,7 +100,8 @@ class TaskQueue:
         tasks = sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
         if not with_leads:
             return tasks
-        leads = LeadRows(self.sql).many([row["lead_id"] for row in rows if row["lead_id"]])
+        found = LeadRows(self.sql, ZoneInfo("UTC"))  # by id: no day is read, so any zone does
+        leads = found.many([row["lead_id"] for row in rows if row["lead_id"]])
         return [replace(task, lead=leads.get(task.lead_id or "")) for task in tasks]
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:

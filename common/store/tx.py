@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from common.model import Event
 from common.store.checks import PaymentChecks
 from common.store.costs import CostRows
@@ -18,15 +20,18 @@ from common.store.sql import Sql
 from common.store.stats import Stats
 from common.store.tasks import TaskQueue
 from common.store.unmatched import UnmatchedPayments
+from common.store.users import DashboardUsers
+from common.store.zone import RecordedZone
 
 
 class Tx:
     """One transaction: in `Store.write` it may change things; in `Store.read` it only reads."""
 
-    def __init__(self, sql: Sql, is_conflict: type[Exception], max_attempts: int):
+    def __init__(self, sql: Sql, is_conflict: type[Exception], max_attempts: int, zone: ZoneInfo):
         self.sql = sql
+        self.zone = zone  # whose days daily_stats and the date filters count in
         self.events = EventStore(sql, is_conflict)
-        self.leads = LeadRows(sql)
+        self.leads = LeadRows(sql, zone)
         self.tasks = TaskQueue(sql, max_attempts)
         self.stats = Stats(sql)
         self.idempotency = IdempotencyKeys(sql)
@@ -34,11 +39,13 @@ class Tx:
         self.unmatched = UnmatchedPayments(sql)
         self.cursors = Cursors(sql)
         self.sessions = DashboardSessions(sql)
+        self.users = DashboardUsers(sql)
         self.rates = RateBuckets(sql)
         self.credentials = CrmCredentials(sql)
         self.payment_checks = PaymentChecks(sql)
+        self.recorded_zone = RecordedZone(sql)
         self.costs = CostRows(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters, costs)."""
-        project(self.sql, event)
+        project(self.sql, event, self.zone)

@@ -17,8 +17,8 @@ from common.proxies import trusted_forwarded
 from common.ratelimit import KeyedLimiter
 from common.store.replay import StreamReplayer
 from common.web import base_app
-from services.dashboard import api, auth, i18n, payments, views
-from services.dashboard.keys import INTEGRATIONS, LOGIN_LIMITER, QUERIES, REPLAYER
+from services.dashboard import access, api, auth, i18n, payments, views
+from services.dashboard.keys import INTEGRATIONS, LOGIN_LIMITER, QUERIES, REPLAYER, SESSIONS
 from services.dashboard.queries import DashboardQueries
 
 HERE = Path(__file__).parent
@@ -31,7 +31,7 @@ def create_app(settings: Settings) -> web.Application:
         "dashboard",
         middlewares=(
             trusted_forwarded(settings.dashboard.trusted_proxies),  # the real client address
-            session_middleware(auth.session_storage(settings.dashboard)),
+            auth.sessions,
             auth.security_headers,
             auth.require_login,
         ),
@@ -44,6 +44,8 @@ def create_app(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
         context_processors=[page_context],
     )
+    # After aiohttp-jinja2's own middleware (setup appends it), so a refusal is a whole page.
+    app.middlewares.append(access.admin_only)
     app.cleanup_ctx.append(dashboard_services)
     add_routes(app)
     return app
@@ -74,7 +76,11 @@ def add_routes(app: web.Application) -> None:
 
 
 async def dashboard_services(app: web.Application) -> AsyncIterator[None]:
-    app[QUERIES] = DashboardQueries(app[appkeys.STORE], app[appkeys.SETTINGS])
+    store, settings = app[appkeys.STORE], app[appkeys.SETTINGS]
+    app[SESSIONS] = session_middleware(
+        auth.session_storage(await auth.session_key(settings.dashboard, store))
+    )
+    app[QUERIES] = DashboardQueries(store, settings)
     app[REPLAYER] = await StreamReplayer().open()
     yield
     await app[REPLAYER].close()
@@ -89,5 +95,6 @@ async def page_context(request: web.Request) -> dict[str, object]:
         "other_lang": "en" if lang == "ru" else "ru",
         "csrf_token": await auth.csrf_token(request),
         "user": session.get("user"),
+        "role": session.get("role"),
         "path": request.path_qs,
     }

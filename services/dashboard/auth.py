@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from urllib.parse import quote
 
@@ -16,8 +16,12 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from common import appkeys
 from common.config import DashboardSettings
 from common.errors import Forbidden, RateLimited, Unauthorized
+from common.model import Role
+from common.store import Store
+from common.store.sessions import SessionUser
+from common.users import NOBODY, password_matches
 from common.web import Handler, in_body_time
-from services.dashboard.keys import LOGIN_LIMITER
+from services.dashboard.keys import LOGIN_LIMITER, SESSIONS
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +38,34 @@ SECURITY_HEADERS = {
 }
 
 
-def session_storage(settings: DashboardSettings) -> EncryptedCookieStorage:
-    """Encrypted, signed cookie; a random key per start when none is configured."""
-    secret = settings.secret_key.get_secret_value().encode() if settings.secret_key else None
-    key = hashlib.sha256(secret).digest() if secret else os.urandom(32)
+USER = "leadrelay_user"  # the request's SessionUser, once require_login has found it
+GENERATED_KEY = "dashboard_secret_key"  # Store.kept_secret's name for a key we made
+
+
+async def session_key(settings: DashboardSettings, store: Store) -> str:
+    """dashboard.secret_key, else the one made on the first start and kept beside the
+    database: a restart (or another dashboard on the same database) reads the same key,
+    so nobody is logged out by it."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    return await store.kept_secret(GENERATED_KEY)
+
+
+def session_storage(secret: str) -> EncryptedCookieStorage:
+    """Encrypted, signed cookie under a key derived from `secret`."""
     return EncryptedCookieStorage(
-        key,
+        hashlib.sha256(secret.encode()).digest(),
         cookie_name="leadrelay_session",
         max_age=SESSION_DAYS * 86400,
         httponly=True,
         samesite="Lax",
     )
+
+
+@web.middleware
+async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp-session's middleware, made once the store has given the key (at start)."""
+    return await request.app[SESSIONS](request, handler)
 
 
 async def csrf_token(request: web.Request) -> str:
@@ -78,9 +99,10 @@ async def require_login(request: web.Request, handler: Handler) -> web.StreamRes
     if request.path.startswith(PUBLIC):
         return await handler(request)
     settings = request.app[appkeys.SETTINGS].dashboard
-    if await logged_in(request) or (
-        request.path.startswith("/api/") and _bearer_ok(request, settings)
-    ):
+    if user := await logged_in(request):
+        request[USER] = user
+        return await handler(request)
+    if request.path.startswith("/api/") and _bearer_ok(request, settings):
         return await handler(request)
     if request.path.startswith("/api/"):
         raise Unauthorized("log in, or send Authorization: Bearer <dashboard.api_token>")
@@ -94,15 +116,22 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-async def logged_in(request: web.Request) -> bool:
-    """The cookie names a session the server still holds open (logout closes it there, so a
-    copied cookie dies with it)."""
+async def logged_in(request: web.Request) -> SessionUser | None:
+    """Whose session the cookie names, if the server still holds it open (logout, and
+    removing the user, close it there, so a copied cookie dies with it). The name and role
+    are the server's, not the cookie's."""
     session = await get_session(request)
     sid = session.get("sid")
     if not session.get("user") or not isinstance(sid, str):
-        return False
+        return None
     user = await request.app[appkeys.STORE].read(lambda tx: tx.sessions.user(sid))
-    return user == session["user"]
+    return user if user is not None and user.name == session["user"] else None
+
+
+def current_user(request: web.Request) -> SessionUser | None:
+    """The logged-in person of this request (None for the API's bearer token)."""
+    user = request.get(USER)
+    return user if isinstance(user, SessionUser) else None
 
 
 async def log_out(request: web.Request) -> None:
@@ -130,25 +159,42 @@ def safe_next(target: str | None) -> str:
 
 async def log_in(request: web.Request, form: dict[str, str]) -> bool:
     """Check the credentials; failed tries are limited per client address."""
-    settings = request.app[appkeys.SETTINGS].dashboard
     limiter = request.app[LOGIN_LIMITER]
     client = request.remote or "unknown"
     if limiter.exhausted(client):
         raise RateLimited("too many failed logins; wait a minute", limiter.retry_after())
-    user_ok = hmac.compare_digest(form.get("username", "").encode(), settings.username.encode())
-    password = settings.password.get_secret_value().encode()
-    password_ok = hmac.compare_digest(form.get("password", "").encode(), password)
-    if not (user_ok and password_ok):
+    user = await _who(request, form.get("username", ""), form.get("password", ""))
+    if user is None:
         log.warning("failed dashboard login", extra={"client": client})
         await limiter.check(client)
         return False
     sid = secrets.token_urlsafe(32)
-    user = settings.username
     await request.app[appkeys.STORE].write(
         lambda tx: tx.sessions.open(sid, user, SESSION_DAYS * 86400)
     )
     session = await new_session(request)  # a fresh session id: no fixation
-    session["user"] = user
+    session["user"] = user.name
+    session["role"] = user.role.value
     session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
+    log.info("dashboard login", extra={"user": user.name, "role": user.role.value})
     return True
+
+
+async def _who(request: web.Request, name: str, password: str) -> SessionUser | None:
+    """The named user these credentials are, or, while there is none, the configured login
+    (dashboard.username / dashboard.password) as the one admin."""
+    settings = request.app[appkeys.SETTINGS].dashboard
+    named, stored = await request.app[appkeys.STORE].read(
+        lambda tx: (tx.users.count(), tx.users.get(name))
+    )
+    if not named:
+        name_ok = hmac.compare_digest(name.encode(), settings.username.encode())
+        expected = settings.password.get_secret_value().encode()
+        password_ok = hmac.compare_digest(password.encode(), expected)
+        return SessionUser(settings.username, Role.ADMIN) if name_ok and password_ok else None
+    # scrypt takes ~0.1 s of CPU: off the event loop. An unknown name costs the same time.
+    hashed = stored.password_hash if stored is not None else NOBODY
+    if await asyncio.to_thread(password_matches, password, hashed) and stored is not None:
+        return SessionUser(stored.name, stored.role)
+    return None

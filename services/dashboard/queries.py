@@ -10,6 +10,7 @@ from typing import Any, TypedDict
 from common import clock
 from common.campaigns import CampaignService
 from common.config import Settings
+from common.days import today as today_in
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
 from common.reconciling import Reading
@@ -124,8 +125,9 @@ class DashboardQueries:
         }
 
     async def daily(self, days: int = 30) -> Daily:
-        """Per-day series per campaign (the busiest few, the rest as 'other')."""
-        today = clock.now().date()
+        """Per-day series per campaign (the busiest few, the rest as 'other'), on the days
+        of the business's zone up to its today."""
+        today = today_in(self.store.zone)
         axis = [(today - timedelta(days=days - 1 - n)).isoformat() for n in range(days)]
         rows = await self.store.read(lambda tx: CampaignService.daily(tx, axis[0]))
         busiest: Counter[str] = Counter()
@@ -148,12 +150,12 @@ class DashboardQueries:
 
     def today(self) -> date:
         """Today in the business's time zone (`dashboard.timezone`)."""
-        return clock.now().astimezone(self.settings.dashboard.zone).date()
+        return today_in(self.store.zone)
 
     async def report(self, period: Period) -> Report:
         """The campaign report for the period: one read snapshot."""
-        zone, overrides = self.settings.dashboard.zone, self.settings.direct.campaigns
-        return await self.store.read(lambda tx: campaign_report(tx, period, zone, overrides))
+        overrides = self.settings.direct.campaigns
+        return await self.store.read(lambda tx: campaign_report(tx, period, overrides))
 
     async def leads(self, where: LeadFilter, limit: int, offset: int) -> list[Lead]:
         return await self.store.read(lambda tx: tx.leads.page(where, limit, offset=offset))

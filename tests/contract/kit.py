@@ -4,14 +4,18 @@ answers, read on a connection of the test's (never through the store being teste
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import psycopg
+from uuid6 import uuid7
 
 from common import clock
-from common.events import LeadLost
+from common.events import LeadCreated, LeadLost
+from common.model import NewLead
 from common.store import Tx
-from tests.helpers import execute, rows
+from tests.helpers import execute, rows, stored
 
 NOW_SQL = {
     # The database's clock, as an independent witness of the store's clock.
@@ -57,6 +61,20 @@ def insert_many(database: str, sql: str, params: list[tuple]) -> None:
 def append(tx: Tx, stream: str, version: int = 0) -> int:
     """One event on `stream` (its next version after `version`); its position."""
     return tx.events.append(stream, version, LeadLost(source="contract")).position
+
+
+def lead_at(moment: datetime, campaign: str = "c") -> Callable[[Tx], str]:
+    """A unit that takes a lead as if it had come at `moment` (the store's clock says now):
+    its event is appended and dated `moment`, then projected as a live write projects it."""
+
+    def dated(tx: Tx) -> str:
+        event = tx.events.append(str(uuid7()), 0, LeadCreated(NewLead(campaign_id=campaign)))
+        at = stored(moment)
+        tx.sql.run("UPDATE events SET created_at = ? WHERE position = ?", (at, event.position))
+        tx.project(replace(event, created_at=at))
+        return event.stream_id
+
+    return dated
 
 
 def append_and_raise(tx: Tx, stream: str) -> None:

@@ -1,11 +1,14 @@
 """The contract of the store's smaller records on every backend: idempotency keys, webhook
-receipts, unmatched payments, reconcile cursors, dashboard sessions, leads and counters;
-what each verb leaves in its table, and times read from the store's one clock."""
+receipts, unmatched payments, reconcile cursors, dashboard sessions and users, generated
+secrets, leads and counters; what each verb leaves in its table, and times read from the
+store's one clock."""
 
 from __future__ import annotations
 
+import stat
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -13,9 +16,11 @@ from common import clock
 from common.errors import IdempotencyConflict
 from common.events import LeadSentToCrm, PaymentRegistered
 from common.leads import LeadService
-from common.model import NewLead
+from common.model import NewLead, Role
 from common.reconciling import Reading
-from tests.contract.kit import age, count, database_now
+from common.store import open_store
+from common.store.sessions import SessionUser
+from tests.contract.kit import age, backend, count, database_now
 from tests.helpers import ago, execute, moscow, rows, stored
 
 SLACK = timedelta(seconds=5)
@@ -95,20 +100,92 @@ async def test_an_earlier_version_s_text_cursor_is_where_the_next_window_starts(
     assert readings == {"amo": Reading(since=since), "b24": Reading(since=since)}
 
 
+ADMIN = SessionUser("admin", Role.ADMIN)
+
+
 async def test_sessions_open_expire_and_close_on_the_store_s_clock(store, database):
-    await store.write(lambda tx: tx.sessions.open("s-1", "admin", 3600))
-    await store.write(lambda tx: tx.sessions.open("s-2", "admin", 3600))
+    await store.write(lambda tx: tx.sessions.open("s-1", ADMIN, 3600))
+    await store.write(lambda tx: tx.sessions.open("s-2", ADMIN, 3600))
     [first, _] = rows(database, "SELECT * FROM dashboard_sessions ORDER BY created_at")
     assert first["id"] != "s-1"  # only a hash is stored
     now = database_now(database)
     assert near(first["created_at"], now)
     assert near(first["expires_at"], now + timedelta(seconds=3600))
-    assert await store.read(lambda tx: tx.sessions.user("s-1")) == "admin"
+    assert await store.read(lambda tx: tx.sessions.user("s-1")) == ADMIN
     age(database, "dashboard_sessions", "expires_at", 1, f"id = '{first['id']}'")
     assert await store.read(lambda tx: tx.sessions.user("s-1")) is None
     await store.write(lambda tx: tx.sessions.close("s-2"))
-    await store.write(lambda tx: tx.sessions.open("s-3", "admin", 60))  # sweeps the expired
+    await store.write(lambda tx: tx.sessions.open("s-3", ADMIN, 60))  # sweeps the expired
     assert count(database, "dashboard_sessions") == 1
+
+
+async def test_a_session_keeps_its_user_s_role_and_closes_with_the_user(store, database):
+    anna, boris = SessionUser("anna", Role.STAFF), SessionUser("boris", Role.ADMIN)
+    for sid, user in (("a-1", anna), ("a-2", anna), ("b-1", boris)):
+        await store.write(lambda tx, sid=sid, user=user: tx.sessions.open(sid, user, 3600))
+    kept = rows(database, "SELECT username, role FROM dashboard_sessions ORDER BY username")
+    assert [(r["username"], r["role"]) for r in kept] == [
+        ("anna", "staff"),
+        ("anna", "staff"),
+        ("boris", "admin"),
+    ]
+    assert await store.read(lambda tx: tx.sessions.user("a-2")) == anna
+    assert await store.write(lambda tx: tx.sessions.close_all("anna")) == 2
+    assert await store.read(lambda tx: tx.sessions.user("a-1")) is None
+    assert [r["username"] for r in rows(database, "SELECT username FROM dashboard_sessions")] == [
+        "boris"
+    ]
+    assert await store.write(lambda tx: tx.sessions.close_all()) == 1
+    assert count(database, "dashboard_sessions") == 0
+
+
+async def test_dashboard_users_are_added_once_counted_and_removed(store, database):
+    assert await store.write(lambda tx: tx.users.add("vera", Role.STAFF, "scrypt$hash-v"))
+    assert await store.write(lambda tx: tx.users.add("anna", Role.ADMIN, "scrypt$hash-a"))
+    assert not await store.write(lambda tx: tx.users.add("anna", Role.STAFF, "other"))
+    kept = rows(database, "SELECT * FROM dashboard_users ORDER BY name")
+    assert [(r["name"], r["role"], r["password_hash"]) for r in kept] == [
+        ("anna", "admin", "scrypt$hash-a"),  # the second add changed nothing
+        ("vera", "staff", "scrypt$hash-v"),
+    ]
+    assert near(kept[0]["created_at"], database_now(database))
+    listed = await store.read(lambda tx: tx.users.all())
+    assert [(u.name, u.role, u.created_at) for u in listed] == [
+        (r["name"], Role(r["role"]), r["created_at"]) for r in kept
+    ]
+    anna = await store.read(lambda tx: tx.users.get("anna"))
+    assert anna is not None and anna.password_hash == "scrypt$hash-a"
+    assert "hash-a" not in repr(anna)  # never printed by accident
+    counts = await store.read(
+        lambda tx: (tx.users.count(), tx.users.count(Role.ADMIN), tx.users.count(Role.STAFF))
+    )
+    assert counts == (2, 1, 1)
+    assert await store.write(lambda tx: tx.users.remove("vera"))
+    assert not await store.write(lambda tx: tx.users.remove("vera"))
+    assert [r["name"] for r in rows(database, "SELECT name FROM dashboard_users")] == ["anna"]
+    assert await store.read(lambda tx: tx.users.get("vera")) is None
+
+
+async def test_a_kept_secret_is_made_once_and_read_again_after_a_restart(store, database):
+    first = await store.kept_secret("dashboard_secret_key")
+    assert len(first) >= 40 and await store.kept_secret("dashboard_secret_key") == first
+    assert await store.kept_secret("another") != first
+    again = await open_store(database, 1.0)  # the next start, on the same database
+    try:
+        assert await again.kept_secret("dashboard_secret_key") == first
+    finally:
+        await again.close()
+    if backend(database) == "sqlite":  # a file beside the database, its owner's alone
+        beside = Path(database).with_name("leadrelay.db.dashboard_secret_key")
+        assert beside.read_text().strip() == first
+        assert stat.S_IMODE(beside.stat().st_mode) == 0o600
+        assert [p.name for p in beside.parent.iterdir() if p.name.startswith(".")] == []
+    else:  # a row every host reads
+        kept = rows(database, "SELECT name, value FROM generated_secrets ORDER BY name")
+        assert [(r["name"], r["value"] == first) for r in kept] == [
+            ("another", False),
+            ("dashboard_secret_key", True),
+        ]
 
 
 async def test_leads_and_counters_agree_with_their_tables(store, database):

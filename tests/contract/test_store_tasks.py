@@ -87,7 +87,7 @@ async def test_a_stale_claim_cannot_touch_a_task_another_claim_holds(store, data
     await enqueue(store)
     [stale] = await claim(store)
     age(database, "tasks", "locked_until", 1, f"id = {stale.id}")
-    other = await open_store(database, settings.busy_timeout)
+    other = await open_store(database, settings.busy_timeout, zone=settings.dashboard.zone)
     try:
         [fresh] = await claim(other)
     finally:
@@ -175,7 +175,7 @@ async def test_reads_of_the_queue_agree_with_the_table(store, database):
 
 async def test_two_stores_claiming_at_once_never_take_the_same_task(store, database, settings):
     ids = await enqueue(store, 60)
-    other = await open_store(database, settings.busy_timeout * 10)
+    other = await open_store(database, settings.busy_timeout * 10, zone=settings.dashboard.zone)
 
     async def drain(target) -> list[int]:
         taken: list[int] = []

@@ -126,7 +126,7 @@ async def test_reads_cannot_write(store, database):
 async def test_concurrent_writers_on_two_stores_lose_nothing(store, database, settings):
     """Two stores on one database (two processes), each with a burst of units, some of
     them refused: every committed event is stored once, and every count agrees."""
-    other = await open_store(database, settings.busy_timeout * 10)
+    other = await open_store(database, settings.busy_timeout * 10, zone=settings.dashboard.zone)
 
     def unit(n: int):
         stream = f"s{n}"  # each its own stream: this is about commits, not conflicts
@@ -150,7 +150,7 @@ async def test_concurrent_writers_on_two_stores_lose_nothing(store, database, se
 
 async def test_changed_tells_of_another_store_s_commit(store, database, settings):
     store.changed()  # forget whatever came before
-    other = await open_store(database, settings.busy_timeout)
+    other = await open_store(database, settings.busy_timeout, zone=settings.dashboard.zone)
     try:
         await other.write(lambda tx: tx.tasks.enqueue(SendToCrm()))
 

@@ -1,11 +1,15 @@
-"""`python -m tests.emulators`: run the emulated CRMs on local ports for a manual run or demo."""
+"""`python -m tests.emulators`: run the emulated CRMs on local ports for a manual run or demo;
+SIGINT or SIGTERM stops them (exit 0)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import signal
+from collections.abc import Mapping
 
+from common.config import load_settings
+from demo.config import emulator_ports
 from tests.emulators import amocrm, bitrix24, direct, generic, metrica
 from tests.emulators.faults import start
 
@@ -20,7 +24,7 @@ DIRECT_CAMPAIGNS = {
 }
 
 
-async def serve(base_port: int) -> None:
+async def serve(base_port: int, ports: Mapping[str, int]) -> None:
     amo = amocrm.AmoCrm("demo-amo-token")
     b24 = bitrix24.Bitrix24()
     shop = generic.Receiver(SECRET)
@@ -35,8 +39,10 @@ async def serve(base_port: int) -> None:
         ("direct", direct.create_app(account)),
     ]
     for offset, (name, app) in enumerate(apps):
-        _, url = await start(app, base_port + offset)
+        _, url = await start(app, ports.get(name, base_port + offset))
         print(f"{name:<9} {url}", flush=True)
+    if ports:  # make demo: its configuration points at them already
+        return await stopped()
     print(
         f"""
 Point leadrelay at them (leadrelay.toml):
@@ -65,15 +71,27 @@ Faults: curl -d '{{"fail_rate": 0.3}}' http://127.0.0.1:{base_port}/_control
 Received: curl http://127.0.0.1:{base_port}/_received""",
         flush=True,
     )
-    await asyncio.Event().wait()
+    await stopped()
+
+
+async def stopped() -> None:
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=9101, help="first of the ports used")
+    parser.add_argument(
+        "--from-config",
+        action="store_true",
+        help="each on the port of its URL in the leadrelay configuration, as make demo runs them",
+    )
     args = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.port))
+    ports = emulator_ports(load_settings()) if args.from_config else {}
+    asyncio.run(serve(args.port, ports))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from tests.emulators import amocrm, generic
 from tests.emulators.faults import start
 from tests.helpers import (
     SECRET,
+    ZONE,
     ago,
     crm_connections,
     execute,
@@ -132,7 +133,9 @@ async def test_two_dispatchers_refreshing_at_once_spend_the_refresh_token_once(
     settings = oauth_settings(database, amo.url)
     await authorized(store, amo, settings)
     execute(database, "UPDATE crm_credentials SET expires_at = ?", (stored(ago(minutes=1)),))
-    other = await open_store(database, settings.busy_timeout)  # a second dispatcher process
+    other = await open_store(
+        database, settings.busy_timeout, zone=settings.dashboard.zone
+    )  # a second dispatcher process
     amo.oauth.hold = asyncio.Event()  # the first refresh is still in flight when both ask
     try:
         first = build_integrations(settings, stored_credentials(store))["amo"]
@@ -156,7 +159,7 @@ async def test_two_dispatchers_refreshing_at_once_spend_the_refresh_token_once(
 
 async def test_only_one_claim_of_a_version_succeeds(database, store, amo):
     await authorized(store, amo, oauth_settings(database, amo.url))
-    other = await open_store(database, 0.5)
+    other = await open_store(database, 0.5, zone=ZONE)
     try:
         claims = await asyncio.gather(
             store.write_alone(lambda tx: tx.credentials.claim("amo", 1, 60)),

@@ -257,7 +257,9 @@ async def test_the_schedule_imports_the_last_three_days_once_a_period_across_res
 
 async def test_dispatchers_looking_at_once_queue_one_import(settings, store, account):
     settings = with_direct(settings, account.url, import_every=3600)
-    other = await open_store(settings.database, settings.busy_timeout * 10)
+    other = await open_store(
+        settings.database, settings.busy_timeout * 10, zone=settings.dashboard.zone
+    )
     try:
         schedules = [
             ImportSchedule(settings, s, direct_reports(settings, s)) for s in (store, other)

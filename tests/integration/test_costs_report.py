@@ -304,11 +304,6 @@ async def test_a_cost_stream_is_no_lead(dash, store, database):
     assert rows(database, "SELECT count(*) AS n FROM leads")[0]["n"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daily_stats buckets leads by UTC day until the days branch buckets them by"
-    " dashboard.timezone; remove this mark when it is merged",
-)
 async def test_a_lead_at_half_past_midnight_in_moscow_meets_that_day_s_cost(dash, store):
     day = ago(5)
     leads = Leads(store)

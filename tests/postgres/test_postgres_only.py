@@ -9,23 +9,24 @@ import subprocess
 import sys
 import time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from common.costs import CostService
 from common.events import PaymentRegistered
 from common.leads import LeadService
-from common.model import CostRow, NewLead
+from common.model import CostRow, NewLead, Role
 from common.ratelimit import SharedLimiter
 from common.store import open_store
 from common.tasks import SendToCrm
 from tests import pg
-from tests.helpers import ago, rows, stored
+from tests.helpers import ZONE, ago, rows, stored
 
 
 async def test_a_shared_rate_limit_holds_across_processes(postgres_server):
     """Two stores (as two dispatchers on two hosts) take from one bucket of 10 a second:
     together they never take more than it refilled meanwhile (plus its one token)."""
     url = pg.fresh_database(postgres_server)
-    first, second = await open_store(url, 2.0), await open_store(url, 2.0)
+    first, second = await open_store(url, 2.0, zone=ZONE), await open_store(url, 2.0, zone=ZONE)
     taken: list[float] = []
     started = time.monotonic()
 
@@ -55,7 +56,7 @@ def cli(database: str, *args: str) -> subprocess.CompletedProcess:
 
 async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_server):
     source = str(tmp_path / "leadrelay.db")
-    store = await open_store(source, 1.0)
+    store = await open_store(source, 1.0, zone=ZONE)
     try:
         ids = []
         for n in range(5):
@@ -66,22 +67,31 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
         await store.write(lambda tx: LeadService.record(tx, ids[0], paid))
         await store.write(lambda tx: tx.idempotency.remember("k1", "h", {"lead_id": ids[1]}, 24))
         await store.write(lambda tx: tx.receipts.keep("shop", "m1", b"{}", {"status": "ok"}))
+        await store.write(lambda tx: tx.users.add("anna", Role.ADMIN, "scrypt$…"))
         spent = CostRow(ago(days=1).date(), "77", "Search", 1000, 30, Decimal("1234.56"))
         await store.write(lambda tx: CostService.record(tx, [spent], "RUB"))
     finally:
         await store.close()
     target = pg.fresh_database(postgres_server)
+    # A process started on the empty target first recorded its zone: the copy's is the source's.
+    await (await open_store(target, 1.0, zone=ZoneInfo("Europe/Berlin"))).close()
 
     moved = cli(source, "copy-to-postgres", target)
     assert moved.returncode == 0, moved.stderr
+    assert [r["value"] for r in rows(target, "SELECT value FROM projection_settings")] == [
+        "Europe/Moscow"
+    ]
     assert "events: 7 rows" in moved.stdout and "verify: ok, 7 events" in moved.stdout
     assert "direct_costs: 1 rows" in moved.stdout
     assert "postgres@" in moved.stdout  # the URL it names, password hidden
     assert [r["id"] for r in rows(target, "SELECT id FROM leads ORDER BY id")] == sorted(ids)
     [receipt] = rows(target, "SELECT connection, message_id FROM webhook_receipts")
     assert (receipt["connection"], receipt["message_id"]) == ("shop", "m1")
+    assert rows(target, "SELECT name, role FROM dashboard_users") == [
+        {"name": "anna", "role": "admin"}
+    ]
     # The copy goes on where the source stopped: new keys follow the copied ones.
-    moved_store = await open_store(target, 1.0)
+    moved_store = await open_store(target, 1.0, zone=ZONE)
     try:
         task_id = await moved_store.write(lambda tx: tx.tasks.enqueue(SendToCrm()))
         assert task_id == 6  # five send_to_crm tasks came along
@@ -105,6 +115,8 @@ def test_migrate_on_postgres_names_the_database_without_its_password(postgres_se
     done = cli(with_password, "migrate")
     assert done.returncode == 0, done.stderr
     assert "s3cret" not in done.stdout and ":***@" in done.stdout
+    # Every command names its database on stderr, password hidden there too.
+    assert "s3cret" not in done.stderr and f"leadrelay: database {head}:***@" in done.stderr
 
 
 async def test_a_reader_tailing_the_log_never_misses_an_event(postgres_server):
@@ -112,8 +124,8 @@ async def test_a_reader_tailing_the_log_never_misses_an_event(postgres_server):
     not the order they commit: without the event-order lock a reader that has seen N could
     later find N-1 appear, and a tail (`after=N`) would skip it for ever."""
     url = pg.fresh_database(postgres_server)
-    writers = [await open_store(url, 2.0) for _ in range(3)]
-    reader = await open_store(url, 2.0)
+    writers = [await open_store(url, 2.0, zone=ZONE) for _ in range(3)]
+    reader = await open_store(url, 2.0, zone=ZONE)
     done = asyncio.Event()
     seen: list[int] = []
 

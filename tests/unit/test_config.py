@@ -1,9 +1,12 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from common.config import Settings, load_settings
+from tests.helpers import SECRET
 
 FULL = """
 database = "db/lr.db"
@@ -80,6 +83,8 @@ def test_defaults_without_a_file():
         ("[crm.s]\nkind='generic'\nurl='https://a.ru'\nsecret='plain'\n", "crm.s"),
         ("[dispatcher]\nconcurrency = 0\n", "dispatcher.concurrency"),
         ("[dashboard]\nhost = '0.0.0.0'\n", "dashboard.password"),
+        ("[dashboard]\napi_token = 'REPLACE-ME'\n", "dashboard.api_token: still the example's"),
+        ("[dashboard]\nsecret_key = 'replace-me'\n", "dashboard.secret_key: still the example's"),
         (FULL + '"SHOP-landing" = "amo"\n', "routing.campaigns.SHOP-landing"),
     ],
 )
@@ -95,14 +100,32 @@ def test_bad_configuration_stops_with_one_line_naming_the_key(tmp_path, monkeypa
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_the_example_file_is_valid(monkeypatch):
-    from pathlib import Path
+EXAMPLE = Path(__file__).resolve().parents[2] / "leadrelay.example.toml"
+# The example's secrets that let requests in, and what replaces each in this test.
+GATES = {
+    "dashboard.password": ("LEADRELAY_DASHBOARD__PASSWORD", "a-long-password"),
+    "crm.amo.amocrm.webhook_token": ("LEADRELAY_CRM__AMO__WEBHOOK_TOKEN", "hook-token"),
+    "crm.b24.bitrix24.application_token": ("LEADRELAY_CRM__B24__APPLICATION_TOKEN", "b24"),
+    "crm.shop.generic.secret": ("LEADRELAY_CRM__SHOP__SECRET", SECRET),
+}
 
-    example = Path(__file__).resolve().parents[2] / "leadrelay.example.toml"
-    monkeypatch.setenv("LEADRELAY_CONFIG", str(example))
+
+def test_the_example_file_ships_no_usable_secret(monkeypatch):
+    """What a user must give is an obvious REPLACE-ME; the secrets that let requests in stop
+    the process until they are replaced, and the demo's public signing secret is not there."""
+    assert "whsec_MfKQ" not in EXAMPLE.read_text()
+    monkeypatch.setenv("LEADRELAY_CONFIG", str(EXAMPLE))
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert {".".join(map(str, e["loc"])) for e in refused.value.errors()} == set(GATES)
+    assert all("REPLACE-ME" in e["msg"] for e in refused.value.errors())
+    for variable, value in GATES.values():
+        monkeypatch.setenv(variable, value)
     settings = load_settings()
     assert set(settings.crm) == {"amo", "b24", "shop"}
     assert settings.route_for("spring-sale") == "b24"
+    # A secret we send out stays a placeholder without danger: the CRM refuses it.
+    assert settings.crm["amo"].token.get_secret_value() == "REPLACE-ME"
 
 
 def test_an_unknown_environment_variable_is_refused(monkeypatch):

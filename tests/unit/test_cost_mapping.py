@@ -5,12 +5,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from common.report import Period, campaign_report
-from tests.reporting import ZONE, Leads, cost, local, record, today
+from tests.reporting import Leads, cost, local, record, today
 
 
 async def lines(store, overrides=None, period=None):
     period = period or Period.ending(today(), 30)
-    report = await store.read(lambda tx: campaign_report(tx, period, ZONE, overrides or {}))
+    report = await store.read(lambda tx: campaign_report(tx, period, overrides or {}))
     return {line.name: line for line in report.campaigns}
 
 

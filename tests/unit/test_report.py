@@ -5,14 +5,16 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from common import clock
 from common.report import Period, campaign_report
+from common.store import open_store
 from tests.helpers import stored
-from tests.reporting import ZONE, Leads, cost, local, record, today
+from tests.reporting import Leads, cost, local, record, today
 
 
-async def report_of(store, period=None, zone=ZONE):
+async def report_of(store, period=None):
     period = period or Period.ending(today(), 30)
-    return await store.read(lambda tx: campaign_report(tx, period, zone, {}))
+    return await store.read(lambda tx: campaign_report(tx, period, {}))
 
 
 async def test_one_currency_ever_is_every_sale_s_and_romi_is_known(store):
@@ -48,16 +50,21 @@ async def test_revenue_in_another_currency_than_the_cost_has_no_romi(store):
     assert line.figures.measures()["cost_per_sale"] == Decimal("100.00")
 
 
-async def test_local_days_of_a_zone_half_an_hour_off_utc(store):
+async def test_local_days_of_a_zone_half_an_hour_off_utc(settings):
     """Kolkata is UTC+05:30: its midnight is 18:30 UTC, inside an hour of UTC."""
     kolkata = ZoneInfo("Asia/Kolkata")
-    day = today() - timedelta(days=3)
-    midnight = datetime.combine(day, time(), kolkata)
-    leads = Leads(store)
-    for minutes in (-31, -1, 0, 29):  # two leads the evening before, two after midnight
-        await leads.add("c", midnight + timedelta(minutes=minutes), lost=True)
-    await leads.settle()
-    period = Period(day - timedelta(days=1), day)
-    assert period.bounds(kolkata)[1] == stored(midnight + timedelta(days=1))
-    days = dict((await report_of(store, period, kolkata)).days)
-    assert days[str(day - timedelta(days=1))].lost == 2 and days[str(day)].lost == 2
+    store = await open_store(settings.database, settings.busy_timeout, zone=kolkata)
+    try:
+        day = clock.now().astimezone(kolkata).date() - timedelta(days=3)
+        midnight = datetime.combine(day, time(), kolkata)
+        leads = Leads(store)
+        for minutes in (-31, -1, 0, 29):  # two leads the evening before, two after midnight
+            await leads.add("c", midnight + timedelta(minutes=minutes), lost=True)
+        await leads.settle()
+        period = Period(day - timedelta(days=1), day)
+        assert period.bounds(kolkata)[1] == stored(midnight + timedelta(days=1))
+        found = dict((await report_of(store, period)).days)
+    finally:
+        await store.close()
+    assert found[str(day - timedelta(days=1))].lost == 2 and found[str(day)].lost == 2
+    assert found[str(day - timedelta(days=1))].leads == 2 and found[str(day)].leads == 2

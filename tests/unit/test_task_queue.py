@@ -11,13 +11,14 @@ from tests.helpers import wait_for_async
 
 CLAIMER = """
 import asyncio, json, sys
+from zoneinfo import ZoneInfo
 from common.store import open_store
 
 DELIVERY_SECONDS = 0.002  # what a delivery takes; without it one process could take all
 
 
 async def main():
-    store = await open_store(sys.argv[1], busy_timeout=10)
+    store = await open_store(sys.argv[1], busy_timeout=10, zone=ZoneInfo("Europe/Moscow"))
     mine = []
     print("ready", flush=True)
     sys.stdin.readline()  # start together, so both compete for the whole queue
@@ -120,7 +121,7 @@ async def test_release_gives_the_attempt_back(store):
 async def test_a_commit_elsewhere_is_seen_as_a_change(store, settings):
     """Another process's new task wakes this one: PRAGMA data_version on SQLite, LISTEN /
     NOTIFY on PostgreSQL (delivered a moment after the commit, hence the polling)."""
-    other = await open_store(settings.database, settings.busy_timeout)
+    other = await open_store(settings.database, settings.busy_timeout, zone=settings.dashboard.zone)
     try:
         store.changed()  # the first look takes the current version
         assert not store.changed()

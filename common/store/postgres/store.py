@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import errors
@@ -20,6 +22,7 @@ from common.store.base import Store, Unit
 from common.store.postgres.migrate import migrate
 from common.store.postgres.sql import PgSql
 from common.store.postgres.writer import Connection, PgWriter, mapped
+from common.store.secrets import GeneratedSecrets, new_secret
 from common.store.tx import Tx
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,9 @@ LISTEN_WAIT = 0.1  # seconds the listener waits for a notification before lookin
 
 
 def shown(dsn: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (after the user, or as `?password=`), for messages and
+    logs."""
+    dsn = re.sub(r"([?&]password=)[^&]*", r"\1***", dsn)
     head, at, tail = dsn.rpartition("@")
     if not at or ":" not in head.split("://", 1)[-1]:
         return dsn
@@ -43,8 +48,11 @@ class PgStore(Store):
     def rate_limits_in_database(self) -> bool:
         return True  # many hosts: only the database sees every process's calls
 
-    def __init__(self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10):
+    def __init__(
+        self, dsn: str, busy_timeout: float = 5.0, max_attempts: int = 10, *, zone: ZoneInfo
+    ):
         self.dsn = dsn
+        self.zone = zone
         self.busy_timeout = busy_timeout
         self.max_attempts = max_attempts
         self.pool = ConnectionPool(
@@ -84,7 +92,7 @@ class PgStore(Store):
             await asyncio.to_thread(self._listener.join, 5.0)
 
     def _tx(self, conn: Connection) -> Tx:
-        return Tx(PgSql(conn), errors.UniqueViolation, self.max_attempts)
+        return Tx(PgSql(conn), errors.UniqueViolation, self.max_attempts, self.zone)
 
     async def write(self, unit: Unit[T]) -> T:
         result: T = await self.writer.write(unit)
@@ -110,6 +118,11 @@ class PgStore(Store):
                 return unit(self._tx(conn))
         except Exception as error:
             raise mapped(error) from error
+
+    async def kept_secret(self, name: str) -> str:
+        """In `generated_secrets`: one row every host reads."""
+        value = new_secret()
+        return await self.write(lambda tx: GeneratedSecrets(tx.sql).keep(name, value))
 
     @property
     def location(self) -> str:

@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from common.store.base import Store, Unit
+from common.store.secrets import kept_in_file
 from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, busy_or, connect
 from common.store.sqlite.migrate import migrate
 from common.store.sqlite.sql import SqliteSql
@@ -23,9 +25,15 @@ READERS = 2  # threads for reads; the dashboard is the only process that reads m
 
 class SqliteStore(Store):
     def __init__(
-        self, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, max_attempts: int = 10
+        self,
+        path: Path,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        max_attempts: int = 10,
+        *,
+        zone: ZoneInfo,
     ):
         self.path = path
+        self.zone = zone
         self.busy_timeout = busy_timeout
         self.max_attempts = max_attempts
         self.writer = SqliteWriter(partial(connect, path, busy_timeout), self._tx)
@@ -37,7 +45,7 @@ class SqliteStore(Store):
         self._seen_version = -1
 
     def _tx(self, conn: sqlite3.Connection) -> Tx:
-        return Tx(SqliteSql(conn), sqlite3.IntegrityError, self.max_attempts)
+        return Tx(SqliteSql(conn), sqlite3.IntegrityError, self.max_attempts, self.zone)
 
     async def open(self) -> SqliteStore:
         await asyncio.to_thread(migrate, self.path, self.busy_timeout)
@@ -79,6 +87,12 @@ class SqliteStore(Store):
                 conn.execute("COMMIT")
         except sqlite3.OperationalError as error:
             raise busy_or(error) from error
+
+    async def kept_secret(self, name: str) -> str:
+        """In a file next to the database (`leadrelay.db.<name>`), mode 0600."""
+        return await asyncio.to_thread(
+            kept_in_file, self.path.with_name(f"{self.path.name}.{name}")
+        )
 
     @property
     def location(self) -> str:
