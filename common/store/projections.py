@@ -1,4 +1,5 @@
-"""How each event type changes `leads`, `campaign_stats` and `daily_stats`: one case per type.
+"""How each event type changes `leads`, `campaign_stats`, `daily_stats` and `direct_costs`: one
+case per type.
 
 Live writes call `project` in the same transaction as the append; rebuild and
 verify replay the log through the very same functions, so they cannot disagree.
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from common.days import day_of
 from common.events import (
+    DirectCostReported,
     LeadCreated,
     LeadCrmDeliveryFailed,
     LeadLost,
@@ -31,6 +33,7 @@ from common.events import (
     YandexDirectConversion,
 )
 from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, LeadStatus, NewLead
+from common.store.costs import replace_day
 from common.store.sql import Sql, dumps
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
@@ -249,5 +252,7 @@ def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
         case LeadMergedInCrm():
             # Shown merged, not "sent" forever; counters unchanged (it was delivered).
             _update_lead(sql, event, status=LeadStatus.MERGED, keep=FINAL_STATUSES)
+        case DirectCostReported() as cost:
+            replace_day(sql, cost)  # a Direct campaign's stream: no lead, no lead counters
         case unknown:
             assert_never(unknown)

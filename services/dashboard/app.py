@@ -70,6 +70,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/logout", views.logout, name="logout")
     r.add_post("/lang", views.set_language, name="lang")
     r.add_get("/admin", views.admin, name="admin")
+    r.add_get("/admin/campaigns.csv", views.export_campaigns, name="campaigns_csv")
     r.add_get("/admin/leads", views.leads, name="leads")
     r.add_get("/admin/leads.csv", views.export_leads, name="leads_csv")
     r.add_get("/admin/leads/{lead_id}", lead_card.page, name="lead")
