@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from common.model import JsonObject, Task, TaskStatus, TaskType
@@ -37,6 +37,18 @@ def task_from_row(row: Row) -> Task:
         updated_at=row["updated_at"],
         lead_id=row["lead_id"] or data.get("lead_id"),  # rows older than the column had it here
     )
+
+
+@dataclass(frozen=True)
+class PendingGroup:
+    """Pending tasks of one type: due now or waiting for their time, first tries or retries
+    (waiting out their backoff), how many, and the earliest `run_after` among them."""
+
+    type: TaskType
+    due: bool
+    retry: bool
+    count: int
+    first_run_after: str
 
 
 def _types(types: tuple[TaskType, ...]) -> str:
@@ -243,3 +255,39 @@ class TaskQueue:
         values["updated_at"] = self.sql.now()
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.sql.run(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))
+
+    def pending_groups(self) -> list[PendingGroup]:
+        """The pending tasks by type, due or waiting on purpose (a backoff, a check's
+        interval), first try or retry: what is late is told apart from what waits."""
+        now = self.sql.now()
+        rows = self.sql.all(
+            "SELECT type, CASE WHEN run_after <= ? THEN 1 ELSE 0 END AS due,"
+            " CASE WHEN attempts > 0 THEN 1 ELSE 0 END AS retry,"
+            " count(*) AS n, min(run_after) AS first_run_after"
+            " FROM tasks WHERE status = 'pending' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            (now,),
+        )
+        return [
+            PendingGroup(
+                TaskType(row["type"]),
+                bool(row["due"]),
+                bool(row["retry"]),
+                int(row["n"]),
+                str(row["first_run_after"]),
+            )
+            for row in rows
+        ]
+
+    def open_of_lead(self, lead_id: str) -> list[Task]:
+        """A lead's tasks that are not completed, oldest first; each status through its own
+        partial index, so completed history is never read."""
+        rows = self.sql.all(
+            "SELECT * FROM ("
+            + " UNION ALL ".join(
+                f"SELECT {COLUMNS} FROM tasks WHERE status = '{status}' AND lead_id = ?"
+                for status in OPEN_STATUSES
+            )
+            + ") AS open_tasks ORDER BY id",
+            (lead_id,) * len(OPEN_STATUSES),
+        )
+        return [task_from_row(row) for row in rows]

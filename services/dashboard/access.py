@@ -12,7 +12,7 @@ from aiohttp import web
 from common.errors import Forbidden
 from common.model import Role
 from common.web import Handler
-from services.dashboard import auth, i18n
+from services.dashboard import auth, pages
 
 log = logging.getLogger(__name__)
 
@@ -42,32 +42,10 @@ async def admin_only(request: web.Request, handler: Handler) -> web.StreamRespon
     ):
         return await handler(request)
     log.warning("action refused: admin only", extra={"route": route, "role": user.role.value})
-    words = WORDS[i18n.language(request.cookies.get(i18n.COOKIE))]
-    action = words.get(f"action_{route}", words["action_other"])
-    reason = words["admin_only"].format(action=action, name=user.name)
+    t = pages.words(request)
+    action = t(f"action_{route}") if f"action_{route}" in t.texts else t("action_other")
+    reason = t("admin_only", action=action, name=user.name)
     if request.path.startswith("/api/"):
         raise Forbidden(reason, code="admin_only")
-    context = {"words": words, "reason": reason}
+    context = {"reason": reason}
     return aiohttp_jinja2.render_template("forbidden.html", request, context, status=403)
-
-
-# ---- New words of issue 18, items 8 and 10 (newcomer branch) -------------------------------
-# Kept apart from i18n.py, which is being rewritten: move them into its catalogue at merge.
-WORDS: dict[str, dict[str, str]] = {
-    "ru": {
-        "title": "Недостаточно прав",
-        "admin_only": "{action} может только администратор. Вы вошли как {name}, сотрудник.",
-        "action_retry_all": "Повторить все задачи с ошибками",
-        "action_other": "Это действие",
-        "ask": "Попросите администратора или войдите под его учётной записью.",
-        "back": "К обзору",
-    },
-    "en": {
-        "title": "Not allowed",
-        "admin_only": "{action} is for an admin. You are logged in as {name}, staff.",
-        "action_retry_all": "Retrying every failed task",
-        "action_other": "This action",
-        "ask": "Ask an admin, or log in as one.",
-        "back": "Back to the overview",
-    },
-}

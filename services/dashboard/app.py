@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from aiohttp_session import get_session, session_middleware
+from aiohttp_session import session_middleware
 
 from common import appkeys
 from common.config import Settings
@@ -17,7 +17,17 @@ from common.proxies import trusted_forwarded
 from common.ratelimit import KeyedLimiter
 from common.store.replay import StreamReplayer
 from common.web import base_app
-from services.dashboard import access, api, auth, i18n, payments, views
+from services.dashboard import (
+    access,
+    api,
+    auth,
+    connections,
+    lead_card,
+    pages,
+    payments,
+    queue,
+    views,
+)
 from services.dashboard.keys import INTEGRATIONS, LOGIN_LIMITER, QUERIES, REPLAYER, SESSIONS
 from services.dashboard.queries import DashboardQueries
 
@@ -33,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
             trusted_forwarded(settings.dashboard.trusted_proxies),  # the real client address
             auth.sessions,
             auth.security_headers,
+            pages.html_errors,  # inside security_headers: error pages get its headers too
             auth.require_login,
         ),
     )
@@ -42,7 +53,7 @@ def create_app(settings: Settings) -> web.Application:
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
-        context_processors=[page_context],
+        context_processors=[pages.page_context],
     )
     # After aiohttp-jinja2's own middleware (setup appends it), so a refusal is a whole page.
     app.middlewares.append(access.admin_only)
@@ -62,10 +73,12 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/admin/campaigns.csv", views.export_campaigns, name="campaigns_csv")
     r.add_get("/admin/leads", views.leads, name="leads")
     r.add_get("/admin/leads.csv", views.export_leads, name="leads_csv")
-    r.add_get("/admin/leads/{lead_id}", views.lead, name="lead")
-    r.add_get("/admin/tasks", views.tasks, name="tasks")
-    r.add_post("/admin/tasks/retry-failed", views.retry_all, name="retry_all")
-    r.add_post("/admin/tasks/{task_id}/retry", views.retry_task, name="retry_task")
+    r.add_get("/admin/leads/{lead_id}", lead_card.page, name="lead")
+    r.add_post("/admin/leads/{lead_id}/send-again", lead_card.send_again, name="send_again")
+    r.add_get("/admin/tasks", queue.page, name="tasks")
+    r.add_post("/admin/tasks/retry-failed", queue.retry_all, name="retry_all")
+    r.add_post("/admin/tasks/{task_id}/retry", queue.retry_task, name="retry_task")
+    r.add_get("/admin/connections", connections.page, name="connections")
     r.add_get("/admin/payments", payments.unmatched, name="payments")
     r.add_post("/admin/payments/{payment_id}/attach", payments.attach, name="attach_payment")
     r.add_get("/api/v1/stats", api.stats, name="api_stats")
@@ -84,17 +97,3 @@ async def dashboard_services(app: web.Application) -> AsyncIterator[None]:
     app[REPLAYER] = await StreamReplayer().open()
     yield
     await app[REPLAYER].close()
-
-
-async def page_context(request: web.Request) -> dict[str, object]:
-    lang = i18n.language(request.cookies.get(i18n.COOKIE))
-    session = await get_session(request)
-    return {
-        "t": i18n.translator(lang),
-        "lang": lang,
-        "other_lang": "en" if lang == "ru" else "ru",
-        "csrf_token": await auth.csrf_token(request),
-        "user": session.get("user"),
-        "role": session.get("role"),
-        "path": request.path_qs,
-    }

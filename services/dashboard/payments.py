@@ -7,25 +7,21 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from common import appkeys
-from common.errors import Conflict, LeadNotFound, NotFound
-from common.integrations.base import CrmIntegration
+from common.errors import Conflict, LeadNotFound
 from common.payments import PaymentService
-from common.store.unmatched import UnmatchedPayment
 from services.dashboard import auth
+from services.dashboard.connections import crm_link
 from services.dashboard.keys import INTEGRATIONS
+from services.dashboard.pages import flash, row_id, words
 
-
-def crm_link(integrations: dict[str, CrmIntegration], payment: UnmatchedPayment) -> str | None:
-    """Where a person opens the deal in the CRM, when the CRM has such a page."""
-    integration = integrations.get(payment.connection)
-    return None if integration is None else integration.deal_link(payment.crm_ref)
+ALREADY_PAID = "already paid"  # what PaymentService.attach's Conflict says of a paid lead
 
 
 async def page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
     open_payments = await request.app[appkeys.STORE].read(lambda tx: tx.unmatched.open())
     integrations = request.app[INTEGRATIONS]
     context: dict[str, object] = {
-        "payments": [(p, crm_link(integrations, p)) for p in open_payments],
+        "payments": [(p, crm_link(integrations, p.connection, p.crm_ref)) for p in open_payments],
         "error": error,
     }
     return aiohttp_jinja2.render_template("payments.html", request, context, status=status)
@@ -37,16 +33,21 @@ async def unmatched(request: web.Request) -> web.Response:
 
 async def attach(request: web.Request) -> web.StreamResponse:
     form = await auth.check_csrf(request)
-    try:
-        payment_id = int(request.match_info["payment_id"])
-    except ValueError:
-        raise NotFound("no such payment") from None
+    payment_id = row_id(request, "payment_id", "payment")
     lead_id = str(form.get("lead_id", "")).strip()
     user = str((await get_session(request)).get("user", "?"))
+    t = words(request)
+    store = request.app[appkeys.STORE]
     try:
-        await request.app[appkeys.STORE].write(
-            lambda tx: PaymentService.attach(tx, payment_id, lead_id, user)
-        )
-    except (LeadNotFound, Conflict) as error:  # a person typed it: the page again, with why
-        return await page(request, error.message, status=error.status)
+        await store.write(lambda tx: PaymentService.attach(tx, payment_id, lead_id, user))
+    except LeadNotFound as error:  # a person typed it: the page again, with why
+        return await page(request, t("lead_not_found", lead=lead_id), status=error.status)
+    except Conflict as error:
+        said = "pay_lead_paid" if ALREADY_PAID in error.message else "pay_already_attached"
+        return await page(request, t(said, lead=lead_id), status=error.status)
+    lead, payment = await store.read(
+        lambda tx: (tx.leads.get(lead_id), tx.unmatched.get(payment_id))
+    )
+    amount = t.money(payment.amount, payment.currency) if payment else ""
+    await flash(request, t("flash_attached", amount=amount, lead=lead.name or lead.id))
     raise web.HTTPFound(str(request.app.router["payments"].url_for()))

@@ -12,7 +12,7 @@ from aiohttp import web
 from common import appkeys
 from common.campaigns import CampaignService
 from common.contacts import mask_email, mask_phone
-from common.errors import InvalidField, LeadNotFound
+from common.errors import InvalidField
 from common.events import DirectCostReported
 from common.model import LEAD_COLUMNS, Event, Lead, LeadStatus
 from common.report import Period
@@ -21,7 +21,8 @@ from services.dashboard import auth, i18n
 from services.dashboard.charts import line_chart
 from services.dashboard.connections import credential_states
 from services.dashboard.export import CsvRows, report_csv
-from services.dashboard.keys import QUERIES, REPLAYER
+from services.dashboard.keys import QUERIES
+from services.dashboard.pages import invalid_fields, words
 from services.dashboard.queries import (
     lead_filter,
     page_bounds,
@@ -29,7 +30,6 @@ from services.dashboard.queries import (
     query_string,
     report_period,
 )
-from services.dashboard.timeline import facts
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ async def admin(request: web.Request) -> web.Response:
     try:
         period, error = report_period(request.query, queries.today()), None
     except InvalidField as invalid:  # a person typed it: the default period, and why
-        period, error = report_period({}, queries.today()), invalid.message
+        fields = invalid_fields(words(request), invalid)
+        period, error = report_period({}, queries.today()), "; ".join(map(": ".join, fields))
     context = await overview(request, period) | {"period_error": error}
     status = 422 if error else 200
     return aiohttp_jinja2.render_template("admin.html", request, context, status=status)
@@ -147,12 +148,13 @@ async def leads(request: web.Request) -> web.Response:
         where = lead_filter(request.query)
         _, offset = page_bounds(request.query, default=PAGE)
     except InvalidField as error:  # a person typed it: show the form again, with why
+        fields = invalid_fields(words(request), error)
         context = {
             "leads": [],
             "where": LeadFilter(),
             "statuses": list(LeadStatus),
             "campaigns": campaigns,
-            "error": error.message,
+            "error": "; ".join(f"{field}: {need}" for field, need in fields),
             "export_url": "#",
         }
         return aiohttp_jinja2.render_template("leads.html", request, context, status=422)
@@ -204,46 +206,6 @@ async def export_leads(request: web.Request) -> web.StreamResponse:
         return response
     await response.write_eof()
     return response
-
-
-@aiohttp_jinja2.template("lead.html")
-async def lead(request: web.Request) -> dict[str, object]:
-    lead_id = request.match_info["lead_id"]
-    stored, events = await request.app[appkeys.STORE].read(
-        lambda tx: (tx.leads.get(lead_id), tx.events.read_stream(lead_id))
-    )
-    rebuilt = await request.app[REPLAYER].lead(events)
-    return {
-        "lead": stored.as_dict(),
-        "events": [(e, facts(e.payload)) for e in events],
-        "rebuilt": rebuilt.as_dict() if rebuilt else {},
-        "agree": rebuilt == stored,
-        "fields": LEAD_COLUMNS,
-    }
-
-
-@aiohttp_jinja2.template("tasks.html")
-async def tasks(request: web.Request) -> dict[str, object]:
-    return {
-        "tasks": await request.app[QUERIES].tasks_needing_attention(),
-        "counts": await request.app[appkeys.STORE].read(lambda tx: tx.tasks.open_counts()),
-    }
-
-
-async def retry_task(request: web.Request) -> web.StreamResponse:
-    await auth.check_csrf(request)
-    try:
-        task_id = int(request.match_info["task_id"])
-    except ValueError:
-        raise LeadNotFound("no such task") from None
-    await request.app[appkeys.STORE].write(lambda tx: tx.tasks.retry_failed([task_id]))
-    raise web.HTTPFound(url(request, "tasks"))
-
-
-async def retry_all(request: web.Request) -> web.StreamResponse:
-    await auth.check_csrf(request)
-    await request.app[appkeys.STORE].write(lambda tx: tx.tasks.retry_failed())
-    raise web.HTTPFound(url(request, "tasks"))
 
 
 async def root(request: web.Request) -> web.StreamResponse:

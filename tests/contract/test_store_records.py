@@ -21,7 +21,7 @@ from common.reconciling import Reading
 from common.store import open_store
 from common.store.sessions import SessionUser
 from tests.contract.kit import age, backend, count, database_now
-from tests.helpers import ago, execute, moscow, rows, stored
+from tests.helpers import ZONE, ago, execute, moscow, rows, stored
 
 SLACK = timedelta(seconds=5)
 
@@ -170,7 +170,7 @@ async def test_a_kept_secret_is_made_once_and_read_again_after_a_restart(store, 
     first = await store.kept_secret("dashboard_secret_key")
     assert len(first) >= 40 and await store.kept_secret("dashboard_secret_key") == first
     assert await store.kept_secret("another") != first
-    again = await open_store(database, 1.0)  # the next start, on the same database
+    again = await open_store(database, 1.0, zone=ZONE)  # the next start, on the same database
     try:
         assert await again.kept_secret("dashboard_secret_key") == first
     finally:

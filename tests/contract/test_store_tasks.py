@@ -9,7 +9,7 @@ from datetime import timedelta
 from common import clock
 from common.model import TaskStatus, TaskType
 from common.store import open_store
-from common.tasks import TASK_CLASSES, SendToCrm
+from common.tasks import TASK_CLASSES, CheckUpload, SendToCrm
 from tests.contract.kit import age, count, database_now
 from tests.helpers import execute, rows
 
@@ -171,6 +171,46 @@ async def test_reads_of_the_queue_agree_with_the_table(store, database):
     execute(database, f"UPDATE tasks SET attempts = 3 WHERE id = {second}")
     attention = await store.read(lambda tx: tx.tasks.needing_attention(retrying_attempts=3))
     assert sorted(task.id for task in attention) == [first, second]
+
+
+async def test_pending_tasks_are_told_due_from_waiting_on_purpose(store, database):
+    """Due now, a first try waiting for its time (a Metrica check's interval), a retry waiting
+    out its backoff: each group counted apart, with its earliest run_after."""
+    due_a, due_b, retry, done, broken = await enqueue(store, 5)
+    check = await store.write(lambda tx: tx.tasks.enqueue(CheckUpload("u-1"), delay=600))
+    age(database, "tasks", "run_after", 120, f"id = {due_b}")
+    execute(database, f"UPDATE tasks SET attempts = 2 WHERE id = {retry}")
+    age(database, "tasks", "run_after", -300, f"id = {retry}")
+    await store.write(lambda tx: tx.tasks.complete(done, {}))
+    await store.write(lambda tx: tx.tasks.fail(broken, "HTTP 400"))
+    groups = await store.read(lambda tx: tx.tasks.pending_groups())
+    seen = {(g.type, g.due, g.retry): (g.count, g.first_run_after) for g in groups}
+    run_after = {r["id"]: r["run_after"] for r in rows(database, "SELECT id, run_after FROM tasks")}
+    assert seen == {
+        (SEND, True, False): (2, run_after[due_b]),
+        (SEND, False, True): (1, run_after[retry]),
+        (TaskType.CHECK_YANDEX_UPLOAD, False, False): (1, run_after[check]),
+    }
+    assert run_after[due_b] < run_after[due_a]  # the earliest of the group is named
+
+
+async def test_a_lead_s_open_tasks_leave_its_completed_ones_and_other_leads_out(store, database):
+    def enqueue_for(lead_id: str) -> int:
+        return store.write(lambda tx: tx.tasks.enqueue(SendToCrm(), lead_id=lead_id))
+
+    pending, failed, completed = [await enqueue_for("l-1") for _ in range(3)]
+    other = await enqueue_for("l-2")
+    await store.write(lambda tx: tx.tasks.fail(failed, "gave up"))
+    await store.write(lambda tx: tx.tasks.complete(completed, {}))
+    found = await store.read(lambda tx: tx.tasks.open_of_lead("l-1"))
+    assert [(task.id, task.status) for task in found] == [
+        (pending, TaskStatus.PENDING),
+        (failed, TaskStatus.FAILED),
+    ]
+    assert [task.id for task in await store.read(lambda tx: tx.tasks.open_of_lead("l-2"))] == [
+        other
+    ]
+    assert await store.read(lambda tx: tx.tasks.open_of_lead("nobody")) == []
 
 
 async def test_two_stores_claiming_at_once_never_take_the_same_task(store, database, settings):

@@ -149,10 +149,14 @@ async def test_csrf_missing_or_wrong_is_403(dash, store, token):
     await seed(store)
     await log_in(dash)
     form = {} if token is None else {"csrf_token": token}
-    for path in FORMS + ["/lang"]:
+    for path in FORMS + ["/lang", "/admin/leads/x/send-again"]:
         resp = await dash.post(path, data=form, allow_redirects=False)
         assert resp.status == 403, path
-        assert (await resp.json())["error"] == "csrf"
+        assert "Форма устарела" in await resp.text()  # a page for the person, in Russian
+        asked = await dash.post(
+            path, data=form, headers={"Accept": "application/json"}, allow_redirects=False
+        )
+        assert (asked.status, (await asked.json())["error"]) == (403, "csrf")
     assert (await dash.get("/admin")).status == 200  # still logged in
     token = csrf_of(await (await dash.get("/login")).text())
     login = {"username": "admin", "password": PASSWORD, "csrf_token": "x" + token}
@@ -245,9 +249,9 @@ async def test_leads_list_masks_contacts_and_filters(dash, store):
     html = await (await dash.get("/admin/leads?campaign=a&status=new")).text()
     assert "+79161234567" not in html and "+7********67" in html
     bad = await dash.get("/admin/leads?status=bogus")
-    assert bad.status == 422 and "status: must be one of" in await bad.text()
+    assert bad.status == 422 and "Статус: нужен один из статусов" in await bad.text()
     bad = await dash.get("/admin/leads?date_from=yesterday")
-    assert bad.status == 422 and "date_from: must be a date" in await bad.text()
+    assert bad.status == 422 and "С даты: нужна дата ГГГГ-ММ-ДД" in await bad.text()
 
 
 async def test_json_api_with_bearer_token(dash, store):
@@ -306,7 +310,8 @@ async def test_lead_page_shows_what_the_lead_was_accepted_without(dash, store):
     await log_in(dash)
     html = await (await dash.get(f"/admin/leads/{lead_id}")).text()
     section = re.search(r'id="lead-warnings">(.*?)</section>', html, re.S)[1]
-    assert "<b>email</b>: not a valid email" in section and "ivan@" in section
+    assert "<b>E-mail</b>: не похоже на адрес e-mail" in section and "ivan@" in section
+    assert "not a valid email" not in section  # the parser's English stays out of the card
     assert 'class="ok" id="agreement"' in html  # the replayed row has the warnings too
 
 
@@ -321,15 +326,17 @@ async def test_a_person_attaches_an_unmatched_payment_to_its_lead(dash, store):
     await log_in(dash)
     html = await (await dash.get("/admin/payments")).text()
     row = re.search(rf'data-payment="{payment_id}">(.*?)</tr>', html, re.S)[1]
-    assert "1200.00 RUB" in row and "555" in row
+    assert "1\xa0200\xa0₽" in row and "555" in row
 
     token = await csrf(dash)
     url = f"/admin/payments/{payment_id}/attach"
     missing = await dash.post(url, data={"csrf_token": token, "lead_id": "nope"})
-    assert missing.status == 404 and "nope" in await missing.text()
+    assert missing.status == 404 and "Заявка «nope» не найдена" in await missing.text()
 
     done = await dash.post(url, data={"csrf_token": token, "lead_id": lead_id})
-    assert done.status == 200 and f'data-payment="{payment_id}"' not in await done.text()
+    page = await done.text()
+    assert done.status == 200 and f'data-payment="{payment_id}"' not in page
+    assert "Оплата 1\xa0200\xa0₽ привязана к заявке «Ivan»" in page  # it says what it did
     [lead] = rows(
         store.location, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,)
     )
@@ -338,7 +345,7 @@ async def test_a_person_attaches_an_unmatched_payment_to_its_lead(dash, store):
     assert task["lead_id"] == lead_id  # the conversion goes to Metrica like any payment
 
     twice = await dash.post(url, data={"csrf_token": token, "lead_id": other})
-    assert twice.status == 409 and "already attached" in await twice.text()
+    assert twice.status == 409 and "уже привязана" in await twice.text()
     [paid] = rows(
         store.location, "SELECT count(*) AS n FROM events WHERE type = 'PAYMENT_REGISTERED'"
     )
