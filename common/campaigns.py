@@ -53,7 +53,9 @@ def fold_daily(rows: list[Mapping[str, Any]]) -> list[DailyRow]:
         )
         day = days.setdefault((row["day"], name), zero)
         day["leads"] += int(row["leads"])
-        day["repeat_leads"] += int(row["repeat_leads"]) if "repeat_leads" in row.keys() else 0
+        # keys(): `in` on a sqlite3.Row looks among its values, not its names.
+        has_repeats = "repeat_leads" in row.keys()  # noqa: SIM118
+        day["repeat_leads"] += int(row["repeat_leads"]) if has_repeats else 0
         day["payments"] += int(row["payments"])
         day["revenue_minor"] += int(row["revenue_minor"])
     return list(days.values())
