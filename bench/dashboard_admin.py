@@ -124,7 +124,9 @@ def build(path: Path, leads: int) -> None:
         )
         print(f"  {min(chunk + 50_000, leads):>9} leads, {position:>9} events", flush=True)
     conn.execute(
-        "INSERT INTO campaign_stats SELECT campaign_id, count(*), count(*), 0,"
+        "INSERT INTO campaign_stats (campaign_id, leads, leads_delivered, delivery_failed,"
+        " payments, revenue_minor, lost, conversions_uploaded) SELECT campaign_id, count(*),"
+        " count(*), 0,"
         " sum(status = 'paid'), sum(CASE WHEN status = 'paid' THEN 150000 ELSE 0 END), 0,"
         " sum(coalesce(conversion_status = 'uploaded', 0)) FROM leads GROUP BY campaign_id"
     )
