@@ -167,7 +167,9 @@ async def test_a_cost_attaches_only_where_the_line_is_one_of_our_campaigns(dash,
     cost_at = header.index("Cost, RUB")
     alpha = lines["alpha"]  # every alpha lead of the period is here: its cost is exact
     assert Decimal(alpha[cost_at]) == spent and alpha[cost_at + 1] == str(sum(range(1, 6)))
-    assert Decimal(alpha[cost_at + 2]) == (spent / 4).quantize(Decimal("0.01"), ROUND_HALF_UP)  # CPL: 4 leads
+    assert Decimal(alpha[cost_at + 2]) == (spent / 4).quantize(
+        Decimal("0.01"), ROUND_HALF_UP
+    )  # CPL: 4 leads
     assert lines["beta"][cost_at] == ""  # one of beta's two leads came from google
     assert got[-1][cost_at] == ""  # a total of UTM lines has no cost of its own
     top = await table(dash, "/admin/reports/utm.csv", period())  # no cost above utm_campaign
