@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -124,7 +126,9 @@ def build(path: Path, leads: int) -> None:
         )
         print(f"  {min(chunk + 50_000, leads):>9} leads, {position:>9} events", flush=True)
     conn.execute(
-        "INSERT INTO campaign_stats SELECT campaign_id, count(*), count(*), 0,"
+        "INSERT INTO campaign_stats (campaign_id, leads, leads_delivered, delivery_failed,"
+        " payments, revenue_minor, lost, conversions_uploaded) SELECT campaign_id, count(*),"
+        " count(*), 0,"
         " sum(status = 'paid'), sum(CASE WHEN status = 'paid' THEN 150000 ELSE 0 END), 0,"
         " sum(coalesce(conversion_status = 'uploaded', 0)) FROM leads GROUP BY campaign_id"
     )
@@ -138,7 +142,10 @@ def build(path: Path, leads: int) -> None:
     conn.close()
 
 
-async def measure(path: Path, runs: int) -> None:
+@asynccontextmanager
+async def logged_in(path: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, str, int]]:
+    """The dashboard on `path` as a real process, and a session logged in to it: (the
+    session, its base URL, the process id)."""
     port = free_port()
     env = os.environ | {
         "LEADRELAY_DATABASE": str(path),
@@ -167,28 +174,38 @@ async def measure(path: Path, runs: int) -> None:
             form = {"username": "admin", "password": "bench", "csrf_token": token}
             async with http.post(f"{base}/login", data=form) as resp:
                 assert resp.status == 200
-            lead_id = sqlite3.connect(path).execute("SELECT id FROM leads LIMIT 1").fetchone()[0]
-            pages = [
-                "/admin",
-                "/admin/leads",
-                "/admin/leads?campaign=campaign-03&status=paid",
-                f"/admin/leads/{lead_id}",
-                "/admin/tasks",
-                "/api/v1/stats",
-            ]
-            for page in pages:
-                took = []
-                for _ in range(runs):
-                    started = time.perf_counter()
-                    async with http.get(base + page) as resp:
-                        await resp.read()
-                        assert resp.status == 200, page
-                    took.append(time.perf_counter() - started)
-                print(f"  {page[:48]:<48} {percentiles(took)}")
-            await export_all(http, base, proc.pid)
+            yield http, base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def timed(http: aiohttp.ClientSession, url: str, runs: int) -> list[float]:
+    """Seconds each of `runs` fetches of `url` took (each must answer 200)."""
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        async with http.get(url) as resp:
+            await resp.read()
+            assert resp.status == 200, url
+        took.append(time.perf_counter() - started)
+    return took
+
+
+async def measure(path: Path, runs: int) -> None:
+    async with logged_in(path) as (http, base, pid):
+        lead_id = sqlite3.connect(path).execute("SELECT id FROM leads LIMIT 1").fetchone()[0]
+        pages = [
+            "/admin",
+            "/admin/leads",
+            "/admin/leads?campaign=campaign-03&status=paid",
+            f"/admin/leads/{lead_id}",
+            "/admin/tasks",
+            "/api/v1/stats",
+        ]
+        for page in pages:
+            print(f"  {page[:48]:<48} {percentiles(await timed(http, base + page, runs))}")
+        await export_all(http, base, pid)
 
 
 def peak_rss_mib(pid: int) -> float:
