@@ -12,6 +12,7 @@ from functools import cache
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
+from common.contacts import fold
 from common.days import day_of
 from common.events import (
     LeadCreated,
@@ -35,6 +36,7 @@ from common.store.sql import Sql, dumps
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
 _NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version", "warnings")
+_NEW_LEAD_COLUMNS += ("email_key", "name_key")  # how the e-mail and name compare (0018)
 INSERT_LEAD = (
     f"INSERT INTO leads ({', '.join(_NEW_LEAD_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(_NEW_LEAD_COLUMNS))})"
@@ -120,6 +122,8 @@ def _lead_created(sql: Sql, event: Event, lead: NewLead, zone: ZoneInfo) -> None
             event.created_at,
             event.version,
             dumps(lead.warnings),
+            fold(lead.email),
+            fold(lead.name),
         ),
     )
     _bump_both(sql, lead.campaign_id, day_of(event.created_at, zone), leads=1)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from common.contacts import fold
 from common.store.migrations import Migration, SchemaTooNew, pending
 from common.store.migrations import migrations as all_migrations
 from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, is_busy, pragmas
@@ -47,6 +48,9 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | 
         for pragma in pragmas(busy_timeout):
             conn.execute(pragma)
         _enable_wal(conn, busy_timeout)
+        # Python's fold for data a migration keeps folded (0018): SQLite's lower() folds
+        # ASCII letters alone, and the projection folds with this same function.
+        conn.create_function("fold_case", 1, fold, deterministic=True)
         conn.execute("BEGIN EXCLUSIVE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
