@@ -1,5 +1,5 @@
 """The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres, amocrm,
-users, dashboard. Each names the database it works on, on stderr (a URL without its
+users, dashboard, costs. Each names the database it works on, on stderr (a URL without its
 password)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 from tqdm import tqdm
 
-from common import user_commands
+from common import cost_commands, user_commands
 from common.config import AmoCrmConnection, Settings, load_settings
 from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.base import DeliveryFailure
@@ -130,6 +130,16 @@ async def _authorize(name: str, code: str) -> int:
     return await _with_store(keep)
 
 
+def _costs(settings: Settings, date_from: str, date_to: str) -> int:
+    """`costs import`: the range is checked before the database is opened."""
+    try:
+        tasks = cost_commands.planned(settings, date_from, date_to)
+    except cost_commands.Refused as refused:
+        print(f"costs import: {refused}", file=sys.stderr)
+        return 2
+    return asyncio.run(_with_store(lambda store: cost_commands.queue(store, tasks)))
+
+
 def say_database(settings: Settings) -> None:
     """Which database this command reads and writes: stderr, so output stays parseable."""
     if settings.on_postgres:
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     authorize.add_argument("connection", help="the [crm.<name>] of kind amocrm")
     authorize.add_argument("--code", required=True, help="the authorization code (20 minutes)")
     user_commands.add_parsers(commands)
+    cost_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     say_database(settings := load_settings())
 
@@ -176,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             version = migrate(Path(settings.database))
         print(f"migrate: {shown(settings.database)} at schema {version}")
         return 0
+    if args.command == "costs":
+        return _costs(settings, args.date_from, args.date_to)
     if args.command == "amocrm":
         return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":

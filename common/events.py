@@ -7,6 +7,7 @@ the stored JSON and back (the stored shape of each type stays what earlier versi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal, TypeAlias
 
@@ -159,6 +160,22 @@ class LeadMergedInCrm:
     into_lead_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class DirectCostReported:
+    """Yandex Direct's figures for one of its campaigns on one day, as its Reports service
+    gave them: they replace whatever was reported for that day and campaign before. Stream
+    `direct:<direct_campaign_id>` (`common.costs.cost_stream`), not a lead's."""
+
+    type: ClassVar[EventType] = EventType.DIRECT_COST_REPORTED
+    day: date  # stored as YYYY-MM-DD
+    direct_campaign_id: str
+    campaign_name: str
+    impressions: int
+    clicks: int
+    cost: Decimal  # stored as its exact text, at most 6 decimal places (Direct's micros)
+    currency: str  # the Direct account's (`direct.currency`)
+
+
 LeadEvent: TypeAlias = (
     LeadCreated
     | LeadRepeated
@@ -175,7 +192,9 @@ LeadEvent: TypeAlias = (
     | YandexConversionProcessed
     | LeadMergedInCrm
 )
-EVENT_CLASSES: dict[EventType, type[LeadEvent]] = {
+# Every event a stream may hold: a lead's, or a Direct campaign's costs.
+StoredEvent: TypeAlias = LeadEvent | DirectCostReported
+EVENT_CLASSES: dict[EventType, type[StoredEvent]] = {
     cls.type: cls
     for cls in (
         LeadCreated,
@@ -192,5 +211,6 @@ EVENT_CLASSES: dict[EventType, type[LeadEvent]] = {
         YandexConversionFailed,
         YandexConversionProcessed,
         LeadMergedInCrm,
+        DirectCostReported,
     )
 }

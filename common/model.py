@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 if TYPE_CHECKING:
-    from common.events import LeadEvent
+    from common.events import StoredEvent
     from common.tasks import TaskPayload
 
 
@@ -45,6 +45,8 @@ class EventType(StrEnum):
     PAYMENT_AMOUNT_SET = "PAYMENT_AMOUNT_SET"
     PAYMENT_CORRECTED = "PAYMENT_CORRECTED"
     PAYMENT_REVERSED = "PAYMENT_REVERSED"
+    # Yandex Direct's figures for one campaign on one day (a stream per Direct campaign).
+    DIRECT_COST_REPORTED = "DIRECT_COST_REPORTED"
 
 
 class TaskType(StrEnum):
@@ -52,6 +54,7 @@ class TaskType(StrEnum):
     SEND_TO_YANDEX = "send_to_yandex_direct"
     RESOLVE_DEAL = "resolve_crm_deal"  # a Bitrix24 deal notice whose deal is still to be read
     CHECK_YANDEX_UPLOAD = "check_yandex_upload"  # has Metrica processed the upload yet?
+    IMPORT_DIRECT_COSTS = "import_direct_costs"  # Yandex Direct's costs of a range of days
 
 
 class Role(StrEnum):
@@ -157,11 +160,12 @@ FINAL_STATUSES = (LeadStatus.PAID, LeadStatus.LOST)
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One stored event: a change (one of `common.events`) to the lead `stream_id`."""
+    """One stored event: a change (one of `common.events`) to the stream `stream_id`: a lead's
+    id, or `direct:<id>` for the costs of a Yandex Direct campaign."""
 
     stream_id: str
     version: int
-    payload: LeadEvent
+    payload: StoredEvent
     metadata: Metadata = field(default_factory=dict)
     created_at: str = ""
     position: int = 0

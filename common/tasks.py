@@ -7,6 +7,7 @@ The lead a task is about is the task's own `lead_id` column, never repeated here
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import ClassVar, TypeAlias
 
 from common.model import TaskType
@@ -44,7 +45,21 @@ class CheckUpload:
     upload_id: str
 
 
-TaskPayload: TypeAlias = SendToCrm | SendToYandex | ResolveDeal | CheckUpload
+@dataclass(frozen=True, slots=True)
+class ImportDirectCosts:
+    """Read Yandex Direct's costs of the days from `date_from` to `date_to` (both included,
+    the business's days) and make them what is recorded for those days."""
+
+    type: ClassVar[TaskType] = TaskType.IMPORT_DIRECT_COSTS
+    date_from: date
+    date_to: date
+    # The ReportName, chosen when the task was queued and sent on every attempt: an offline
+    # report is fetched by repeating the request that queued it, name and all.
+    report_name: str
+    scheduled: bool = False  # queued by the dispatcher's schedule, not by a person
+
+
+TaskPayload: TypeAlias = SendToCrm | SendToYandex | ResolveDeal | CheckUpload | ImportDirectCosts
 TASK_CLASSES: dict[TaskType, type[TaskPayload]] = {
-    cls.type: cls for cls in (SendToCrm, SendToYandex, ResolveDeal, CheckUpload)
+    cls.type: cls for cls in (SendToCrm, SendToYandex, ResolveDeal, CheckUpload, ImportDirectCosts)
 }

@@ -1,20 +1,21 @@
 """Events and task payloads to the JSON the store keeps, and back: the one place that knows
 the stored shapes.
 
-A field's key is its name; a Decimal is kept as its exact text; a field at its empty
-default (None, False, nothing) is left out, as earlier versions wrote it. Reading passes
-over keys the class no longer has (the `lead_id` old task payloads carry, now a column), so
-every row ever written still reads.
+A field's key is its name; a Decimal is kept as its exact text, a date as YYYY-MM-DD; a field
+at its empty default (None, False, nothing) is left out, as earlier versions wrote it.
+Reading passes over keys the class no longer has (the `lead_id` old task payloads carry, now
+a column), so every row ever written still reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, TypeVar, get_args, get_origin, get_type_hints
 
-from common.events import EVENT_CLASSES, LeadCreated, LeadEvent, LeadRepeated
+from common.events import EVENT_CLASSES, LeadCreated, LeadRepeated, StoredEvent
 from common.model import EventType, Json, JsonObject, NewLead, TaskType
 from common.tasks import TASK_CLASSES, TaskPayload
 
@@ -24,14 +25,14 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="DataclassInstance")
 
 
-def event_data(payload: LeadEvent) -> JsonObject:
+def event_data(payload: StoredEvent) -> JsonObject:
     """An event's `data` column."""
     if isinstance(payload, LeadCreated | LeadRepeated):
         return _object(payload.lead)  # the submission's fields, flat, as ever
     return _object(payload)
 
 
-def event_of(type: EventType, data: JsonObject) -> LeadEvent:
+def event_of(type: EventType, data: JsonObject) -> StoredEvent:
     """The event a row's `type` and `data` hold."""
     if type == EventType.LEAD_CREATED:
         return LeadCreated(_build(NewLead, data))
@@ -64,6 +65,8 @@ def _plain(value: object) -> Json:
         return value
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
@@ -90,6 +93,8 @@ def _typed(hint: object, value: Json) -> object:
     kinds = {hint, *get_args(hint)}
     if Decimal in kinds:
         return Decimal(str(value))
+    if date in kinds and isinstance(value, str):
+        return date.fromisoformat(value)
     if isinstance(value, list) and any(get_origin(kind) is tuple for kind in kinds):
         return tuple(value)
     return value

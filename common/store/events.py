@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.errors import ConcurrencyConflict
-from common.events import LeadEvent
+from common.events import StoredEvent
 from common.model import Event, EventType, Metadata
 from common.store.codec import event_data, event_of
 from common.store.sql import Row, Sql, dumps, loads
@@ -31,7 +31,7 @@ class EventStore:
         self,
         stream_id: str,
         expected_version: int,
-        payload: LeadEvent,
+        payload: StoredEvent,
         metadata: Metadata | None = None,
     ) -> Event:
         """Append version expected_version + 1, or raise ConcurrencyConflict.
@@ -41,9 +41,7 @@ class EventStore:
         """
         data = dumps(event_data(payload))
         if expected_version:
-            current = self.sql.value(
-                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
-            )
+            current = self.version(stream_id)
             if current != expected_version:
                 raise ConcurrencyConflict(
                     f"stream {stream_id} is at version {current}, expected {expected_version}"
@@ -61,6 +59,15 @@ class EventStore:
         except self._is_conflict as error:
             raise ConcurrencyConflict(f"stream {stream_id} moved on concurrently") from error
         return Event(stream_id, expected_version + 1, payload, metadata, created_at, position)
+
+    def version(self, stream_id: str) -> int:
+        """The stream's last version (0 for a stream with no event yet): what the next append
+        expects, for a stream no projection row keeps the version of (a Direct campaign's)."""
+        return int(
+            self.sql.value(
+                "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
+            )
+        )
 
     def read_stream(self, stream_id: str) -> list[Event]:
         rows = self.sql.all(

@@ -14,6 +14,9 @@ from common.search import LeadSearch, SearchKind
 from common.store.sql import Row, Sql, loads
 
 SELECT = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads"
+# Columns the store keeps beside a lead's own, for comparing: its e-mail and name folded
+# (common.contacts.fold; migration 0018), written by the projection from the same event.
+KEY_COLUMNS = ("email_key", "name_key")
 # How each kind of search is asked (common.search): a whole phone, e-mail or id through its
 # index; a part of a name, e-mail or phone as a substring, which reads every row it filters.
 LIKE = "LIKE ? ESCAPE '\\'"
@@ -187,3 +190,61 @@ class LeadRows:
         )
         found = [(str(row["key"]), int(row["leads"])) for row in rows]
         return sorted(found, key=lambda kv: (-kv[1], kv[0]))  # ties in one order on both engines
+
+    # What the cost report reads of the leads of a period ([since, until), UTC times): each a
+    # range of an index, grouped in SQL. A minute ('YYYY-MM-DDTHH:MM') is the finest bucket
+    # needed: every zone's midnight falls on a whole minute of UTC, so a minute lies in one
+    # local day, whatever the zone.
+
+    def utm_campaigns(self, since: str, until: str) -> list[Row]:
+        """utm_campaign, campaign_id and how many leads came with the pair in the period."""
+        return self.sql.all(
+            "SELECT utm_campaign, campaign_id, count(*) AS leads FROM leads"
+            " WHERE created_at >= ? AND created_at < ? AND utm_campaign IS NOT NULL"
+            " GROUP BY utm_campaign, campaign_id",
+            (since, until),
+        )
+
+    def currencies_paid(self, most: int = 20) -> list[str]:
+        """The currencies any paid lead is paid in (at most `most` of them): one seek of an
+        index of paid leads per currency, however many payments there are."""
+        found: list[str] = []
+        while len(found) < most:
+            after = self.sql.value(
+                "SELECT min(payment_currency) FROM leads"
+                " WHERE paid_at IS NOT NULL AND payment_currency > ?",
+                (found[-1] if found else "",),
+            )
+            if after is None:
+                return found
+            found.append(str(after))
+        return found
+
+    def paid_currencies(self, since: str, until: str) -> list[Row]:
+        """campaign_id, payment_currency and how many (`sales`) of the leads paid in the period
+        are of that campaign and currency."""
+        return self.sql.all(
+            "SELECT campaign_id, payment_currency, count(*) AS sales FROM leads"
+            " WHERE paid_at >= ? AND paid_at < ? GROUP BY campaign_id, payment_currency",
+            (since, until),
+        )
+
+    def paid_by_minute(self, since: str, until: str, other_than: str) -> list[Row]:
+        """payment_currency, `minute` and how many (`sales`) of the leads paid in the period
+        in a currency other than `other_than` were paid then."""
+        return self.sql.all(
+            "SELECT payment_currency, substr(paid_at, 1, 16) AS minute, count(*) AS sales"
+            " FROM leads WHERE paid_at >= ? AND paid_at < ? AND payment_currency <> ?"
+            " GROUP BY payment_currency, minute",
+            (since, until, other_than),
+        )
+
+    def lost_by_minute(self, since: str, until: str) -> list[Row]:
+        """campaign_id, `minute` and how many (`leads`) of the leads that came in the period
+        then and are lost."""
+        return self.sql.all(
+            "SELECT campaign_id, substr(created_at, 1, 16) AS minute, count(*) AS leads"
+            " FROM leads WHERE status = 'lost' AND created_at >= ? AND created_at < ?"
+            " GROUP BY campaign_id, minute",
+            (since, until),
+        )

@@ -1,4 +1,5 @@
-"""How each event type changes `leads`, `campaign_stats` and `daily_stats`: one case per type.
+"""How each event type changes `leads`, `campaign_stats`, `daily_stats` and `direct_costs`: one
+case per type.
 
 Live writes call `project` in the same transaction as the append; rebuild and
 verify replay the log through the very same functions, so they cannot disagree.
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from common.contacts import fold
 from common.days import day_of
 from common.events import (
+    DirectCostReported,
     LeadCreated,
     LeadCrmDeliveryFailed,
     LeadLost,
@@ -32,11 +34,13 @@ from common.events import (
     YandexDirectConversion,
 )
 from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, LeadStatus, NewLead
+from common.store.costs import replace_day
+from common.store.leads import KEY_COLUMNS
 from common.store.sql import Sql, dumps
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
 _NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version", "warnings")
-_NEW_LEAD_COLUMNS += ("email_key", "name_key")  # how the e-mail and name compare (0018)
+_NEW_LEAD_COLUMNS += KEY_COLUMNS  # how the e-mail and name compare
 INSERT_LEAD = (
     f"INSERT INTO leads ({', '.join(_NEW_LEAD_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(_NEW_LEAD_COLUMNS))})"
@@ -253,5 +257,7 @@ def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
         case LeadMergedInCrm():
             # Shown merged, not "sent" forever; counters unchanged (it was delivered).
             _update_lead(sql, event, status=LeadStatus.MERGED, keep=FINAL_STATUSES)
+        case DirectCostReported() as cost:
+            replace_day(sql, cost)  # a Direct campaign's stream: no lead, no lead counters
         case unknown:
             assert_never(unknown)

@@ -37,3 +37,12 @@ class Stats:
             " WHERE day >= ? ORDER BY day",
             (since,),
         )
+
+    def days(self, first: str, last: str) -> list[Row]:
+        """Per-day counters of the days from `first` to `last` (YYYY-MM-DD), both included:
+        day, campaign_id, leads, payments, revenue_minor."""
+        return self.sql.all(
+            "SELECT day, campaign_id, leads, payments, revenue_minor FROM daily_stats"
+            " WHERE day >= ? AND day <= ? ORDER BY day",
+            (first, last),
+        )

@@ -156,6 +156,31 @@ class TaskQueue:
             self.fail(task.id, error)
         return held
 
+    def wait_if_held(self, task: Task, delay: float, note: str) -> bool:
+        """Pending again after `delay` without spending the attempt this claim took (the work
+        waits on another system, e.g. a report it is building: no failure), only if this
+        claim still holds `task`. Fenced as `release` is: the attempt count goes back to what
+        it was before this claim, never below a later claim's."""
+        held = self.still_held(task)
+        if held:
+            self._set(
+                task.id,
+                status=TaskStatus.PENDING,
+                attempts=max(task.attempts - 1, 0),
+                run_after=later(self.sql.now(), delay),
+                locked_until=None,
+                last_error=note[:ERROR_LIMIT],
+            )
+        return held
+
+    def newest(self, type: TaskType, limit: int) -> list[Task]:
+        """The last `limit` tasks of `type` queued, whatever their status, newest first (a
+        walk back along the ids, which stops after `limit` of them)."""
+        rows = self.sql.all(
+            f"SELECT {COLUMNS} FROM tasks WHERE type = ? ORDER BY id DESC LIMIT ?", (type, limit)
+        )
+        return [task_from_row(row) for row in rows]
+
     def status(self, task_id: int) -> TaskStatus | None:
         value = self.sql.value("SELECT status FROM tasks WHERE id = ?", (task_id,))
         return None if value is None else TaskStatus(value)

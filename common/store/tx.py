@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from common.model import Event
 from common.store.checks import PaymentChecks
+from common.store.costs import CostRows
 from common.store.credentials import CrmCredentials
 from common.store.cursors import Cursors
 from common.store.events import EventStore
@@ -43,7 +44,8 @@ class Tx:
         self.credentials = CrmCredentials(sql)
         self.payment_checks = PaymentChecks(sql)
         self.recorded_zone = RecordedZone(sql)
+        self.costs = CostRows(sql)
 
     def project(self, event: Event) -> None:
-        """Apply an event to the projections (leads, campaign and daily counters)."""
+        """Apply an event to the projections (leads, campaign and daily counters, costs)."""
         project(self.sql, event, self.zone)

@@ -3,25 +3,56 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import Decimal
 
 from aiohttp import web
 
 from common import appkeys
 from common.campaigns import CampaignService
 from common.model import CampaignStats, Lead
+from common.report import Figures, Report
 from common.store import Tx
 from common.store.codec import event_data
 from services.dashboard.keys import QUERIES
 from services.dashboard.lead_list import read_filter
-from services.dashboard.queries import page_bounds
+from services.dashboard.queries import page_bounds, period_query, report_period
 
 
 def campaign_json(stats: CampaignStats) -> dict[str, object]:
     return asdict(stats) | {"conversion": stats.conversion}
 
 
+def figures_json(figures: Figures) -> dict[str, object]:
+    """Measures as JSON: money and per cents as exact decimal text ("1234.50"), or null."""
+    return {
+        name: str(value) if isinstance(value, Decimal) else value
+        for name, value in figures.measures().items()
+    }
+
+
+def report_json(report: Report) -> dict[str, object]:
+    return {
+        "campaigns": [
+            {
+                "campaign": line.name,
+                "campaign_id": line.campaign_id,
+                "direct_campaign_ids": line.direct_campaign_ids,
+            }
+            | figures_json(line.figures)
+            for line in report.campaigns
+        ],
+        "totals": figures_json(report.totals),
+        "days": [{"day": day} | figures_json(figures) for day, figures in report.days],
+    }
+
+
 async def stats(request: web.Request) -> web.Response:
-    health = await request.app[QUERIES].health()
+    """All-time counters and task health, and the campaign report for a period of local days
+    (`date_from`, `date_to`; the last 30 days by default)."""
+    queries = request.app[QUERIES]
+    period = report_period(request.query, queries.today())
+    report = await queries.report(period)
+    health = await queries.health()
     health["failing"] = [{"connection": c, "tasks": n} for c, n in health["failing"]]
     health["reconciliation"] = {
         name: {
@@ -39,7 +70,13 @@ async def stats(request: web.Request) -> web.Response:
             "campaigns": [campaign_json(c) for c in CampaignService.stats(tx)],
         }
 
-    return web.json_response(await request.app[appkeys.STORE].read(read) | {"tasks": health})
+    found = await request.app[appkeys.STORE].read(read)
+    timezone = request.app[appkeys.SETTINGS].dashboard.timezone
+    return web.json_response(
+        found
+        | {"tasks": health, "period": period_query(period) | {"timezone": timezone}}
+        | {"report": report_json(report)}
+    )
 
 
 async def leads(request: web.Request) -> web.Response:

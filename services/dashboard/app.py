@@ -72,6 +72,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/logout", views.logout, name="logout")
     r.add_post("/lang", views.set_language, name="lang")
     r.add_get("/admin", views.admin, name="admin")
+    r.add_get("/admin/campaigns.csv", views.export_campaigns, name="campaigns_csv")
     r.add_get("/admin/leads", lead_list.page, name="leads")
     r.add_get("/admin/leads.csv", lead_export.csv_file, name="leads_csv")
     r.add_get("/admin/leads.xlsx", lead_export.xlsx_file, name="leads_xlsx")

@@ -14,11 +14,13 @@ from common.days import today as today_in
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
 from common.reconciling import Reading
+from common.report import Period, Report, campaign_report
 from common.search import read_search
 from common.store import LeadFilter, Store, Tx
 from common.store.sql import Row
 
 CHART_CAMPAIGNS = 6
+REPORT_DAYS = 30  # a report's period when none is asked for
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # a filter's day + 1 must exist
 MOST_OFFSET = 10**9  # SQLite's integers end at 2**63; nobody pages a billion leads
 RETRYING_ATTEMPTS = 3  # a pending task tried this often counts as its connection failing
@@ -34,6 +36,16 @@ def lead_filter(query: Mapping[str, str], region: str) -> LeadFilter:
     status = query.get("status") or None
     if status is not None and status not in LeadStatus.__members__.values():
         raise _invalid("status", f"must be one of {', '.join(LeadStatus)}")
+    return LeadFilter(
+        campaign=query.get("campaign") or None,
+        status=LeadStatus(status) if status else None,
+        search=search,
+        **_dates(query),
+    )
+
+
+def _dates(query: Mapping[str, str]) -> dict[str, date | None]:
+    """`date_from` and `date_to` as typed (None when absent); 422 naming a bad one."""
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         value = query.get(name) or None
@@ -44,12 +56,23 @@ def lead_filter(query: Mapping[str, str], region: str) -> LeadFilter:
         if day is not None and not FIRST_DAY <= day <= LAST_DAY:
             raise _invalid(name, f"must be between {FIRST_DAY} and {LAST_DAY}")
         dates[name] = day
-    return LeadFilter(
-        campaign=query.get("campaign") or None,
-        status=LeadStatus(status) if status else None,
-        search=search,
-        **dates,
-    )
+    return dates
+
+
+def report_period(query: Mapping[str, str], today: date) -> Period:
+    """The period a report is asked for: `date_from`..`date_to` (local days, both included);
+    without them the last REPORT_DAYS days up to `today`, today included."""
+    dates = _dates(query)
+    last = dates["date_to"] or max(today, dates["date_from"] or today)
+    first = dates["date_from"] or Period.ending(last, REPORT_DAYS).first
+    if first > last:
+        raise _invalid("date_from", f"must not be after date_to ({last})")
+    return Period(first, last)
+
+
+def period_query(period: Period) -> dict[str, str]:
+    """The period as query parameters, for links to the same report elsewhere."""
+    return {"date_from": period.first.isoformat(), "date_to": period.last.isoformat()}
 
 
 def query_string(where: LeadFilter) -> dict[str, str]:
@@ -132,6 +155,15 @@ class DashboardQueries:
             series["payments"][name][n] += row["payments"]
             series["revenue"][name][n] += row["revenue_minor"] / 100
         return Daily(days=axis, series={k: dict(v) for k, v in series.items()})
+
+    def today(self) -> date:
+        """Today in the business's time zone (`dashboard.timezone`)."""
+        return today_in(self.store.zone)
+
+    async def report(self, period: Period) -> Report:
+        """The campaign report for the period: one read snapshot."""
+        overrides = self.settings.direct.campaigns
+        return await self.store.read(lambda tx: campaign_report(tx, period, overrides))
 
     async def export(self, where: LeadFilter, batch: int = 1000) -> AsyncIterator[Lead]:
         """Every matching lead, newest first, a batch at a time (keyset, not OFFSET)."""

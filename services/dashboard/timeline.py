@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from common.events import (
+    DirectCostReported,
     LeadCreated,
     LeadCrmDeliveryFailed,
     LeadEvent,
@@ -21,6 +22,7 @@ from common.events import (
     PaymentCorrected,
     PaymentRegistered,
     PaymentReversed,
+    StoredEvent,
     YandexConversionFailed,
     YandexConversionProcessed,
     YandexConversionSkipped,
@@ -63,6 +65,8 @@ def history(events: list[Event], t: Words, kinds: Mapping[str, str] | None = Non
     entries = []
     for event in events:
         payload = event.payload
+        if isinstance(payload, DirectCostReported):
+            continue  # a Direct campaign's stream, never a lead's
         if isinstance(payload, PaymentRegistered | PaymentAmountSet | PaymentCorrected):
             currency = payload.currency
         sentence, tone, detail, other = _said(payload, t, currency, kinds or {})
@@ -157,7 +161,7 @@ def _skip(reason: str, t: Words) -> str:
     return t("skip_other")
 
 
-def facts(payload: LeadEvent) -> list[tuple[str, str]]:
+def facts(payload: StoredEvent) -> list[tuple[str, str]]:
     """(field, value) of each field that is set; a submission's own fields for a created or
     repeated lead."""
     shown = payload.lead if isinstance(payload, LeadCreated | LeadRepeated) else payload

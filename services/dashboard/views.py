@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import aiohttp_jinja2
 from aiohttp import web
 
 from common import appkeys
 from common.campaigns import CampaignService
 from common.contacts import mask_email, mask_phone
-from common.model import Lead
+from common.errors import InvalidField
+from common.events import DirectCostReported
+from common.model import Event, Lead
+from common.report import Period
 from common.store import Tx
 from services.dashboard import auth, i18n
 from services.dashboard.charts import line_chart
 from services.dashboard.connections import credential_states
+from services.dashboard.export import report_csv
 from services.dashboard.keys import QUERIES
+from services.dashboard.queries import period_query, report_period
 
 
 def url(request: web.Request, name: str) -> str:
@@ -48,8 +55,19 @@ async def set_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-@aiohttp_jinja2.template("admin.html")
-async def admin(request: web.Request) -> dict[str, object]:
+async def admin(request: web.Request) -> web.Response:
+    """The overview; its campaign table covers `date_from`..`date_to` (the last 30 days)."""
+    queries = request.app[QUERIES]
+    try:
+        period, error = report_period(request.query, queries.today()), None
+    except InvalidField as invalid:  # a person typed it: the default period, and why
+        period, error = report_period({}, queries.today()), invalid.message
+    context = await overview(request, period) | {"period_error": error}
+    status = 422 if error else 200
+    return aiohttp_jinja2.render_template("admin.html", request, context, status=status)
+
+
+async def overview(request: web.Request, period: Period) -> dict[str, object]:
     queries = request.app[QUERIES]
     t = i18n.translator(i18n.language(request.cookies.get(i18n.COOKIE)))
     daily = await queries.daily()
@@ -65,12 +83,38 @@ async def admin(request: web.Request) -> dict[str, object]:
             "totals": CampaignService.totals(tx),
             "campaigns": CampaignService.stats(tx),
             "latest_leads": [masked(lead) for lead in tx.leads.latest(10)],
-            "latest_events": tx.events.latest(10),
+            "latest_events": [(e, lead_of(e)) for e in tx.events.latest(10)],
             "connections": credential_states(settings, tx.credentials.all()),
         }
 
     page = await request.app[appkeys.STORE].read(read)
-    return page | {"health": await queries.health(), "charts": charts}
+    report = await queries.report(period)
+    return page | {
+        "health": await queries.health(),
+        "charts": charts,
+        "report": report,
+        "period": period_query(period),
+        "report_csv": f"/admin/campaigns.csv?{urlencode(period_query(period))}",
+    }
+
+
+def lead_of(event: Event) -> str | None:
+    """The lead an event is about; None for a stream of another kind (a Direct campaign's)."""
+    return None if isinstance(event.payload, DirectCostReported) else event.stream_id
+
+
+async def export_campaigns(request: web.Request) -> web.Response:
+    """The campaign report for the period, as CSV (see services.dashboard.export)."""
+    queries = request.app[QUERIES]
+    period = report_period(request.query, queries.today())
+    name = f"campaigns-{period.first}-{period.last}.csv"
+    return web.Response(
+        body=report_csv(await queries.report(period)),
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
 
 
 def masked(lead: Lead) -> dict[str, object]:

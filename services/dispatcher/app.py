@@ -1,4 +1,5 @@
-"""The dispatcher application factory: /healthz, /metrics and the task loop."""
+"""The dispatcher application factory: /healthz, /metrics, the task loop, reconciliation and
+the schedule of Direct cost imports."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from common.integrations.registry import build_integrations
 from common.model import TaskType
 from common.ratelimit import share_limits
 from common.web import base_app, http_session_ctx
+from services.dispatcher.cost_schedule import ImportSchedule
+from services.dispatcher.costs import CostImports
 from services.dispatcher.crm import CrmDelivery
 from services.dispatcher.deals import DealResolution
-from services.dispatcher.keys import PROCESSOR
+from services.dispatcher.keys import IMPORT_SCHEDULE, PROCESSOR
 from services.dispatcher.processor import BackgroundTaskProcessor, stall_limit
 from services.dispatcher.reconcile import DealReconciliation
 from services.dispatcher.yandex import YandexConversions
@@ -43,6 +46,8 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     uploads = metrics.counter(
         "leadrelay_conversion_uploads_total", "Metrica uploads by result", ("result",)
     )
+    # Always a handler, so an import queued before [direct] was removed fails with the reason.
+    costs = CostImports(settings, store, http, app[appkeys.HEALTH].report)
     processor = BackgroundTaskProcessor(
         store,
         {
@@ -59,6 +64,7 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
             ),
             TaskType.RESOLVE_DEAL: DealResolution(settings, store, integrations, http),
             TaskType.CHECK_YANDEX_UPLOAD: UploadChecks(settings, store, http),
+            TaskType.IMPORT_DIRECT_COSTS: costs,
         },
         settings.dispatcher,
         batch_types=frozenset({TaskType.SEND_TO_YANDEX, TaskType.CHECK_YANDEX_UPLOAD}),
@@ -76,13 +82,16 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     metrics.before_scrape.append(count_tasks)
     processor.start()
     health = app[appkeys.HEALTH]
-    reconcilers = [
+    loops = [
         asyncio.create_task(DealReconciliation(store, integration, http, health.report).run(every))
         for integration in integrations.values()
         if (every := integration.reconcile_every)
     ]
+    if settings.direct.enabled and settings.direct.import_every:
+        schedule = app[IMPORT_SCHEDULE] = ImportSchedule(settings, store, costs.reports)
+        loops.append(asyncio.create_task(schedule.run()))
     yield
-    for reconciler in reconcilers:
-        reconciler.cancel()
-    await asyncio.gather(*reconcilers, return_exceptions=True)
+    for loop in loops:
+        loop.cancel()
+    await asyncio.gather(*loops, return_exceptions=True)
     await processor.stop()

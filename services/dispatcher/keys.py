@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from services.dispatcher.cost_schedule import ImportSchedule
 from services.dispatcher.processor import BackgroundTaskProcessor
 
 PROCESSOR = web.AppKey("processor", BackgroundTaskProcessor)
+IMPORT_SCHEDULE = web.AppKey("import_schedule", ImportSchedule)

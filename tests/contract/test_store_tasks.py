@@ -229,3 +229,45 @@ async def test_two_stores_claiming_at_once_never_take_the_same_task(store, datab
         await other.close()
     assert sorted(mine + theirs) == ids
     assert count(database, "tasks", "status = 'processing' AND attempts = 1") == 60
+
+
+async def test_a_held_task_waits_without_spending_its_attempt_and_a_stale_claim_cannot(
+    store, database
+):
+    """wait_if_held: pending after the delay, the claim's attempt given back, the note kept;
+    fenced by attempt like retry_if_held."""
+    [waiting, raced] = await enqueue(store, 2)
+    [first, other] = await claim(store)
+    now = database_now(database)
+    assert await store.write(lambda tx: tx.tasks.wait_if_held(first, 30, "report queued"))
+    waited = row(database, waiting)
+    assert (waited["status"], waited["attempts"], waited["last_error"]) == (
+        "pending",
+        0,
+        "report queued",
+    )
+    assert waited["locked_until"] is None
+    assert near(waited["run_after"], now + timedelta(seconds=30))
+    assert [task.id for task in await claim(store)] == []  # not due before the delay
+
+    age(database, "tasks", "locked_until", 1, f"id = {raced}")
+    [fresh] = await claim(store, types=(SEND,))
+    assert (fresh.id, fresh.attempts) == (raced, 2)
+    before = row(database, raced)
+    assert await store.write(lambda tx: tx.tasks.wait_if_held(other, 30, "stale")) is False
+    assert row(database, raced) == before
+
+
+async def test_newest_lists_the_last_tasks_of_a_type_whatever_their_status(store, database):
+    sends = await enqueue(store, 3, SEND)
+    [upload] = await enqueue(store, 1, UPLOAD)
+    await store.write(lambda tx: tx.tasks.complete(sends[0], {}))
+    await store.write(lambda tx: tx.tasks.fail(sends[2], "no"))
+    newest = await store.read(lambda tx: tx.tasks.newest(SEND, 2))
+    assert [(t.id, t.status) for t in newest] == [
+        (sends[2], TaskStatus.FAILED),
+        (sends[1], TaskStatus.PENDING),
+    ]
+    assert [t.id for t in await store.read(lambda tx: tx.tasks.newest(SEND, 10))] == sends[::-1]
+    assert [t.id for t in await store.read(lambda tx: tx.tasks.newest(UPLOAD, 10))] == [upload]
+    assert await store.read(lambda tx: tx.tasks.newest(TaskType.RESOLVE_DEAL, 10)) == []

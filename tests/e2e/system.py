@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.emulators import amocrm, bitrix24, generic, metrica
+from tests.emulators import amocrm, bitrix24, direct, generic, metrica
 from tests.emulators.faults import start
 from tests.helpers import SECRET, free_port, wait_for_async
 
@@ -21,6 +21,7 @@ B24_APP_TOKEN = "b24-app-token"
 METRICA_TOKEN = "metrica-oauth-token"
 COUNTER_ID = 44556677
 DASHBOARD_PASSWORD = "e2e-dashboard-pass"
+DIRECT_TOKEN = "direct-e2e-token"
 PORT_KEYS = ("ingest", "webhooks", "dispatcher", "dashboard")
 
 
@@ -76,6 +77,7 @@ class System:
     metrica: metrica.Metrica = field(
         default_factory=lambda: metrica.Metrica(METRICA_TOKEN, COUNTER_ID)
     )
+    direct: direct.Direct = field(default_factory=lambda: direct.Direct(DIRECT_TOKEN))
     urls: dict[str, str] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     runners: list = field(default_factory=list)
@@ -90,6 +92,7 @@ class System:
             ("b24", bitrix24.create_app(self.b24)),
             ("shop", generic.create_app(self.shop)),
             ("metrica", metrica.create_app(self.metrica)),
+            ("direct", direct.create_app(self.direct)),
         ):
             runner, url = await start(app)
             self.runners.append(runner)
@@ -151,6 +154,11 @@ currency = "RUB"
         path = self.tmp / "leadrelay.toml"
         path.write_text(text)
         return path
+
+    def direct_section(self) -> str:
+        """[direct] pointing at the emulated Reports service (for `config(extra=…)`): left
+        out by default, so a dispatcher imports no costs unless a test asks for them."""
+        return f'[direct]\nbase_url = "{self.urls["direct"]}"\ntoken = "{DIRECT_TOKEN}"\n'
 
     def env(self) -> dict[str, str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}

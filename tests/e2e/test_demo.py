@@ -8,10 +8,12 @@ import re
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
 
+from tests.emulators.__main__ import DIRECT_CAMPAIGNS
 from tests.helpers import free_port, wait_for_async
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +25,7 @@ def moved_demo_config(tmp_path: Path) -> tuple[Path, dict[int, int]]:
     tmp_path; the map from each default port to the one used."""
     text = (ROOT / "demo" / "leadrelay.demo.toml").read_text()
     defaults = {int(port) for port in re.findall(r"(?:port = |127\.0\.0\.1:)(\d+)", text)}
-    assert {8081, 8082, 8083, 8084, 9101, 9102, 9103, 9104} <= defaults
+    assert {8081, 8082, 8083, 8084, 9101, 9102, 9103, 9104, 9105} <= defaults
     moved = {port: free_port() for port in defaults}
     text = re.sub(r"port = (\d+)", lambda m: f"port = {moved[int(m[1])]}", text)
     text = re.sub(r"127\.0\.0\.1:(\d+)", lambda m: f"127.0.0.1:{moved[int(m[1])]}", text)
@@ -68,6 +70,21 @@ async def test_make_demo_on_other_ports_then_ctrl_c(tmp_path):
             # Delivered to the emulated CRMs on their moved ports, and paid through webhooks
             # by the traffic, which found the leads in the dashboard's API on its moved port.
             await wait_for_async(delivered_and_paid, timeout=90)
+
+            async def romi_shown() -> dict | None:
+                async with http.get(
+                    f"{dashboard}/api/v1/stats", headers={"Authorization": "Bearer demo-api-token"}
+                ) as resp:
+                    report = (await resp.json())["report"] if resp.status == 200 else {}
+                paid = [c for c in report.get("campaigns", []) if c["romi"] and c["sales"]]
+                return report if paid else None
+
+            # Direct's costs of the demo campaigns, imported from the moved Direct emulator,
+            # meet the paid leads: a campaign with sales has its cost and ROMI.
+            report = await wait_for_async(romi_shown, timeout=60)
+            named = {c["campaign"].removeprefix("Direct: ") for c in report["campaigns"]}
+            assert set(DIRECT_CAMPAIGNS.values()) <= named  # every demo campaign's cost
+            assert Decimal(report["totals"]["cost"]) > 0
     finally:
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C
         code = make.wait(timeout=60)

@@ -1,7 +1,7 @@
 import pytest
 
 from services.ingest.app import create_app
-from tests.emulators import amocrm, bitrix24
+from tests.emulators import amocrm, bitrix24, direct
 from tests.emulators.faults import start
 
 
@@ -31,5 +31,15 @@ async def amo():
     """The amoCRM emulator (token `amo-secret`, as crm_connections configures it)."""
     emulator = amocrm.AmoCrm("amo-secret")
     runner = await _served(emulator, amocrm.create_app(emulator))
+    yield emulator
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def account():
+    """Yandex Direct's Reports service, emulated for one advertiser whose token is
+    `direct-token`; `url` is where it listens."""
+    emulator = direct.Direct("direct-token")
+    runner = await _served(emulator, direct.create_app(emulator))
     yield emulator
     await runner.cleanup()

@@ -35,16 +35,6 @@ def days_ago(days: int) -> date:
 
 
 @pytest.fixture
-async def account():
-    """The emulated Reports service of one advertiser; `url` is where it listens."""
-    emulator = direct.Direct(TOKEN)
-    runner, url = await start(direct.create_app(emulator))
-    emulator.url = url
-    yield emulator
-    await runner.cleanup()
-
-
-@pytest.fixture
 async def http():
     async with aiohttp.ClientSession() as session:
         yield session

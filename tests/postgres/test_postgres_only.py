@@ -11,9 +11,10 @@ import time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from common.costs import CostService
 from common.events import PaymentRegistered
 from common.leads import LeadService
-from common.model import NewLead, Role
+from common.model import CostRow, NewLead, Role
 from common.ratelimit import SharedLimiter
 from common.store import open_store
 from common.tasks import SendToCrm
@@ -67,6 +68,8 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
         await store.write(lambda tx: tx.idempotency.remember("k1", "h", {"lead_id": ids[1]}, 24))
         await store.write(lambda tx: tx.receipts.keep("shop", "m1", b"{}", {"status": "ok"}))
         await store.write(lambda tx: tx.users.add("anna", Role.ADMIN, "scrypt$…"))
+        spent = CostRow(ago(days=1).date(), "77", "Search", 1000, 30, Decimal("1234.56"))
+        await store.write(lambda tx: CostService.record(tx, [spent], "RUB"))
     finally:
         await store.close()
     target = pg.fresh_database(postgres_server)
@@ -78,7 +81,8 @@ async def test_copy_to_postgres_moves_the_whole_history(tmp_path, postgres_serve
     assert [r["value"] for r in rows(target, "SELECT value FROM projection_settings")] == [
         "Europe/Moscow"
     ]
-    assert "events: 6 rows" in moved.stdout and "verify: ok, 6 events" in moved.stdout
+    assert "events: 7 rows" in moved.stdout and "verify: ok, 7 events" in moved.stdout
+    assert "direct_costs: 1 rows" in moved.stdout
     assert "postgres@" in moved.stdout  # the URL it names, password hidden
     assert [r["id"] for r in rows(target, "SELECT id FROM leads ORDER BY id")] == sorted(ids)
     [receipt] = rows(target, "SELECT connection, message_id FROM webhook_receipts")

@@ -20,7 +20,7 @@ from common.events import (
 from common.model import EventType, NewLead
 from common.store.codec import event_data, event_of
 from common.store.replay import rebuild, verify
-from common.tasks import CheckUpload, ResolveDeal, SendToCrm, SendToYandex
+from common.tasks import CheckUpload, ImportDirectCosts, ResolveDeal, SendToCrm, SendToYandex
 from tests.helpers import ago, execute, rows, stored
 
 SUBMITTED = {
@@ -201,3 +201,26 @@ async def test_payment_changes_are_stored_in_their_shape_and_read_back(store):
     ]
     events = await store.read(lambda tx: tx.events.read_stream("l"))
     assert [e.payload for e in events] == written
+
+
+async def test_a_cost_import_keeps_its_days_as_dates_and_its_report_name(store):
+    today = ago().date()
+    scheduled = ImportDirectCosts(today, today, "leadrelay_x_at_2026112909", scheduled=True)
+    by_hand = ImportDirectCosts(today, today, "leadrelay_y")
+    ids = await store.write(lambda tx: [tx.tasks.enqueue(t) for t in (scheduled, by_hand)])
+    stored_payloads = rows(store.location, "SELECT type, payload FROM tasks ORDER BY id")
+    day = today.isoformat()
+    assert [(r["type"], json.loads(r["payload"])) for r in stored_payloads] == [
+        (
+            "import_direct_costs",
+            {
+                "date_from": day,
+                "date_to": day,
+                "report_name": scheduled.report_name,
+                "scheduled": True,
+            },
+        ),
+        ("import_direct_costs", {"date_from": day, "date_to": day, "report_name": "leadrelay_y"}),
+    ]
+    read = [await store.read(lambda tx, i=i: tx.tasks.get(i)) for i in ids]
+    assert [t.payload for t in read] == [scheduled, by_hand]

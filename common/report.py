@@ -1,0 +1,263 @@
+"""The campaign report for a period of local days: leads, sales, revenue and lost leads beside
+Yandex Direct's cost, clicks and impressions, and the measures made of them (cost per lead,
+cost per sale, ROMI, lead -> sale %). The one computation the JSON API, the CSV export and
+the overview page show.
+
+Money stays exact (integer kopecks and micros, Decimal) and is rounded only in `measures`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from common.campaigns import fold_daily
+from common.costs import CampaignMap, CostService
+from common.days import bounds, day_of
+from common.events import DirectCostReported
+from common.model import campaign_key
+from common.store import Tx
+from common.store.costs import micros
+
+CENT, TENTH = Decimal("0.01"), Decimal("0.1")
+Shown = int | Decimal | bool | list[str] | None
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days from `first` to `last`, both included."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def ending(cls, last: date, days: int) -> Period:
+        return cls(last - timedelta(days=days - 1), last)
+
+    def bounds(self, zone: ZoneInfo) -> tuple[str, str]:
+        """The period as stored UTC times [since, until)."""
+        return bounds(self.first, self.last, zone)
+
+
+def money(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(CENT, ROUND_HALF_UP)
+
+
+def percent(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(TENTH, ROUND_HALF_UP)
+
+
+@dataclass
+class Figures:
+    """What happened in a period (for one campaign, one day, or all): counts and exact
+    money, and the currencies the money is in."""
+
+    leads: int = 0
+    sales: int = 0
+    revenue_minor: int = 0  # kopecks, as daily_stats counts them
+    lost: int = 0
+    cost_micros: int = 0
+    clicks: int = 0
+    impressions: int = 0
+    revenue_currencies: set[str] = field(default_factory=set)
+    cost_currencies: set[str] = field(default_factory=set)
+
+    def add(self, other: Figures) -> None:
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.revenue_currencies |= other.revenue_currencies
+        self.cost_currencies |= other.cost_currencies
+
+    @property
+    def revenue(self) -> Decimal:
+        return Decimal(self.revenue_minor).scaleb(-2)
+
+    @property
+    def cost(self) -> Decimal:
+        return Decimal(self.cost_micros).scaleb(-6)
+
+    def _per(self, count: int) -> Decimal | None:
+        return self.cost / count if self.cost_micros and count else None
+
+    @property
+    def romi(self) -> Decimal | None:
+        """(revenue - cost) / cost, in per cent; None without a cost, or when the cost and the
+        revenue are not in one currency (a sum of two currencies says nothing)."""
+        currencies = self.cost_currencies | self.revenue_currencies
+        if not self.cost_micros or len(currencies) != 1:
+            return None
+        return 100 * (self.revenue - self.cost) / self.cost
+
+    @property
+    def unpaid_cost(self) -> bool:
+        """Money spent and nothing earned: the row to look at first."""
+        return self.cost_micros > 0 and self.revenue_minor <= 0
+
+    def measures(self) -> dict[str, Shown]:
+        """The figures and measures, rounded for showing (money to kopecks, per cents to a
+        tenth); None where a measure has no meaning (nothing to divide by, or no cost)."""
+        return {
+            "leads": self.leads,
+            "sales": self.sales,
+            "revenue": money(self.revenue),
+            "lost": self.lost,
+            "lead_to_sale": percent(Decimal(100 * self.sales) / self.leads) if self.leads else None,
+            "cost": money(self.cost),
+            "clicks": self.clicks,
+            "impressions": self.impressions,
+            "cpl": money(self._per(self.leads)),
+            "cost_per_sale": money(self._per(self.sales)),
+            "romi": percent(self.romi),
+            "revenue_currencies": sorted(self.revenue_currencies),
+            "cost_currencies": sorted(self.cost_currencies),
+            "unpaid_cost": self.unpaid_cost,
+        }
+
+
+COUNTS = tuple(f.name for f in fields(Figures) if f.type == "int")
+
+
+@dataclass
+class CampaignLine:
+    """One of our campaigns, or a Direct campaign attached to none of ours."""
+
+    name: str  # our campaign_id, or "Direct: <its name>"
+    campaign_id: str | None  # None for a Direct campaign attached to none of ours
+    direct_campaign_ids: list[str] = field(default_factory=list)
+    direct_name: str = ""  # that Direct campaign's name, when campaign_id is None
+    figures: Figures = field(default_factory=Figures)
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    campaigns: list[CampaignLine]  # most leads first, then most cost
+    totals: Figures
+    days: list[tuple[str, Figures]]  # the days with any figure, in order
+
+
+def campaign_report(tx: Tx, period: Period, overrides: Mapping[str, str]) -> Report:
+    """The report, read in one snapshot, in the store's days (`tx.zone`). Leads, sales and
+    revenue come from `daily_stats`, lost leads by the day they came, costs by Direct's day;
+    the revenue's currencies are those of the period's payments."""
+    zone = tx.zone
+    since, until = period.bounds(zone)
+    costs = tx.costs.between(period.first, period.last)
+    mapping = CostService.campaign_map(tx, overrides, since, until, costs)
+    report = _Builder(zone)
+    for day in fold_daily(tx.stats.days(period.first.isoformat(), period.last.isoformat())):
+        figures = report.cell(day["campaign_id"], day["day"])
+        figures.leads += day["leads"]
+        figures.sales += day["payments"]
+        figures.revenue_minor += day["revenue_minor"]
+    for lost in tx.leads.lost_by_minute(since, until):
+        report.cell(lost["campaign_id"], report.local_day(lost["minute"])).lost += lost["leads"]
+    report.add_costs(costs, mapping)
+    built = report.build(period)
+    _add_currencies(built, tx, since, until, report)
+    return built
+
+
+def _add_currencies(report: Report, tx: Tx, since: str, until: str, days: _Builder) -> None:
+    """The currencies of each line's, day's and the total revenue. When every payment ever
+    recorded is in one currency (the usual case) it is the currency of whatever has sales,
+    and no payment is read. Otherwise the period's payments are counted per campaign and
+    currency; a day's are told apart by reading, a minute at a time, the payments in other
+    currencies than the period's commonest: the day has that one too if it has more sales."""
+    ever = tx.leads.currencies_paid()
+    if len(ever) <= 1:
+        sold = [report.totals, *(line.figures for line in report.campaigns)]
+        for figures in sold + [figures for _, figures in report.days]:
+            if figures.sales or figures.revenue_minor:
+                figures.revenue_currencies = {c.upper() for c in ever}
+        return
+    lines = {campaign_key(line.campaign_id): line for line in report.campaigns if line.campaign_id}
+    sales: Counter[str] = Counter()
+    for row in tx.leads.paid_currencies(since, until):
+        if line := lines.get(campaign_key(row["campaign_id"])):
+            line.figures.revenue_currencies.add(row["payment_currency"].upper())
+        report.totals.revenue_currencies.add(row["payment_currency"].upper())
+        sales[row["payment_currency"]] += row["sales"]
+    if not sales:
+        return
+    commonest = sales.most_common(1)[0][0]
+    by_day, others = dict(report.days), Counter[str]()
+    for row in tx.leads.paid_by_minute(since, until, other_than=commonest):
+        if that_day := days.local_day(row["minute"]):
+            by_day.get(that_day, Figures()).revenue_currencies.add(row["payment_currency"].upper())
+            others[that_day] += row["sales"]
+    for day, figures in by_day.items():
+        if figures.sales > others[day]:
+            figures.revenue_currencies.add(commonest.upper())
+
+
+class _Builder:
+    """Figures by campaign line and day (a cell each), summed into lines, days and totals."""
+
+    def __init__(self, zone: ZoneInfo):
+        self.zone = zone
+        self.lines: dict[tuple[str, str], CampaignLine] = {}
+        self.cells: dict[tuple[tuple[str, str], str], Figures] = {}
+        self._hours: dict[str, str] = {}  # UTC hour -> its local day ("" when split)
+
+    def local_day(self, minute: str) -> str:
+        """The local day of a UTC minute 'YYYY-MM-DDTHH:MM'. An hour wholly inside one local
+        day (all but the hour of midnight) is worked out once for its sixty minutes."""
+        hour = minute[:13]
+        day = self._hours.get(hour)
+        if day is None:
+            first, last = (self._day_of(f"{hour}:{m}") for m in ("00", "59"))
+            day = self._hours[hour] = first if first == last else ""
+        return day or self._day_of(minute)
+
+    def _day_of(self, minute: str) -> str:
+        return day_of(minute + ":00Z", self.zone).isoformat()
+
+    def cell(self, campaign_id: str, day: str) -> Figures:
+        """Our campaign's figures on a day."""
+        key = ("ours", campaign_key(campaign_id))
+        if key not in self.lines:
+            self.lines[key] = CampaignLine(campaign_id, campaign_id)
+        return self._at(key, day)
+
+    def _at(self, key: tuple[str, str], day: str) -> Figures:
+        figures = self.cells.get((key, day))
+        if figures is None:
+            figures = self.cells[key, day] = Figures()
+        return figures
+
+    def add_costs(self, costs: Iterable[DirectCostReported], mapping: CampaignMap) -> None:
+        for cost in costs:  # by day: the latest name of a Direct campaign is kept
+            day = cost.day.isoformat()
+            ours = mapping.campaign_for(cost.direct_campaign_id, cost.campaign_name)
+            if ours is None:
+                key = ("direct", cost.direct_campaign_id)
+                line = self.lines.setdefault(key, CampaignLine("", None))
+                line.name, line.direct_name = f"Direct: {cost.campaign_name}", cost.campaign_name
+                figures = self._at(key, day)
+            else:
+                figures = self.cell(ours, day)
+                line = self.lines[("ours", campaign_key(ours))]
+            if cost.direct_campaign_id not in line.direct_campaign_ids:
+                line.direct_campaign_ids.append(cost.direct_campaign_id)
+            figures.cost_micros += micros(cost.cost)
+            figures.clicks += cost.clicks
+            figures.impressions += cost.impressions
+            figures.cost_currencies.add(cost.currency)
+
+    def build(self, period: Period) -> Report:
+        totals = Figures()
+        days: dict[str, Figures] = {}
+        for (key, day), figures in self.cells.items():
+            self.lines[key].figures.add(figures)
+            days.setdefault(day, Figures()).add(figures)
+            totals.add(figures)
+        campaigns = sorted(
+            self.lines.values(),
+            key=lambda line: (-line.figures.leads, -line.figures.cost_micros, line.name),
+        )
+        return Report(period, campaigns, totals, sorted(days.items()))
