@@ -69,8 +69,8 @@ class LeadTable:
         value = getattr(lead, field)
         if value is None or value == "":
             return None
-        if isinstance(value, bool):
-            return value
+        if isinstance(value, bool):  # "amount not set yet": said of a payment alone
+            return value if lead.paid_at else None
         text = str(value)
         if field in TIMES:
             try:  # the wall-clock time in the dashboard's zone (a spreadsheet has no zones)

@@ -220,6 +220,7 @@ async def test_the_csv_is_in_the_reader_s_words_and_zone_with_the_answers(dash, 
         "",
     )
     assert ivan["Сумма ещё не указана"] == "нет" and ivan["E-mail"] == "Ivan@Example.ru"
+    assert olga["Сумма ещё не указана"] == ""  # said of a payment alone
 
 
 async def test_the_csv_in_english(dash, store):
