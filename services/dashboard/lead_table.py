@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
-from babel.numbers import format_decimal
+from babel.numbers import get_decimal_symbol
 
 from common.model import LEAD_COLUMNS, Lead
 from services.dashboard import formats
@@ -39,6 +39,7 @@ class LeadTable:
 
     def __init__(self, t: Words, answer_keys: Iterable[str]):
         self.t = t
+        self.decimal_mark = get_decimal_symbol(t.lang)  # once: Babel's formatting is slow
         keys = list(answer_keys)
         self.answers = keys[:ANSWER_COLUMNS]
         self.more_answers = len(keys) > ANSWER_COLUMNS
@@ -97,5 +98,5 @@ class LeadTable:
         if isinstance(cell, datetime):
             return cell.strftime("%Y-%m-%d %H:%M:%S")
         if isinstance(cell, Money):
-            return format_decimal(cell.amount, format="0.00", locale=self.t.lang)
+            return f"{cell.amount:.2f}".replace(".", self.decimal_mark)
         return cell
