@@ -46,6 +46,7 @@ DEMO := LEADRELAY_CONFIG=$(DEMO_CONFIG)
 demo: install-runtime
 	$(DEMO) $(BIN)/python -m demo.fresh
 	$(DEMO) $(BIN)/leadrelay migrate
+	$(DEMO) $(BIN)/leadrelay costs import --days 30 > /dev/null  # the emulated Direct's month
 	@$(DEMO) $(BIN)/leadrelay dashboard --wait 60 & $(call honcho,Procfile.demo,$(DEMO))
 
 # Everything: both backends, end to end with real processes, the browser, and the unit and

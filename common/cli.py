@@ -130,10 +130,16 @@ async def _authorize(name: str, code: str) -> int:
     return await _with_store(keep)
 
 
-def _costs(settings: Settings, date_from: str, date_to: str) -> int:
+def _costs(settings: Settings, args: argparse.Namespace) -> int:
     """`costs import`: the range is checked before the database is opened."""
     try:
-        tasks = cost_commands.planned(settings, date_from, date_to)
+        if (args.days is None) == (args.date_from is None or args.date_to is None):
+            raise cost_commands.Refused("give either --from and --to, or --days")
+        if args.days is not None:
+            if args.date_from or args.date_to:
+                raise cost_commands.Refused("give either --from and --to, or --days")
+            args.date_from, args.date_to = cost_commands.last_days(settings, args.days)
+        tasks = cost_commands.planned(settings, args.date_from, args.date_to)
     except cost_commands.Refused as refused:
         print(f"costs import: {refused}", file=sys.stderr)
         return 2
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migrate: {shown(settings.database)} at schema {version}")
         return 0
     if args.command == "costs":
-        return _costs(settings, args.date_from, args.date_to)
+        return _costs(settings, args)
     if args.command == "amocrm":
         return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":

@@ -275,6 +275,19 @@ class DirectSettings(Section):
     # utm_campaign is their id or name (both without case).
     campaigns: dict[str, str] = {}
 
+    @model_validator(mode="after")
+    def _one_mapping_per_campaign(self) -> DirectSettings:
+        seen: dict[str, str] = {}
+        for key, campaign in self.campaigns.items():
+            if not campaign.strip():
+                raise ValueError(f"campaigns.{key}: give our campaign_id, not an empty text")
+            if (other := seen.setdefault(campaign_key(key), key)) != key:
+                raise ValueError(
+                    f"campaigns.{key}: the same Direct campaign as {other!r}"
+                    " (ids and names match without case)"
+                )
+        return self
+
     @property
     def enabled(self) -> bool:
         return self.token is not None

@@ -1,11 +1,12 @@
-"""`leadrelay costs import --from YYYY-MM-DD --to YYYY-MM-DD`: queue imports of Yandex
-Direct's costs of a range of the business's days; the dispatcher runs them."""
+"""`leadrelay costs import --from YYYY-MM-DD --to YYYY-MM-DD` (or `--days N`, the last N days
+with today): queue imports of Yandex Direct's costs of a range of the business's days; the
+dispatcher runs them."""
 
 from __future__ import annotations
 
 import argparse
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from common.config import Settings
 from common.cost_imports import imports, today
@@ -26,8 +27,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="queue imports of the costs of these days, both included (the dispatcher runs"
         " them, a report per 31 days at most)",
     )
-    queue.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
-    queue.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD")
+    queue.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
+    queue.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+    queue.add_argument(
+        "--days",
+        type=int,
+        metavar="N",
+        help="instead of --from/--to: the last N days of dashboard.timezone, today included",
+    )
 
 
 class Refused(ValueError):
@@ -41,6 +48,14 @@ def _day(option: str, text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise Refused(f"{option} {text!r} is not a day of the calendar") from None
+
+
+def last_days(settings: Settings, days: int) -> tuple[str, str]:
+    """`--days N` as the --from/--to it stands for: N days of the business's zone to today."""
+    if not 1 <= days <= LONGEST_DAYS:
+        raise Refused(f"--days {days}: give a number of days from 1 to {LONGEST_DAYS}")
+    now = today(settings.dashboard.zone)
+    return (now - timedelta(days=days - 1)).isoformat(), now.isoformat()
 
 
 def planned(settings: Settings, date_from: str, date_to: str) -> list[ImportDirectCosts]:

@@ -33,6 +33,7 @@ TABLES = {
     "dashboard_sessions": None,
     "dashboard_users": None,
     "crm_credentials": None,
+    "payment_checks": None,  # when reconciliation last asked about each paid lead
     "projection_settings": None,  # the zone daily_stats' days were counted in
 }
 # What a process records on opening even an empty database (the zone of its days): the

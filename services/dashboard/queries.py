@@ -66,7 +66,7 @@ def report_period(query: Mapping[str, str], today: date) -> Period:
     last = dates["date_to"] or max(today, dates["date_from"] or today)
     first = dates["date_from"] or Period.ending(last, REPORT_DAYS).first
     if first > last:
-        raise _invalid("date_from", f"must not be after date_to ({last})")
+        raise _invalid("date_from", f"must be on or before the period's last day, {last}")
     return Period(first, last)
 
 

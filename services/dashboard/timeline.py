@@ -13,7 +13,6 @@ from common.events import (
     DirectCostReported,
     LeadCreated,
     LeadCrmDeliveryFailed,
-    LeadEvent,
     LeadLost,
     LeadMergedInCrm,
     LeadRepeated,
@@ -94,7 +93,7 @@ def crm_label(t: Words, kind: str | None, connection: str | None) -> str:
 Said = tuple[str, str, str | None, str | None]  # sentence, tone, detail, another lead
 
 
-def _said(payload: LeadEvent, t: Words, currency: str | None, kinds: Mapping[str, str]) -> Said:
+def _said(payload: StoredEvent, t: Words, currency: str | None, kinds: Mapping[str, str]) -> Said:
     def money(amount: Decimal) -> str:
         return t.money(amount, currency)
 

@@ -61,7 +61,8 @@ async def admin(request: web.Request) -> web.Response:
     try:
         period, error = report_period(request.query, queries.today()), None
     except InvalidField as invalid:  # a person typed it: the default period, and why
-        period, error = report_period({}, queries.today()), invalid.message
+        fields = invalid_fields(words(request), invalid)
+        period, error = report_period({}, queries.today()), "; ".join(map(": ".join, fields))
     context = await overview(request, period) | {"period_error": error}
     status = 422 if error else 200
     return aiohttp_jinja2.render_template("admin.html", request, context, status=status)

@@ -135,3 +135,17 @@ def test_an_unknown_environment_variable_is_refused(monkeypatch):
     )
     assert proc.returncode != 0
     assert proc.stderr.strip() == "leadrelay: invalid configuration: LEADRELAY_DATABSE: no such key"
+
+
+@pytest.mark.parametrize(
+    ("campaigns", "said"),
+    [
+        ({"Spring": "a", "spring": "b"}, "the same Direct campaign as 'Spring'"),
+        ({"12345": " "}, "campaigns.12345: give our campaign_id"),
+    ],
+)
+def test_a_direct_campaign_is_mapped_once(campaigns, said):
+    with pytest.raises(ValidationError) as refused:
+        Settings(direct={"campaigns": campaigns})
+    assert said in str(refused.value)
+    assert Settings(direct={"campaigns": {"Spring": "a", "12345": "b"}}).direct.campaigns

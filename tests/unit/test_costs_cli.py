@@ -84,3 +84,26 @@ def test_without_a_direct_token_nothing_is_queued(tmp_path):
     assert refused.returncode == 2
     assert "direct.token" in refused.stderr
     assert not os.path.exists(database)
+
+
+async def test_days_is_the_last_days_of_the_zone_with_today(store):
+    done = run(store.location, "--days", "30")
+    assert done.returncode == 0, done.stderr
+    [task] = await store.read(lambda tx: tx.tasks.newest(TaskType.IMPORT_DIRECT_COSTS, 10))
+    assert isinstance(task.payload, ImportDirectCosts)
+    assert (task.payload.date_from, task.payload.date_to) == (
+        today() - timedelta(days=29),
+        today(),
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [("--days", "0"), ("--days", "5", "--from", days(1)), ("--from", days(1)), ()]
+)
+@pytest.mark.sqlite_only
+def test_days_and_dates_are_one_or_the_other(tmp_path, args):
+    database = str(tmp_path / "leadrelay.db")
+    refused = run(database, *args)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "--days" in refused.stderr
+    assert not os.path.exists(database)
