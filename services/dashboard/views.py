@@ -20,6 +20,7 @@ from services.dashboard.charts import line_chart
 from services.dashboard.connections import credential_states
 from services.dashboard.export import report_csv
 from services.dashboard.keys import QUERIES
+from services.dashboard.pages import invalid_fields, words
 from services.dashboard.queries import period_query, report_period
 
 
