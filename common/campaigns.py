@@ -19,6 +19,7 @@ class DailyRow(TypedDict):
     day: str
     campaign_id: str
     leads: int
+    repeat_leads: int
     payments: int
     revenue_minor: int
 
@@ -47,9 +48,14 @@ def fold_daily(rows: list[Mapping[str, Any]]) -> list[DailyRow]:
     days: dict[tuple[str, str], DailyRow] = {}
     for row in rows:
         name = names[campaign_key(row["campaign_id"])]
-        zero = DailyRow(day=row["day"], campaign_id=name, leads=0, payments=0, revenue_minor=0)
+        zero = DailyRow(
+            day=row["day"], campaign_id=name, leads=0, repeat_leads=0, payments=0, revenue_minor=0
+        )
         day = days.setdefault((row["day"], name), zero)
         day["leads"] += int(row["leads"])
+        # keys(): `in` on a sqlite3.Row looks among its values, not its names.
+        has_repeats = "repeat_leads" in row.keys()  # noqa: SIM118
+        day["repeat_leads"] += int(row["repeat_leads"]) if has_repeats else 0
         day["payments"] += int(row["payments"])
         day["revenue_minor"] += int(row["revenue_minor"])
     return list(days.values())

@@ -23,6 +23,9 @@ class LeadCreated:
 
     type: ClassVar[EventType] = EventType.LEAD_CREATED
     lead: NewLead
+    # Its phone or e-mail was on an earlier lead when it came (decided at intake, kept in the
+    # event so a replay counts it alike); leads from before this flag read as first ones.
+    repeat: bool = False
 
 
 @dataclass(frozen=True, slots=True)

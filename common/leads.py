@@ -70,7 +70,8 @@ class LeadService:
         # UUIDv7 ids grow with time, so each new lead lands at the end of every index keyed
         # by it (leads, events, tasks) instead of on a random page of an ever larger tree.
         lead_id = str(uuid7())
-        event = tx.events.append(lead_id, 0, LeadCreated(lead), metadata)
+        repeat = tx.leads.recent_with_contact(None, lead.phone, lead.email, "") is not None
+        event = tx.events.append(lead_id, 0, LeadCreated(lead, repeat), metadata)
         tx.project(event)
         task_id = tx.tasks.enqueue(SendToCrm(), lead_id=lead_id)
         return lead_id, task_id

@@ -42,6 +42,24 @@ class Period:
         """The period as stored UTC times [since, until)."""
         return bounds(self.first, self.last, zone)
 
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Period:
+        """The period of as many days just before this one: what it is compared with."""
+        return Period.ending(self.first - timedelta(days=1), self.days)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report counts: every lead, or one campaign's (compared without case), or the
+    leads of one utm_source ('' for those without one). Direct's costs are not known per
+    source: a report of one source has none."""
+
+    campaign: str | None = None
+    source: str | None = None
+
 
 def money(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(CENT, ROUND_HALF_UP)
@@ -57,6 +75,7 @@ class Figures:
     money, and the currencies the money is in."""
 
     leads: int = 0
+    repeat_leads: int = 0  # their phone or e-mail was on an earlier lead when they came
     sales: int = 0
     revenue_minor: int = 0  # kopecks, as daily_stats counts them
     lost: int = 0
@@ -102,6 +121,8 @@ class Figures:
         tenth); None where a measure has no meaning (nothing to divide by, or no cost)."""
         return {
             "leads": self.leads,
+            "unique_leads": self.leads - self.repeat_leads,
+            "repeat_leads": self.repeat_leads,
             "sales": self.sales,
             "revenue": money(self.revenue),
             "lost": self.lost,
@@ -138,26 +159,32 @@ class Report:
     campaigns: list[CampaignLine]  # most leads first, then most cost
     totals: Figures
     days: list[tuple[str, Figures]]  # the days with any figure, in order
+    # Each line's days with any figure, by the line's name: what the overview's charts draw.
+    line_days: dict[str, dict[str, Figures]] = field(default_factory=dict)
 
 
-def campaign_report(tx: Tx, period: Period, overrides: Mapping[str, str]) -> Report:
+def campaign_report(
+    tx: Tx, period: Period, overrides: Mapping[str, str], scope: Scope | None = None
+) -> Report:
     """The report, read in one snapshot, in the store's days (`tx.zone`). Leads, sales and
-    revenue come from `daily_stats`, lost leads by the day they came, costs by Direct's day;
+    revenue come from `source_stats`, lost leads by the day they came, costs by Direct's day;
     the revenue's currencies are those of the period's payments."""
-    zone = tx.zone
+    zone, scope = tx.zone, scope or Scope()
     since, until = period.bounds(zone)
-    costs = tx.costs.between(period.first, period.last)
-    mapping = CostService.campaign_map(tx, overrides, since, until, costs)
     report = _Builder(zone)
-    for day in fold_daily(tx.stats.days(period.first.isoformat(), period.last.isoformat())):
+    first, last = period.first.isoformat(), period.last.isoformat()
+    for day in fold_daily(tx.stats.by_source(first, last, scope.source)):
         figures = report.cell(day["campaign_id"], day["day"])
         figures.leads += day["leads"]
+        figures.repeat_leads += day["repeat_leads"]
         figures.sales += day["payments"]
         figures.revenue_minor += day["revenue_minor"]
-    for lost in tx.leads.lost_by_minute(since, until):
+    for lost in tx.leads.lost_by_minute(since, until, scope.source):
         report.cell(lost["campaign_id"], report.local_day(lost["minute"])).lost += lost["leads"]
-    report.add_costs(costs, mapping)
-    built = report.build(period)
+    if scope.source is None:
+        costs = tx.costs.between(period.first, period.last)
+        report.add_costs(costs, CostService.campaign_map(tx, overrides, since, until, costs))
+    built = report.build(period, scope.campaign)
     _add_currencies(built, tx, since, until, report)
     return built
 
@@ -249,15 +276,22 @@ class _Builder:
             figures.impressions += cost.impressions
             figures.cost_currencies.add(cost.currency)
 
-    def build(self, period: Period) -> Report:
+    def build(self, period: Period, campaign: str | None = None) -> Report:
+        """The report of every line, or of one campaign's alone."""
+        only = None if campaign is None else ("ours", campaign_key(campaign))
         totals = Figures()
         days: dict[str, Figures] = {}
+        line_days: dict[str, dict[str, Figures]] = {}
         for (key, day), figures in self.cells.items():
-            self.lines[key].figures.add(figures)
+            if only is not None and key != only:
+                continue
+            line = self.lines[key]
+            line.figures.add(figures)
+            line_days.setdefault(line.name, {})[day] = figures
             days.setdefault(day, Figures()).add(figures)
             totals.add(figures)
         campaigns = sorted(
-            self.lines.values(),
+            (line for key, line in self.lines.items() if only is None or key == only),
             key=lambda line: (-line.figures.leads, -line.figures.cost_micros, line.name),
         )
-        return Report(period, campaigns, totals, sorted(days.items()))
+        return Report(period, campaigns, totals, sorted(days.items()), line_days)

@@ -27,6 +27,8 @@ T = TypeVar("T", bound="DataclassInstance")
 
 def event_data(payload: StoredEvent) -> JsonObject:
     """An event's `data` column."""
+    if isinstance(payload, LeadCreated) and payload.repeat:
+        return _object(payload.lead) | {"repeat": True}  # beside the submission's fields
     if isinstance(payload, LeadCreated | LeadRepeated):
         return _object(payload.lead)  # the submission's fields, flat, as ever
     return _object(payload)
@@ -35,7 +37,7 @@ def event_data(payload: StoredEvent) -> JsonObject:
 def event_of(type: EventType, data: JsonObject) -> StoredEvent:
     """The event a row's `type` and `data` hold."""
     if type == EventType.LEAD_CREATED:
-        return LeadCreated(_build(NewLead, data))
+        return LeadCreated(_build(NewLead, data), repeat=data.get("repeat") is True)
     if type == EventType.LEAD_REPEATED:
         return LeadRepeated(_build(NewLead, data))
     return _build(EVENT_CLASSES[type], data)

@@ -24,6 +24,7 @@ TABLES = {
     "leads": None,
     "campaign_stats": None,
     "daily_stats": None,
+    "source_stats": None,
     "direct_costs": None,
     "tasks": "id",
     "idempotency_keys": None,

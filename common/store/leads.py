@@ -15,7 +15,7 @@ from common.store.sql import Row, Sql, loads
 
 SELECT = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads"
 # Columns the store keeps beside a lead's own, for comparing: its e-mail and name folded
-# (common.contacts.fold; migration 0018), written by the projection from the same event.
+# (common.contacts.fold; migration 0019), written by the projection from the same event.
 KEY_COLUMNS = ("email_key", "name_key")
 # How each kind of search is asked (common.search): a whole phone, e-mail or id through its
 # index; a part of a name, e-mail or phone as a substring, which reads every row it filters.
@@ -132,12 +132,13 @@ class LeadRows:
         return None if row is None else lead_from_row(row)
 
     def recent_with_contact(
-        self, campaign_id: str, phone: str | None, email: str | None, since: str
+        self, campaign_id: str | None, phone: str | None, email: str | None, since: str
     ) -> str | None:
-        """The first lead of this campaign (compared without case) since `since` with this
-        phone or this email (compared without case: `Ivan@x.ru` is `ivan@x.ru`)."""
+        """The first lead of this campaign (compared without case; None: of any) since
+        `since` with this phone or this email (compared without case: `Ivan@x.ru` is
+        `ivan@x.ru`)."""
         found = []
-        key = campaign_key(campaign_id)
+        key = None if campaign_id is None else campaign_key(campaign_id)
         for column, value in (("phone", phone), ("email_key", fold(email))):
             if value:
                 # Folded here, not by SQL lower(): SQLite's folds ASCII only. The window is
@@ -150,7 +151,7 @@ class LeadRows:
                 found += [
                     (row["created_at"], row["id"])
                     for row in rows
-                    if campaign_key(row["campaign_id"]) == key
+                    if key is None or campaign_key(row["campaign_id"]) == key
                 ][:1]
         return min(found)[1] if found else None
 
@@ -239,12 +240,13 @@ class LeadRows:
             (since, until, other_than),
         )
 
-    def lost_by_minute(self, since: str, until: str) -> list[Row]:
+    def lost_by_minute(self, since: str, until: str, source: str | None = None) -> list[Row]:
         """campaign_id, `minute` and how many (`leads`) of the leads that came in the period
-        then and are lost."""
+        then and are lost; of one utm_source ('' for none) when asked."""
+        where = "" if source is None else " AND coalesce(utm_source, '') = ?"
         return self.sql.all(
             "SELECT campaign_id, substr(created_at, 1, 16) AS minute, count(*) AS leads"
-            " FROM leads WHERE status = 'lost' AND created_at >= ? AND created_at < ?"
+            f" FROM leads WHERE status = 'lost' AND created_at >= ? AND created_at < ?{where}"
             " GROUP BY campaign_id, minute",
-            (since, until),
+            (since, until) if source is None else (since, until, source),
         )

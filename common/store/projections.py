@@ -82,6 +82,20 @@ def _bump_day(sql: Sql, day: date, campaign_id: str, **deltas: int) -> None:
     _add(sql, "daily_stats", {"day": day.isoformat(), "campaign_id": campaign_id}, **deltas)
 
 
+def _bump_source(sql: Sql, day: date, campaign_id: str, source: str | None, **deltas: int) -> None:
+    """The day's counters of the campaign's leads from one utm_source ('' for none): what the
+    overview reads, filtered by source or summed over them."""
+    keys = {"day": day.isoformat(), "campaign_id": campaign_id, "utm_source": source or ""}
+    _add(sql, "source_stats", keys, **deltas)
+
+
+def _paid_day(sql: Sql, event: Event, campaign: str, day: date, **deltas: int) -> None:
+    """A sale's counters moved on its day: the campaign's, the day's and its source's."""
+    _bump_both(sql, campaign, day, **deltas)
+    source = sql.value("SELECT utm_source FROM leads WHERE id = ?", (event.stream_id,))
+    _bump_source(sql, day, campaign, None if source is None else str(source), **deltas)
+
+
 def _update_lead(
     sql: Sql,
     event: Event,
@@ -113,7 +127,9 @@ def _update_lead(
     return str(campaign)
 
 
-def _lead_created(sql: Sql, event: Event, lead: NewLead, zone: ZoneInfo) -> None:
+def _lead_created(
+    sql: Sql, event: Event, lead: NewLead, zone: ZoneInfo, repeat: bool = False
+) -> None:
     sql.run(
         INSERT_LEAD,
         (
@@ -130,7 +146,9 @@ def _lead_created(sql: Sql, event: Event, lead: NewLead, zone: ZoneInfo) -> None
             fold(lead.name),
         ),
     )
-    _bump_both(sql, lead.campaign_id, day_of(event.created_at, zone), leads=1)
+    day = day_of(event.created_at, zone)
+    _bump_both(sql, lead.campaign_id, day, leads=1)
+    _bump_source(sql, day, lead.campaign_id, lead.utm_source, leads=1, repeat_leads=int(repeat))
 
 
 def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
@@ -170,7 +188,9 @@ def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered, zone
         payment_deal_id=payment.deal_id,
     )
     revenue = minor_units(payment.amount)
-    _bump_both(sql, campaign, day_of(payment.paid_at, zone), payments=1, revenue_minor=revenue)
+    _paid_day(
+        sql, event, campaign, day_of(payment.paid_at, zone), payments=1, revenue_minor=revenue
+    )
 
 
 def _payment_amount(
@@ -187,7 +207,7 @@ def _payment_amount(
         payment_pending=0,
     )
     delta = minor_units(amount) - minor_units(previous)
-    _bump_both(sql, campaign, day_of(event.payload.paid_at, zone), revenue_minor=delta)
+    _paid_day(sql, event, campaign, day_of(event.payload.paid_at, zone), revenue_minor=delta)
 
 
 def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed, zone: ZoneInfo) -> None:
@@ -203,7 +223,9 @@ def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed, zone: 
         payment_deal_id=None,
     )
     revenue = -minor_units(reversed_.amount)
-    _bump_both(sql, campaign, day_of(reversed_.paid_at, zone), payments=-1, revenue_minor=revenue)
+    _paid_day(
+        sql, event, campaign, day_of(reversed_.paid_at, zone), payments=-1, revenue_minor=revenue
+    )
 
 
 def _lead_lost(sql: Sql, event: Event) -> None:
@@ -228,8 +250,8 @@ def _conversion_processed(sql: Sql, event: Event, linked: Linked) -> None:
 def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
     """Apply one event to the projections, by its type; `zone` decides the days."""
     match event.payload:
-        case LeadCreated(lead=lead):
-            _lead_created(sql, event, lead, zone)
+        case LeadCreated(lead=lead, repeat=repeat):
+            _lead_created(sql, event, lead, zone, repeat)
         case LeadRepeated():
             _update_lead(sql, event)  # on the timeline; the lead itself does not change
         case LeadSentToCrm() as sent:

@@ -23,6 +23,7 @@ PROJECTIONS = {
     "leads": ("id",),
     "campaign_stats": ("campaign_id",),
     "daily_stats": ("day", "campaign_id"),
+    "source_stats": ("day", "campaign_id", "utm_source"),
     "direct_costs": ("day", "direct_campaign_id"),
 }
 Progress = Callable[[int], None]

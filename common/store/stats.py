@@ -46,3 +46,29 @@ class Stats:
             " WHERE day >= ? AND day <= ? ORDER BY day",
             (first, last),
         )
+
+    def by_source(self, first: str, last: str, source: str | None = None) -> list[Row]:
+        """Per-day counters of the days from `first` to `last` (YYYY-MM-DD, both included),
+        summed over the sources, or of one (`source`; '' for leads without one): day,
+        campaign_id, leads, repeat_leads, payments, revenue_minor."""
+        where, params = "day >= ? AND day <= ?", [first, last]
+        if source is not None:
+            where, params = f"{where} AND utm_source = ?", [*params, source]
+        rows = self.sql.all(
+            "SELECT day, campaign_id, sum(leads) AS leads, sum(repeat_leads) AS repeat_leads,"
+            " sum(payments) AS payments, sum(revenue_minor) AS revenue_minor"
+            f" FROM source_stats WHERE {where} GROUP BY day, campaign_id ORDER BY day",
+            params,
+        )
+        counts = ("leads", "repeat_leads", "payments", "revenue_minor")
+        # int(): PostgreSQL sums are numeric (Decimal).
+        return [dict(row) | {name: int(row[name]) for name in counts} for row in rows]
+
+    def sources(self, first: str, last: str) -> list[str]:
+        """The utm_sources of the leads and sales of the days from `first` to `last`."""
+        rows = self.sql.all(
+            "SELECT DISTINCT utm_source FROM source_stats WHERE day >= ? AND day <= ?"
+            " ORDER BY utm_source",
+            (first, last),
+        )
+        return [str(row["utm_source"]) for row in rows]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.dashboard import formats
+from services.dashboard.overview_words import OVERVIEW
 
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
@@ -925,6 +926,7 @@ CATALOGUE: dict[str, dict[str, Text]] = {
         **QUEUE[lang],
         **ERRORS[lang],
         **ACCESS[lang],
+        **OVERVIEW[lang],
         **LISTS[lang],
     }
     for lang in LANGUAGES

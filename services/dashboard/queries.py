@@ -14,7 +14,7 @@ from common.days import today as today_in
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
 from common.reconciling import Reading
-from common.report import Period, Report, campaign_report
+from common.report import Period, Report, Scope, campaign_report
 from common.search import read_search
 from common.store import LeadFilter, Store, Tx
 from common.store.sql import Row
@@ -68,6 +68,45 @@ def report_period(query: Mapping[str, str], today: date) -> Period:
     if first > last:
         raise _invalid("date_from", f"must be on or before the period's last day, {last}")
     return Period(first, last)
+
+
+PRESETS = ("today", "yesterday", "7", "30", "90")  # the overview's periods; else a custom one
+
+
+def overview_period(query: Mapping[str, str], today: date) -> tuple[Period, str]:
+    """The overview's period and which of PRESETS it is ("custom" for typed dates):
+    `period` names a preset; `date_from`/`date_to` without one are a custom range."""
+    typed = query.get("date_from") or query.get("date_to")
+    preset = query.get("period") or ("custom" if typed else "30")
+    if preset == "today":
+        return Period(today, today), preset
+    if preset == "yesterday":
+        yesterday = today - timedelta(days=1)
+        return Period(yesterday, yesterday), preset
+    if preset in PRESETS:
+        return Period.ending(today, int(preset)), preset
+    if preset != "custom":
+        raise _invalid("period", f"must be one of {', '.join(PRESETS)} or custom")
+    return report_period(query, today), preset
+
+
+def overview_scope(query: Mapping[str, str]) -> Scope:
+    """The overview's filters: a campaign, a utm_source (NO_SOURCE for leads without one)."""
+    source = query.get("source") or None
+    return Scope(query.get("campaign") or None, "" if source == NO_SOURCE else source)
+
+
+NO_SOURCE = "-"
+
+
+def overview_query(period: Period, preset: str, scope: Scope) -> dict[str, str]:
+    """The overview's choices as query parameters: links keep them."""
+    found = {"period": preset} if preset != "custom" else period_query(period)
+    if scope.campaign:
+        found["campaign"] = scope.campaign
+    if scope.source is not None:
+        found["source"] = scope.source or NO_SOURCE
+    return found
 
 
 def period_query(period: Period) -> dict[str, str]:
@@ -164,6 +203,22 @@ class DashboardQueries:
         """The campaign report for the period: one read snapshot."""
         overrides = self.settings.direct.campaigns
         return await self.store.read(lambda tx: campaign_report(tx, period, overrides))
+
+    async def overview(self, period: Period, scope: Scope) -> tuple[Report, Report, list[str]]:
+        """The period's report and the previous period's (as many days just before), for
+        the scope, and the utm_sources the two periods have: one read snapshot."""
+        overrides = self.settings.direct.campaigns
+        before = period.previous()
+
+        def read(tx: Tx) -> tuple[Report, Report, list[str]]:
+            sources = tx.stats.sources(before.first.isoformat(), period.last.isoformat())
+            return (
+                campaign_report(tx, period, overrides, scope),
+                campaign_report(tx, before, overrides, scope),
+                sources,
+            )
+
+        return await self.store.read(read)
 
     async def export(self, where: LeadFilter, batch: int = 1000) -> AsyncIterator[Lead]:
         """Every matching lead, newest first, a batch at a time (keyset, not OFFSET)."""

@@ -13,15 +13,23 @@ from common.contacts import mask_email, mask_phone
 from common.errors import InvalidField
 from common.events import DirectCostReported
 from common.model import Event, Lead
-from common.report import Period
+from common.report import Period, Scope
 from common.store import Tx
-from services.dashboard import auth, i18n
-from services.dashboard.charts import line_chart
+from common.store.tasks import PendingGroup
+from services.dashboard import auth, headline, i18n
 from services.dashboard.connections import credential_states
 from services.dashboard.export import report_csv
 from services.dashboard.keys import QUERIES
 from services.dashboard.pages import invalid_fields, words
-from services.dashboard.queries import period_query, report_period
+from services.dashboard.queries import (
+    NO_SOURCE,
+    PRESETS,
+    overview_period,
+    overview_query,
+    overview_scope,
+    period_query,
+    report_period,
+)
 
 
 def url(request: web.Request, name: str) -> str:
@@ -57,46 +65,66 @@ async def set_language(request: web.Request) -> web.StreamResponse:
 
 
 async def admin(request: web.Request) -> web.Response:
-    """The overview; its campaign table covers `date_from`..`date_to` (the last 30 days)."""
+    """The overview of a period (`period`: a preset, or `date_from`..`date_to`; the last 30
+    days by default), of every lead or one `campaign`'s or one `source`'s."""
     queries = request.app[QUERIES]
     try:
-        period, error = report_period(request.query, queries.today()), None
+        period, preset = overview_period(request.query, queries.today())
+        error = None
     except InvalidField as invalid:  # a person typed it: the default period, and why
         fields = invalid_fields(words(request), invalid)
-        period, error = report_period({}, queries.today()), "; ".join(map(": ".join, fields))
-    context = await overview(request, period) | {"period_error": error}
+        (period, preset), error = (
+            overview_period({}, queries.today()),
+            "; ".join(map(": ".join, fields)),
+        )
+    context = await overview(request, period, preset, overview_scope(request.query))
     status = 422 if error else 200
+    context["period_error"] = error
     return aiohttp_jinja2.render_template("admin.html", request, context, status=status)
 
 
-async def overview(request: web.Request, period: Period) -> dict[str, object]:
+async def overview(
+    request: web.Request, period: Period, preset: str, scope: Scope
+) -> dict[str, object]:
     queries = request.app[QUERIES]
-    t = i18n.translator(i18n.language(request.cookies.get(i18n.COOKIE)))
-    daily = await queries.daily()
-    charts = {
-        metric: line_chart(daily["days"], daily["series"][metric], t(f"per_day_{metric}"))
-        for metric in ("leads", "payments", "revenue")
-    }
-
+    t = words(request)
     settings = request.app[appkeys.SETTINGS]
 
     def read(tx: Tx) -> dict[str, object]:
         return {
-            "totals": CampaignService.totals(tx),
             "campaigns": CampaignService.stats(tx),
             "latest_leads": [masked(lead) for lead in tx.leads.latest(10)],
             "latest_events": [(e, lead_of(e)) for e in tx.events.latest(10)],
             "connections": credential_states(settings, tx.credentials.all()),
+            "queue": waiting(tx.tasks.pending_groups()),
         }
 
     page = await request.app[appkeys.STORE].read(read)
-    report = await queries.report(period)
+    report, previous, sources = await queries.overview(period, scope)
+    chosen = overview_query(period, preset, scope)
     return page | {
         "health": await queries.health(),
-        "charts": charts,
         "report": report,
+        "previous": previous,
+        "cards": headline.cards(report, previous, t),
+        "charts": headline.charts(report, t),
         "period": period_query(period),
+        "preset": preset,
+        "presets": [(name, urlencode(chosen | {"period": name})) for name in PRESETS],
+        "scope": scope,
+        "sources": sources,
+        "no_source": NO_SOURCE,
+        "previous_lines": {line.name: line.figures.measures() for line in previous.campaigns},
         "report_csv": f"/admin/campaigns.csv?{urlencode(period_query(period))}",
+    }
+
+
+def waiting(groups: list[PendingGroup]) -> dict[str, int]:
+    """Pending tasks: due now, apart from those waiting on purpose (a backoff, a check's
+    interval)."""
+    return {
+        "due": sum(g.count for g in groups if g.due),
+        "waiting": sum(g.count for g in groups if not g.due),
     }
 
 

@@ -1,6 +1,6 @@
 """The contract of finding leads on every backend: the search (a phone, an e-mail or a name,
 without case), the total of a filter, the keys of the leads' answers, the repeat check's
-e-mail without case, and the folded contacts migration 0018 gives the leads stored before it."""
+e-mail without case, and the folded contacts migration 0019 gives the leads stored before it."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ BEFORE = (
 
 @pytest.fixture
 def unmigrated(request, database, tmp_path: Path) -> str:
-    """A database of this test's backend at the migration before 0018's."""
+    """A database of this test's backend at the migration before 0019's."""
     if backend(database) == "sqlite":
         path = tmp_path / "before.db"
         migrate_sqlite(path, upto=KEYS - 1)
@@ -151,7 +151,7 @@ def unmigrated(request, database, tmp_path: Path) -> str:
     return url
 
 
-async def test_leads_stored_before_0018_get_their_contacts_folded(unmigrated):
+async def test_leads_stored_before_0019_get_their_contacts_folded(unmigrated):
     now = clock.now_iso()
     execute(unmigrated, BEFORE, ("l1", "ИВАН Петров", "Ivan.Petrov@Example.ru", now, now))
     execute(unmigrated, BEFORE, ("l2", None, None, now, now))

@@ -303,7 +303,7 @@ async def test_the_overview_shows_cost_and_singles_out_cost_without_revenue(dash
     orphan = re.search(r'<tr class="([^"]*)" data-campaign="Direct: Orphan">(.*?)</tr>', html, re.S)
     assert orphan[1] == "no-revenue"  # a class, and a word: not colour alone
     assert "Директ: Orphan" in orphan[2] and "расход без выручки" in orphan[2]
-    assert '"num cost">250.00<' in orphan[2] and '"num romi">-100.0%<' in orphan[2]
+    assert '"num cost">250\xa0₽<' in orphan[2] and '"num romi">-100\xa0%<' in orphan[2]
     assert 'id="campaign-totals"' in html
     assert f'href="/admin/campaigns.csv?date_from={ago(29)}&amp;date_to={today()}"' in html
     narrow = await (await dash.get(f"/admin?date_from={ago(2)}&date_to={ago(2)}")).text()
@@ -318,7 +318,7 @@ async def test_a_cost_stream_is_no_lead(dash, store, database):
     await log_in(dash)
     html = await (await dash.get("/admin")).text()
     latest = re.search(r'id="latest-events">(.*?)</table>', html, re.S)[1]
-    assert "DIRECT_COST_REPORTED" in latest and "direct:1001" in latest
+    assert "Расходы Директа за день" in latest and "direct:1001" in latest
     assert 'href="/admin/leads/direct:1001"' not in latest
     assert (await dash.get("/admin/leads/direct:1001")).status == 404
     assert (await dash.get("/api/v1/leads/direct:1001/events", headers=AUTH)).status == 404

@@ -9,6 +9,7 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from common import clock
 from common.campaigns import CampaignService
 from common.config import Settings
 from common.events import LeadSentToCrm, PaymentRegistered
@@ -170,18 +171,20 @@ async def test_admin_numbers_equal_the_database(dash, store):
     await log_in(dash)
     html = await (await dash.get("/admin")).text()
     total_leads = rows(store.location, "SELECT count(*) AS n FROM leads")[0]["n"]
-    total_events = rows(store.location, "SELECT count(*) AS n FROM events")[0]["n"]
-    assert f'id="total-leads">{total_leads}<' in html
-    assert f'id="total-events">{total_events}<' in html
+    assert card(html, "leads") == str(total_leads) == "4"
+    assert card(html, "sales") == "2" and card(html, "lead_to_sale") == "50\xa0%"
     spring = re.search(r'data-campaign="spring">(.*?)</tr>', html, re.S)[1]
     assert '"num leads">3<' in spring and '"num payments">1<' in spring
-    assert '"num revenue">1 500.50<' in spring and '"num conversion">33.3%<' in spring
+    assert '"num revenue">1\xa0500,50\xa0₽<' in spring
+    assert '"num conversion">33,3\xa0%<' in spring
     autumn = re.search(r'data-campaign="autumn">(.*?)</tr>', html, re.S)[1]
-    assert '"num revenue">99.99<' in autumn and '"num conversion">100.0%<' in autumn
-    pending = rows(store.location, "SELECT count(*) AS n FROM tasks WHERE status = 'pending'")[0][
-        "n"
-    ]
-    assert f'id="tasks-pending">{pending}<' in html and pending == 4
+    assert '"num revenue">99,99\xa0₽<' in autumn and '"num conversion">100\xa0%<' in autumn
+    due = rows(
+        store.location,
+        "SELECT count(*) AS n FROM tasks WHERE status = 'pending' AND run_after <= ?",
+        (stored(clock.now()),),
+    )[0]["n"]
+    assert f'id="tasks-due">{due}<' in html and due == 4
     assert html.count("<polyline") >= 3  # the charts are drawn
 
 
@@ -292,11 +295,11 @@ async def test_one_campaign_spelt_in_two_cases_is_one_row(dash, store):
 async def test_language_switch_is_remembered(dash):
     await log_in(dash)
     html = await (await dash.get("/admin")).text()
-    assert "Всего заявок" in html
+    assert "Новые клиенты" in html
     token = csrf_of(html)
     resp = await dash.post("/lang", data={"csrf_token": token, "lang": "en", "next": "/admin"})
     assert resp.status == 200
-    assert "Total leads" in await resp.text()
+    assert "New clients" in await resp.text()
     assert "Retry all failed" in await (await dash.get("/admin/tasks")).text()
 
 
@@ -397,3 +400,10 @@ async def test_a_csv_export_that_fails_midway_is_cut_not_patched(dash, store):
     assert resp.status == 200
     with pytest.raises(aiohttp.ClientPayloadError):  # not a hang, not a complete-looking file
         await asyncio.wait_for(resp.read(), 10)
+
+
+def card(html: str, key: str) -> str:
+    """A headline card's value on the overview."""
+    found = re.search(rf'data-card="{key}">.*?<b class="value">(.*?)</b>', html, re.S)
+    assert found, key
+    return found[1]

@@ -8,8 +8,10 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from common.contacts import fold
+from common.days import day_of
 from common.store.migrations import Migration, SchemaTooNew, pending
 from common.store.migrations import migrations as all_migrations
 from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, is_busy, pragmas
@@ -48,7 +50,9 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | 
         for pragma in pragmas(busy_timeout):
             conn.execute(pragma)
         _enable_wal(conn, busy_timeout)
-        # Python's fold for data a migration keeps folded (0018): SQLite's lower() folds
+        # The day of a stored time in a zone, for data a migration counts by day (0018).
+        conn.create_function("local_day", 2, _local_day, deterministic=True)
+        # Python's fold for data a migration keeps folded (0019): SQLite's lower() folds
         # ASCII letters alone, and the projection folds with this same function.
         conn.create_function("fold_case", 1, fold, deterministic=True)
         conn.execute("BEGIN EXCLUSIVE")
@@ -67,6 +71,10 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | 
         return int(version)
     finally:
         conn.close()
+
+
+def _local_day(moment: str | None, zone: str) -> str | None:
+    return None if moment is None else day_of(moment, ZoneInfo(zone)).isoformat()
 
 
 def _enable_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
