@@ -30,11 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import percentiles  # noqa: E402
 from common.config import DashboardSettings  # noqa: E402
+from common.contacts import fold  # noqa: E402
 from common.days import day_of  # noqa: E402
 from common.store.sqlite.migrate import migrate  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 CAMPAIGNS = [f"campaign-{n:02d}" for n in range(20)]
+FIRST = ["Иван", "Ольга", "Пётр", "Анна", "Сергей", "Мария", "Дмитрий", "Елена"]
+LAST = ["Петров", "Смирнова", "Иванов", "Кузнецова", "Попов", "Соколова", "Лебедев"]
 START = datetime.now(UTC) - timedelta(days=365)
 
 
@@ -62,7 +65,14 @@ def build(path: Path, leads: int) -> None:
             created = START + step * n
             campaign = CAMPAIGNS[n % len(CAMPAIGNS)]
             stamps = [iso(created + timedelta(seconds=s)) for s in (0, 1, 3600, 3700)]
-            data = {"campaign_id": campaign, "name": "Client", "phone": f"+7916{n % 10**7:07d}"}
+            name = f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]}"
+            # Half the leads have an e-mail, some of them typed with capitals.
+            email = None if n % 2 == 0 else f"client{n}@example.ru"
+            if n % 4 == 1:
+                email = f"Client{n}@Example.ru"
+            data = {"campaign_id": campaign, "name": name, "phone": f"+7916{n % 10**7:07d}"}
+            if email:
+                data["email"] = email
             kinds = [
                 ("LEAD_CREATED", data),
                 ("LEAD_SENT_TO_CRM", {"connection": "amo", "crm_lead_id": str(n)}),
@@ -87,8 +97,11 @@ def build(path: Path, leads: int) -> None:
                     lead_id,
                     campaign,
                     status,
-                    "Client",
+                    name,
                     data["phone"],
+                    email,
+                    fold(email),
+                    fold(name),
                     "1",
                     str(n),
                     amount,
@@ -114,10 +127,11 @@ def build(path: Path, leads: int) -> None:
             )
         conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", events)
         conn.executemany(
-            "INSERT INTO leads (id, campaign_id, status, name, phone, crm_connection,"
-            " crm_lead_id, payment_amount, payment_currency, paid_at, conversion_status,"
-            " created_at, updated_at, version) VALUES (?,?,?,?,?,'amo',?,?,?,?,?,?,?,?)",
-            [r[:5] + r[6:] for r in lead_rows],
+            "INSERT INTO leads (id, campaign_id, status, name, phone, email, email_key, name_key,"
+            " crm_connection, crm_lead_id, payment_amount, payment_currency, paid_at,"
+            " conversion_status, created_at, updated_at, version)"
+            " VALUES (?,?,?,?,?,?,?,?,'amo',?,?,?,?,?,?,?,?)",
+            [r[:8] + r[9:] for r in lead_rows],
         )
         conn.executemany(
             "INSERT INTO tasks (type, payload, status, attempts, max_attempts, run_after,"
@@ -127,13 +141,14 @@ def build(path: Path, leads: int) -> None:
         print(f"  {min(chunk + 50_000, leads):>9} leads, {position:>9} events", flush=True)
     conn.execute(
         "INSERT INTO campaign_stats (campaign_id, leads, leads_delivered, delivery_failed,"
-        " payments, revenue_minor, lost, conversions_uploaded) SELECT campaign_id, count(*),"
-        " count(*), 0,"
+        " payments, revenue_minor, lost, conversions_uploaded)"
+        " SELECT campaign_id, count(*), count(*), 0,"
         " sum(status = 'paid'), sum(CASE WHEN status = 'paid' THEN 150000 ELSE 0 END), 0,"
         " sum(coalesce(conversion_status = 'uploaded', 0)) FROM leads GROUP BY campaign_id"
     )
     conn.execute(
-        "INSERT INTO daily_stats SELECT local_day(created_at), campaign_id, count(*),"
+        "INSERT INTO daily_stats (day, campaign_id, leads, payments, revenue_minor)"
+        " SELECT local_day(created_at), campaign_id, count(*),"
         " sum(status = 'paid'), sum(CASE WHEN status = 'paid' THEN 150000 ELSE 0 END)"
         " FROM leads GROUP BY 1, 2"
     )
@@ -199,6 +214,16 @@ async def measure(path: Path, runs: int) -> None:
             "/admin",
             "/admin/leads",
             "/admin/leads?campaign=campaign-03&status=paid",
+            # The search: a whole phone and a whole e-mail through their indexes; a part
+            # of a name, of an e-mail or of a phone reads every row for the total.
+            "/admin/leads?q=8+(916)+012-34-57",
+            "/admin/leads?q=CLIENT123457%40example.ru",
+            "/admin/leads?q=петров",
+            "/admin/leads?q=петров&campaign=campaign-03",
+            "/admin/leads?q=client12345",
+            "/admin/leads?q=34567",
+            "/admin/leads?q=nobody",
+            "/api/v1/leads?q=петров",
             f"/admin/leads/{lead_id}",
             "/admin/tasks",
             "/api/v1/stats",
@@ -206,6 +231,8 @@ async def measure(path: Path, runs: int) -> None:
         for page in pages:
             print(f"  {page[:48]:<48} {percentiles(await timed(http, base + page, runs))}")
         await export_all(http, base, pid)
+        for query in ("campaign=campaign-03", "q=петров", ""):
+            await export_xlsx(http, base, pid, query)
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -226,6 +253,22 @@ async def export_all(http: aiohttp.ClientSession, base: str, pid: int) -> None:
     took = time.perf_counter() - started
     print(
         f"  /admin/leads.csv: {lines - 1} rows, {size >> 20} MiB in {took:.1f} s;"
+        f" dashboard peak RSS {before:.0f} MiB before, {peak_rss_mib(pid):.0f} MiB after"
+    )
+
+
+async def export_xlsx(http: aiohttp.ClientSession, base: str, pid: int, query: str) -> None:
+    """An XLSX of a filtered set: written to a temporary file, then streamed."""
+    before = peak_rss_mib(pid)
+    started, size = time.perf_counter(), 0
+    timeout = aiohttp.ClientTimeout(total=1800)  # nothing is sent until the file is whole
+    async with http.get(f"{base}/admin/leads.xlsx?{query}", timeout=timeout) as resp:
+        assert resp.status == 200
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            size += len(chunk)
+    took = time.perf_counter() - started
+    print(
+        f"  /admin/leads.xlsx?{query}: {size >> 20} MiB in {took:.1f} s;"
         f" dashboard peak RSS {before:.0f} MiB before, {peak_rss_mib(pid):.0f} MiB after"
     )
 

@@ -26,6 +26,13 @@ def normalise_email(raw: str) -> str:
         raise ValueError(str(error)) from error
 
 
+def fold(text: str | None) -> str | None:
+    """How an e-mail or a name compares: without case, so `Ivan@x.ru` is `ivan@x.ru` and
+    «ИВАН» is «Иван». Python's lower(), kept beside the value (`leads.email_key`,
+    `leads.name_key`): SQLite's own lower() folds ASCII letters alone."""
+    return None if text is None else text.lower()
+
+
 def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone

@@ -6,12 +6,27 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from common.contacts import fold
 from common.days import bounds
 from common.errors import LeadNotFound
 from common.model import LEAD_COLUMNS, Lead, LeadStatus, campaign_key
+from common.search import LeadSearch, SearchKind
 from common.store.sql import Row, Sql, loads
 
 SELECT = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads"
+# Columns the store keeps beside a lead's own, for comparing: its e-mail and name folded
+# (common.contacts.fold; migration 0019), written by the projection from the same event.
+KEY_COLUMNS = ("email_key", "name_key")
+# How each kind of search is asked (common.search): a whole phone, e-mail or id through its
+# index; a part of a name, e-mail or phone as a substring, which reads every row it filters.
+LIKE = "LIKE ? ESCAPE '\\'"
+SEARCHES = {
+    SearchKind.LEAD_ID: "id = ?",
+    SearchKind.PHONE: "phone = ?",
+    SearchKind.EMAIL: "email_key = ?",
+    SearchKind.DIGITS: f"phone {LIKE}",
+    SearchKind.TEXT: f"(name_key {LIKE} OR email_key {LIKE})",
+}
 
 
 def lead_from_row(row: Row) -> Lead:
@@ -32,10 +47,15 @@ class LeadFilter:
     status: LeadStatus | None = None
     date_from: date | None = None
     date_to: date | None = None
+    search: LeadSearch | None = None  # what was typed in the search box, read
 
     def where(self, zone: ZoneInfo) -> tuple[list[str], list[object]]:
         clauses: list[str] = []
         params: list[object] = []
+        if self.search:
+            clause = SEARCHES[self.search.kind]
+            clauses.append(clause)
+            params += [_pattern(self.search)] * clause.count("?")
         if self.campaign:
             clauses.append("campaign_id = ?")
             params.append(self.campaign)
@@ -50,6 +70,19 @@ class LeadFilter:
             clauses.append("created_at < ?")
             params.append(bounds(self.date_to, self.date_to, zone)[1])
         return clauses, params
+
+
+def _pattern(search: LeadSearch) -> str:
+    """The value a search compares with: a LIKE pattern for a part (its own % _ \\ taken
+    literally), the value itself for a whole one."""
+    if search.kind not in (SearchKind.DIGITS, SearchKind.TEXT):
+        return search.value
+    escaped = search.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
 
 class LeadRows:
@@ -102,10 +135,11 @@ class LeadRows:
         self, campaign_id: str | None, phone: str | None, email: str | None, since: str
     ) -> str | None:
         """The first lead of this campaign (compared without case; None: of any) since
-        `since` with this phone or this email."""
+        `since` with this phone or this email (compared without case: `Ivan@x.ru` is
+        `ivan@x.ru`)."""
         found = []
         key = None if campaign_id is None else campaign_key(campaign_id)
-        for column, value in (("phone", phone), ("email", email)):
+        for column, value in (("phone", phone), ("email_key", fold(email))):
             if value:
                 # Folded here, not by SQL lower(): SQLite's folds ASCII only. The window is
                 # minutes, so one contact's rows are few; past the bound, a new lead is made.
@@ -133,12 +167,30 @@ class LeadRows:
         if after is not None:
             clauses.append("(created_at, id) < (?, ?)")
             params += list(after)
-        clause = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = self.sql.all(
-            f"{SELECT}{clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            f"{SELECT}{_where(clauses)} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [lead_from_row(row) for row in rows]
+
+    def count(self, where: LeadFilter) -> int:
+        """How many leads match: the total a list of them shows."""
+        clauses, params = where.where(self.zone)
+        return int(self.sql.value(f"SELECT count(*) FROM leads{_where(clauses)}", params))
+
+    def extra_keys(self, where: LeadFilter, most: int = 1000) -> list[tuple[str, int]]:
+        """The keys of the matching leads' `extra` (quiz answers and other fields) and how
+        many leads have each, the most common first (then by key): at most `most`."""
+        clauses, params = where.where(self.zone)
+        clauses.append("extra <> '{}'")
+        keys = self.sql.json_keys("l.extra", "j")
+        rows = self.sql.all(
+            f"SELECT j.key AS key, count(*) AS leads FROM (SELECT extra FROM leads"
+            f"{_where(clauses)}) AS l, {keys} GROUP BY j.key ORDER BY count(*) DESC, j.key LIMIT ?",
+            (*params, most),
+        )
+        found = [(str(row["key"]), int(row["leads"])) for row in rows]
+        return sorted(found, key=lambda kv: (-kv[1], kv[0]))  # ties in one order on both engines
 
     # What the cost report reads of the leads of a period ([since, until), UTC times): each a
     # range of an index, grouped in SQL. A minute ('YYYY-MM-DDTHH:MM') is the finest bucket

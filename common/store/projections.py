@@ -13,6 +13,7 @@ from functools import cache
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
+from common.contacts import fold
 from common.days import day_of
 from common.events import (
     DirectCostReported,
@@ -34,10 +35,12 @@ from common.events import (
 )
 from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, LeadStatus, NewLead
 from common.store.costs import replace_day
+from common.store.leads import KEY_COLUMNS
 from common.store.sql import Sql, dumps
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
 _NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version", "warnings")
+_NEW_LEAD_COLUMNS += KEY_COLUMNS  # how the e-mail and name compare
 INSERT_LEAD = (
     f"INSERT INTO leads ({', '.join(_NEW_LEAD_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(_NEW_LEAD_COLUMNS))})"
@@ -139,6 +142,8 @@ def _lead_created(
             event.created_at,
             event.version,
             dumps(lead.warnings),
+            fold(lead.email),
+            fold(lead.name),
         ),
     )
     day = day_of(event.created_at, zone)

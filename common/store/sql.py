@@ -52,6 +52,10 @@ class Sql(Protocol):
         """How many events are stored. Positions are commit-ordered on every backend; only
         the backend knows whether they are also dense (then the highest is the count)."""
 
+    def json_keys(self, column: str, alias: str) -> str:
+        """A FROM item: the keys of the JSON object kept as text in `column`, a row each,
+        as `alias`.key."""
+
 
 def dumps(value: Any) -> str:
     """JSON as stored: compact, UTF-8 kept readable, keys sorted so equal data is equal text.

@@ -9,12 +9,13 @@ from aiohttp import web
 
 from common import appkeys
 from common.campaigns import CampaignService
-from common.model import CampaignStats
+from common.model import CampaignStats, Lead
 from common.report import Figures, Report
 from common.store import Tx
 from common.store.codec import event_data
 from services.dashboard.keys import QUERIES
-from services.dashboard.queries import lead_filter, page_bounds, period_query, report_period
+from services.dashboard.lead_list import read_filter
+from services.dashboard.queries import page_bounds, period_query, report_period
 
 
 def campaign_json(stats: CampaignStats) -> dict[str, object]:
@@ -79,11 +80,21 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def leads(request: web.Request) -> web.Response:
-    where = lead_filter(request.query)
+    """A page of the leads the filter and search (`q`) match, and how many match in all."""
+    where = read_filter(request)
     limit, offset = page_bounds(request.query)
-    found = await request.app[QUERIES].leads(where, limit, offset)
+
+    def read(tx: Tx) -> tuple[list[Lead], int]:
+        return tx.leads.page(where, limit, offset=offset), tx.leads.count(where)
+
+    found, total = await request.app[appkeys.STORE].read(read)
     return web.json_response(
-        {"leads": [lead.as_dict() for lead in found], "limit": limit, "offset": offset}
+        {
+            "leads": [lead.as_dict() for lead in found],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
     )
 
 

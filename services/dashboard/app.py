@@ -23,6 +23,8 @@ from services.dashboard import (
     auth,
     connections,
     lead_card,
+    lead_export,
+    lead_list,
     pages,
     payments,
     queue,
@@ -77,8 +79,9 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/admin/reports/utm.{kind:csv|xlsx}", reports.utm_download, name="utm_download")
     r.add_get("/admin/reports/days", reports.days_page, name="days_report")
     r.add_get("/admin/reports/days.{kind:csv|xlsx}", reports.days_download, name="days_download")
-    r.add_get("/admin/leads", views.leads, name="leads")
-    r.add_get("/admin/leads.csv", views.export_leads, name="leads_csv")
+    r.add_get("/admin/leads", lead_list.page, name="leads")
+    r.add_get("/admin/leads.csv", lead_export.csv_file, name="leads_csv")
+    r.add_get("/admin/leads.xlsx", lead_export.xlsx_file, name="leads_xlsx")
     r.add_get("/admin/leads/{lead_id}", lead_card.page, name="lead")
     r.add_post("/admin/leads/{lead_id}/send-again", lead_card.send_again, name="send_again")
     r.add_get("/admin/tasks", queue.page, name="tasks")
@@ -86,6 +89,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/admin/tasks/{task_id}/retry", queue.retry_task, name="retry_task")
     r.add_get("/admin/connections", connections.page, name="connections")
     r.add_get("/admin/payments", payments.unmatched, name="payments")
+    r.add_get("/admin/payments/{payment_id}/find", payments.find_lead, name="find_lead")
     r.add_post("/admin/payments/{payment_id}/attach", payments.attach, name="attach_payment")
     r.add_get("/api/v1/stats", api.stats, name="api_stats")
     r.add_get("/api/v1/leads", api.leads, name="api_leads")

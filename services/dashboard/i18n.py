@@ -912,6 +912,77 @@ REPORTS: dict[str, dict[str, Text]] = {
     },
 }
 
+# The leads list's search and total, its exports, and finding a lead for an unmatched payment.
+LISTS: dict[str, dict[str, Text]] = {
+    "ru": {
+        "search": "Поиск",
+        "search_hint": "телефон, e-mail, имя или номер заявки",
+        "field_q": "Поиск",
+        "must_be_shorter": "нужно не больше 100 знаков",
+        "leads_total": {
+            "one": "{count} заявка",
+            "few": "{count} заявки",
+            "many": "{count} заявок",
+            "other": "{count} заявки",
+        },
+        "leads_shown": "показаны {first}–{last}",
+        "export_xlsx": "Скачать Excel (XLSX)",
+        "export_other_answers": "Другие ответы",
+        "export_cut": {
+            "one": "Здесь первые {shown} из {count} заявки: больше строк на лист Excel не"
+            " помещается. Все заявки есть в CSV.",
+            "few": "Здесь первые {shown} из {count} заявок: больше строк на лист Excel не"
+            " помещается. Все заявки есть в CSV.",
+            "many": "Здесь первые {shown} из {count} заявок: больше строк на лист Excel не"
+            " помещается. Все заявки есть в CSV.",
+            "other": "Здесь первые {shown} из {count} заявки: больше строк на лист Excel не"
+            " помещается. Все заявки есть в CSV.",
+        },
+        "yes": "да",
+        "no": "нет",
+        "find_lead": "Найти",
+        "candidates": {
+            "one": "Нашлась {count} заявка. Чья это оплата?",
+            "few": "Нашлись {count} заявки. Чья это оплата?",
+            "many": "Нашлись {count} заявок. Чья это оплата?",
+            "other": "Нашлись {count} заявки. Чья это оплата?",
+        },
+        "candidates_more": "Показаны первые {shown}: уточните поиск, если нужной здесь нет.",
+        "no_candidates": "По запросу «{typed}» заявок не нашлось",
+        "attach_to": "Привязать к этой заявке",
+    },
+    "en": {
+        "search": "Search",
+        "search_hint": "phone, e-mail, name or lead number",
+        "field_q": "Search",
+        "must_be_shorter": "at most 100 characters",
+        "leads_total": {
+            "one": "{count} lead",
+            "other": "{count} leads",
+        },
+        "leads_shown": "showing {first}–{last}",
+        "export_xlsx": "Download Excel (XLSX)",
+        "export_other_answers": "Other answers",
+        "export_cut": {
+            "one": "These are the first {shown} of {count} lead: an Excel sheet holds no more"
+            " rows. The CSV has every lead.",
+            "other": "These are the first {shown} of {count} leads: an Excel sheet holds no more"
+            " rows. The CSV has every lead.",
+        },
+        "yes": "yes",
+        "no": "no",
+        "find_lead": "Find",
+        "candidates": {
+            "one": "{count} lead found. Whose payment is it?",
+            "other": "{count} leads found. Whose payment is it?",
+        },
+        "candidates_more": "The first {shown} are shown: narrow the search if the one you need"
+        " is not here.",
+        "no_candidates": "No lead found for “{typed}”",
+        "attach_to": "Attach to this lead",
+    },
+}
+
 CATALOGUE: dict[str, dict[str, Text]] = {
     lang: {
         **TEXTS[lang],
@@ -922,6 +993,7 @@ CATALOGUE: dict[str, dict[str, Text]] = {
         **ACCESS[lang],
         **OVERVIEW[lang],
         **REPORTS[lang],
+        **LISTS[lang],
     }
     for lang in LANGUAGES
 }

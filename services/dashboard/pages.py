@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 MACHINE_PATHS = ("/api/", "/healthz", "/metrics", "/static/")
 FLASH = "flash"
 # What a filter's 422 says (services.dashboard.queries), and the catalogue's word for it.
-MUSTS = (("date", "must_be_date"), ("whole", "must_be_whole"), ("from ", "must_be_whole"))
+MUSTS = (
+    ("date", "must_be_date"),
+    ("whole", "must_be_whole"),
+    ("from ", "must_be_whole"),
+    ("characters", "must_be_shorter"),
+)
 LARGEST_ID = 2**63 - 1  # the databases' integers end here (SQLite's INTEGER, PostgreSQL's bigint)
 
 

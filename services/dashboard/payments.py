@@ -1,34 +1,82 @@
-"""Unmatched payments: won deals no lead of ours matched, and attaching one to a lead."""
+"""Unmatched payments: won deals no lead of ours matched, finding the lead each is for (the
+leads list's search: a phone, an e-mail, a name or the lead's id) and attaching it."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
 
 from common import appkeys
-from common.errors import Conflict, LeadNotFound
+from common.errors import Conflict, InvalidField, LeadNotFound
+from common.model import Lead
 from common.payments import PaymentService
+from common.store import Tx
 from services.dashboard import auth
 from services.dashboard.connections import crm_link
 from services.dashboard.keys import INTEGRATIONS
-from services.dashboard.pages import flash, row_id, words
+from services.dashboard.lead_list import read_filter
+from services.dashboard.pages import flash, invalid_fields, row_id, words
+from services.dashboard.views import masked
 
 ALREADY_PAID = "already paid"  # what PaymentService.attach's Conflict says of a paid lead
+CANDIDATES = 10  # leads shown for one search; more and the person narrows it
 
 
-async def page(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
+@dataclass
+class Found:
+    """The leads a search for one payment's lead found."""
+
+    payment_id: int
+    typed: str
+    leads: list[dict[str, object]]
+    total: int
+
+
+async def page(
+    request: web.Request,
+    error: str | None = None,
+    status: int = 200,
+    found: Found | None = None,
+) -> web.Response:
     open_payments = await request.app[appkeys.STORE].read(lambda tx: tx.unmatched.open())
     integrations = request.app[INTEGRATIONS]
     context: dict[str, object] = {
         "payments": [(p, crm_link(integrations, p.connection, p.crm_ref)) for p in open_payments],
         "error": error,
+        "found": found,
+        "shown": CANDIDATES,
     }
     return aiohttp_jinja2.render_template("payments.html", request, context, status=status)
 
 
 async def unmatched(request: web.Request) -> web.Response:
     return await page(request)
+
+
+async def find_lead(request: web.Request) -> web.Response:
+    """The page again, with the leads a search (`q`) finds for one payment, each with a
+    button that attaches the payment to it."""
+    payment_id = row_id(request, "payment_id", "payment")
+    typed = request.query.get("q", "")
+    try:
+        where = read_filter(request, {"q": typed})
+    except InvalidField as error:
+        said = "; ".join(
+            f"{field}: {need}" for field, need in invalid_fields(words(request), error)
+        )
+        return await page(request, said, status=422)
+    if where.search is None:  # an empty box: nothing asked
+        return await page(request)
+
+    def read(tx: Tx) -> tuple[list[Lead], int]:
+        return tx.leads.page(where, CANDIDATES), tx.leads.count(where)
+
+    leads, total = await request.app[appkeys.STORE].read(read)
+    found = Found(payment_id, where.search.typed, [masked(lead) for lead in leads], total)
+    return await page(request, found=found)
 
 
 async def attach(request: web.Request) -> web.StreamResponse:

@@ -15,6 +15,7 @@ from common.errors import InvalidField
 from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
 from common.reconciling import Reading
 from common.report import Period, Report, Scope, campaign_report
+from common.search import read_search
 from common.store import LeadFilter, Store, Tx
 from common.store.sql import Row
 
@@ -25,14 +26,20 @@ MOST_OFFSET = 10**9  # SQLite's integers end at 2**63; nobody pages a billion le
 RETRYING_ATTEMPTS = 3  # a pending task tried this often counts as its connection failing
 
 
-def lead_filter(query: Mapping[str, str]) -> LeadFilter:
-    """The filter a person typed into the leads page (or the API's query string)."""
+def lead_filter(query: Mapping[str, str], region: str) -> LeadFilter:
+    """The filter a person typed into the leads page (or the API's query string); `q` is the
+    search, a phone in it read with `region` (ingest's) as ingest reads one."""
+    try:
+        search = read_search(query.get("q"), region)
+    except ValueError as error:
+        raise _invalid("q", str(error)) from None
     status = query.get("status") or None
     if status is not None and status not in LeadStatus.__members__.values():
         raise _invalid("status", f"must be one of {', '.join(LeadStatus)}")
     return LeadFilter(
         campaign=query.get("campaign") or None,
         status=LeadStatus(status) if status else None,
+        search=search,
         **_dates(query),
     )
 
@@ -109,7 +116,8 @@ def period_query(period: Period) -> dict[str, str]:
 
 def query_string(where: LeadFilter) -> dict[str, str]:
     """The filter as query parameters, for links to the next page and the export."""
-    return {k: str(v) for k, v in where.__dict__.items() if v}
+    shown = {k: str(v) for k, v in where.__dict__.items() if v and k != "search"}
+    return shown | ({"q": where.search.typed} if where.search else {})
 
 
 def _invalid(field: str, message: str) -> InvalidField:
@@ -211,9 +219,6 @@ class DashboardQueries:
             )
 
         return await self.store.read(read)
-
-    async def leads(self, where: LeadFilter, limit: int, offset: int) -> list[Lead]:
-        return await self.store.read(lambda tx: tx.leads.page(where, limit, offset=offset))
 
     async def export(self, where: LeadFilter, batch: int = 1000) -> AsyncIterator[Lead]:
         """Every matching lead, newest first, a batch at a time (keyset, not OFFSET)."""

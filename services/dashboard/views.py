@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -14,34 +12,23 @@ from common.campaigns import CampaignService
 from common.contacts import mask_email, mask_phone
 from common.errors import InvalidField
 from common.events import DirectCostReported
-from common.model import LEAD_COLUMNS, Event, Lead, LeadStatus
+from common.model import Event, Lead
 from common.report import Period, Scope
-from common.store import LeadFilter, Tx
+from common.store import Tx
 from common.store.tasks import PendingGroup
 from services.dashboard import auth, headline, i18n
 from services.dashboard.connections import credential_states
-from services.dashboard.export import CsvRows, report_csv
+from services.dashboard.export import report_csv
 from services.dashboard.keys import QUERIES
 from services.dashboard.pages import invalid_fields, words
 from services.dashboard.queries import (
     NO_SOURCE,
     PRESETS,
-    lead_filter,
     overview_period,
     overview_query,
     overview_scope,
-    page_bounds,
     period_query,
-    query_string,
     report_period,
-)
-
-log = logging.getLogger(__name__)
-
-PAGE = 50
-# Every column of a lead but the bookkeeping ones, in the model's order.
-EXPORT_COLUMNS = tuple(
-    c for c in LEAD_COLUMNS if c not in ("extra", "updated_at", "version", "warnings")
 )
 
 
@@ -164,73 +151,6 @@ def masked(lead: Lead) -> dict[str, object]:
     shown = lead.as_dict()
     shown["phone"], shown["email"] = mask_phone(lead.phone), mask_email(lead.email)
     return shown
-
-
-async def leads(request: web.Request) -> web.Response:
-    stats = await request.app[appkeys.STORE].read(CampaignService.stats)
-    campaigns = [c.campaign_id for c in stats]
-    try:
-        where = lead_filter(request.query)
-        _, offset = page_bounds(request.query, default=PAGE)
-    except InvalidField as error:  # a person typed it: show the form again, with why
-        fields = invalid_fields(words(request), error)
-        context = {
-            "leads": [],
-            "where": LeadFilter(),
-            "statuses": list(LeadStatus),
-            "campaigns": campaigns,
-            "error": "; ".join(f"{field}: {need}" for field, need in fields),
-            "export_url": "#",
-        }
-        return aiohttp_jinja2.render_template("leads.html", request, context, status=422)
-    rows = await request.app[QUERIES].leads(where, PAGE + 1, offset)
-    params = query_string(where)
-    context = {
-        "leads": [masked(lead) for lead in rows[:PAGE]],
-        "where": where,
-        "statuses": list(LeadStatus),
-        "campaigns": campaigns,
-        "next_url": f"?{urlencode(params | {'offset': offset + PAGE})}"
-        if len(rows) > PAGE
-        else None,
-        "prev_url": f"?{urlencode(params | {'offset': max(offset - PAGE, 0)})}" if offset else None,
-        "export_url": f"/admin/leads.csv?{urlencode(params)}",
-    }
-    return aiohttp_jinja2.render_template("leads.html", request, context)
-
-
-async def export_leads(request: web.Request) -> web.StreamResponse:
-    """The filtered leads as CSV (see services.dashboard.export), streamed in batches."""
-    where = lead_filter(request.query)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": 'attachment; filename="leads.csv"',
-        }
-    )
-    await response.prepare(request)
-    rows = CsvRows()
-    rows.add(EXPORT_COLUMNS)
-    count = 0
-    try:
-        async for lead in request.app[QUERIES].export(where):
-            rows.add(getattr(lead, column) for column in EXPORT_COLUMNS)
-            count += 1
-            if count % 500 == 0:
-                await response.write(rows.take())
-        await response.write(rows.take())
-    except (ConnectionError, asyncio.CancelledError):
-        raise  # the browser went away
-    except Exception:
-        # The headers (200) are sent: an error answer now would be a second response
-        # inside the body. Cut the connection instead, so the browser sees the download
-        # fail rather than a short file that looks complete.
-        log.exception("leads export failed after %d rows", count)
-        if request.transport is not None:
-            request.transport.abort()
-        return response
-    await response.write_eof()
-    return response
 
 
 async def root(request: web.Request) -> web.StreamResponse:

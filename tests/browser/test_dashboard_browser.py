@@ -5,11 +5,15 @@ Russian and in English.
 Screenshots land in test-artifacts/browser/.
 """
 
+import csv
+import io
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import openpyxl
 import pytest
 from playwright.async_api import async_playwright
 
@@ -60,7 +64,7 @@ async def test_a_marketer_uses_the_dashboard(system, browser):
             "yclid": "4781",
         },
     )
-    await post(
+    boris = await post(
         ingest, json={"name": "Борис", "phone": "+79161234568", "campaign_id": "amo-campaign"}
     )
     unrouted = await post(ingest, json={"phone": "+79161234569", "campaign_id": "nowhere"})
@@ -125,6 +129,7 @@ async def test_a_marketer_uses_the_dashboard(system, browser):
         "lead-failed": f"/admin/leads/{unrouted['lead_id']}",
         "tasks": "/admin/tasks",
         "payments": "/admin/payments",
+        "leads": "/admin/leads",
         "connections": "/admin/connections",
         "error": "/admin/leads/no-such-lead",
         "utm": "/admin/reports/utm",
@@ -134,6 +139,7 @@ async def test_a_marketer_uses_the_dashboard(system, browser):
     for lang in ("ru", "en"):
         for width in WIDTHS:
             await every_page_fits(browser, dashboard, lang, width, pages)
+    await a_person_finds_a_lead_and_exports(browser, dashboard, system.db_path, boris["lead_id"])
 
 
 async def a_person_reads_the_lead_card(page, db_path, lead_id: str, crm_id: str) -> None:
@@ -156,6 +162,52 @@ async def a_person_reads_the_lead_card(page, db_path, lead_id: str, crm_id: str)
     await page.click("#technical > summary")
     assert "LEAD_CREATED" in await page.locator("#timeline").inner_text()
     assert "совпадает" in await page.locator("#agreement").inner_text()
+
+
+async def a_person_finds_a_lead_and_exports(browser, dashboard: str, db_path, lead_id: str):
+    """The phone as the client dictated it finds the lead; the found set downloads as XLSX
+    (typed cells) and CSV; the unmatched payment finds its lead by name and is attached."""
+    context = await browser.new_context(viewport={"width": 1366, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{dashboard}/login")
+    await page.fill("input[name=username]", "admin")
+    await page.fill("input[name=password]", DASHBOARD_PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await page.wait_for_url(f"{dashboard}/admin")
+    await page.goto(f"{dashboard}/admin/leads")
+    await page.fill("#lead-search", "8 (916) 123-45-68")
+    await page.press("#lead-search", "Enter")
+    await page.wait_for_url("**/admin/leads?*")
+    assert await page.locator("#leads-total").inner_text() == "1 заявка"
+    assert await page.locator("tr[data-lead]").get_attribute("data-lead") == lead_id
+    await page.screenshot(path=ARTIFACTS / "leads-search.png", full_page=True)
+
+    async with page.expect_download() as info:
+        await page.click("#export-xlsx")
+    download = await info.value
+    assert download.suggested_filename == "leads.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(await download.path()).read_bytes())).active
+    header = [cell.value for cell in sheet[1]]
+    [row] = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert row[header.index("Номер заявки")] == lead_id
+    assert isinstance(row[header.index("Создана (Europe/Moscow)")], datetime)
+    async with page.expect_download() as info:
+        await page.click("#export-csv")
+    text = Path(await (await info.value).path()).read_text(encoding="utf-8-sig")
+    [line] = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert (line["Номер заявки"], line["Телефон"]) == (lead_id, "'+79161234568")
+
+    await page.goto(f"{dashboard}/admin/payments")
+    await page.fill("tr[data-payment] input[name=q]", "борис")
+    await page.click("tr[data-payment] button.find")
+    await page.wait_for_url("**/find?*")
+    await page.screenshot(path=ARTIFACTS / "payments-find.png", full_page=True)
+    await page.click("#candidates button.attach")
+    await page.wait_for_url(f"{dashboard}/admin/payments")
+    assert "привязана к заявке «Борис»" in await page.locator("#flash").inner_text()
+    [lead] = rows(db_path, "SELECT status, payment_amount FROM leads WHERE id = ?", (lead_id,))
+    assert (lead["status"], lead["payment_amount"]) == ("paid", "45000.00")
+    await context.close()
 
 
 async def won(system, crm_lead_id: str, price: str) -> None:

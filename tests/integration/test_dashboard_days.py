@@ -40,7 +40,7 @@ async def test_date_filters_mean_moscow_days(dash, store):  # noqa: F811
     await log_in(dash)
     raw = await (await dash.get(f"/admin/leads.csv?{query}")).read()
     table = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";")
-    assert sorted(row["id"] for row in table) == sorted(ids[:2])
+    assert sorted(row["Номер заявки"] for row in table) == sorted(ids[:2])
     html = await (
         await dash.get(f"/admin/leads?date_from={day - timedelta(days=1)}&date_to={day}")
     ).text()

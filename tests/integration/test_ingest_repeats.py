@@ -71,3 +71,17 @@ async def test_after_the_window_it_is_a_new_lead(ingest, db_path):
     execute(db_path, "UPDATE leads SET created_at = '2000-01-01T00:00:00.000000Z'")
     resp = await ingest.post("/api/v1/leads", json={"phone": "+79161234567"})
     assert (await resp.json())["status"] == "new"
+
+
+async def test_an_email_in_another_case_is_the_same_client(ingest, db_path):
+    """`Ivan@x.ru` and `ivan@x.ru` are one person: email-validator keeps the local part's case,
+    the repeat check compares without it."""
+    first = await (await ingest.post("/api/v1/leads", json={"email": "Ivan.Petrov@x.ru"})).json()
+    again = await ingest.post("/api/v1/leads", json={"email": "ivan.petrov@X.RU", "name": "Иван"})
+    answer = await again.json()
+    assert first["status"] == "new" and answer["status"] == "repeat"
+    assert answer["lead_id"] == first["lead_id"]
+    [kept] = rows(db_path, "SELECT email, email_key FROM leads")
+    assert (kept["email"], kept["email_key"]) == ("Ivan.Petrov@x.ru", "ivan.petrov@x.ru")
+    other = await ingest.post("/api/v1/leads", json={"email": "ivan.petrova@x.ru"})
+    assert (await other.json())["status"] == "new"

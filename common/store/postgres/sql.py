@@ -82,6 +82,9 @@ class PgSql:
         )
         return query, (now, now, *types, limit)
 
+    def json_keys(self, column: str, alias: str) -> str:
+        return f"json_object_keys({column}::json) AS {alias}(key)"
+
     def event_count(self) -> int:
         # Positions have gaps here: an identity does not roll back with its transaction or
         # savepoint, and a group-commit batch that is run again takes new positions. So the

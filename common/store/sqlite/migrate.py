@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from common.contacts import fold
 from common.days import day_of
 from common.store.migrations import Migration, SchemaTooNew, pending
 from common.store.migrations import migrations as all_migrations
@@ -51,6 +52,9 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | 
         _enable_wal(conn, busy_timeout)
         # The day of a stored time in a zone, for data a migration counts by day (0018).
         conn.create_function("local_day", 2, _local_day, deterministic=True)
+        # Python's fold for data a migration keeps folded (0019): SQLite's lower() folds
+        # ASCII letters alone, and the projection folds with this same function.
+        conn.create_function("fold_case", 1, fold, deterministic=True)
         conn.execute("BEGIN EXCLUSIVE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]

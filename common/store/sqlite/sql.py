@@ -41,6 +41,9 @@ class SqliteSql:
         # rolls back with its transaction or savepoint. So max() (an index lookup) counts.
         return int(self.value("SELECT coalesce(max(position), 0) FROM events"))
 
+    def json_keys(self, column: str, alias: str) -> str:
+        return f"json_each({column}) AS {alias}"
+
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(sql, params).rowcount
 
