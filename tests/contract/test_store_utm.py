@@ -18,11 +18,8 @@ from common.events import LeadLost, PaymentCorrected, PaymentRegistered, Payment
 from common.leads import LeadService
 from common.model import NewLead
 from common.store import Tx, migrations, open_store
-from common.store.postgres.migrate import migrate as migrate_postgres
 from common.store.replay import rebuild, verify
-from common.store.sqlite.migrate import migrate as migrate_sqlite
-from tests import pg
-from tests.contract.kit import backend
+from tests.contract.kit import migrated_to
 from tests.helpers import ZONE, execute, rows
 
 SPRING = {"utm_source": "yandex", "utm_medium": "cpc", "utm_campaign": "spring"}
@@ -126,13 +123,7 @@ BEFORE = (
 @pytest.fixture
 def unmigrated(request, database, tmp_path: Path) -> str:
     """A database of this test's backend at the migration before 0020's."""
-    if backend(database) == "sqlite":
-        path = tmp_path / "before.db"
-        migrate_sqlite(path, upto=STATS - 1)
-        return str(path)
-    url = pg.fresh_database(request.getfixturevalue("postgres_server"))
-    migrate_postgres(url, upto=STATS - 1)
-    return url
+    return migrated_to(request, database, tmp_path, STATS - 1)
 
 
 async def test_leads_stored_before_0020_are_counted_by_its_migration(unmigrated):
