@@ -345,21 +345,16 @@ def utm_report(
     is one of our campaigns (without case) and the line holds every lead that campaign had
     in the period: then the campaign's cost is the line's, exactly. Elsewhere it is unknown."""
     level = utm_level(chosen)
-    since, until = period.bounds(tx.zone)
     lines: dict[str | None, UtmLine] = {}
     totals = Figures()
-    for row in tx.utm.level(
-        level, since, until, {k: chosen[k] for k in chosen if k != level}, campaign
-    ):
+    above = {k: chosen[k] for k in chosen if k != level}
+    for row in tx.utm.level(level, period.first, period.last, above, campaign):
         value = row["value"] or None
         line = lines.setdefault(value, UtmLine(value))
-        counts = Figures(leads=int(row["leads"]))
-        if row["status"] == "lost":
-            counts.lost = counts.leads
-        if row["paid"]:
-            counts.sales = counts.leads
-            counts.revenue_minor = counts.leads * _minor(row["payment_amount"])
-            counts.revenue_currencies = {str(row["payment_currency"] or "RUB").upper()}
+        counts = Figures(leads=int(row["leads"]), lost=int(row["lost"]), sales=int(row["sales"]))
+        counts.revenue_minor = int(row["revenue_minor"])
+        if counts.sales:
+            counts.revenue_currencies = {str(row["currency"])}
         line.figures.add(counts)
         line.campaigns[campaign_key(row["campaign_id"])] += counts.leads
         totals.add(counts)
@@ -367,11 +362,6 @@ def utm_report(
         _attach_costs(lines.values(), campaign_report(tx, period, overrides))
     ordered = sorted(lines.values(), key=lambda line: (-line.figures.leads, line.value or ""))
     return UtmReport(period, level, dict(chosen), campaign, ordered, totals)
-
-
-def _minor(amount: str | None) -> int:
-    """A stored amount ('1500.00') in kopecks; a sale whose amount is pending counts none."""
-    return int((Decimal(amount) * 100).to_integral_value(ROUND_HALF_UP)) if amount else 0
 
 
 def _attach_costs(lines: Iterable[UtmLine], report: Report) -> None:

@@ -25,6 +25,7 @@ TABLES = {
     "campaign_stats": None,
     "daily_stats": None,
     "source_stats": None,
+    "utm_stats": None,
     "direct_costs": None,
     "tasks": "id",
     "idempotency_keys": None,

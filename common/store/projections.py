@@ -1,5 +1,5 @@
-"""How each event type changes `leads`, `campaign_stats`, `daily_stats` and `direct_costs`: one
-case per type.
+"""How each event type changes `leads`, `campaign_stats`, `daily_stats`, `source_stats`,
+`utm_stats` and `direct_costs`: one case per type.
 
 Live writes call `project` in the same transaction as the append; rebuild and
 verify replay the log through the very same functions, so they cannot disagree.
@@ -8,7 +8,7 @@ verify replay the log through the very same functions, so they cannot disagree.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import assert_never
 from zoneinfo import ZoneInfo
@@ -36,7 +36,8 @@ from common.events import (
 from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, LeadStatus, NewLead
 from common.store.costs import replace_day
 from common.store.leads import KEY_COLUMNS
-from common.store.sql import Sql, dumps
+from common.store.sql import Row, Sql, dumps
+from common.store.utm import UTM_COLUMNS
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
 _NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version", "warnings")
@@ -87,6 +88,14 @@ def _bump_source(sql: Sql, day: date, campaign_id: str, source: str | None, **de
     overview reads, filtered by source or summed over them."""
     keys = {"day": day.isoformat(), "campaign_id": campaign_id, "utm_source": source or ""}
     _add(sql, "source_stats", keys, **deltas)
+    if any(delta < 0 for delta in deltas.values()):
+        # A sale undone on a day with no leads of its own leaves nothing to count: the row
+        # goes, as migration 0018 (which counts from the leads) never makes such a row.
+        sql.run(
+            "DELETE FROM source_stats WHERE day = ? AND campaign_id = ? AND utm_source = ?"
+            " AND leads = 0 AND repeat_leads = 0 AND payments = 0 AND revenue_minor = 0",
+            tuple(keys.values()),
+        )
 
 
 def _paid_day(sql: Sql, event: Event, campaign: str, day: date, **deltas: int) -> None:
@@ -108,6 +117,18 @@ def _update_lead(
     `status` is not set over a status in `keep`: a late delivery report must
     not turn a paid lead back into a delivered one.
     """
+    return str(_set_lead(sql, event, status, keep, values, "campaign_id")["campaign_id"])
+
+
+def _set_lead(
+    sql: Sql,
+    event: Event,
+    status: LeadStatus | None,
+    keep: tuple[LeadStatus, ...],
+    values: dict[str, object],
+    returning: str,
+) -> Row:
+    """`_update_lead`'s statement; the lead's `returning` columns as they are now."""
     values |= {"updated_at": event.created_at, "version": event.version}
     assignments = [f"{name} = ?" for name in values]
     params = list(values.values())
@@ -118,13 +139,72 @@ def _update_lead(
         else:
             assignments.append("status = ?")
         params += [*keep, status]
-    campaign = sql.value(
-        f"UPDATE leads SET {', '.join(assignments)} WHERE id = ? RETURNING campaign_id",
+    row = sql.one(
+        f"UPDATE leads SET {', '.join(assignments)} WHERE id = ? RETURNING {returning}",
         (*params, event.stream_id),
     )
-    if campaign is None:
+    if row is None:
         raise LookupError(f"{event.type} for unknown lead {event.stream_id}")
-    return str(campaign)
+    return row
+
+
+# utm_stats (issue 18): each lead counted once, on the row of its cohort (its local creation
+# day), campaign, UTM values ('' for none) and the currency of its sale ('' while unpaid).
+# A change to whether it is paid or lost, or to its amount, moves its counts: they leave the
+# row they were on (a row left with no lead goes, as a count from the leads would have none)
+# and come onto the row of its state now. The UTM report reads these rows by day.
+_STATE = ("status", "paid_at", "payment_amount", "payment_currency")
+_COHORT = ", ".join(("campaign_id", "created_at", *UTM_COLUMNS, *_STATE))
+Cohort = tuple[dict[str, str], dict[str, int]]
+
+
+def _cohort_minor(amount: str | None) -> int:
+    """A stored amount ('1500.00') in kopecks, as the UTM report rounds it; a sale whose
+    amount is pending counts none."""
+    return int((Decimal(amount) * 100).to_integral_value(ROUND_HALF_UP)) if amount else 0
+
+
+def _cohort(lead: Row, zone: ZoneInfo) -> Cohort:
+    """The lead's utm_stats row (its keys) and what it adds to it."""
+    paid = lead["paid_at"] is not None
+    keys = {"day": day_of(str(lead["created_at"]), zone).isoformat()}
+    keys["campaign_id"] = str(lead["campaign_id"])
+    keys |= {name: str(lead[name] or "") for name in UTM_COLUMNS}
+    keys["currency"] = str(lead["payment_currency"] or "RUB").upper() if paid else ""
+    counts = {"leads": 1, "lost": int(lead["status"] == LeadStatus.LOST), "sales": int(paid)}
+    counts["revenue_minor"] = _cohort_minor(lead["payment_amount"]) if paid else 0
+    return keys, counts
+
+
+def _leave_cohort(sql: Sql, keys: dict[str, str], counts: dict[str, int]) -> None:
+    where = " AND ".join(f"{name} = ?" for name in keys)
+    left = sql.value(
+        f"UPDATE utm_stats SET {', '.join(f'{name} = {name} - ?' for name in counts)}"
+        f" WHERE {where} RETURNING leads",
+        (*counts.values(), *keys.values()),
+    )
+    if left == 0:
+        sql.run(f"DELETE FROM utm_stats WHERE {where}", tuple(keys.values()))
+
+
+def _update_cohort(
+    sql: Sql,
+    event: Event,
+    zone: ZoneInfo,
+    status: LeadStatus | None = None,
+    keep: tuple[LeadStatus, ...] = (),
+    **values: object,
+) -> str:
+    """`_update_lead` for a change that may move the lead in utm_stats (paid, its amount,
+    lost): one indexed lookup of the lead before, its state after from the update itself."""
+    before = sql.one(f"SELECT {_COHORT} FROM leads WHERE id = ?", (event.stream_id,))
+    after = _set_lead(sql, event, status, keep, values, _COHORT)
+    if before is not None:  # none: the update has raised LookupError
+        old, new = _cohort(before, zone), _cohort(after, zone)
+        if old != new:
+            _leave_cohort(sql, *old)
+            _add(sql, "utm_stats", new[0], **new[1])
+    return str(after["campaign_id"])
 
 
 def _lead_created(
@@ -149,6 +229,9 @@ def _lead_created(
     day = day_of(event.created_at, zone)
     _bump_both(sql, lead.campaign_id, day, leads=1)
     _bump_source(sql, day, lead.campaign_id, lead.utm_source, leads=1, repeat_leads=int(repeat))
+    utm = {name: getattr(lead, name) or "" for name in UTM_COLUMNS}
+    cohort = {"day": day.isoformat(), "campaign_id": lead.campaign_id, **utm, "currency": ""}
+    _add(sql, "utm_stats", cohort, leads=1)
 
 
 def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
@@ -177,9 +260,10 @@ def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> N
 
 
 def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered, zone: ZoneInfo) -> None:
-    campaign = _update_lead(
+    campaign = _update_cohort(
         sql,
         event,
+        zone,
         status=LeadStatus.PAID,  # also over "lost": a deal reopened and won is paid
         payment_amount=str(payment.amount),
         payment_currency=payment.currency,
@@ -199,9 +283,10 @@ def _payment_amount(
     """The amount came or changed: revenue moves by the difference, on the day the payment
     counts on, so that each day (and the campaign) holds the sales as the CRM now says them."""
     assert isinstance(event.payload, PaymentAmountSet | PaymentCorrected)
-    campaign = _update_lead(
+    campaign = _update_cohort(
         sql,
         event,
+        zone,
         payment_amount=str(amount),
         payment_currency=event.payload.currency,
         payment_pending=0,
@@ -212,9 +297,10 @@ def _payment_amount(
 
 def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed, zone: ZoneInfo) -> None:
     """The sale is undone on the day it was counted on; the lead is back in the CRM's hands."""
-    campaign = _update_lead(
+    campaign = _update_cohort(
         sql,
         event,
+        zone,
         status=LeadStatus.SENT_TO_CRM,
         payment_amount=None,
         payment_currency=None,
@@ -228,8 +314,8 @@ def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed, zone: 
     )
 
 
-def _lead_lost(sql: Sql, event: Event) -> None:
-    campaign = _update_lead(sql, event, status=LeadStatus.LOST, keep=(LeadStatus.PAID,))
+def _lead_lost(sql: Sql, event: Event, zone: ZoneInfo) -> None:
+    campaign = _update_cohort(sql, event, zone, status=LeadStatus.LOST, keep=(LeadStatus.PAID,))
     _bump(sql, campaign, lost=1)
 
 
@@ -267,7 +353,7 @@ def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
         case PaymentReversed() as reversed_:
             _payment_reversed(sql, event, reversed_, zone)
         case LeadLost():
-            _lead_lost(sql, event)
+            _lead_lost(sql, event, zone)
         case YandexDirectConversion():
             _conversion_uploaded(sql, event)
         case YandexConversionProcessed(linked=linked):

@@ -15,6 +15,7 @@ from common.store.sqlite.connection import connect
 from common.store.sqlite.sql import SqliteSql
 from common.store.sqlite.store import SqliteStore
 from common.store.tx import Tx
+from common.store.utm import UTM_COLUMNS
 
 BATCH = 5000
 # Each projection table and its key: the order verify pages it in, and how a differing row
@@ -24,6 +25,7 @@ PROJECTIONS = {
     "campaign_stats": ("campaign_id",),
     "daily_stats": ("day", "campaign_id"),
     "source_stats": ("day", "campaign_id", "utm_source"),
+    "utm_stats": ("day", "campaign_id", *UTM_COLUMNS, "currency"),
     "direct_costs": ("day", "direct_campaign_id"),
 }
 Progress = Callable[[int], None]

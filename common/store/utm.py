@@ -1,9 +1,10 @@
-"""Reads of the leads by their UTM values, for the UTM report: one level at a time, within a
-period of stored times and the values already chosen above that level."""
+"""Reads of utm_stats for the UTM report: one level at a time, within a period of local days
+and the values already chosen above that level."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from common.store.sql import Row, Sql
 
@@ -18,33 +19,31 @@ class UtmRows:
     def level(
         self,
         column: str,
-        since: str,
-        until: str,
+        first: date,
+        last: date,
         chosen: Mapping[str, str | None],
         campaign: str | None = None,
     ) -> list[Row]:
-        """The leads that came in [since, until), grouped by `column`'s value (`value`; None
-        or '' for leads without one), by our campaign, status, and payment (`paid`,
-        payment_currency, payment_amount), with how many (`leads`). `chosen` narrows to the
-        values of the levels above (None: the leads without a value there); `campaign` to
-        one of our campaigns. One range scan of the created_at index."""
+        """The leads of the local days `first` .. `last` (their cohorts, in the store's zone),
+        by `column`'s value (`value`; '' for leads without one), our campaign and the currency
+        of their sales (`currency`, '' for the unpaid): how many (`leads`), lost, paid
+        (`sales`) and the revenue of those (`revenue_minor`). `chosen` narrows to the values
+        of the levels above (None: the leads without a value there); `campaign` to one of our
+        campaigns. One range of utm_stats' days, whatever the number of leads in it."""
         if column not in UTM_COLUMNS or not set(chosen) <= set(UTM_COLUMNS):
             raise ValueError(f"not a UTM column: {column}, {sorted(chosen)}")
-        clauses, params = ["created_at >= ?", "created_at < ?"], [since, until]
+        clauses = ["day >= ?", "day <= ?"]
+        params = [first.isoformat(), last.isoformat()]
         for name, value in chosen.items():
-            if value is None:
-                clauses.append(f"({name} IS NULL OR {name} = '')")
-            else:
-                clauses.append(f"{name} = ?")
-                params.append(value)
+            clauses.append(f"{name} = ?")
+            params.append(value or "")
         if campaign is not None:
             clauses.append("campaign_id = ?")
             params.append(campaign)
         return self.sql.all(
-            f"SELECT {column} AS value, campaign_id, status, paid_at IS NOT NULL AS paid,"
-            " payment_currency, payment_amount, count(*) AS leads FROM leads"
-            f" WHERE {' AND '.join(clauses)}"
-            f" GROUP BY {column}, campaign_id, status, paid_at IS NOT NULL, payment_currency,"
-            " payment_amount",
+            f"SELECT {column} AS value, campaign_id, currency, sum(leads) AS leads,"
+            " sum(lost) AS lost, sum(sales) AS sales, sum(revenue_minor) AS revenue_minor"
+            f" FROM utm_stats WHERE {' AND '.join(clauses)}"
+            f" GROUP BY {column}, campaign_id, currency",
             params,
         )

@@ -7,14 +7,19 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import psycopg
+import pytest
 from uuid6 import uuid7
 
 from common import clock
 from common.events import LeadCreated, LeadLost
 from common.model import NewLead
 from common.store import Tx
+from common.store.postgres.migrate import migrate as migrate_postgres
+from common.store.sqlite.migrate import migrate as migrate_sqlite
+from tests import pg
 from tests.helpers import execute, rows, stored
 
 NOW_SQL = {
@@ -56,6 +61,18 @@ def insert_many(database: str, sql: str, params: list[tuple]) -> None:
             conn.executemany(sql, params)
     finally:
         conn.close()
+
+
+def migrated_to(request: pytest.FixtureRequest, database: str, tmp_path: Path, upto: int) -> str:
+    """A new database of the test's backend, its schema at migration `upto`: to store rows
+    as they were before a later migration."""
+    if backend(database) == "sqlite":
+        path = tmp_path / "before.db"
+        migrate_sqlite(path, upto=upto)
+        return str(path)
+    url = pg.fresh_database(request.getfixturevalue("postgres_server"))
+    migrate_postgres(url, upto=upto)
+    return url
 
 
 def append(tx: Tx, stream: str, version: int = 0) -> int:

@@ -15,10 +15,7 @@ from common.leads import LeadService
 from common.model import LeadStatus, NewLead
 from common.search import read_search
 from common.store import LeadFilter, migrations, open_store
-from common.store.postgres.migrate import migrate as migrate_postgres
-from common.store.sqlite.migrate import migrate as migrate_sqlite
-from tests import pg
-from tests.contract.kit import backend, count
+from tests.contract.kit import count, migrated_to
 from tests.helpers import ZONE, execute, rows
 
 PEOPLE = [
@@ -142,13 +139,7 @@ BEFORE = (
 @pytest.fixture
 def unmigrated(request, database, tmp_path: Path) -> str:
     """A database of this test's backend at the migration before 0019's."""
-    if backend(database) == "sqlite":
-        path = tmp_path / "before.db"
-        migrate_sqlite(path, upto=KEYS - 1)
-        return str(path)
-    url = pg.fresh_database(request.getfixturevalue("postgres_server"))
-    migrate_postgres(url, upto=KEYS - 1)
-    return url
+    return migrated_to(request, database, tmp_path, KEYS - 1)
 
 
 async def test_leads_stored_before_0019_get_their_contacts_folded(unmigrated):

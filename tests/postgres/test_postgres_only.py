@@ -124,8 +124,8 @@ async def test_a_reader_tailing_the_log_never_misses_an_event(postgres_server):
     not the order they commit: without the event-order lock a reader that has seen N could
     later find N-1 appear, and a tail (`after=N`) would skip it for ever."""
     url = pg.fresh_database(postgres_server)
-    writers = [await open_store(url, 2.0, zone=ZONE) for _ in range(3)]
-    reader = await open_store(url, 2.0, zone=ZONE)
+    writers = [await open_store(url, 5.0, zone=ZONE) for _ in range(3)]
+    reader = await open_store(url, 5.0, zone=ZONE)
     done = asyncio.Event()
     seen: list[int] = []
 
