@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -155,7 +157,10 @@ def build(path: Path, leads: int) -> None:
     conn.close()
 
 
-async def measure(path: Path, runs: int) -> None:
+@asynccontextmanager
+async def logged_in(path: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, str, int]]:
+    """The dashboard on `path` as a real process, and a session logged in to it: (the
+    session, its base URL, the process id)."""
     port = free_port()
     env = os.environ | {
         "LEADRELAY_DATABASE": str(path),
@@ -184,40 +189,50 @@ async def measure(path: Path, runs: int) -> None:
             form = {"username": "admin", "password": "bench", "csrf_token": token}
             async with http.post(f"{base}/login", data=form) as resp:
                 assert resp.status == 200
-            lead_id = sqlite3.connect(path).execute("SELECT id FROM leads LIMIT 1").fetchone()[0]
-            pages = [
-                "/admin",
-                "/admin/leads",
-                "/admin/leads?campaign=campaign-03&status=paid",
-                # The search: a whole phone and a whole e-mail through their indexes; a part
-                # of a name, of an e-mail or of a phone reads every row for the total.
-                "/admin/leads?q=8+(916)+012-34-57",
-                "/admin/leads?q=CLIENT123457%40example.ru",
-                "/admin/leads?q=петров",
-                "/admin/leads?q=петров&campaign=campaign-03",
-                "/admin/leads?q=client12345",
-                "/admin/leads?q=34567",
-                "/admin/leads?q=nobody",
-                "/api/v1/leads?q=петров",
-                f"/admin/leads/{lead_id}",
-                "/admin/tasks",
-                "/api/v1/stats",
-            ]
-            for page in pages:
-                took = []
-                for _ in range(runs):
-                    started = time.perf_counter()
-                    async with http.get(base + page) as resp:
-                        await resp.read()
-                        assert resp.status == 200, page
-                    took.append(time.perf_counter() - started)
-                print(f"  {page[:48]:<48} {percentiles(took)}")
-            await export_all(http, base, proc.pid)
-            for query in ("campaign=campaign-03", "q=петров", ""):
-                await export_xlsx(http, base, proc.pid, query)
+            yield http, base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+async def timed(http: aiohttp.ClientSession, url: str, runs: int) -> list[float]:
+    """Seconds each of `runs` fetches of `url` took (each must answer 200)."""
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        async with http.get(url) as resp:
+            await resp.read()
+            assert resp.status == 200, url
+        took.append(time.perf_counter() - started)
+    return took
+
+
+async def measure(path: Path, runs: int) -> None:
+    async with logged_in(path) as (http, base, pid):
+        lead_id = sqlite3.connect(path).execute("SELECT id FROM leads LIMIT 1").fetchone()[0]
+        pages = [
+            "/admin",
+            "/admin/leads",
+            "/admin/leads?campaign=campaign-03&status=paid",
+            # The search: a whole phone and a whole e-mail through their indexes; a part
+            # of a name, of an e-mail or of a phone reads every row for the total.
+            "/admin/leads?q=8+(916)+012-34-57",
+            "/admin/leads?q=CLIENT123457%40example.ru",
+            "/admin/leads?q=петров",
+            "/admin/leads?q=петров&campaign=campaign-03",
+            "/admin/leads?q=client12345",
+            "/admin/leads?q=34567",
+            "/admin/leads?q=nobody",
+            "/api/v1/leads?q=петров",
+            f"/admin/leads/{lead_id}",
+            "/admin/tasks",
+            "/api/v1/stats",
+        ]
+        for page in pages:
+            print(f"  {page[:48]:<48} {percentiles(await timed(http, base + page, runs))}")
+        await export_all(http, base, pid)
+        for query in ("campaign=campaign-03", "q=петров", ""):
+            await export_xlsx(http, base, pid, query)
 
 
 def peak_rss_mib(pid: int) -> float:

@@ -22,6 +22,7 @@ from common.events import DirectCostReported
 from common.model import campaign_key
 from common.store import Tx
 from common.store.costs import micros
+from common.store.utm import UTM_COLUMNS
 
 CENT, TENTH = Decimal("0.01"), Decimal("0.1")
 Shown = int | Decimal | bool | list[str] | None
@@ -295,3 +296,106 @@ class _Builder:
             key=lambda line: (-line.figures.leads, -line.figures.cost_micros, line.name),
         )
         return Report(period, campaigns, totals, sorted(days.items()), line_days)
+
+
+# The UTM report and the per-day table (issue 18): the same measures by UTM value and by day.
+
+UTM_LEVELS = UTM_COLUMNS  # source -> medium -> campaign -> content -> term
+
+
+@dataclass
+class UtmLine:
+    """The leads of a period with one value at the report's level (None: without one).
+
+    Sales and revenue are those of these leads (a cohort: a lead of the period paid by now),
+    not the payments of the period. Cost is known only where the line holds exactly the
+    period's leads of one of our campaigns (see `utm_report`)."""
+
+    value: str | None
+    figures: Figures = field(default_factory=Figures)
+    campaigns: Counter[str] = field(default_factory=Counter)  # leads per our campaign
+    cost_known: bool = False
+
+
+@dataclass(frozen=True)
+class UtmReport:
+    period: Period
+    level: str  # the UTM column the lines are values of
+    chosen: dict[str, str | None]  # the values chosen above it (None: "(none)")
+    campaign: str | None  # narrowed to one of our campaigns
+    lines: list[UtmLine]  # most leads first
+    totals: Figures
+
+
+def utm_level(chosen: Mapping[str, str | None]) -> str:
+    """The level shown below the chosen values: the first one not chosen (the last when all
+    are)."""
+    return next((name for name in UTM_LEVELS if name not in chosen), UTM_LEVELS[-1])
+
+
+def utm_report(
+    tx: Tx,
+    period: Period,
+    chosen: Mapping[str, str | None],
+    campaign: str | None,
+    overrides: Mapping[str, str],
+) -> UtmReport:
+    """One level of the UTM report, in one snapshot. Direct's costs belong to our campaigns,
+    not to UTM values, so a line gets a cost only at the utm_campaign level, when its value
+    is one of our campaigns (without case) and the line holds every lead that campaign had
+    in the period: then the campaign's cost is the line's, exactly. Elsewhere it is unknown."""
+    level = utm_level(chosen)
+    since, until = period.bounds(tx.zone)
+    lines: dict[str | None, UtmLine] = {}
+    totals = Figures()
+    for row in tx.utm.level(
+        level, since, until, {k: chosen[k] for k in chosen if k != level}, campaign
+    ):
+        value = row["value"] or None
+        line = lines.setdefault(value, UtmLine(value))
+        counts = Figures(leads=int(row["leads"]))
+        if row["status"] == "lost":
+            counts.lost = counts.leads
+        if row["paid"]:
+            counts.sales = counts.leads
+            counts.revenue_minor = counts.leads * _minor(row["payment_amount"])
+            counts.revenue_currencies = {str(row["payment_currency"] or "RUB").upper()}
+        line.figures.add(counts)
+        line.campaigns[campaign_key(row["campaign_id"])] += counts.leads
+        totals.add(counts)
+    if level == "utm_campaign":
+        _attach_costs(lines.values(), campaign_report(tx, period, overrides))
+    ordered = sorted(lines.values(), key=lambda line: (-line.figures.leads, line.value or ""))
+    return UtmReport(period, level, dict(chosen), campaign, ordered, totals)
+
+
+def _minor(amount: str | None) -> int:
+    """A stored amount ('1500.00') in kopecks; a sale whose amount is pending counts none."""
+    return int((Decimal(amount) * 100).to_integral_value(ROUND_HALF_UP)) if amount else 0
+
+
+def _attach_costs(lines: Iterable[UtmLine], report: Report) -> None:
+    ours = {
+        campaign_key(line.campaign_id): line.figures
+        for line in report.campaigns
+        if line.campaign_id
+    }
+    for line in lines:
+        key = campaign_key(line.value or "")
+        figures = ours.get(key)
+        if figures is None or not figures.cost_currencies:
+            continue  # not one of our campaigns, or Direct reported no cost for it
+        if set(line.campaigns) == {key} and line.figures.leads == figures.leads:
+            line.cost_known = True
+            line.figures.cost_micros = figures.cost_micros
+            line.figures.clicks = figures.clicks
+            line.figures.impressions = figures.impressions
+            line.figures.cost_currencies = set(figures.cost_currencies)
+
+
+def every_day(report: Report) -> list[tuple[date, Figures]]:
+    """The per-day table: one line per local day of the period, in order, empty days too."""
+    days = dict(report.days)
+    count = (report.period.last - report.period.first).days + 1
+    moments = (report.period.first + timedelta(days=n) for n in range(count))
+    return [(day, days.get(day.isoformat(), Figures())) for day in moments]

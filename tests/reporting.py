@@ -51,8 +51,9 @@ class Leads:
         currency: str = "RUB",
         paid: datetime | None = None,
         lost: bool = False,
+        tags: dict[str, str] | None = None,  # other UTM fields (utm_source=…)
     ) -> str:
-        lead = NewLead(campaign_id=campaign, phone="+79161234567", utm_campaign=utm)
+        lead = NewLead(campaign_id=campaign, phone="+79161234567", utm_campaign=utm, **tags or {})
         lead_id, _ = await self.store.write(lambda tx: LeadService.create_lead(tx, lead))
         self.moments[lead_id] = at
         events = [LeadSentToCrm("amo", crm_lead_id=lead_id[-6:])]

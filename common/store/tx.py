@@ -21,6 +21,7 @@ from common.store.stats import Stats
 from common.store.tasks import TaskQueue
 from common.store.unmatched import UnmatchedPayments
 from common.store.users import DashboardUsers
+from common.store.utm import UtmRows
 from common.store.zone import RecordedZone
 
 
@@ -45,6 +46,7 @@ class Tx:
         self.payment_checks = PaymentChecks(sql)
         self.recorded_zone = RecordedZone(sql)
         self.costs = CostRows(sql)
+        self.utm = UtmRows(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters, costs)."""

@@ -28,6 +28,7 @@ from services.dashboard import (
     pages,
     payments,
     queue,
+    reports,
     views,
 )
 from services.dashboard.keys import INTEGRATIONS, LOGIN_LIMITER, QUERIES, REPLAYER, SESSIONS
@@ -73,6 +74,11 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/lang", views.set_language, name="lang")
     r.add_get("/admin", views.admin, name="admin")
     r.add_get("/admin/campaigns.csv", views.export_campaigns, name="campaigns_csv")
+    r.add_get("/admin/campaigns.xlsx", reports.campaigns_download, name="campaigns_xlsx")
+    r.add_get("/admin/reports/utm", reports.utm_page, name="utm_report")
+    r.add_get("/admin/reports/utm.{kind:csv|xlsx}", reports.utm_download, name="utm_download")
+    r.add_get("/admin/reports/days", reports.days_page, name="days_report")
+    r.add_get("/admin/reports/days.{kind:csv|xlsx}", reports.days_download, name="days_download")
     r.add_get("/admin/leads", lead_list.page, name="leads")
     r.add_get("/admin/leads.csv", lead_export.csv_file, name="leads_csv")
     r.add_get("/admin/leads.xlsx", lead_export.xlsx_file, name="leads_xlsx")

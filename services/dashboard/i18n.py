@@ -847,6 +847,71 @@ ACCESS: dict[str, dict[str, Text]] = {
     },
 }
 
+# The reports (services/dashboard/reports.py): the UTM report, the per-day table, the exports.
+REPORTS: dict[str, dict[str, Text]] = {
+    "ru": {
+        "nav_utm": "UTM-метки",
+        "nav_days": "По дням",
+        "utm_title": "Заявки по UTM-меткам с {date_from} по {date_to}",
+        "days_title": "По дням с {date_from} по {date_to}",
+        "utm_none": "(нет)",
+        "utm_all": "Все заявки",
+        "utm_only_campaign": "Только кампания {name}",
+        "utm_any_campaign": "показать все кампании",
+        "utm_sales_note": (
+            "Оплаты и выручка здесь — у заявок этого периода, оплаченных к "
+            "сегодняшнему дню (по дню заявки). В обзоре и в таблице по дням оплата "
+            "считается в день оплаты, поэтому итоги могут не совпадать."
+        ),
+        "utm_cost_note": (
+            "Расход Директа относится к нашим кампаниям, а не к UTM-меткам. Он "
+            "показан только на уровне utm_campaign — в строке, где метка совпадает "
+            "с нашей кампанией и содержит все её заявки за период; в остальных "
+            "строках «—»."
+        ),
+        "days_note": (
+            "Оплаты и выручка — в день оплаты, как в обзоре; отказы — в день "
+            "заявки; расход — по дням Директа. Дни — в часовом поясе {zone}."
+        ),
+        "day": "День",
+        "download_csv": "Скачать CSV",
+        "download_xlsx": "Скачать XLSX",
+        "days_sheet": "По дням",
+        "utm_of_campaign": "UTM",
+    },
+    "en": {
+        "nav_utm": "UTM report",
+        "nav_days": "By day",
+        "utm_title": "Leads by UTM, {date_from} to {date_to}",
+        "days_title": "By day, {date_from} to {date_to}",
+        "utm_none": "(none)",
+        "utm_all": "All leads",
+        "utm_only_campaign": "Campaign {name} only",
+        "utm_any_campaign": "show every campaign",
+        "utm_sales_note": (
+            "Sales and revenue here are those of this period's leads, paid by today"
+            " (counted on the lead's day). The overview and the per-day table count"
+            " a payment on its payment day, so the totals may differ."
+        ),
+        "utm_cost_note": (
+            "Direct's costs belong to our campaigns, not to UTM values. A cost is "
+            "shown only at the utm_campaign level, on a line whose value is one of "
+            "our campaigns and which holds all of that campaign's leads of the "
+            "period; elsewhere it is “—”."
+        ),
+        "days_note": (
+            "Sales and revenue on the payment's day, as on the overview; lost leads"
+            " on the lead's day; costs on Direct's days. Days in the {zone} time "
+            "zone."
+        ),
+        "day": "Day",
+        "download_csv": "Download CSV",
+        "download_xlsx": "Download XLSX",
+        "days_sheet": "By day",
+        "utm_of_campaign": "UTM",
+    },
+}
+
 # The leads list's search and total, its exports, and finding a lead for an unmatched payment.
 LISTS: dict[str, dict[str, Text]] = {
     "ru": {
@@ -927,6 +992,7 @@ CATALOGUE: dict[str, dict[str, Text]] = {
         **ERRORS[lang],
         **ACCESS[lang],
         **OVERVIEW[lang],
+        **REPORTS[lang],
         **LISTS[lang],
     }
     for lang in LANGUAGES

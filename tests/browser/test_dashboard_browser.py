@@ -132,6 +132,9 @@ async def test_a_marketer_uses_the_dashboard(system, browser):
         "leads": "/admin/leads",
         "connections": "/admin/connections",
         "error": "/admin/leads/no-such-lead",
+        "utm": "/admin/reports/utm",
+        "utm-none": "/admin/reports/utm?utm_source=&utm_medium=",  # the leads without UTM
+        "days": "/admin/reports/days",
     }
     for lang in ("ru", "en"):
         for width in WIDTHS:
