@@ -41,6 +41,12 @@ OVERVIEW: dict[str, dict[str, str | Mapping[str, str]]] = {
         "chart_values": "Значения",
         "day": "День",
         "previous_short": "прошл.",
+        "export_campaigns": "Кампании за период",
+        "export_leads": "Заявки за период",
+        "export_days": "Таблица по дням",
+        "exports_unfiltered": "Кампании выгружаются с выбранными кампанией и источником;"
+        " заявки — с кампанией, но без источника (в списке заявок нет такого фильтра);"
+        " таблица по дням — по всем кампаниям и источникам.",
         "queue_due": "Ждут отправки",
         "queue_waiting": "Ждут своего часа",
         "repeat": "Повторные",
@@ -81,6 +87,12 @@ OVERVIEW: dict[str, dict[str, str | Mapping[str, str]]] = {
         "chart_values": "Values",
         "day": "Day",
         "previous_short": "prev.",
+        "export_campaigns": "Campaigns of the period",
+        "export_leads": "Leads of the period",
+        "export_days": "Table by day",
+        "exports_unfiltered": "The campaigns download with the campaign and source chosen;"
+        " the leads with the campaign but not the source (the leads list has no such"
+        " filter); the table by day covers every campaign and source.",
         "queue_due": "Due now",
         "queue_waiting": "Waiting on purpose",
         "repeat": "Repeat",

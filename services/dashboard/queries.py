@@ -199,10 +199,10 @@ class DashboardQueries:
         """Today in the business's time zone (`dashboard.timezone`)."""
         return today_in(self.store.zone)
 
-    async def report(self, period: Period) -> Report:
-        """The campaign report for the period: one read snapshot."""
+    async def report(self, period: Period, scope: Scope | None = None) -> Report:
+        """The campaign report for the period (and scope): one read snapshot."""
         overrides = self.settings.direct.campaigns
-        return await self.store.read(lambda tx: campaign_report(tx, period, overrides))
+        return await self.store.read(lambda tx: campaign_report(tx, period, overrides, scope))
 
     async def overview(self, period: Period, scope: Scope) -> tuple[Report, Report, list[str]]:
         """The period's report and the previous period's (as many days just before), for

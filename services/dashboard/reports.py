@@ -24,7 +24,7 @@ from common.report import (
 from services.dashboard.export import Column, Table, table_csv, table_xlsx
 from services.dashboard.keys import QUERIES
 from services.dashboard.pages import words
-from services.dashboard.queries import period_query, report_period
+from services.dashboard.queries import overview_scope, period_query, report_period
 
 # Each measure: its key in Figures.measures(), its word in the catalogue, how it is written.
 MEASURES = (
@@ -177,7 +177,8 @@ async def days_download(request: web.Request) -> web.Response:
 
 async def campaigns_download(request: web.Request) -> web.Response:
     """The overview's campaign report, in the reader's language (the XLSX beside the CSV)."""
-    report = await request.app[QUERIES].report(_period(request))
+    scope = overview_scope(request.query)  # the overview's campaign and source, if chosen
+    report = await request.app[QUERIES].report(_period(request), scope)
     t = words(request)
     columns = [Column(t("campaign"), "text"), *measure_columns(request, report.totals)]
     rows = [

@@ -115,8 +115,23 @@ async def overview(
         "sources": sources,
         "no_source": NO_SOURCE,
         "previous_lines": {line.name: line.figures.measures() for line in previous.campaigns},
-        "report_csv": f"/admin/campaigns.csv?{urlencode(period_query(period))}",
+        "exports": exports(period, scope),
     }
+
+
+def exports(period: Period, scope: Scope) -> dict[str, str]:
+    """The overview's downloads, with its choices where the export reads them: the campaign
+    report takes the campaign and the source; the leads take the campaign (the leads list
+    has no source filter); the per-day table is every campaign's."""
+    dates = period_query(period)
+    chosen = overview_query(period, "custom", scope)
+    leads = dates | ({"campaign": scope.campaign} if scope.campaign else {})
+    found = {}
+    for kind in ("csv", "xlsx"):
+        found[f"campaigns_{kind}"] = f"/admin/campaigns.{kind}?{urlencode(chosen)}"
+        found[f"leads_{kind}"] = f"/admin/leads.{kind}?{urlencode(leads)}"
+        found[f"days_{kind}"] = f"/admin/reports/days.{kind}?{urlencode(dates)}"
+    return found
 
 
 def waiting(groups: list[PendingGroup]) -> dict[str, int]:
@@ -134,12 +149,13 @@ def lead_of(event: Event) -> str | None:
 
 
 async def export_campaigns(request: web.Request) -> web.Response:
-    """The campaign report for the period, as CSV (see services.dashboard.export)."""
+    """The campaign report for the period, of one campaign or source when the overview
+    has one chosen, as CSV (see services.dashboard.export)."""
     queries = request.app[QUERIES]
     period = report_period(request.query, queries.today())
     name = f"campaigns-{period.first}-{period.last}.csv"
     return web.Response(
-        body=report_csv(await queries.report(period)),
+        body=report_csv(await queries.report(period, overview_scope(request.query))),
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{name}"',

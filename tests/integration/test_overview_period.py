@@ -3,6 +3,8 @@ source filter, unique vs repeat leads, and a lead at 00:30 Moscow time on that M
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import replace
 from zoneinfo import ZoneInfo
@@ -80,3 +82,24 @@ async def test_an_e_mail_in_another_case_is_a_repeat(dash, store):  # noqa: F811
     await store.write(lead_at(local(MOSCOW, 1, 12), email="ivan@x.ru"))
     found = rows(store.location, "SELECT sum(repeat_leads) AS n FROM source_stats")
     assert int(found[0]["n"]) == 1
+
+
+async def test_the_overview_downloads_carry_its_filters(dash, store):  # noqa: F811
+    """The campaign report downloads with the overview's campaign and source; the leads
+    with its campaign; the page says what each leaves out."""
+    for campaign, source in (("a", "yandex"), ("a", "google"), ("b", None)):
+        await store.write(lead_at(local(MOSCOW, 1, 12), campaign, source=source))
+    await log_in(dash)
+    html = await (await dash.get("/admin?period=7&source=yandex")).text()
+    assert 'id="exports-unfiltered"' in html
+    link = re.search(r'id="campaigns-csv" href="([^"]+)"', html)[1].replace("&amp;", "&")
+    text = (await (await dash.get(link)).text()).lstrip("\ufeff")
+    lines = csv.DictReader(io.StringIO(text), delimiter=";")
+    found = {line["campaign"]: line["leads"] for line in lines}
+    assert found == {"a": "1"}  # campaign b's lead and a's google one are not yandex's
+    html = await (await dash.get("/admin?period=7&campaign=b")).text()
+    link = re.search(r'id="leads-csv" href="([^"]+)"', html)[1].replace("&amp;", "&")
+    assert "campaign=b" in link
+    text = (await (await dash.get(link)).text()).lstrip("\ufeff")
+    assert [line["Кампания"] for line in csv.DictReader(io.StringIO(text), delimiter=";")] == ["b"]
+    assert 'id="exports-unfiltered"' not in await (await dash.get("/admin?period=7")).text()
