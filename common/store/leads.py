@@ -139,14 +139,17 @@ class LeadRows:
         `ivan@x.ru`)."""
         found = []
         key = None if campaign_id is None else campaign_key(campaign_id)
+        # Of any campaign, the contact's first row is the answer: a repeat customer's history
+        # is not read at intake. Of one campaign, the window is minutes, so one contact's rows
+        # are few; past the bound, a new lead is made.
+        limit = 1 if key is None else 100
         for column, value in (("phone", phone), ("email_key", fold(email))):
             if value:
-                # Folded here, not by SQL lower(): SQLite's folds ASCII only. The window is
-                # minutes, so one contact's rows are few; past the bound, a new lead is made.
+                # Folded here, not by SQL lower(): SQLite's folds ASCII only.
                 rows = self.sql.all(
                     f"SELECT id, created_at, campaign_id FROM leads WHERE {column} = ?"
-                    " AND created_at >= ? ORDER BY created_at LIMIT 100",
-                    (value, since),
+                    " AND created_at >= ? ORDER BY created_at LIMIT ?",
+                    (value, since, limit),
                 )
                 found += [
                     (row["created_at"], row["id"])

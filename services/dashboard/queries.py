@@ -12,7 +12,7 @@ from common.campaigns import CampaignService
 from common.config import Settings
 from common.days import today as today_in
 from common.errors import InvalidField
-from common.model import Lead, LeadStatus, Task, TaskStatus, TaskType
+from common.model import Lead, LeadStatus, TaskStatus, TaskType
 from common.reconciling import Reading
 from common.report import Period, Report, Scope, campaign_report
 from common.search import read_search
@@ -232,8 +232,3 @@ class DashboardQueries:
             if len(rows) < batch:
                 return
             after = (rows[-1].created_at, rows[-1].id)
-
-    async def tasks_needing_attention(self, limit: int = 200) -> list[Task]:
-        return await self.store.read(
-            lambda tx: tx.tasks.needing_attention(RETRYING_ATTEMPTS, limit)
-        )
