@@ -293,6 +293,60 @@ class DirectSettings(Section):
         return self.token is not None
 
 
+class TelegramAlerts(Section):
+    """A Telegram bot: messages go to `{base_url}/bot{token}/sendMessage` (Bot API)."""
+
+    base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    token: SecretStr
+    chat_ids: list[str] = Field(min_length=1)
+    # Campaigns whose each new lead is announced here ("*": every campaign); none by default.
+    new_leads: list[str] = []
+    full_contacts: bool = False  # new-lead messages show the phone and e-mail unmasked
+
+
+class EmailAlerts(Section):
+    """An SMTP server: STARTTLS on 587 (`starttls`), or TLS from the first byte (`tls`, 465)."""
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    tls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    timeout: float = Field(20.0, gt=0, le=300)
+    new_leads: list[str] = []
+    full_contacts: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> EmailAlerts:
+        if self.tls and self.starttls:
+            raise ValueError("choose tls (implicit, port 465) or starttls (port 587), not both")
+        return self
+
+
+class AlertsSettings(Section):
+    """Where problems (and, opt-in, new leads) are told: every configured channel receives
+    the problems; thresholds below."""
+
+    telegram: TelegramAlerts | None = None
+    email: EmailAlerts | None = None
+    # The oldest due task may wait this long before the queue counts as stalled.
+    stalled_after_minutes: float = Field(15, gt=0)
+    # A CRM credential (e.g. amoCRM's long-lived token) is announced this many days before
+    # it expires.
+    credential_expiry_days: int = Field(7, ge=0, le=365)
+    # This many failures in a row (5xx, time-outs) make a connection "failing"; a refused
+    # credential (401/403) counts at once.
+    failing_streak: int = Field(5, ge=1, le=1000)
+
+
+class PrivacySettings(Section):
+    # 0 = keep; else the personal data of leads older than this many days is erased.
+    erase_after_days: int = Field(0, ge=0)
+
+
 class RoutingSettings(Section):
     default_crm: str | None = None
     campaigns: dict[str, str] = {}
@@ -317,6 +371,8 @@ class Settings(BaseSettings):
     yandex: YandexSettings = YandexSettings()
     direct: DirectSettings = DirectSettings()
     routing: RoutingSettings = RoutingSettings()
+    alerts: AlertsSettings = AlertsSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @field_validator("database", mode="before")
     @classmethod

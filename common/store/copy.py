@@ -37,6 +37,7 @@ TABLES = {
     "crm_credentials": None,
     "payment_checks": None,  # when reconciliation last asked about each paid lead
     "projection_settings": None,  # the zone daily_stats' days were counted in
+    "audit_log": "id",  # who did what in the dashboard and the CLI
 }
 # What a process records on opening even an empty database (the zone of its days): the
 # copy's is the source's, so the target's own is replaced rather than counted as history.

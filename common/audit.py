@@ -1,0 +1,47 @@
+"""The audit trail: who did what, when and from where (issue 19).
+
+One call records one action in the same transaction as the action itself, so a retry that
+happened is never missing from the log and a logged retry always happened:
+
+    tx.audit.add(AuditEntry(actor="anna", action=Action.RETRY, target=task_id, address=ip))
+
+Actions are plain words (`Action`), so the log stays readable in SQL and in exports.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from enum import StrEnum
+
+from common.store.audit import AuditEntry
+
+__all__ = ["Action", "AuditEntry", "cli_actor", "cli_address"]
+
+
+class Action(StrEnum):
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGOUT = "logout"
+    RETRY = "retry"  # a task or a lead sent again
+    RETRY_ALL = "retry_all"
+    ERASE = "erase"  # a person's data erased (dashboard, CLI, or retention)
+    EXPORT = "export"  # leads, a report or the audit log itself downloaded
+    ATTACH_PAYMENT = "attach_payment"
+    ACKNOWLEDGE = "acknowledge"  # a configuration problem acknowledged
+    USER_ADDED = "user_added"
+    USER_REMOVED = "user_removed"
+    BACKUP = "backup"
+    RESTORE = "restore"
+
+
+def cli_actor() -> str:
+    """Who runs a CLI command: the operating system's user name."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in a bare container
+        return "cli"
+
+
+def cli_address() -> str:
+    return socket.gethostname()
