@@ -126,6 +126,7 @@ async def _backup(settings: Settings, database: Path, target: Path) -> None:
     partial = partial_of(target)
     try:
         await asyncio.to_thread(copy_into, database, partial, settings.busy_timeout)
+        copied = time.monotonic() - started
         await _verified(settings, partial)
         events = await asyncio.to_thread(seal, partial)
         publish(partial, target)
@@ -138,7 +139,10 @@ async def _backup(settings: Settings, database: Path, target: Path) -> None:
         await store.write(lambda tx: tx.audit.add(entry))
     finally:
         await store.close()
-    print(f"backup: {database} copied to {target} ({events} events, verified) in {took:.1f} s")
+    print(
+        f"backup: {database} copied to {target} ({events} events) in {copied:.1f} s,"
+        f" verified in {took - copied:.1f} s"
+    )
 
 
 async def _restore(settings: Settings, database: Path, backup: Path) -> int:
