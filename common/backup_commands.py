@@ -109,7 +109,7 @@ def _target(database: Path, given: str | None, keep: int | None) -> tuple[Path, 
         raise Refused("--keep must be 1 or more (the backup just made is one)")
     if not database.is_file():
         raise Refused(f"{database} does not exist")
-    if given is None or given.endswith("/") or Path(given).is_dir():
+    if given is None or given.endswith("/") or _folder(Path(given), keep):
         folder = Path(given).resolve() if given else database.parent / "backups"
         folder.mkdir(parents=True, exist_ok=True)
         return folder / dated_name(database), True
@@ -119,6 +119,14 @@ def _target(database: Path, given: str | None, keep: int | None) -> tuple[Path, 
     if target.exists():
         raise Refused(f"{target} exists; a backup never overwrites a file")
     return target, False
+
+
+def _folder(path: Path, keep: int | None) -> bool:
+    """A folder is meant: one that exists, or a new one for --keep (so a first cron run
+    makes it), unless named like a database file."""
+    if path.is_dir():
+        return True
+    return keep is not None and not path.exists() and path.suffix != ".db"
 
 
 async def _backup(settings: Settings, database: Path, target: Path) -> None:
