@@ -43,6 +43,8 @@ def swap(database: Path, staging: Path, kept: Path) -> bool:
     for suffix in ("-wal", "-journal"):
         if staging.with_name(staging.name + suffix).exists():
             raise CopyFailed(f"{staging} still has a {suffix} file; it is not sealed")
+    if kept.exists():
+        raise CopyFailed(f"{kept} exists; a replaced database is never overwritten")
     existed = database.exists()
     if existed:
         _checkpoint(database)
