@@ -1,5 +1,5 @@
-"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup, copy-to-postgres, amocrm,
-users, dashboard, costs. Each names the database it works on, on stderr (a URL without its
+"""The `leadrelay` command: migrate, verify, rebuild, tasks, backup, restore, copy-to-postgres,
+amocrm, users, dashboard, costs. Each names the database it works on, on stderr (a URL without its
 password)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 from tqdm import tqdm
 
-from common import cost_commands, user_commands
+from common import backup_commands, cost_commands, user_commands
 from common.config import AmoCrmConnection, Settings, load_settings
 from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.base import DeliveryFailure
@@ -22,7 +22,6 @@ from common.store.copy import TargetNotEmpty, copy_to_postgres
 from common.store.postgres.migrate import migrate as migrate_postgres
 from common.store.postgres.store import shown
 from common.store.replay import rebuild, verify
-from common.store.sqlite.backup import backup
 from common.store.sqlite.migrate import migrate
 
 
@@ -163,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rebuild", help="rewrite the projections from the events")
     tasks = commands.add_parser("tasks", help="task counts by status")
     tasks.add_argument("action", nargs="?", choices=["retry-failed"])
-    copy = commands.add_parser(
-        "backup", help="a consistent copy of the live database into one new file"
-    )
-    copy.add_argument("target", type=Path)
+    backup_commands.add_parsers(commands)
     move = commands.add_parser(
         "copy-to-postgres",
         help="copy this SQLite database into an empty PostgreSQL database, then verify it",
@@ -199,19 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":
         return _copy_to_postgres(args.url)
-    if args.command == "backup":
-        if settings.on_postgres:
-            print(
-                "backup: on PostgreSQL use its own tools (pg_dump, base backups)", file=sys.stderr
-            )
-            return 2
-        try:
-            events = backup(Path(settings.database), args.target, settings.busy_timeout)
-        except (FileExistsError, RuntimeError) as error:
-            print(f"backup: {error}", file=sys.stderr)
-            return 2
-        print(f"backup: {settings.database} copied to {args.target} ({events} events)")
-        return 0
+    if args.command in ("backup", "restore"):
+        return backup_commands.run(settings, args)
     if args.command == "verify":
         return asyncio.run(_with_store(_verify))
     if args.command == "rebuild":

@@ -27,6 +27,7 @@ from common.metrics import Metrics
 from common.model import Json
 from common.serving import ConnectionGuard, in_time, serve_until_signalled
 from common.store import ZoneChanged, open_store
+from common.store.sqlite.service_lock import ServiceHold
 
 log = logging.getLogger(__name__)
 
@@ -179,18 +180,23 @@ async def json_body(request: web.Request) -> Json:
 
 
 def store_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Open (and migrate) the database for the app's lifetime."""
+    """Open (and migrate) the database for the app's lifetime, holding its service lock."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        store = await open_store(
-            settings.database,
-            settings.busy_timeout,
-            settings.dispatcher.max_attempts,
-            zone=settings.dashboard.zone,
-        )
-        app[appkeys.STORE] = store
-        yield
-        await store.close()
+        # Held for the process's life, so `leadrelay restore` refuses while we run.
+        hold = await asyncio.to_thread(ServiceHold, settings.database)
+        try:
+            store = await open_store(
+                settings.database,
+                settings.busy_timeout,
+                settings.dispatcher.max_attempts,
+                zone=settings.dashboard.zone,
+            )
+            app[appkeys.STORE] = store
+            yield
+            await store.close()
+        finally:
+            hold.release()
 
     return ctx
 
