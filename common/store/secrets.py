@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
+from common.files import fsync_path
 from common.store.sql import Sql
 
 
@@ -52,14 +53,5 @@ def kept_in_file(path: Path) -> str:
             pass
         finally:
             draft.unlink()
-        _sync_folder(path.parent)
+        fsync_path(path.parent)  # the new name, durable as the database's files are
     return path.read_text().strip()
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the new name durable, as the database's own files are."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -20,6 +20,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from common.files import fsync_path
 from common.store.sqlite.connection import connect
 from common.store.sqlite.sql import SqliteSql
 
@@ -61,7 +62,7 @@ def seal(copy: Path) -> int:
         conn.execute("PRAGMA journal_mode = DELETE")  # folds and removes a -wal, if any
     finally:
         conn.close()
-    _fsync(copy)
+    fsync_path(copy)
     return events
 
 
@@ -85,12 +86,4 @@ def publish(partial: Path, target: Path) -> None:
         raise CopyFailed(f"{target} exists; a backup never overwrites a file") from None
     finally:
         partial.unlink(missing_ok=True)
-    _fsync(target.parent)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(target.parent)
