@@ -16,7 +16,7 @@ from common.model import Event, Lead
 from common.report import Period, Scope
 from common.store import Tx
 from common.store.tasks import PendingGroup
-from services.dashboard import auth, headline, i18n
+from services.dashboard import audit, auth, headline, i18n
 from services.dashboard.connections import credential_states
 from services.dashboard.export import report_csv
 from services.dashboard.keys import QUERIES
@@ -154,6 +154,7 @@ async def export_campaigns(request: web.Request) -> web.Response:
     queries = request.app[QUERIES]
     period = report_period(request.query, queries.today())
     name = f"campaigns-{period.first}-{period.last}.csv"
+    await audit.exported(request, name)
     return web.Response(
         body=report_csv(await queries.report(period, overview_scope(request.query))),
         headers={
