@@ -19,6 +19,7 @@ from common.audit import Action, AuditEntry
 from common.config import Settings
 from common.days import today
 from common.model import Role
+from common.reconciling import Reading
 from services.dashboard.app import create_app
 from tests.helpers import ago, rows, stored
 from tests.integration.test_dashboard import csrf_of, seed
@@ -265,3 +266,42 @@ async def test_the_downloads_match_the_page_and_are_recorded(dash, store):
     ]
     assert recorded[0]["details"] == '{"action": "retry"}'
     assert 'id="nav-audit"' in await (await dash.get("/admin")).text()
+
+
+def problem_of(html: str, key: str) -> str:
+    return re.search(rf'<p class="([^"]*)"[^>]*data-problem="{key}"', html)[1]
+
+
+async def test_an_admin_acknowledges_a_problem_until_it_changes_or_time_passes(
+    dash, store, move_clock
+):
+    off = Reading(webhook="amoCRM switched the webhook off")
+    await store.write(lambda tx: tx.cursors.set("amo", off))
+    await log_in(dash, "vera", PASSWORDS["vera"])
+    html = await (await dash.get("/admin")).text()
+    assert "warning" in problem_of(html, "webhook:amo") and 'name="problem"' not in html
+    staff = await post(dash, "/admin/problems/acknowledge", problem="webhook:amo")
+    assert staff.status == 403
+
+    await log_in(dash, "anna", PASSWORDS["anna"])
+    form = {"problem": "webhook:amo", "note": "Olga re-enables it in amoCRM"}
+    assert (await post(dash, "/admin/problems/acknowledge", **form)).status == 302
+    html = await (await dash.get("/admin")).text()
+    assert problem_of(html, "webhook:amo").startswith("acknowledged")
+    assert "anna" in html and "Olga re-enables it in amoCRM" in html
+    [entry] = [r for r in trail(store.location) if r["action"] == "acknowledge"]
+    assert (entry["actor"], entry["target"], entry["address"]) == ("anna", "webhook:amo", CLIENT)
+    assert "Olga re-enables it" in entry["details"]
+
+    move_clock(hours=25)  # the acknowledgement has run out
+    assert "warning" in problem_of(await (await dash.get("/admin")).text(), "webhook:amo")
+    assert (await post(dash, "/admin/problems/acknowledge", **form)).status == 302
+    changed = Reading(webhook="the webhook answers 404 now")  # a new problem: shown again
+    await store.write(lambda tx: tx.cursors.set("amo", changed))
+    assert "warning" in problem_of(await (await dash.get("/admin")).text(), "webhook:amo")
+
+    before = len(trail(store.location))
+    gone = await post(dash, "/admin/problems/acknowledge", problem="webhook:bitrix")
+    assert gone.status == 302
+    assert "Этой проблемы уже нет" in await (await dash.get("/admin")).text()
+    assert len(trail(store.location)) == before  # nothing acknowledged, nothing recorded
