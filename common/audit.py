@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import getpass
 import socket
+from collections.abc import Mapping
 from enum import StrEnum
 
-from common.store.audit import AuditEntry
+from common.store.audit import AuditEntry, AuditFilter
 
-__all__ = ["Action", "AuditEntry", "cli_actor", "cli_address"]
+__all__ = ["Action", "AuditEntry", "AuditFilter", "cli_actor", "cli_address", "cli_entry"]
 
 
 class Action(StrEnum):
@@ -33,6 +34,9 @@ class Action(StrEnum):
     USER_REMOVED = "user_removed"
     BACKUP = "backup"
     RESTORE = "restore"
+    COSTS_IMPORT = "costs_import"  # Direct cost imports queued
+    REBUILD = "rebuild"  # the projections rewritten from the events
+    AUTHORIZE = "authorize"  # a CRM's OAuth tokens stored from an authorization code
 
 
 def cli_actor() -> str:
@@ -45,3 +49,16 @@ def cli_actor() -> str:
 
 def cli_address() -> str:
     return socket.gethostname()
+
+
+def cli_entry(
+    action: Action, target: str = "", details: Mapping[str, str] | None = None
+) -> AuditEntry:
+    """An action of a CLI command, by whoever runs it, on this host."""
+    return AuditEntry(
+        actor=cli_actor(),
+        action=action,
+        target=target,
+        address=cli_address(),
+        details=details or {},
+    )

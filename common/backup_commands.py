@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from common import clock
-from common.audit import Action, AuditEntry, cli_actor, cli_address
+from common.audit import Action, AuditEntry, cli_entry
 from common.config import Settings
 from common.store import Store, ZoneChanged, open_store
 from common.store.migrations import SchemaTooNew
@@ -173,9 +173,7 @@ async def _restore(settings: Settings, database: Path, backup: Path) -> int:
 
 
 def _entry(action: Action, target: str, **details: str) -> AuditEntry:
-    return AuditEntry(
-        actor=cli_actor(), action=action, target=target, address=cli_address(), details=details
-    )
+    return cli_entry(action, target, details)
 
 
 async def _open(settings: Settings, database: Path) -> Store:

@@ -1,6 +1,6 @@
 """The `leadrelay` command: migrate, verify, rebuild, tasks, backup, restore, copy-to-postgres,
-amocrm, users, dashboard, costs. Each names the database it works on, on stderr (a URL without its
-password)."""
+amocrm, users, dashboard, costs, audit. Each names the database it works on, on stderr (a URL
+without its password)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from pathlib import Path
 import aiohttp
 from tqdm import tqdm
 
-from common import backup_commands, cost_commands, user_commands
+from common import audit_commands, backup_commands, cost_commands, user_commands
+from common.audit import Action, cli_entry
 from common.config import AmoCrmConnection, Settings, load_settings
 from common.integrations.amocrm import AmoCrmIntegration
 from common.integrations.base import DeliveryFailure
-from common.store import Store, ZoneChanged, open_store
+from common.store import Store, Tx, ZoneChanged, open_store
 from common.store.copy import TargetNotEmpty, copy_to_postgres
 from common.store.postgres.migrate import migrate as migrate_postgres
 from common.store.postgres.store import shown
@@ -61,13 +62,22 @@ async def _rebuild(store: Store) -> int:
     total = await store.read(lambda tx: tx.events.count())
     with tqdm(total=total, unit="event", desc="rebuild", file=sys.stderr) as bar:
         replayed = await rebuild(store, bar.update)  # told once, after the commit
+    # Its own write: rebuild's one transaction is the replayer's.
+    entry = cli_entry(Action.REBUILD, details={"events": str(replayed)})
+    await store.write(lambda tx: tx.audit.add(entry))
     print(f"rebuild: replayed {replayed} events; days counted in {store.zone.key}")
     return 0
 
 
 async def _tasks(store: Store, retry_failed: bool) -> int:
     if retry_failed:
-        count = await store.write(lambda tx: tx.tasks.retry_failed())
+
+        def unit(tx: Tx) -> int:
+            count = tx.tasks.retry_failed()
+            tx.audit.add(cli_entry(Action.RETRY_ALL, details={"tasks": str(count)}))
+            return count
+
+        count = await store.write(unit)
         print(f"requeued {count} failed tasks")
     for status, count in (await store.read(lambda tx: tx.tasks.counts())).items():
         print(f"{status:<11} {count}")
@@ -119,8 +129,12 @@ async def _authorize(name: str, code: str) -> int:
             print(f"amocrm authorize: {failure.message}", file=sys.stderr)
             return 1
 
+    def unit(tx: Tx) -> None:
+        tx.credentials.put(name, tokens)
+        tx.audit.add(cli_entry(Action.AUTHORIZE, name))
+
     async def keep(store: Store) -> int:
-        await store.write(lambda tx: tx.credentials.put(name, tokens))
+        await store.write(unit)
         stored = await store.read(lambda tx: tx.credentials.get(name))
         expires = stored.expires_at if stored else "?"
         print(f"amocrm authorize: tokens of {name!r} stored; the access token expires {expires}")
@@ -177,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     authorize.add_argument("--code", required=True, help="the authorization code (20 minutes)")
     user_commands.add_parsers(commands)
     cost_commands.add_parsers(commands)
+    audit_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     say_database(settings := load_settings())
 
@@ -191,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "costs":
         return _costs(settings, args)
+    if args.command == "audit":
+        return asyncio.run(_with_store(lambda store: audit_commands.show(store, settings, args)))
     if args.command == "amocrm":
         return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":

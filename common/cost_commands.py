@@ -8,10 +8,11 @@ import argparse
 import re
 from datetime import date, timedelta
 
+from common.audit import Action, cli_entry
 from common.config import Settings
 from common.cost_imports import imports, today
 from common.integrations.direct import DirectReports
-from common.store import Store
+from common.store import Store, Tx
 from common.tasks import ImportDirectCosts
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -81,8 +82,15 @@ def planned(settings: Settings, date_from: str, date_to: str) -> list[ImportDire
 
 async def queue(store: Store, tasks: list[ImportDirectCosts]) -> int:
     """Queue them in one write and say which tasks they are."""
-    ids = await store.write(lambda tx: [tx.tasks.enqueue(task) for task in tasks])
     first, last = tasks[0].date_from, tasks[-1].date_to
+
+    def unit(tx: Tx) -> list[int]:
+        ids = [tx.tasks.enqueue(task) for task in tasks]
+        details = {"from": str(first), "to": str(last), "tasks": str(len(ids))}
+        tx.audit.add(cli_entry(Action.COSTS_IMPORT, details=details))
+        return ids
+
+    ids = await store.write(unit)
     print(f"costs import: {len(ids)} import task(s) queued for {first}..{last}")
     for task_id, task in zip(ids, tasks, strict=True):
         print(f"{task_id}\t{task.date_from}..{task.date_to}")

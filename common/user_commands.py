@@ -13,10 +13,11 @@ import time
 
 import aiohttp
 
+from common.audit import Action, cli_entry
 from common.config import Settings
 from common.errors import LeadrelayError
 from common.model import Role
-from common.store import Store
+from common.store import Store, Tx
 from common.users import add_user, check_name, check_password, hash_password, remove_user
 from common.welcome import local_url, welcome
 
@@ -52,7 +53,7 @@ async def run(store: Store, settings: Settings, args: argparse.Namespace) -> int
         if args.action == "add":
             return await _add(store, args.name, Role(args.role), args.password_stdin)
         if args.action == "remove":
-            await store.write(lambda tx: remove_user(tx, args.name))
+            await store.write(lambda tx: _remove(tx, args.name))
             print(f"users: {args.name} removed; their sessions are closed")
             return 0
         return await _list(store, settings)
@@ -85,7 +86,7 @@ async def _add(store: Store, name: str, role: Role, from_stdin: bool) -> int:
     password = _password(from_stdin)
     check_password(password)
     hashed = hash_password(password)
-    first = await store.write(lambda tx: add_user(tx, name, role, hashed))
+    first = await store.write(lambda tx: _add_recorded(tx, name, role, hashed))
     print(f"users: {name} added ({role.value})")
     if first:
         print(
@@ -93,6 +94,17 @@ async def _add(store: Store, name: str, role: Role, from_stdin: bool) -> int:
             " (its sessions are closed): named users do, while any exists"
         )
     return 0
+
+
+def _add_recorded(tx: Tx, name: str, role: Role, hashed: str) -> bool:
+    first = add_user(tx, name, role, hashed)
+    tx.audit.add(cli_entry(Action.USER_ADDED, name, {"role": role.value}))
+    return first
+
+
+def _remove(tx: Tx, name: str) -> None:
+    remove_user(tx, name)
+    tx.audit.add(cli_entry(Action.USER_REMOVED, name))
 
 
 def _password(from_stdin: bool) -> str:

@@ -1,6 +1,6 @@
 """Who may do what: staff may take the actions that work with leads; every other action
-(settings, connections, bulk work on tasks) is for an admin and is refused with a 403 page
-that says why."""
+(settings, connections, bulk work on tasks) and the pages in ADMIN_PAGES are for an admin and
+are refused with a 403 page that says why."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ STAFF_MAY = {
     "retry_task",  # send one lead's failed task again
     "attach_payment",  # give an unmatched payment its lead
 }
+# The pages (by route name) staff may not even read: the audit log names every user's
+# actions and addresses.
+ADMIN_PAGES = {"audit", "audit_download"}
 
 
 @web.middleware
@@ -34,7 +37,7 @@ async def admin_only(request: web.Request, handler: Handler) -> web.StreamRespon
     user, found = auth.current_user(request), request.match_info
     route = found.route.name
     if (
-        request.method in READING
+        (request.method in READING and route not in ADMIN_PAGES)
         or user is None
         or user.role is Role.ADMIN
         or route in STAFF_MAY

@@ -20,6 +20,7 @@ from common.web import base_app
 from services.dashboard import (
     access,
     api,
+    audit_page,
     auth,
     connections,
     lead_card,
@@ -27,6 +28,7 @@ from services.dashboard import (
     lead_list,
     pages,
     payments,
+    problems,
     queue,
     reports,
     views,
@@ -91,6 +93,9 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/admin/payments", payments.unmatched, name="payments")
     r.add_get("/admin/payments/{payment_id}/find", payments.find_lead, name="find_lead")
     r.add_post("/admin/payments/{payment_id}/attach", payments.attach, name="attach_payment")
+    r.add_post("/admin/problems/acknowledge", problems.acknowledge, name="acknowledge_problem")
+    r.add_get("/admin/audit", audit_page.page, name="audit")
+    r.add_get("/admin/audit.{kind:csv|xlsx}", audit_page.export, name="audit_download")
     r.add_get("/api/v1/stats", api.stats, name="api_stats")
     r.add_get("/api/v1/leads", api.leads, name="api_leads")
     r.add_get("/api/v1/leads/{lead_id}", api.lead, name="api_lead")

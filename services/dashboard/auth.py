@@ -14,10 +14,11 @@ from aiohttp_session import get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from common import appkeys
+from common.audit import Action, AuditEntry
 from common.config import DashboardSettings
 from common.errors import Forbidden, RateLimited, Unauthorized
 from common.model import Role
-from common.store import Store
+from common.store import Store, Tx
 from common.store.sessions import SessionUser
 from common.users import NOBODY, password_matches
 from common.web import Handler, in_body_time
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PUBLIC = ("/login", "/lang", "/healthz", "/metrics", "/static/")
 SESSION_DAYS = 7
+TRIED_NAME = 100  # characters of a failed login's name kept in the audit log
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -136,9 +138,16 @@ def current_user(request: web.Request) -> SessionUser | None:
 
 async def log_out(request: web.Request) -> None:
     session = await get_session(request)
-    sid = session.get("sid")
+    sid, user = session.get("sid"), current_user(request)
     if isinstance(sid, str):
-        await request.app[appkeys.STORE].write(lambda tx: tx.sessions.close(sid))
+        said = AuditEntry(user.name, Action.LOGOUT, address=request.remote or "") if user else None
+
+        def unit(tx: Tx) -> None:
+            tx.sessions.close(sid)
+            if said is not None:
+                tx.audit.add(said)
+
+        await request.app[appkeys.STORE].write(unit)
     session.invalidate()
 
 
@@ -163,15 +172,24 @@ async def log_in(request: web.Request, form: dict[str, str]) -> bool:
     client = request.remote or "unknown"
     if limiter.exhausted(client):
         raise RateLimited("too many failed logins; wait a minute", limiter.retry_after())
-    user = await _who(request, form.get("username", ""), form.get("password", ""))
+    name = form.get("username", "")
+    user = await _who(request, name, form.get("password", ""))
+    store = request.app[appkeys.STORE]
     if user is None:
         log.warning("failed dashboard login", extra={"client": client})
+        # The name tried, never the password; as many lines as the limiter lets tries through.
+        tried = AuditEntry(name[:TRIED_NAME], Action.LOGIN_FAILED, address=client)
+        await store.write(lambda tx: tx.audit.add(tried))
         await limiter.check(client)
         return False
     sid = secrets.token_urlsafe(32)
-    await request.app[appkeys.STORE].write(
-        lambda tx: tx.sessions.open(sid, user, SESSION_DAYS * 86400)
-    )
+    said = AuditEntry(user.name, Action.LOGIN, address=client, details={"role": user.role.value})
+
+    def unit(tx: Tx) -> None:
+        tx.sessions.open(sid, user, SESSION_DAYS * 86400)
+        tx.audit.add(said)
+
+    await store.write(unit)
     session = await new_session(request)  # a fresh session id: no fixation
     session["user"] = user.name
     session["role"] = user.role.value

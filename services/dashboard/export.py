@@ -114,7 +114,7 @@ class Table:
     name: str  # the sheet's and the file's name
     columns: list[Column]
     rows: list[list[object]]  # str, date, int, Decimal or None (nothing to show)
-    total: list[object]
+    total: list[object] | None = None  # the totals' row, last; a list of things has none
 
 
 def table_csv(table: Table, lang: str) -> bytes:
@@ -122,9 +122,13 @@ def table_csv(table: Table, lang: str) -> bytes:
     dates as the language writes them, the currency in a money column's title."""
     rows = CsvRows()
     rows.add(_titled(column) for column in table.columns)
-    for values in [*table.rows, table.total]:
+    for values in _rows(table):
         rows.add(_csv_value(value, lang) for value in values)
     return rows.take()
+
+
+def _rows(table: Table) -> list[list[object]]:
+    return [*table.rows, table.total] if table.total is not None else table.rows
 
 
 def _titled(column: Column) -> str:
@@ -158,7 +162,7 @@ def table_xlsx(table: Table, lang: str) -> bytes:
     for n, column in enumerate(table.columns):
         sheet.write_string(0, n, _titled(column), header)
         sheet.set_column(n, n, 24 if n == 0 else 14)
-    for r, values in enumerate([*table.rows, table.total], start=1):
+    for r, values in enumerate(_rows(table), start=1):
         shown = bold if r == len(table.rows) + 1 else formats
         for n, (value, column) in enumerate(zip(values, table.columns, strict=True)):
             _xlsx_cell(sheet, r, n, value, column, shown[n])

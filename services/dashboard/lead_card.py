@@ -15,10 +15,11 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from common import appkeys
+from common.audit import Action
 from common.model import LEAD_COLUMNS, Event, Lead, LeadStatus, Task, TaskStatus, TaskType
 from common.store import Tx
 from common.tasks import SendToCrm
-from services.dashboard import auth
+from services.dashboard import audit, auth
 from services.dashboard.connections import crm_link
 from services.dashboard.i18n import Words
 from services.dashboard.keys import INTEGRATIONS, REPLAYER
@@ -182,7 +183,10 @@ def requeue_delivery(tx: Tx, lead_id: str) -> int:
 async def send_again(request: web.Request) -> web.StreamResponse:
     await auth.check_csrf(request)
     lead_id = request.match_info["lead_id"]
-    queued = await request.app[appkeys.STORE].write(lambda tx: requeue_delivery(tx, lead_id))
+    said = audit.entry(request, Action.RETRY, lead_id, {"what": "send_again"})
+    queued = await audit.write(
+        request, lambda tx: requeue_delivery(tx, lead_id), said, if_done=True
+    )
     user = (await get_session(request)).get("user")
     log.info("send again", extra={"lead_id": lead_id, "queued": queued, "user": user})
     t = words(request)

@@ -14,6 +14,7 @@ from aiohttp import web
 from common import appkeys
 from common.model import Lead
 from common.store import LeadFilter
+from services.dashboard import audit
 from services.dashboard.export import CsvRows
 from services.dashboard.keys import QUERIES
 from services.dashboard.lead_list import read_filter
@@ -48,6 +49,7 @@ async def csv_file(request: web.Request) -> web.StreamResponse:
     in batches."""
     where = read_filter(request)
     table = await columns(request, where)
+    await audit.exported(request, "leads.csv")
     response = download("leads.csv", "text/csv; charset=utf-8")
     await response.prepare(request)
     rows = CsvRows()
@@ -81,6 +83,7 @@ async def xlsx_file(request: web.Request) -> web.StreamResponse:
     ordinary error answer. Past Excel's last row the sheet ends with a note saying so."""
     where = read_filter(request)
     table = await columns(request, where)
+    await audit.exported(request, "leads.xlsx")
     with tempfile.TemporaryDirectory(prefix="leadrelay-xlsx-") as folder:
         path = Path(folder) / "leads.xlsx"
         sheet = await asyncio.to_thread(LeadSheet, path, table)

@@ -10,11 +10,12 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from common import appkeys
+from common.audit import Action
 from common.errors import Conflict, InvalidField, LeadNotFound
 from common.model import Lead
 from common.payments import PaymentService
 from common.store import Tx
-from services.dashboard import auth
+from services.dashboard import audit, auth
 from services.dashboard.connections import crm_link
 from services.dashboard.keys import INTEGRATIONS
 from services.dashboard.lead_list import read_filter
@@ -87,7 +88,11 @@ async def attach(request: web.Request) -> web.StreamResponse:
     t = words(request)
     store = request.app[appkeys.STORE]
     try:
-        await store.write(lambda tx: PaymentService.attach(tx, payment_id, lead_id, user))
+        await audit.write(
+            request,
+            lambda tx: PaymentService.attach(tx, payment_id, lead_id, user),
+            audit.entry(request, Action.ATTACH_PAYMENT, lead_id, {"payment": str(payment_id)}),
+        )
     except LeadNotFound as error:  # a person typed it: the page again, with why
         return await page(request, t("lead_not_found", lead=lead_id), status=error.status)
     except Conflict as error:

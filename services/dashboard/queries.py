@@ -40,11 +40,11 @@ def lead_filter(query: Mapping[str, str], region: str) -> LeadFilter:
         campaign=query.get("campaign") or None,
         status=LeadStatus(status) if status else None,
         search=search,
-        **_dates(query),
+        **read_dates(query),
     )
 
 
-def _dates(query: Mapping[str, str]) -> dict[str, date | None]:
+def read_dates(query: Mapping[str, str]) -> dict[str, date | None]:
     """`date_from` and `date_to` as typed (None when absent); 422 naming a bad one."""
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
@@ -62,7 +62,7 @@ def _dates(query: Mapping[str, str]) -> dict[str, date | None]:
 def report_period(query: Mapping[str, str], today: date) -> Period:
     """The period a report is asked for: `date_from`..`date_to` (local days, both included);
     without them the last REPORT_DAYS days up to `today`, today included."""
-    dates = _dates(query)
+    dates = read_dates(query)
     last = dates["date_to"] or max(today, dates["date_from"] or today)
     first = dates["date_from"] or Period.ending(last, REPORT_DAYS).first
     if first > last:

@@ -11,12 +11,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from common import appkeys, clock
+from common.audit import Action
 from common.config import Settings
 from common.contacts import mask_phone
 from common.model import Lead, Task, TaskStatus, TaskType
 from common.store import Tx
 from common.store.tasks import PendingGroup
-from services.dashboard import auth
+from services.dashboard import audit, auth
 from services.dashboard.connections import connection_of
 from services.dashboard.i18n import Words
 from services.dashboard.pages import flash, row_id, words
@@ -141,7 +142,12 @@ async def page(request: web.Request) -> dict[str, object]:
 async def retry_task(request: web.Request) -> web.StreamResponse:
     await auth.check_csrf(request)
     task_id = row_id(request, "task_id", "task")
-    retried = await request.app[appkeys.STORE].write(lambda tx: tx.tasks.retry_failed([task_id]))
+    retried = await audit.write(
+        request,
+        lambda tx: tx.tasks.retry_failed([task_id]),
+        audit.entry(request, Action.RETRY, f"task {task_id}"),
+        if_done=True,
+    )
     t = words(request)
     key = "flash_task_retried" if retried else "flash_task_not_failed"
     await flash(request, t(key, task=task_id))
@@ -150,7 +156,11 @@ async def retry_task(request: web.Request) -> web.StreamResponse:
 
 async def retry_all(request: web.Request) -> web.StreamResponse:
     await auth.check_csrf(request)
-    retried = await request.app[appkeys.STORE].write(lambda tx: tx.tasks.retry_failed())
+    retried = await audit.write(
+        request,
+        lambda tx: tx.tasks.retry_failed(),
+        lambda count: audit.entry(request, Action.RETRY_ALL, details={"tasks": str(count)}),
+    )
     log.info("retried every failed task", extra={"tasks": retried})
     t = words(request)
     await flash(request, t("flash_retried", count=retried) if retried else t("flash_retried_none"))

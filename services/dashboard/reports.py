@@ -21,6 +21,7 @@ from common.report import (
     every_day,
     utm_report,
 )
+from services.dashboard import audit
 from services.dashboard.export import Column, Table, table_csv, table_xlsx
 from services.dashboard.keys import QUERIES
 from services.dashboard.pages import words
@@ -147,7 +148,7 @@ async def utm_page(request: web.Request) -> web.Response:
 async def utm_download(request: web.Request) -> web.Response:
     report, table, _ = await _utm(request)
     name = f"utm-{report.level}-{report.period.first}-{report.period.last}"
-    return download(request, table, name)
+    return await download(request, table, name)
 
 
 async def _days(request: web.Request) -> tuple[Report, Table]:
@@ -172,7 +173,7 @@ async def days_page(request: web.Request) -> web.Response:
 
 async def days_download(request: web.Request) -> web.Response:
     report, table = await _days(request)
-    return download(request, table, f"days-{report.period.first}-{report.period.last}")
+    return await download(request, table, f"days-{report.period.first}-{report.period.last}")
 
 
 async def campaigns_download(request: web.Request) -> web.Response:
@@ -189,7 +190,7 @@ async def campaigns_download(request: web.Request) -> web.Response:
         for line in report.campaigns
     ]
     table = Table(t("campaigns"), columns, rows, [t("total"), *measure_values(report.totals)])
-    return download(request, table, f"campaigns-{report.period.first}-{report.period.last}")
+    return await download(request, table, f"campaigns-{report.period.first}-{report.period.last}")
 
 
 def _downloads(request: web.Request, path: str) -> dict[str, str]:
@@ -197,8 +198,11 @@ def _downloads(request: web.Request, path: str) -> dict[str, str]:
     return {kind: f"{path}.{kind}{query}" for kind in TYPES}
 
 
-def download(request: web.Request, table: Table, name: str) -> web.Response:
+async def download(request: web.Request, table: Table, name: str) -> web.Response:
+    """The table as the file asked for (`kind`: csv, else xlsx); the download is recorded
+    in the audit log with its name (the period in it) and the filters asked."""
     kind = request.match_info.get("kind", "xlsx")
+    await audit.exported(request, f"{name}.{kind}")
     lang = words(request).lang
     body = table_csv(table, lang) if kind == "csv" else table_xlsx(table, lang)
     return web.Response(

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from common import appkeys
+from common import appkeys, clock
 from common.campaigns import CampaignService
 from common.contacts import mask_email, mask_phone
 from common.errors import InvalidField
@@ -15,9 +15,10 @@ from common.events import DirectCostReported
 from common.model import Event, Lead
 from common.report import Period, Scope
 from common.store import Tx
+from common.store.acknowledged import Acknowledged
 from common.store.tasks import PendingGroup
-from services.dashboard import auth, headline, i18n
-from services.dashboard.connections import credential_states
+from services.dashboard import audit, auth, headline, i18n, problems
+from services.dashboard.connections import CredentialState, credential_states
 from services.dashboard.export import report_csv
 from services.dashboard.keys import QUERIES
 from services.dashboard.pages import invalid_fields, words
@@ -90,20 +91,25 @@ async def overview(
     t = words(request)
     settings = request.app[appkeys.SETTINGS]
 
-    def read(tx: Tx) -> dict[str, object]:
-        return {
+    def read(tx: Tx) -> tuple[dict[str, object], list[CredentialState], dict[str, Acknowledged]]:
+        page = {
             "campaigns": CampaignService.stats(tx),
             "latest_leads": [masked(lead) for lead in tx.leads.latest(10)],
             "latest_events": [(e, lead_of(e)) for e in tx.events.latest(10)],
-            "connections": credential_states(settings, tx.credentials.all()),
             "queue": waiting(tx.tasks.pending_groups()),
         }
+        connections = credential_states(settings, tx.credentials.all())
+        return page, connections, tx.acknowledged.current(clock.iso(clock.now()))
 
-    page = await request.app[appkeys.STORE].read(read)
+    page, connections, acknowledged = await request.app[appkeys.STORE].read(read)
     report, previous, sources = await queries.overview(period, scope)
     chosen = overview_query(period, preset, scope)
+    health = await queries.health()
+    shown = problems.current(health["failing"], health["reconciliation"], connections)
     return page | {
-        "health": await queries.health(),
+        "connections": connections,
+        "acknowledged": problems.holding(shown, acknowledged),
+        "health": health,
         "report": report,
         "previous": previous,
         "cards": headline.cards(report, previous, t),
@@ -154,6 +160,7 @@ async def export_campaigns(request: web.Request) -> web.Response:
     queries = request.app[QUERIES]
     period = report_period(request.query, queries.today())
     name = f"campaigns-{period.first}-{period.last}.csv"
+    await audit.exported(request, name)
     return web.Response(
         body=report_csv(await queries.report(period, overview_scope(request.query))),
         headers={

@@ -147,6 +147,7 @@ async def test_a_marketer_uses_the_dashboard(system, browser):
         "utm": "/admin/reports/utm",
         "utm-none": "/admin/reports/utm?utm_source=&utm_medium=",  # the leads without UTM
         "days": "/admin/reports/days",
+        "audit": "/admin/audit",  # the admin's login, logouts and exports above
     }
     for lang in ("ru", "en"):
         for width in WIDTHS:
