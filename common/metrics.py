@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -15,6 +15,28 @@ from prometheus_client import (
 
 # The *_created series double the output and nobody graphs them.
 disable_created_metrics()
+OTHER = "other"  # the label value of everything past a fold's cap
+
+
+class Fold:
+    """A label's values as the metrics show them: the `keep` values and the first `cap`
+    others each as themselves, every later one as `other`. Values come from outside (a
+    landing page's campaign_id): without a bound each new one is a series for ever."""
+
+    def __init__(self, cap: int, keep: Iterable[str] = (), key: Callable[[str], str] = str):
+        self.cap = cap
+        self.key = key
+        self.keep = {key(value) for value in keep}
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        key = self.key(value)
+        if key in self.keep or key in self.seen:
+            return value
+        if len(self.seen) < self.cap:
+            self.seen.add(key)
+            return value
+        return OTHER
 
 
 class Metrics:
