@@ -185,8 +185,8 @@ class _Guarded(asyncio.Protocol):
 
     def _refuse(self, transport: asyncio.WriteTransport, answer: bytes) -> None:
         # Closing with the client's request unread would send a reset, which may destroy
-        # the answer before the client reads it: send it, half-close, read and drop what
-        # comes, and close when the client does (or after REFUSED_LINGER seconds).
+        # the answer before the client reads it: send it, half-close, and close once the
+        # request has been read (or the client closes, or REFUSED_LINGER seconds pass).
         transport.write(answer)
         if self.guard.lingering >= self.guard.settings.max_connections or not (
             transport.can_write_eof()
@@ -200,6 +200,8 @@ class _Guarded(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.inner is not None:
             self.inner.data_received(data)
+        else:  # refused: what the client sent is read, so closing now is a FIN, not a reset
+            self.transport.close()
 
     def eof_received(self) -> bool | None:
         if self.inner is None:
