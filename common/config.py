@@ -88,6 +88,10 @@ class IngestSettings(ServerSettings):
 
 class WebhooksSettings(ServerSettings):
     port: int = Field(8082, ge=0, le=65535)
+    # Open unmatched payments one CRM connection may hold. Past it a won deal naming no lead
+    # of ours is deferred (kept in its webhook receipt only, the CRM still hears 200) and
+    # /healthz says so: a leaked webhook secret cannot fill the disk through this table.
+    max_unmatched_per_connection: int = Field(1000, ge=1, le=1_000_000)
 
 
 class DispatcherSettings(ServerSettings):
