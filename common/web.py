@@ -17,6 +17,7 @@ import uvloop
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware as AioMiddleware
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from common import appkeys, logs
@@ -82,6 +83,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except HttpProcessingError as error:  # a body aiohttp cannot parse (e.g. a multipart part)
         status = error.code if 400 <= error.code < 500 else 400
         return json_error(status, "malformed", f"the body cannot be read: {error.message}")
+    except RequestPayloadError as error:  # e.g. Content-Encoding: gzip on a body that is not
+        reason = str(error).split("message:")[-1].strip()  # "400, message:\n  Can not …"
+        return json_error(400, "malformed", f"the body cannot be read: {reason}")
     except web.HTTPException as error:
         if error.status < 400:
             raise
