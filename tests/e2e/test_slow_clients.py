@@ -31,7 +31,9 @@ async def test_slow_heads_are_cut_and_surplus_connections_refused(system):
     slow = await open_slow(ingest.port, 20)  # every slot taken
     # One more is over the limit: answered 503 and closed at once, not left to pile up.
     reader, writer = await asyncio.open_connection("127.0.0.1", ingest.port)
-    assert (await asyncio.wait_for(reader.read(), 5)).startswith(b"HTTP/1.1 503")
+    head, body = (await asyncio.wait_for(reader.read(), 5)).split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in head
+    assert "limit of 20 connections" in json.loads(body)["message"]
     writer.close()
     started = time.monotonic()
     for slow_reader, slow_writer in slow:  # each is cut after header_timeout: EOF, no answer
