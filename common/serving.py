@@ -68,6 +68,19 @@ class Networks:
         return any(ip in net for net in self.networks)
 
 
+@lru_cache(maxsize=4096)
+def client_of(address: str) -> str:
+    """Whom `max_connections_per_address` counts: an IPv4 address, or an IPv6 address's /64
+    (one host commonly holds a whole /64, so single IPv6 addresses are free to it)."""
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is None:
+        return str(ip_network(f"{ip}/64", strict=False))
+    return address
+
+
 def peer_address(transport: asyncio.BaseTransport | None) -> str | None:
     """The connection's own peer (never a header): an IP address, or None."""
     peer = transport.get_extra_info("peername") if transport is not None else None
@@ -108,14 +121,14 @@ class ConnectionGuard:
             problem = f"the server holds its limit of {self.settings.max_connections} connections"
         elif (
             address is not None
-            and self.per_address[address] >= self.settings.max_connections_per_address
+            and self.per_address[client_of(address)] >= self.settings.max_connections_per_address
             and not self.proxies.holds(address)
         ):
             limit = self.settings.max_connections_per_address
             problem = f"your address holds its limit of {limit} open connections"
         else:
             if address is not None:
-                self.per_address[address] += 1
+                self.per_address[client_of(address)] += 1
             self._arm(transport)
             return None
         self.refused += 1
@@ -159,9 +172,10 @@ class ConnectionGuard:
         if timer is not None:
             timer.cancel()
         if address is not None:
-            self.per_address[address] -= 1
-            if self.per_address[address] <= 0:
-                del self.per_address[address]
+            client = client_of(address)
+            self.per_address[client] -= 1
+            if self.per_address[client] <= 0:
+                del self.per_address[client]
 
 
 class _Guarded(asyncio.Protocol):

@@ -2,7 +2,7 @@
 
 from common.metrics import OTHER, Fold
 from common.model import campaign_key
-from common.serving import Networks
+from common.serving import Networks, client_of
 
 
 def test_networks_hold_addresses_and_dual_stack_forms_but_not_junk():
@@ -19,3 +19,10 @@ def test_a_fold_keeps_known_values_and_the_first_few_then_says_other():
     # one series per campaign whatever its case: case cannot make new series either
     assert shown == ["a", "B", OTHER, "Summer", "B", OTHER, "Summer"]
     assert Fold(0)("anything") == OTHER
+
+
+def test_an_ipv6_client_is_counted_by_its_64_and_an_ipv4_one_by_its_address():
+    assert client_of("2001:db8:1:2:aaaa::1") == client_of("2001:db8:1:2:bbbb::9")
+    assert client_of("2001:db8:1:2::1") != client_of("2001:db8:1:3::1")
+    assert client_of("203.0.113.7") == "203.0.113.7" != client_of("203.0.113.8")
+    assert client_of("::ffff:203.0.113.7") == "::ffff:203.0.113.7"
