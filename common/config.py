@@ -51,10 +51,17 @@ class ServerSettings(Section):
     header_timeout: float = Field(10.0, gt=0, le=300)
     body_timeout: float = Field(30.0, gt=0, le=600)
     max_connections: int = Field(512, ge=1, le=100_000)
+    # One client address holds at most this many of them, so one host cannot take every
+    # slot; trusted_proxies are exempt (behind a proxy every client is the proxy, which
+    # then bounds its clients itself).
+    max_connections_per_address: int = Field(32, ge=1, le=100_000)
     keepalive_timeout: float = Field(15.0, gt=0, le=3600)
     shutdown_timeout: float = Field(10.0, ge=0, le=600)
+    # /metrics answers only these peers (the connection's own address, never
+    # X-Forwarded-For), and only requests no proxy forwarded: the scraper on this host.
+    metrics_from: list[str] = ["127.0.0.1", "::1"]
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_from")
     @classmethod
     def _networks(cls, proxies: list[str]) -> list[str]:
         for proxy in proxies:
@@ -74,10 +81,17 @@ class IngestSettings(ServerSettings):
     # `repeat_check_off` lists campaigns where every submission is a new lead.
     repeat_window_minutes: int = Field(30, ge=0, le=7 * 24 * 60)
     repeat_check_off: list[str] = []
+    # /metrics names at most this many campaigns besides those under [routing.campaigns];
+    # leads of any further campaign count as campaign="other" (the dashboard shows each).
+    metrics_campaigns: int = Field(100, ge=0, le=10_000)
 
 
 class WebhooksSettings(ServerSettings):
     port: int = Field(8082, ge=0, le=65535)
+    # Open unmatched payments one CRM connection may hold. Past it a won deal naming no lead
+    # of ours is deferred (kept in its webhook receipt only, the CRM still hears 200) and
+    # /healthz says so: a leaked webhook secret cannot fill the disk through this table.
+    max_unmatched_per_connection: int = Field(1000, ge=1, le=1_000_000)
 
 
 class DispatcherSettings(ServerSettings):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -15,6 +15,30 @@ from prometheus_client import (
 
 # The *_created series double the output and nobody graphs them.
 disable_created_metrics()
+OTHER = "other"  # the label value of everything past a fold's cap
+
+
+class Fold:
+    """A label's values as the metrics show them: the `keep` values and the first `cap`
+    others each as itself, every later one as `other`. Values come from outside (a landing
+    page's campaign_id): without a bound each new one is a series for ever. Values equal
+    under `key` are one series, shown as the `keep` spelling or the first one seen."""
+
+    def __init__(self, cap: int, keep: Iterable[str] = (), key: Callable[[str], str] = str):
+        self.cap = cap
+        self.key = key
+        self.shown = {key(value): value for value in keep}
+        self.room = cap + len(self.shown)
+
+    def __call__(self, value: str) -> str:
+        key = self.key(value)
+        shown = self.shown.get(key)
+        if shown is not None:
+            return shown
+        if len(self.shown) < self.room:
+            self.shown[key] = value
+            return value
+        return OTHER
 
 
 class Metrics:

@@ -20,6 +20,7 @@ from common.store import Tx
 from common.tasks import SendToYandex
 
 Answer = JsonObject
+DEFERRED = "deferred"  # an unmatched payment past the connection's cap: in its receipt only
 
 
 class PaymentService:
@@ -34,14 +35,18 @@ class PaymentService:
         body: bytes,
         notices: list[Notice],
         metadata: Metadata,
+        unmatched_cap: int | None = None,
     ) -> Answer:
         """Every notice of one authenticated webhook, deduplicated by its message id and kept
-        as a receipt; the answer for the CRM."""
+        as a receipt; the answer for the CRM. Past `unmatched_cap` open unmatched payments
+        of the connection a new one is deferred: only its receipt keeps it."""
         if message_id and tx.receipts.seen(connection, message_id):
             return {"status": "duplicate", "reason": f"webhook-id {message_id} already handled"}
-        answers = [cls.apply(tx, connection, notice, metadata) for notice in notices]
+        answers = [cls.apply(tx, connection, notice, metadata, unmatched_cap) for notice in notices]
         results: list[Json] = [*answers]
         answer: Answer = answers[0] if len(answers) == 1 else {"status": "ok", "results": results}
+        if any(one["status"] == DEFERRED for one in answers):
+            answer["status"] = DEFERRED  # the receipt's outcome: what to look at later
         tx.receipts.keep(connection, message_id, body, answer)
         return answer
 
@@ -60,7 +65,14 @@ class PaymentService:
         return None
 
     @classmethod
-    def apply(cls, tx: Tx, connection: str, notice: Notice, metadata: Metadata) -> Answer:
+    def apply(
+        cls,
+        tx: Tx,
+        connection: str,
+        notice: Notice,
+        metadata: Metadata,
+        unmatched_cap: int | None = None,
+    ) -> Answer:
         """Record one notice on its lead."""
         lead = cls.find_lead(tx, connection, notice)
         if lead is None:
@@ -69,7 +81,7 @@ class PaymentService:
             )
             reason = f"no lead {named} on connection {connection}"
             if notice.outcome == "paid":
-                return cls.keep_unmatched(tx, connection, notice, reason)
+                return cls.keep_unmatched(tx, connection, notice, reason, unmatched_cap)
             return {"status": "ignored", "reason": notice.note or reason}
         if lead.status == LeadStatus.PAID:
             return cls._change(tx, connection, lead, notice, metadata)
@@ -154,9 +166,12 @@ class PaymentService:
         return {"status": "ok", "lead_id": lead_id, "yandex_direct_task_id": task_id}
 
     @staticmethod
-    def keep_unmatched(tx: Tx, connection: str, notice: Notice, reason: str) -> Answer:
+    def keep_unmatched(
+        tx: Tx, connection: str, notice: Notice, reason: str, cap: int | None = None
+    ) -> Answer:
         """A won deal that names no lead of ours is money all the same: keep it for a person
-        to attach (once per CRM deal), never drop it."""
+        to attach (once per CRM deal), never drop it; past `cap` (someone holding the
+        webhook's secret may send thousands) it is deferred: the CRM still hears 2xx."""
         if notice.crm_lead_id:
             crm_ref = notice.crm_lead_id
         elif notice.deal_id:
@@ -169,7 +184,14 @@ class PaymentService:
             str(notice.amount),
             str(notice.currency),
             notice.paid_at or clock.now_iso(),
+            cap,
         )
+        if payment_id is None:
+            return {
+                "status": DEFERRED,
+                "reason": f"{reason}; connection {connection} holds its limit of {cap} unmatched"
+                " payments, so this one is kept only in the webhook's receipt",
+            }
         return {
             "status": "unmatched",
             "unmatched_payment_id": payment_id,

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
-from ipaddress import ip_address, ip_network
 
 from aiohttp import web
 from aiohttp_remotes import XForwardedRelaxed
 
+from common.serving import Networks
 from common.web import Handler
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def trusted_forwarded(proxies: list[str]) -> Middleware:
-    networks = [ip_network(proxy, strict=False) for proxy in proxies]
+    is_proxy = Networks(proxies).holds
     # One proxy hop: the client is the address our proxy appended last.
     relaxed = XForwardedRelaxed(num=1)
-
-    @lru_cache(maxsize=4096)  # a busy landing sends from few addresses: parse each once
-    def is_proxy(peer: str | None) -> bool:
-        try:
-            return peer is not None and any(ip_address(peer) in net for net in networks)
-        except ValueError:  # a unix socket or an odd transport
-            return False
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

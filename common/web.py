@@ -17,15 +17,21 @@ import uvloop
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware as AioMiddleware
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from common import appkeys, logs
 from common.config import ServerSettings, Settings, load_settings
-from common.errors import BadRequest, DatabaseBusy, LeadrelayError, RateLimited
+from common.errors import BadRequest, DatabaseBusy, Forbidden, LeadrelayError, RateLimited
 from common.health import Health
 from common.metrics import Metrics
 from common.model import Json
-from common.serving import ConnectionGuard, in_time, serve_until_signalled
+from common.serving import (
+    ConnectionGuard,
+    in_time,
+    peer_address,
+    serve_until_signalled,
+)
 from common.store import ZoneChanged, open_store
 from common.store.sqlite.service_lock import ServiceHold
 
@@ -34,6 +40,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
+HEALTH_RETRY = 5  # seconds a monitor might wait before asking an unhealthy process again
+# A request with these came through a proxy, on behalf of someone the peer address hides.
+FORWARDED = frozenset({"X-Forwarded-For", "Forwarded", "X-Real-IP"})
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 HTTP_CODES = {
     400: "malformed",
@@ -75,11 +84,16 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except HttpProcessingError as error:  # a body aiohttp cannot parse (e.g. a multipart part)
         status = error.code if 400 <= error.code < 500 else 400
         return json_error(status, "malformed", f"the body cannot be read: {error.message}")
+    except RequestPayloadError as error:  # e.g. Content-Encoding: gzip on a body that is not
+        reason = str(error).split("message:")[-1].strip()  # "400, message:\n  Can not …"
+        return json_error(400, "malformed", f"the body cannot be read: {reason}")
     except web.HTTPException as error:
         if error.status < 400:
             raise
         code = HTTP_CODES.get(error.status, "http_error")
         headers = {k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")}
+        if error.status == 503:  # every 503 says when to come back
+            headers.setdefault("Retry-After", "5")
         return json_error(error.status, code, error.reason, headers=headers)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -155,12 +169,19 @@ async def healthz(request: web.Request) -> web.Response:
     if store is not None and (database := store.problem()):
         problems.append(f"the database refused the last write: {database}")
     body: dict[str, object] = {"status": "ok", "process": app[appkeys.METRICS].process_name}
-    if problems:
-        body |= {"status": "unhealthy", "problems": problems}
-    return web.json_response(body, status=503 if problems else 200)
+    if not problems:
+        return web.json_response(body)
+    body |= {"status": "unhealthy", "problems": problems}
+    return web.json_response(body, status=503, headers={"Retry-After": str(HEALTH_RETRY)})
 
 
 async def metrics_view(request: web.Request) -> web.Response:
+    """The Prometheus text, for a scraper on an address of `metrics_from` that no proxy
+    forwarded: the series name campaigns and connections, which strangers need not see."""
+    allowed = request.app[appkeys.GUARD].metrics_from
+    forwarded = any(header in request.headers for header in FORWARDED)
+    if forwarded or not allowed.holds(peer_address(request.transport)):
+        raise Forbidden("metrics are served only to the addresses in metrics_from, unproxied")
     body = await request.app[appkeys.METRICS].render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -33,18 +33,41 @@ class UnmatchedPayments:
     def __init__(self, sql: Sql):
         self.sql = sql
 
-    def keep(self, connection: str, crm_ref: str, amount: str, currency: str, paid_at: str) -> int:
-        """Keep it (once per CRM deal: a repeated webhook changes nothing); its id."""
+    def keep(
+        self,
+        connection: str,
+        crm_ref: str,
+        amount: str,
+        currency: str,
+        paid_at: str,
+        cap: int | None = None,
+    ) -> int | None:
+        """Keep it (once per CRM deal: a repeated webhook changes nothing); its id. None when
+        it is new and the connection already holds `cap` open ones: nothing is kept."""
+        new = cap is not None and self._kept(connection, crm_ref) is None
+        if new and cap is not None and self.open_count(connection) >= cap:
+            return None
         self.sql.run(
             "INSERT INTO unmatched_payments"
             " (connection, crm_ref, amount, currency, paid_at, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (connection, crm_ref) DO NOTHING",
             (connection, crm_ref, amount, currency, paid_at, self.sql.now()),
         )
+        return self._kept(connection, crm_ref)
+
+    def _kept(self, connection: str, crm_ref: str) -> int | None:
+        found = self.sql.one(
+            "SELECT id FROM unmatched_payments WHERE connection = ? AND crm_ref = ?",
+            (connection, crm_ref),
+        )
+        return None if found is None else int(found["id"])
+
+    def open_count(self, connection: str) -> int:
+        """How many of the connection's payments wait for a person."""
         return int(
             self.sql.value(
-                "SELECT id FROM unmatched_payments WHERE connection = ? AND crm_ref = ?",
-                (connection, crm_ref),
+                "SELECT count(*) FROM unmatched_payments WHERE connection = ? AND status = 'open'",
+                (connection,),
             )
         )
 

@@ -7,11 +7,13 @@ from aiohttp import web
 
 from common import appkeys
 from common.config import Settings
+from common.metrics import Fold
+from common.model import campaign_key
 from common.proxies import trusted_forwarded
 from common.ratelimit import KeyedLimiter
 from common.web import base_app
 from services.ingest import views
-from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
+from services.ingest.keys import CAMPAIGN_LABEL, LEADS_CREATED, RATE_LIMITER
 
 BODY_LIMIT = 64 * 1024
 
@@ -28,6 +30,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LEADS_CREATED] = app[appkeys.METRICS].counter(
         "leadrelay_leads_created_total", "Leads accepted", ("campaign",)
     )
+    app[CAMPAIGN_LABEL] = Fold(ingest.metrics_campaigns, settings.routing.campaigns, campaign_key)
     leads = app.router.add_post("/api/v1/leads", views.create_lead, name="create_lead")
     app.router.add_get("/api/v1/openapi.json", views.openapi, name="openapi")
 

@@ -52,7 +52,10 @@ def document() -> dict[str, object]:
             "415": _error("Unsupported content type"),
             "422": _error("A field is invalid; detail names it"),
             "429": _error("Too many requests from this address; see Retry-After"),
-            "503": _error("Database busy or unable to write (disk full); see Retry-After"),
+            "503": _error(
+                "Database busy or unable to write (disk full), or too many connections"
+                " (in all or from this address); see Retry-After"
+            ),
         },
     }
     schemas = {

@@ -73,7 +73,8 @@ async def read_fields(request: web.Request) -> JsonObject:
     if request.content_type in FORM_TYPES:
         try:
             form = await in_body_time(request, request.post())
-        except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as error:
+        # RuntimeError: aiohttp's word for a part's unknown Content-Transfer-Encoding.
+        except (ValueError, AssertionError, UnicodeDecodeError, LookupError, RuntimeError) as error:
             raise BadRequest(f"the form body cannot be read: {error}") from error
         # File uploads are not lead data; they are dropped (their temporary files closed).
         fields: JsonObject = {}

@@ -11,6 +11,7 @@ from common.ratelimit import share_limits
 from common.web import base_app, http_session_ctx
 from services.webhooks import views
 from services.webhooks.keys import HANDLED, INTEGRATIONS
+from services.webhooks.unmatched import check_unmatched_room
 
 BODY_LIMIT = 256 * 1024
 DEAL_READ_TIMEOUT = 5.0  # Bitrix24 waits for our answer while we read the deal
@@ -27,6 +28,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.router.add_post("/api/v1/webhooks/crm/{crm_id}", views.crm_webhook, name="crm_webhook")
     app.on_startup.append(_share_limits)  # after the store is open (cleanup_ctx runs first)
+    app.on_startup.append(check_unmatched_room)
     return app
 
 

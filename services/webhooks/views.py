@@ -13,6 +13,7 @@ from common.model import Metadata, Notice
 from common.payments import Answer, PaymentService
 from common.web import in_body_time, request_id
 from services.webhooks.keys import HANDLED, INTEGRATIONS
+from services.webhooks.unmatched import unmatched_room
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,13 @@ async def crm_webhook(request: web.Request) -> web.Response:
     if notices and notices[0].outcome == "deal":  # it names a deal only: read the deal
         answer = await _deal_notice(request, integration, notices[0], kept, metadata)
     else:
+        cap = request.app[appkeys.SETTINGS].webhooks.max_unmatched_per_connection
         answer = await request.app[appkeys.STORE].write(
             lambda tx: PaymentService.record_webhook(
-                tx, integration.name, message_id, kept, notices, metadata
+                tx, integration.name, message_id, kept, notices, metadata, cap
             )
         )
+        unmatched_room(request.app, crm_id, answer, cap)
     request.app[HANDLED].labels(crm_id, answer.get("status", "ok")).inc()
     log.info("webhook handled", extra={"connection": crm_id, "answer": answer})
     return web.json_response(answer)

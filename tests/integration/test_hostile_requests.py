@@ -135,3 +135,31 @@ async def test_amocrm_unicode_digit_updated_at_is_not_a_time(hooks, db_path):
     assert answer["status"] == "unmatched"  # no lead has CRM id 1: kept for a person
     [kept] = snapshot(db_path)["unmatched_payments"]
     assert "²" not in str(kept)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+@pytest.mark.parametrize("path", ["/api/v1/leads", "/api/v1/webhooks/crm/amo?token=hook-secret"])
+async def test_a_body_that_is_not_in_its_content_encoding_is_a_400(
+    ingest, hooks, db_path, encoding, path
+):
+    client = ingest if path.startswith("/api/v1/leads") else hooks
+    resp = await client.post(
+        path,
+        data=json.dumps(LEAD).encode(),  # claims to be compressed, is not
+        headers={"Content-Type": "application/json", "Content-Encoding": encoding},
+    )
+    assert resp.status == 400
+    assert f"content-encoding: {encoding}" in (await resp.json())["message"]
+    assert snapshot(db_path)["leads"] == [] and snapshot(db_path)["webhook_receipts"] == []
+
+
+async def test_a_multipart_part_in_an_unknown_transfer_encoding_is_a_400(ingest, db_path):
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="phone"\r\n'
+        b"Content-Transfer-Encoding: x-unheard-of\r\n\r\n+79161234567\r\n--b--\r\n"
+    )
+    status, _ = await raw(
+        ingest, post("/api/v1/leads", body, b"", b"multipart/form-data; boundary=b")
+    )
+    assert status == 400
+    assert snapshot(db_path)["leads"] == []

@@ -1,0 +1,38 @@
+"""What /healthz says of a connection whose unmatched payments reached their cap."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from common import appkeys
+from common.payments import DEFERRED, Answer
+from services.webhooks.keys import INTEGRATIONS
+
+
+def problem(connection: str, cap: int) -> str:
+    return (
+        f"connection {connection} holds {cap} open unmatched payments"
+        " (webhooks.max_unmatched_per_connection): new ones are deferred, kept only in their"
+        " webhook receipts (outcome 'deferred'); attach or review the open ones, and change"
+        " the webhook's secret if they are not real"
+    )
+
+
+def unmatched_room(app: web.Application, connection: str, answer: Answer, cap: int) -> None:
+    """Report the connection full when a payment was deferred; clear it once one fits again."""
+    about = f"unmatched:{connection}"
+    if answer.get("status") == DEFERRED:  # one of its notices was (PaymentService says so)
+        app[appkeys.HEALTH].report(about, problem(connection, cap))
+    elif answer.get("status") == "unmatched":
+        app[appkeys.HEALTH].report(about, None)
+
+
+async def check_unmatched_room(app: web.Application) -> None:
+    """At start: the connections already full say so at once."""
+    cap = app[appkeys.SETTINGS].webhooks.max_unmatched_per_connection
+    integrations = app[INTEGRATIONS]
+    names = list(integrations)
+    held = await app[appkeys.STORE].read(lambda tx: [tx.unmatched.open_count(n) for n in names])
+    for name, count in zip(names, held, strict=True):
+        if count >= cap:
+            app[appkeys.HEALTH].report(f"unmatched:{name}", problem(name, cap))
