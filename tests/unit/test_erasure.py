@@ -17,7 +17,8 @@ from common.model import NewLead
 from common.store import Store, Tx
 from common.store.replay import rebuild, verify
 from common.store.sqlite.backup import backup
-from tests.helpers import ago, execute, rows, stored
+from tests.helpers import ago, rows, stored
+from tests.integration.test_retention import made_old
 from tests.unit.test_cli import run
 
 PHONE, EMAIL, NAME = "+79161234567", "Anna.Petrova@Example.ru", "Анна Петрова"
@@ -207,9 +208,7 @@ async def test_erasing_twice_is_harmless(store):
 async def test_retention_erases_only_the_old_leads(store):
     old = await store.write(full_history)
     young = await store.write(other_person)
-    execute(
-        store.location, "UPDATE leads SET created_at = ? WHERE id = ?", (stored(ago(days=40)), old)
-    )
+    await made_old(store, old, 40)
     outcome = await erase_expired(store, days=30)
     assert outcome.erased == [old]
     phones = {r["id"]: r["phone"] for r in rows(store.location, "SELECT id, phone FROM leads")}
@@ -217,6 +216,7 @@ async def test_retention_erases_only_the_old_leads(store):
     [audit] = rows(store.location, "SELECT actor, details FROM audit_log")
     assert audit["actor"] == "system" and "retention" in audit["details"]
     assert (await erase_expired(store, days=30)).erased == []  # done ones are not read again
+    assert await verify(store) == []
 
 
 async def test_sqlite_file_and_a_backup_after_hold_no_trace(database, store, tmp_path):
