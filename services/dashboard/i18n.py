@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.dashboard import formats
+from services.dashboard.erasure_words import ERASURE
 from services.dashboard.overview_words import OVERVIEW
 
 LANGUAGES = ("ru", "en")
@@ -994,6 +995,7 @@ CATALOGUE: dict[str, dict[str, Text]] = {
         **OVERVIEW[lang],
         **REPORTS[lang],
         **LISTS[lang],
+        **ERASURE[lang],
     }
     for lang in LANGUAGES
 }
