@@ -29,6 +29,7 @@ ERASURE: dict[str, dict[str, str | Mapping[str, str]]] = {
         "tl_erased_retention": "Персональные данные удалены по сроку хранения",
         "event_LEAD_ERASED": "Персональные данные удалены",
         "action_erase_lead": "Удалять персональные данные",
+        "tasktype_erase_expired_leads": "Удаление данных по сроку хранения",
     },
     "en": {
         "erase_open": "Erase personal data…",
@@ -52,5 +53,6 @@ ERASURE: dict[str, dict[str, str | Mapping[str, str]]] = {
         "tl_erased_retention": "Personal data erased: its retention period ended",
         "event_LEAD_ERASED": "Personal data erased",
         "action_erase_lead": "Erasing personal data",
+        "tasktype_erase_expired_leads": "Erasing data past its retention period",
     },
 }
