@@ -11,7 +11,6 @@ A run erases at most `BATCHES` × `common.erasure.BATCH` leads; the next run goe
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -21,11 +20,11 @@ from common.erasure import erase_expired
 from common.model import Task, TaskStatus, TaskType
 from common.store import Store, Tx
 from common.tasks import EraseExpired
+from services.dispatcher.looks import keep_looking
 
 log = logging.getLogger(__name__)
 EVERY = 3600.0  # seconds between runs
 BATCHES = 20  # transactions of common.erasure.BATCH leads in one run
-PAUSE_AFTER_ERROR = 60.0
 
 
 def due(tx: Tx, every: float) -> bool:
@@ -43,24 +42,19 @@ class RetentionSchedule:
         self.days = settings.privacy.erase_after_days
         self.store = store
         self.every = every
-        self.looks = 0  # completed looks (tests wait for the first one)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.once()
-                wait = self.every / 4
-            except Exception:
-                log.exception("the retention schedule failed to look; will look again")
-                wait = PAUSE_AFTER_ERROR
-            await asyncio.sleep(wait)  # the schedule itself, not a synchronisation
+        async def look() -> float:
+            await self.once()
+            return self.every / 4
+
+        await keep_looking(look, "the retention schedule")
 
     async def once(self) -> int | None:
         """Queue a run if one is due; its task id, or None."""
         queued = await self.store.write_alone(self._queue)
         if queued is not None:
             log.info("retention run queued", extra={"task_id": queued})
-        self.looks += 1
         return queued
 
     def _queue(self, tx: Tx) -> int | None:
