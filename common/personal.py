@@ -4,7 +4,8 @@ Personal: the name, phone, e-mail, comment, the form's other answers (`extra`, T
 cookie bits among them), the client ids that follow a browser (`yclid`, `ym_client_id`),
 the values a warning quoted, and the query and fragment of `page_url` / `referrer` (a form
 may put anything there, `?phone=…` included). Not personal, kept: the campaign, the UTM
-fields (they name an ad, and `utm_stats` is counted by them), the status, money and times.
+fields (they name an ad, and `utm_stats` is counted by them), the status, money and times,
+and each event's metadata (request id, content type, User-Agent: no contact).
 
 Everything here is pure and idempotent (`f(f(x)) == f(x)`), so the projection of
 `LEAD_ERASED` gives the same row on a live lead as on a replay of its rewritten events.
