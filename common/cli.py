@@ -1,6 +1,6 @@
 """The `leadrelay` command: migrate, verify, rebuild, tasks, backup, restore, copy-to-postgres,
-amocrm, users, dashboard, costs, audit. Each names the database it works on, on stderr (a URL
-without its password)."""
+amocrm, users, dashboard, costs, audit, erase. Each names the database it works on, on stderr (a
+URL without its password)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 from tqdm import tqdm
 
-from common import audit_commands, backup_commands, cost_commands, user_commands
+from common import audit_commands, backup_commands, cost_commands, erase_command, user_commands
 from common.audit import Action, cli_entry
 from common.config import AmoCrmConnection, Settings, load_settings
 from common.integrations.amocrm import AmoCrmIntegration
@@ -159,6 +159,18 @@ def _costs(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_store(lambda store: cost_commands.queue(store, tasks)))
 
 
+def _erase(settings: Settings, args: argparse.Namespace) -> int:
+    """`erase`: what to erase is read before the database is opened."""
+    try:
+        phone, email = erase_command.checked(settings, args)
+    except ValueError as error:
+        print(f"erase: {error}", file=sys.stderr)
+        return 2
+    return asyncio.run(
+        _with_store(lambda store: erase_command.run(store, settings, args, phone, email))
+    )
+
+
 def say_database(settings: Settings) -> None:
     """Which database this command reads and writes: stderr, so output stays parseable."""
     if settings.on_postgres:
@@ -192,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     user_commands.add_parsers(commands)
     cost_commands.add_parsers(commands)
     audit_commands.add_parsers(commands)
+    erase_command.add_parsers(commands)
     args = parser.parse_args(argv)
     say_database(settings := load_settings())
 
@@ -208,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         return _costs(settings, args)
     if args.command == "audit":
         return asyncio.run(_with_store(lambda store: audit_commands.show(store, settings, args)))
+    if args.command == "erase":
+        return _erase(settings, args)
     if args.command == "amocrm":
         return asyncio.run(_authorize(args.connection, args.code))
     if args.command == "copy-to-postgres":

@@ -359,6 +359,10 @@ class AlertsSettings(Section):
 class PrivacySettings(Section):
     # 0 = keep; else the personal data of leads older than this many days is erased.
     erase_after_days: int = Field(0, ge=0)
+    # PostgreSQL: after an erasure, VACUUM FULL the tables it touched, so their files keep no
+    # old copy of the person (each table is locked while it is rewritten). false: a plain
+    # VACUUM, which leaves the old bytes in free space until PostgreSQL reuses it.
+    vacuum_full: bool = True
 
 
 class RoutingSettings(Section):

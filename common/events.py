@@ -179,6 +179,17 @@ class DirectCostReported:
     currency: str  # the Direct account's (`direct.currency`)
 
 
+@dataclass(frozen=True, slots=True)
+class LeadErased:
+    """The person's name, contacts, comment, answers and client ids were removed from every
+    event of this lead and every row about it (common.erasure); what the lead was worth, where
+    it came from and what became of it stay. When: the event's time."""
+
+    type: ClassVar[EventType] = EventType.LEAD_ERASED
+    actor: str  # who asked: a dashboard user, `cli:<user>`, or `system` (retention)
+    reason: str = ""  # why, as they typed it (contacts in it are erased too)
+
+
 LeadEvent: TypeAlias = (
     LeadCreated
     | LeadRepeated
@@ -194,6 +205,7 @@ LeadEvent: TypeAlias = (
     | YandexConversionFailed
     | YandexConversionProcessed
     | LeadMergedInCrm
+    | LeadErased
 )
 # Every event a stream may hold: a lead's, or a Direct campaign's costs.
 StoredEvent: TypeAlias = LeadEvent | DirectCostReported
@@ -214,6 +226,7 @@ EVENT_CLASSES: dict[EventType, type[StoredEvent]] = {
         YandexConversionFailed,
         YandexConversionProcessed,
         LeadMergedInCrm,
+        LeadErased,
         DirectCostReported,
     )
 }

@@ -47,6 +47,8 @@ class EventType(StrEnum):
     PAYMENT_REVERSED = "PAYMENT_REVERSED"
     # Yandex Direct's figures for one campaign on one day (a stream per Direct campaign).
     DIRECT_COST_REPORTED = "DIRECT_COST_REPORTED"
+    # The person's data was erased from the lead's events and rows (on request or by retention).
+    LEAD_ERASED = "LEAD_ERASED"
 
 
 class TaskType(StrEnum):
@@ -55,6 +57,7 @@ class TaskType(StrEnum):
     RESOLVE_DEAL = "resolve_crm_deal"  # a Bitrix24 deal notice whose deal is still to be read
     CHECK_YANDEX_UPLOAD = "check_yandex_upload"  # has Metrica processed the upload yet?
     IMPORT_DIRECT_COSTS = "import_direct_costs"  # Yandex Direct's costs of a range of days
+    ERASE_EXPIRED = "erase_expired_leads"  # retention: erase the personal data of old leads
 
 
 class Role(StrEnum):

@@ -59,7 +59,19 @@ class ImportDirectCosts:
     scheduled: bool = False  # queued by the dispatcher's schedule, not by a person
 
 
-TaskPayload: TypeAlias = SendToCrm | SendToYandex | ResolveDeal | CheckUpload | ImportDirectCosts
+@dataclass(frozen=True, slots=True)
+class EraseExpired:
+    """Retention (`privacy.erase_after_days`): erase the personal data of the leads created
+    more than `days` days ago, in batches (common.erasure)."""
+
+    type: ClassVar[TaskType] = TaskType.ERASE_EXPIRED
+    days: int
+
+
+TaskPayload: TypeAlias = (
+    SendToCrm | SendToYandex | ResolveDeal | CheckUpload | ImportDirectCosts | EraseExpired
+)
 TASK_CLASSES: dict[TaskType, type[TaskPayload]] = {
-    cls.type: cls for cls in (SendToCrm, SendToYandex, ResolveDeal, CheckUpload, ImportDirectCosts)
+    cls.type: cls
+    for cls in (SendToCrm, SendToYandex, ResolveDeal, CheckUpload, ImportDirectCosts, EraseExpired)
 }

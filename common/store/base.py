@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -62,6 +62,15 @@ class Store(ABC):
     @abstractmethod
     def location(self) -> str:
         """Where the data is: a file path, or a URL (with its password, so not for logs)."""
+
+    @abstractmethod
+    async def erase_traces(self, tables: Sequence[str], rewrite: bool = True) -> bool:
+        """After rows of `tables` were rewritten to erase a person: leave no old copy of them
+        in the database's files. SQLite zeroes what it frees (`secure_delete`, on every
+        connection) and here moves the WAL into the file and truncates it. PostgreSQL
+        VACUUMs the tables: FULL when `rewrite` (new files without the old rows; each table
+        locked while it is copied), else plain (space reusable, old bytes left until reused).
+        False when it could not be done now (a reader held the WAL)."""
 
     def problem(self) -> str | None:
         """Why the database cannot take writes now (disk full, I/O error), if it cannot."""

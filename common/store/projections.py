@@ -19,6 +19,7 @@ from common.events import (
     DirectCostReported,
     LeadCreated,
     LeadCrmDeliveryFailed,
+    LeadErased,
     LeadLost,
     LeadMergedInCrm,
     LeadRepeated,
@@ -34,14 +35,17 @@ from common.events import (
     YandexDirectConversion,
 )
 from common.model import FINAL_STATUSES, LEAD_FIELDS, Event, LeadStatus, NewLead
+from common.personal import page_without_query, warnings_without_values
 from common.store.costs import replace_day
 from common.store.leads import KEY_COLUMNS
-from common.store.sql import Row, Sql, dumps
+from common.store.sql import Row, Sql, dumps, loads
 from common.store.utm import UTM_COLUMNS
 
 _NEW_LEAD_COLUMNS = ("id", "campaign_id", "status", *LEAD_FIELDS, "extra")
 _NEW_LEAD_COLUMNS += ("created_at", "updated_at", "version", "warnings")
 _NEW_LEAD_COLUMNS += KEY_COLUMNS  # how the e-mail and name compare
+# The columns of a lead's row that hold the person, emptied by LEAD_ERASED (common.personal).
+PERSON_COLUMNS = ("name", "phone", "email", "comment", "yclid", "ym_client_id", *KEY_COLUMNS)
 INSERT_LEAD = (
     f"INSERT INTO leads ({', '.join(_NEW_LEAD_COLUMNS)})"
     f" VALUES ({', '.join('?' * len(_NEW_LEAD_COLUMNS))})"
@@ -333,6 +337,25 @@ def _conversion_processed(sql: Sql, event: Event, linked: Linked) -> None:
         _bump(sql, campaign, conversions_linked=1)
 
 
+def _lead_erased(sql: Sql, event: Event) -> None:
+    """The person leaves the lead's row (common.personal says what that is); its campaign,
+    UTM, status, money and times stay, so no counter moves. A replay of the rewritten events
+    reaches the same row: every function here leaves an erased value as it is."""
+    row = sql.one("SELECT page_url, referrer, warnings FROM leads WHERE id = ?", (event.stream_id,))
+    if row is None:
+        raise LookupError(f"{event.type} for unknown lead {event.stream_id}")
+    values: dict[str, object] = dict.fromkeys(PERSON_COLUMNS, None)
+    values |= {
+        "extra": dumps({}),
+        "warnings": dumps(warnings_without_values(loads(row["warnings"]) or [])),
+        "page_url": page_without_query(row["page_url"]),
+        "referrer": page_without_query(row["referrer"]),
+        "last_error": None,  # a CRM's error may quote the contact; the timeline keeps it, erased
+        "erased_at": event.created_at,
+    }
+    _set_lead(sql, event, None, (), values, "id")
+
+
 def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
     """Apply one event to the projections, by its type; `zone` decides the days."""
     match event.payload:
@@ -365,6 +388,8 @@ def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
         case LeadMergedInCrm():
             # Shown merged, not "sent" forever; counters unchanged (it was delivered).
             _update_lead(sql, event, status=LeadStatus.MERGED, keep=FINAL_STATUSES)
+        case LeadErased():
+            _lead_erased(sql, event)
         case DirectCostReported() as cost:
             replace_day(sql, cost)  # a Direct campaign's stream: no lead, no lead counters
         case unknown:

@@ -11,6 +11,7 @@ from common.store.checks import PaymentChecks
 from common.store.costs import CostRows
 from common.store.credentials import CrmCredentials
 from common.store.cursors import Cursors
+from common.store.erasure import Erasures
 from common.store.events import EventStore
 from common.store.idempotency import IdempotencyKeys
 from common.store.leads import LeadRows
@@ -51,6 +52,7 @@ class Tx:
         self.utm = UtmRows(sql)
         self.audit = AuditRows(sql)
         self.acknowledged = AcknowledgedProblems(sql)
+        self.erasure = Erasures(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters, costs)."""

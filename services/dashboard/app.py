@@ -23,6 +23,7 @@ from services.dashboard import (
     audit_page,
     auth,
     connections,
+    erasure,
     lead_card,
     lead_export,
     lead_list,
@@ -86,6 +87,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/admin/leads.xlsx", lead_export.xlsx_file, name="leads_xlsx")
     r.add_get("/admin/leads/{lead_id}", lead_card.page, name="lead")
     r.add_post("/admin/leads/{lead_id}/send-again", lead_card.send_again, name="send_again")
+    r.add_get("/admin/leads/{lead_id}/erase", erasure.confirm_page, name="erase_page")
+    r.add_post("/admin/leads/{lead_id}/erase", erasure.erase_lead, name="erase_lead")
     r.add_get("/admin/tasks", queue.page, name="tasks")
     r.add_post("/admin/tasks/retry-failed", queue.retry_all, name="retry_all")
     r.add_post("/admin/tasks/{task_id}/retry", queue.retry_task, name="retry_task")

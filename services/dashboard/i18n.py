@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from services.dashboard import formats
 from services.dashboard.audit_words import AUDIT
+from services.dashboard.erasure_words import ERASURE
 from services.dashboard.overview_words import OVERVIEW
 
 LANGUAGES = ("ru", "en")
@@ -996,6 +997,7 @@ CATALOGUE: dict[str, dict[str, Text]] = {
         **REPORTS[lang],
         **LISTS[lang],
         **AUDIT[lang],
+        **ERASURE[lang],
     }
     for lang in LANGUAGES
 }

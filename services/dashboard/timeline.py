@@ -9,10 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
+from common.erasure import SYSTEM
 from common.events import (
     DirectCostReported,
     LeadCreated,
     LeadCrmDeliveryFailed,
+    LeadErased,
     LeadLost,
     LeadMergedInCrm,
     LeadRepeated,
@@ -136,8 +138,16 @@ def _said(payload: StoredEvent, t: Words, currency: str | None, kinds: Mapping[s
             return t(f"tl_processed_{linked}"), tone, reason, None
         case LeadMergedInCrm(into_lead_id=into):
             return t("tl_merged", crm=t("kind_amocrm")), "", None, into
+        case LeadErased(actor=actor, reason=reason):
+            return _erased(actor, reason, t), "", None, None
         case unknown:
             return str(unknown.type), "", None, None
+
+
+def _erased(actor: str, reason: str, t: Words) -> str:
+    if actor == SYSTEM and reason == "retention":
+        return t("tl_erased_retention")
+    return t("tl_erased_why", actor=actor, reason=reason) if reason else t("tl_erased", actor=actor)
 
 
 def _delivered(sent: LeadSentToCrm, t: Words) -> Said:

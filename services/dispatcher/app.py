@@ -1,5 +1,5 @@
-"""The dispatcher application factory: /healthz, /metrics, the task loop, reconciliation and
-the schedule of Direct cost imports."""
+"""The dispatcher application factory: /healthz, /metrics, the task loop, reconciliation,
+the schedule of Direct cost imports and retention's."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from services.dispatcher.cost_schedule import ImportSchedule
 from services.dispatcher.costs import CostImports
 from services.dispatcher.crm import CrmDelivery
 from services.dispatcher.deals import DealResolution
-from services.dispatcher.keys import IMPORT_SCHEDULE, PROCESSOR
+from services.dispatcher.keys import IMPORT_SCHEDULE, PROCESSOR, RETENTION_SCHEDULE
 from services.dispatcher.processor import BackgroundTaskProcessor, stall_limit
 from services.dispatcher.reconcile import DealReconciliation
+from services.dispatcher.retention import RetentionRuns, RetentionSchedule
 from services.dispatcher.yandex import YandexConversions
 from services.dispatcher.yandex_check import UploadChecks
 
@@ -65,6 +66,7 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
             TaskType.RESOLVE_DEAL: DealResolution(settings, store, integrations, http),
             TaskType.CHECK_YANDEX_UPLOAD: UploadChecks(settings, store, http),
             TaskType.IMPORT_DIRECT_COSTS: costs,
+            TaskType.ERASE_EXPIRED: RetentionRuns(settings, store),
         },
         settings.dispatcher,
         batch_types=frozenset({TaskType.SEND_TO_YANDEX, TaskType.CHECK_YANDEX_UPLOAD}),
@@ -90,6 +92,9 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     if settings.direct.enabled and settings.direct.import_every:
         schedule = app[IMPORT_SCHEDULE] = ImportSchedule(settings, store, costs.reports)
         loops.append(asyncio.create_task(schedule.run()))
+    if settings.privacy.erase_after_days:
+        retention = app[RETENTION_SCHEDULE] = RetentionSchedule(settings, store)
+        loops.append(asyncio.create_task(retention.run()))
     yield
     for loop in loops:
         loop.cancel()

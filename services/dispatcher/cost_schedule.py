@@ -12,7 +12,6 @@ gone. A duplicate would be harmless (an import replaces its days), but not a flo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -22,10 +21,10 @@ from common.cost_imports import LOOK_BACK, imports, next_import, settling
 from common.integrations.direct import DirectReports
 from common.model import TaskType
 from common.store import Store, Tx
+from services.dispatcher.looks import keep_looking
 
 log = logging.getLogger(__name__)
 LOOK_AT_MOST_EVERY = 300.0  # seconds between looks, however far the next import is
-PAUSE_AFTER_ERROR = 60.0
 BUCKET = "direct:schedule"
 
 
@@ -38,13 +37,10 @@ class ImportSchedule:
         self.looks = 0  # completed looks (tests wait for the first one)
 
     async def run(self) -> None:
-        while True:
-            try:
-                _, wait = await self.once()
-            except Exception:
-                log.exception("the Direct import schedule failed to look; will look again")
-                wait = PAUSE_AFTER_ERROR
-            await asyncio.sleep(wait)  # until the next import is due: the schedule itself
+        async def look() -> float:
+            return (await self.once())[1]  # until the next import is due
+
+        await keep_looking(look, "the Direct import schedule")
 
     async def once(self) -> tuple[int | None, float]:
         """Queue the import if it is due: (its task id or None, seconds to the next look)."""

@@ -43,7 +43,8 @@ def test_the_leads_table_has_exactly_the_models_columns(tmp_path):
     conn = sqlite3.connect(tmp_path / "x.db")
     columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(leads)"))
     conn.close()
-    assert columns == LEAD_COLUMNS + KEY_COLUMNS  # and the contacts folded for comparing
+    # and the contacts folded for comparing, and when the person was erased (migration 0023)
+    assert columns == (*LEAD_COLUMNS, *KEY_COLUMNS, "erased_at")
     assert migrations()[-1][0] >= 5
 
 

@@ -224,3 +224,16 @@ async def test_a_cost_import_keeps_its_days_as_dates_and_its_report_name(store):
     ]
     read = [await store.read(lambda tx, i=i: tx.tasks.get(i)) for i in ids]
     assert [t.payload for t in read] == [scheduled, by_hand]
+
+
+def test_an_erasure_and_the_retention_task_are_stored_in_their_shapes():
+    from common.events import LeadErased
+    from common.model import TaskType
+    from common.store.codec import task_data, task_payload_of
+    from common.tasks import EraseExpired
+
+    erased = LeadErased("anna", "ticket 7")
+    assert event_data(erased) == {"actor": "anna", "reason": "ticket 7"}
+    assert event_of(EventType.LEAD_ERASED, {"actor": "system"}) == LeadErased("system")
+    assert task_data(EraseExpired(365)) == {"days": 365}
+    assert task_payload_of(TaskType.ERASE_EXPIRED, {"days": 365}) == EraseExpired(365)

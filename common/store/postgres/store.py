@@ -9,6 +9,7 @@ import asyncio
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -123,6 +124,22 @@ class PgStore(Store):
         """In `generated_secrets`: one row every host reads."""
         value = new_secret()
         return await self.write(lambda tx: GeneratedSecrets(tx.sql).keep(name, value))
+
+    async def erase_traces(self, tables: Sequence[str], rewrite: bool = True) -> bool:
+        """VACUUM the tables, outside a transaction as it must run. A plain VACUUM only marks
+        the dead versions' space reusable: their bytes stay in the table and index files until
+        overwritten (tests/unit/test_erasure.py reads the files). VACUUM FULL writes each
+        table and its indexes into new files, one table at a time, holding its lock meanwhile."""
+        return await asyncio.to_thread(self._vacuum, tables, rewrite)
+
+    def _vacuum(self, tables: Sequence[str], rewrite: bool) -> bool:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            if rewrite:
+                for table in tables:
+                    conn.execute(f"VACUUM FULL {table}")
+            else:
+                conn.execute(f"VACUUM {', '.join(tables)}")
+        return True
 
     @property
     def location(self) -> str:

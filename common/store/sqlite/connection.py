@@ -15,6 +15,9 @@ def pragmas(busy_timeout: float) -> tuple[str, ...]:
         f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}",
         "PRAGMA synchronous = FULL",
         "PRAGMA foreign_keys = ON",
+        # What a write frees (a rewritten row's old cell, a page let go) is zeroed, so an
+        # erased person leaves no copy in the file's free space (common.erasure).
+        "PRAGMA secure_delete = ON",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -93,6 +94,20 @@ class SqliteStore(Store):
         return await asyncio.to_thread(
             kept_in_file, self.path.with_name(f"{self.path.name}.{name}")
         )
+
+    async def erase_traces(self, tables: Sequence[str], rewrite: bool = True) -> bool:
+        """Checkpoint the WAL into the file and truncate it: the pages written with the
+        erased rows (and the old ones) leave the -wal file; freed space was zeroed as it was
+        freed. `tables` and `rewrite` do not matter here: the WAL holds pages of any table."""
+        return await asyncio.to_thread(self._truncate_wal)
+
+    def _truncate_wal(self) -> bool:
+        conn = connect(self.path, self.busy_timeout)
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+        return not busy
 
     @property
     def location(self) -> str:
