@@ -16,7 +16,7 @@ from common.leads import LeadService, Submission
 from common.model import NewLead
 from common.store import Store, Tx
 from common.store.replay import rebuild, verify
-from common.store.sqlite.backup import backup
+from common.store.sqlite.backup import copy_into, partial_of, publish, seal
 from tests.helpers import ago, rows, stored
 from tests.integration.test_retention import made_old
 from tests.unit.test_cli import run
@@ -230,7 +230,10 @@ async def test_sqlite_file_and_a_backup_after_hold_no_trace(database, store, tmp
     for trace in (PHONE, EMAIL, EMAIL.lower(), NAME):
         assert trace.encode() not in file_bytes(db, wal), trace
     copy = tmp_path / "after.db"
-    backup(db, copy, 5.0)
+    partial = partial_of(copy)  # the steps of `leadrelay backup`, without its verify
+    copy_into(db, partial, 5.0)
+    seal(partial)
+    publish(partial, copy)
     for trace in (PHONE, EMAIL, EMAIL.lower(), NAME):
         assert trace.encode() not in copy.read_bytes(), trace
 
