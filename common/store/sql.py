@@ -18,7 +18,11 @@ class Sql(Protocol):
     """Statements in one open transaction (or one read snapshot); `?` marks parameters."""
 
     def run(self, sql: str, params: Params = ()) -> int:
-        """Execute; return the number of rows changed."""
+        """Execute; return the number of rows changed (on PostgreSQL's pipeline, a wait)."""
+
+    def send(self, sql: str, params: Params = ()) -> None:
+        """Execute a statement whose count no one reads: on PostgreSQL's pipeline it goes
+        without waiting for the server, and its error comes at the next wait."""
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute once per parameter row."""

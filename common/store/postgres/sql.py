@@ -3,7 +3,10 @@ clock, the event-order lock, and the statements where PostgreSQL differs from SQ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -27,17 +30,41 @@ def dialect(sql: str) -> str:
 
 
 class PgSql:
-    """The Sql protocol over one psycopg connection. Nothing is kept between calls: each is
-    a statement on the server (the time too, so a lease taken late in a long batch is
-    measured from when it was taken)."""
+    """The Sql protocol over one psycopg connection, for one transaction.
 
-    __slots__ = ("conn",)
+    Inside `pipelined()` (group commit's batch) statements go to the server without waiting
+    for each answer: a statement whose rows are read (`one`, `all`, `value`, `insert`) waits
+    for its own and those before it, `run` waits for its row count, `send` waits for nothing
+    (its error, if any, is raised by a later wait, or at the end of the pipeline).
+
+    The clock is the server's, read once a transaction and carried forward by this host's
+    monotonic clock, so a lease taken late in a long batch is measured from when it was taken
+    without a round trip each time."""
+
+    __slots__ = ("_clock", "_pipeline", "conn")
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
+        self._pipeline: psycopg.Pipeline | None = None
+        self._clock: tuple[datetime, float] | None = None  # the server's time, and when
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        with self.conn.pipeline() as pipeline:
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline = None
 
     def run(self, sql: str, params: Params = ()) -> int:
-        return self.conn.execute(dialect(sql), params).rowcount
+        cursor = self.conn.execute(dialect(sql), params)
+        if self._pipeline is not None:
+            self._pipeline.sync()  # the count comes with the answer: wait for it
+        return cursor.rowcount
+
+    def send(self, sql: str, params: Params = ()) -> None:
+        self.conn.execute(dialect(sql), params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         with self.conn.cursor() as cursor:
@@ -61,12 +88,11 @@ class PgSql:
 
     def now(self) -> str:
         """The database's clock, so leases mean the same on every host."""
-        return str(
-            self.value(
-                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
-                ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
-            )
-        )
+        if self._clock is None:
+            self._clock = (self.value("SELECT clock_timestamp()"), time.monotonic())
+        server, read_at = self._clock
+        moment = server + timedelta(seconds=time.monotonic() - read_at)
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
 
     def lock_event_order(self) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))

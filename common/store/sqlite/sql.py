@@ -47,6 +47,9 @@ class SqliteSql:
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(sql, params).rowcount
 
+    def send(self, sql: str, params: Params = ()) -> None:
+        self.conn.execute(sql, params)
+
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self.conn.executemany(sql, rows)
 
