@@ -55,6 +55,9 @@ class TaskType(StrEnum):
     RESOLVE_DEAL = "resolve_crm_deal"  # a Bitrix24 deal notice whose deal is still to be read
     CHECK_YANDEX_UPLOAD = "check_yandex_upload"  # has Metrica processed the upload yet?
     IMPORT_DIRECT_COSTS = "import_direct_costs"  # Yandex Direct's costs of a range of days
+    SEND_ALERT = (
+        "send_alert"  # tell one Telegram chat or e-mail recipient about a lead or a problem
+    )
 
 
 class Role(StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from common.model import Event
+from common.store.alerts import AlertStates
 from common.store.audit import AuditRows
 from common.store.checks import PaymentChecks
 from common.store.costs import CostRows
@@ -49,6 +50,7 @@ class Tx:
         self.costs = CostRows(sql)
         self.utm = UtmRows(sql)
         self.audit = AuditRows(sql)
+        self.alerts = AlertStates(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters, costs)."""
