@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -24,7 +24,7 @@ class SmtpState:
     password: str = "smtp-secret-pw"
     refuse_rcpt: str | None = None  # e.g. "451 4.3.0 try later" or "550 5.1.1 no such user"
     refusals_left: int = 1_000_000  # how many RCPTs get refuse_rcpt before it is lifted
-    received: list[Message] = field(default_factory=list)
+    received: list[EmailMessage] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
 
@@ -43,7 +43,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.state.received.append(message_from_bytes(envelope.content))
+        letter = message_from_bytes(envelope.content, _class=EmailMessage, policy=policy.default)
+        self.state.received.append(letter)
         return "250 Message accepted for delivery"
 
 
