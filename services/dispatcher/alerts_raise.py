@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any
 
 from common import clock
 from common.alerts import raising
@@ -59,7 +58,7 @@ class AlertTriggers:
             log.exception("an alert could not be queued; will try at the next report")
             self._known.pop(about, None)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[object, None, None]) -> None:
         task = asyncio.create_task(work)
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)

@@ -69,7 +69,7 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
                 settings, store, http, lambda result: uploads.labels(result).inc()
             ),
             TaskType.RESOLVE_DEAL: DealResolution(settings, store, integrations, http),
-            TaskType.CHECK_YANDEX_UPLOAD: UploadChecks(settings, store, http),
+            TaskType.CHECK_YANDEX_UPLOAD: UploadChecks(settings, store, http, alerts.reported),
             TaskType.IMPORT_DIRECT_COSTS: costs,
             TaskType.SEND_ALERT: AlertSending(settings, store, http, health),
         },
@@ -87,6 +87,10 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
             open_tasks.labels(status).set(count)
 
     metrics.before_scrape.append(count_tasks)
+    for chat in await store.read(lambda tx: tx.alerts.blocked_chats()):
+        health.report(
+            f"alerts:telegram:{chat.chat_id}", f"Telegram chat {chat.chat_id}: {chat.blocked}"
+        )
     processor.start()
     loops = [
         asyncio.create_task(DealReconciliation(store, integration, http, health.report).run(every))
