@@ -15,6 +15,7 @@ from common.model import NewLead, TaskType
 from common.tasks import SendToCrm
 from services.dashboard.app import create_app as dashboard_app
 from services.dispatcher.app import create_app as dispatcher_app
+from services.ingest.app import create_app as ingest_app
 from tests.emulators import generic
 from tests.emulators.faults import Faults, start
 from tests.emulators.smtp import SmtpState, start_smtp
@@ -168,3 +169,20 @@ async def test_the_stalled_queue_is_told_with_the_dispatcher_down(
     assert len(texts) == 2 and "stalled" in texts[0]
     kinds = rows(settings.database, "SELECT type FROM tasks")
     assert [k["type"] for k in kinds] == [TaskType.SEND_TO_CRM]  # sent without the queue
+
+
+async def test_ingest_queues_a_new_lead_alert_that_names_the_lead_not_the_person(
+    settings, telegram, aiohttp_client
+):
+    _, url = telegram
+    settings = configured(settings, url)
+    settings.alerts.telegram.new_leads.append("*")
+    ingest = await aiohttp_client(ingest_app(settings))
+    body = {"campaign_id": "spring", "phone": "+79991112233", "name": "Anna"}
+    answer = await (await ingest.post("/api/v1/leads", json=body)).json()
+    alerts = rows(settings.database, "SELECT lead_id, payload FROM tasks WHERE type = 'send_alert'")
+    assert [a["lead_id"] for a in alerts] == [answer["lead_id"]]
+    assert "+7999" not in alerts[0]["payload"] and "Anna" not in alerts[0]["payload"]
+    again = await ingest.post("/api/v1/leads", json=body)  # a repeat is not a new lead
+    assert again.status == 200
+    assert len(rows(settings.database, "SELECT id FROM tasks WHERE type = 'send_alert'")) == 1
