@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 
 import aiohttp
 
@@ -21,13 +20,11 @@ from common.integrations.yandex import Uploading
 from common.model import Task
 from common.store import Store
 from common.tasks import CheckUpload
+from services.dispatcher.costs import Reporter
 from services.dispatcher.outcomes import Done, Failed, apply_each
 from services.dispatcher.yandex import metrica
 
 log = logging.getLogger(__name__)
-
-
-Reporter = Callable[[str, str | None], None]  # (about, problem or None), e.g. the alerts
 
 
 class UploadChecks:

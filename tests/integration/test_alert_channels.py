@@ -11,20 +11,10 @@ from common.alerts.messages import TELEGRAM_LIMIT, Message
 from common.alerts.outcomes import Refused, Sent, TryLater
 from common.alerts.subjects import Channel, Destination
 from common.config import Settings
-from tests.emulators.faults import start
 from tests.emulators.smtp import SmtpState, free_port, start_smtp
-from tests.emulators.telegram import TelegramState, create_app
+from tests.integration.alerting import TOKEN, telegram_emulator  # noqa: F401 (a fixture)
 
-TOKEN = "123456:bot-token-secret"
 CHAT = "-1001"
-
-
-@pytest.fixture
-async def telegram():
-    state = TelegramState(TOKEN)
-    runner, url = await start(create_app(state))
-    yield state, url
-    await runner.cleanup()
 
 
 @pytest.fixture

@@ -19,19 +19,11 @@ from services.ingest.app import create_app as ingest_app
 from tests.emulators import generic
 from tests.emulators.faults import Faults, start
 from tests.emulators.smtp import SmtpState, start_smtp
-from tests.emulators.telegram import TelegramState, create_app
+from tests.emulators.telegram import TelegramState
 from tests.helpers import SECRET, rows, wait_for_async
+from tests.integration.alerting import TOKEN, telegram_emulator  # noqa: F401 (a fixture)
 
-TOKEN = "123456:flow-bot-token"
 CHAT = "-1002"
-
-
-@pytest.fixture
-async def telegram():
-    state = TelegramState(TOKEN)
-    runner, url = await start(create_app(state))
-    yield state, url
-    await runner.cleanup()
 
 
 @pytest.fixture
