@@ -251,6 +251,19 @@ class TaskQueue:
         value = self.sql.value("SELECT min(created_at) FROM tasks WHERE status = 'pending'")
         return None if value is None else str(value)
 
+    def oldest_due(self) -> str | None:
+        """Since when the longest-waiting due task has waited (its run_after, or its lease's
+        end when its dispatcher died): what the stalled-queue watcher measures."""
+        now = self.sql.now()
+        value = self.sql.value(
+            "SELECT min(since) FROM ("
+            " SELECT min(run_after) AS since FROM tasks WHERE status = 'pending' AND run_after <= ?"
+            " UNION ALL SELECT min(locked_until) AS since FROM tasks"
+            " WHERE status = 'processing' AND locked_until <= ?) AS due",
+            (now, now),
+        )
+        return None if value is None else str(value)
+
     def needing_attention(self, retrying_attempts: int, limit: int = 200) -> list[Task]:
         """Failed, stuck past their lease, or pending after several tries; newest first."""
         rows = self.sql.all(
