@@ -49,15 +49,17 @@ class Stats:
 
     def by_source(self, first: str, last: str, source: str | None = None) -> list[Row]:
         """Per-day counters of the days from `first` to `last` (YYYY-MM-DD, both included),
-        summed over the sources, or of one (`source`; '' for leads without one): day,
-        campaign_id, leads, repeat_leads, payments, revenue_minor."""
+        summed over the sources, or of one (`source`; '' for leads without one), by the
+        currency of the sales ('' for the leads' own counts): day, campaign_id, currency,
+        leads, repeat_leads, payments, revenue_minor."""
         where, params = "day >= ? AND day <= ?", [first, last]
         if source is not None:
             where, params = f"{where} AND utm_source = ?", [*params, source]
         rows = self.sql.all(
-            "SELECT day, campaign_id, sum(leads) AS leads, sum(repeat_leads) AS repeat_leads,"
-            " sum(payments) AS payments, sum(revenue_minor) AS revenue_minor"
-            f" FROM source_stats WHERE {where} GROUP BY day, campaign_id ORDER BY day",
+            "SELECT day, campaign_id, currency, sum(leads) AS leads,"
+            " sum(repeat_leads) AS repeat_leads, sum(payments) AS payments,"
+            " sum(revenue_minor) AS revenue_minor FROM source_stats"
+            f" WHERE {where} GROUP BY day, campaign_id, currency ORDER BY day",
             params,
         )
         counts = ("leads", "repeat_leads", "payments", "revenue_minor")
