@@ -14,7 +14,7 @@ from common.events import PaymentCorrected
 from common.store import migrations, open_store
 from common.store.replay import rebuild, verify
 from tests.contract.kit import migrated_to
-from tests.contract.test_store_utm import BEFORE, SPRING, history, lead, paid
+from tests.contract.test_store_utm import BEFORE, SPRING, history, lead, moscow_evening, paid
 from tests.helpers import ZONE, execute, rows
 
 SOURCES = "day, campaign_id, utm_source, currency, leads, repeat_leads, payments, revenue_minor"
@@ -98,14 +98,7 @@ def unmigrated(request, database, tmp_path: Path) -> str:
 
 
 async def test_counters_stored_before_0021_are_kept_and_split_by_currency(unmigrated):
-    # 21:30 UTC is the next day in Moscow: days are the projection's zone's.
-    evening = "2026-03-01T21:30:00.000000Z"
-    execute(
-        unmigrated,
-        "INSERT INTO projection_settings (name, value, recorded_at)"
-        " VALUES ('timezone', 'Europe/Moscow', ?)",
-        (evening,),
-    )
+    evening = moscow_evening(unmigrated)  # days are the projection's zone's
     leads = [
         ("l1", "a", "paid", "vk", "shoes", "1500.50", "rub", evening),
         ("l2", "a", "paid", "vk", "shoes", "20", "USD", evening),
