@@ -21,8 +21,9 @@ SOURCES = "day, campaign_id, utm_source, currency, leads, repeat_leads, payments
 MEDIA = "day, campaign_id, utm_source, utm_medium, currency, leads, lost, sales, revenue_minor"
 # utm_stats summed as utm_medium_stats sums it: what the upper levels must read alike.
 SUMMED = (
-    "SELECT day, campaign_id, utm_source, utm_medium, currency, sum(leads), sum(lost),"
-    " sum(sales), sum(revenue_minor) FROM utm_stats GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+    "SELECT day, campaign_id, utm_source, utm_medium, currency, sum(leads) AS leads,"
+    " sum(lost) AS lost, sum(sales) AS sales, sum(revenue_minor) AS revenue_minor"
+    " FROM utm_stats GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
 )
 
 
