@@ -26,6 +26,7 @@ TABLES = {
     "daily_stats": None,
     "source_stats": None,
     "utm_stats": None,
+    "utm_medium_stats": None,
     "direct_costs": None,
     "tasks": "id",
     "idempotency_keys": None,

@@ -69,7 +69,7 @@ TEXTS: dict[str, dict[str, Text]] = {
         "connection": "Подключение",
         "kind": "Тип",
         "credentials": "Доступ",
-        "expires": "Истекает (UTC)",
+        "expires": "Истекает",
         "credentials_long_lived": "долгосрочный токен",
         "credentials_oauth": "OAuth: токены в базе, обновляются сами",
         "credentials_not_authorized": (
@@ -193,7 +193,7 @@ TEXTS: dict[str, dict[str, Text]] = {
         "connection": "Connection",
         "kind": "Kind",
         "credentials": "Credentials",
-        "expires": "Expires (UTC)",
+        "expires": "Expires",
         "credentials_long_lived": "long-lived token",
         "credentials_oauth": "OAuth: tokens in the database, refreshed automatically",
         "credentials_not_authorized": (
