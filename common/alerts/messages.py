@@ -8,6 +8,7 @@ import html
 from dataclasses import dataclass
 
 from common.alerts.subjects import AlertKind
+from common.alerts.words import words
 from common.contacts import mask_email, mask_name, mask_phone
 from common.model import Lead
 from common.tasks import SendAlert
@@ -36,42 +37,46 @@ class Message:
         return shown + ("\n" + html.escape(rest, quote=False) if rest else "")
 
 
-def message_for(alert: SendAlert, lead: Lead | None, lead_id: str, full: bool) -> Message:
+def message_for(
+    alert: SendAlert, lead: Lead | None, lead_id: str, full: bool, language: str = "ru"
+) -> Message:
+    said = words(language)
     match AlertKind(alert.kind):
         case AlertKind.NEW_LEAD:
-            return _new_lead(lead, lead_id, full)
+            return _new_lead(said, lead, lead_id, full)
         case AlertKind.DELIVERY_FAILED:
-            return _failed_lead(lead, lead_id, alert.problem, full)
+            return _failed_lead(said, lead, lead_id, alert.problem, full)
         case AlertKind.PROBLEM:
-            return Message(f"⚠ leadrelay: {alert.problem}", (f"({alert.key})",))
+            return Message(said["problem"].format(problem=alert.problem), (f"({alert.key})",))
         case AlertKind.RECOVERED:
-            return Message(f"✅ leadrelay: recovered: {alert.problem}", (f"({alert.key})",))
+            return Message(said["recovered"].format(problem=alert.problem), (f"({alert.key})",))
 
 
-def _contact(lead: Lead, full: bool) -> list[str]:
+def _contact(said: dict[str, str], lead: Lead, full: bool) -> list[str]:
     name, phone, email = lead.name, lead.phone, lead.email
     if not full:
         name, phone, email = mask_name(name), mask_phone(phone), mask_email(email)
-    shown = [("Name", name), ("Phone", phone), ("E-mail", email)]
+    shown = [(said["name"], name), (said["phone"], phone), (said["email"], email)]
     return [f"{label}: {value}" for label, value in shown if value]
 
 
-def _new_lead(lead: Lead | None, lead_id: str, full: bool) -> Message:
+def _new_lead(said: dict[str, str], lead: Lead | None, lead_id: str, full: bool) -> Message:
     if lead is None:
-        return Message("New lead", (f"Lead {lead_id} is no longer stored",))
-    lines = [f"Campaign: {lead.campaign_id}", *_contact(lead, full)]
+        return Message(said["new_lead"], (said["gone"].format(id=lead_id),))
+    lines = [f"{said['campaign']}: {lead.campaign_id}", *_contact(said, lead, full)]
     if lead.utm_source:
-        lines.append(f"Source: {lead.utm_source}")
+        lines.append(f"{said['source']}: {lead.utm_source}")
     if full and lead.comment:
-        lines.append(f"Comment: {lead.comment[:COMMENT_SHOWN]}")
-    lines.append(f"Lead {lead.id}")
-    return Message(f"New lead: {lead.campaign_id}", tuple(lines))
+        lines.append(f"{said['comment']}: {lead.comment[:COMMENT_SHOWN]}")
+    lines.append(said["lead"].format(id=lead.id))
+    return Message(f"{said['new_lead']}: {lead.campaign_id}", tuple(lines))
 
 
-def _failed_lead(lead: Lead | None, lead_id: str, problem: str, full: bool) -> Message:
-    subject = "⚠ A lead was not delivered to the CRM"
-    lines = [f"Reason: {problem}"]
+def _failed_lead(
+    said: dict[str, str], lead: Lead | None, lead_id: str, problem: str, full: bool
+) -> Message:
+    lines = [f"{said['reason']}: {problem}"]
     if lead is not None:
-        lines = [f"Campaign: {lead.campaign_id}", *_contact(lead, full), *lines]
-    lines.append(f"Lead {lead_id}; retry it from the dashboard once the cause is fixed")
-    return Message(subject, tuple(lines))
+        lines = [f"{said['campaign']}: {lead.campaign_id}", *_contact(said, lead, full), *lines]
+    lines.append(said["retry_hint"].format(id=lead_id))
+    return Message(said["not_delivered"], tuple(lines))

@@ -23,6 +23,7 @@ from common.alerts.channels import Channels
 from common.alerts.messages import Message
 from common.alerts.outcomes import Sent
 from common.alerts.subjects import destinations
+from common.alerts.words import words
 from common.config import Settings
 from common.store import Store, Tx
 
@@ -37,11 +38,8 @@ def problem_of(oldest_due: str | None, settings: Settings) -> str | None:
     waited = clock.now() - clock.parse(oldest_due)
     if waited <= timedelta(minutes=settings.alerts.stalled_after_minutes):
         return None
-    minutes = waited.total_seconds() / 60
-    return (
-        f"the task queue is stalled: a task has been due for {minutes:.0f} min"
-        " (is the dispatcher running?)"
-    )
+    minutes = f"{waited.total_seconds() / 60:.0f}"
+    return words(settings.alerts.language)["stalled"].format(minutes=minutes)
 
 
 class StallWatch:
@@ -49,6 +47,7 @@ class StallWatch:
         self, settings: Settings, store: Store, channels: Channels, http: aiohttp.ClientSession
     ):
         self.settings = settings
+        self.said = words(settings.alerts.language)
         self.store = store
         self.channels = channels
         self.http = http
@@ -74,10 +73,11 @@ class StallWatch:
         if problem is not None:
             state = tx.alerts.get(KEY)
             if tx.alerts.fire(KEY, problem, notified=False) or (state and not state.notified):
-                return Message(f"⚠ leadrelay: {problem}", (f"({KEY})",))
+                return Message(self.said["problem"].format(problem=problem), (f"({KEY})",))
             return None
         if tx.alerts.settle(KEY):
-            return Message("✅ leadrelay: recovered: the task queue moves again", (f"({KEY})",))
+            moving = self.said["moving"]
+            return Message(self.said["recovered"].format(problem=moving), (f"({KEY})",))
         return None
 
     async def _send(self, message: Message) -> None:

@@ -47,7 +47,7 @@ class AlertSending:
         if lead is None and lead_id:
             lead = await self.store.read(lambda tx: tx.leads.find(lead_id))
         full = full_contacts(self.settings.alerts, channel)
-        message = message_for(alert, lead, lead_id, full)
+        message = message_for(alert, lead, lead_id, full, self.settings.alerts.language)
         outcome = await self.channels.send(self.store, self.http, destination, message)
         shown_to = alert.to if channel == Channel.TELEGRAM else mask_email(alert.to)
         about = {"task_id": task.id, "channel": channel, "to": shown_to, "kind": alert.kind}

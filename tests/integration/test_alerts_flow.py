@@ -38,7 +38,8 @@ def configured(settings, telegram_url: str, **alerts):
     telegram = {"base_url": telegram_url, "token": TOKEN, "chat_ids": [CHAT]}
     return settings.model_copy(
         update={
-            "alerts": type(settings.alerts)(telegram=telegram, **alerts),
+            # English words, which these tests read; Russian (the default) in test_alert_words.
+            "alerts": type(settings.alerts)(telegram=telegram, **({"language": "en"} | alerts)),
             "dispatcher": type(settings.dispatcher)(
                 poll_interval=0.02, retry_base_delay=0.05, retry_max_delay=0.2, max_attempts=50
             ),
