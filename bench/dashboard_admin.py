@@ -39,6 +39,7 @@ from bench.report import percentiles  # noqa: E402
 from common.config import DashboardSettings  # noqa: E402
 from common.contacts import fold  # noqa: E402
 from common.days import day_of, today  # noqa: E402
+from common.store import migrations  # noqa: E402
 from common.store.sqlite.migrate import migrate  # noqa: E402
 from services.dashboard.queries import PRESETS  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
@@ -47,16 +48,21 @@ CAMPAIGNS = [f"campaign-{n:02d}" for n in range(20)]
 FIRST = ["Иван", "Ольга", "Пётр", "Анна", "Сергей", "Мария", "Дмитрий", "Елена"]
 LAST = ["Петров", "Смирнова", "Иванов", "Кузнецова", "Попов", "Соколова", "Лебедев"]
 START = datetime.now(UTC) - timedelta(days=365)
+# The first migration that counts from the leads stored before it: the build stores the leads
+# at the migration before it, then migrates on, as an upgrade of a database this size does.
+COUNTED = next(m.number for m in migrations.migrations("sqlite") if m.name.endswith("utm_stats"))
 
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def build(path: Path, leads: int) -> None:
-    """Rows shaped as the projectors write them, inserted in bulk (not through the services)."""
+def build(path: Path, leads: int, utm: bool = False) -> None:
+    """Rows shaped as the projectors write them, inserted in bulk (not through the services);
+    with bench/reports_utm.py's UTM values when asked. One paid lead in forty is paid in
+    euros, so the overview tells currencies apart."""
     path.unlink(missing_ok=True)
-    migrate(path)
+    migrate(path, upto=COUNTED - 1)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
     # daily_stats counts days in the zone the dashboard will run with (the default one).
@@ -86,13 +92,12 @@ def build(path: Path, leads: int) -> None:
                 ("LEAD_SENT_TO_CRM", {"connection": "amo", "crm_lead_id": str(n)}),
             ]
             status, amount, paid_at, conversion = "sent_to_crm", None, None, None
+            currency = "EUR" if n % 80 == 0 else "RUB"
             if n % 2 == 0:  # half of the leads are paid and uploaded: 4 events each
                 amount, paid_at, status, conversion = "1500.00", stamps[2], "paid", "uploaded"
+                sale = {"amount": amount, "currency": currency, "paid_at": paid_at}
                 kinds += [
-                    (
-                        "PAYMENT_REGISTERED",
-                        {"amount": amount, "currency": "RUB", "paid_at": paid_at, "source": "amo"},
-                    ),
+                    ("PAYMENT_REGISTERED", sale | {"source": "amo"}),
                     ("YANDEX_DIRECT_CONVERSION", {"upload_id": "1"}),
                 ]
             for version, (kind, body) in enumerate(kinds, start=1):
@@ -113,7 +118,7 @@ def build(path: Path, leads: int) -> None:
                     "1",
                     str(n),
                     amount,
-                    "RUB" if amount else None,
+                    currency if amount else None,
                     paid_at,
                     conversion,
                     stamps[0],
@@ -162,13 +167,23 @@ def build(path: Path, leads: int) -> None:
     )
     conn.execute("COMMIT")
     conn.close()
+    if utm:
+        from bench.reports_utm import add_utm  # it builds on this module's leads
+
+        add_utm(path)
     count_sources(path)
+    started = time.perf_counter()
+    migrate(path)  # utm_stats (0020) and the rollups of 0025 filled from the leads
+    print(f"migrations {COUNTED:04d} on in {time.perf_counter() - started:.1f} s")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ANALYZE")
+    conn.close()
 
 
 def count_sources(path: Path) -> None:
-    """source_stats as the projection keeps it (the overview reads it): the leads by the
-    local day they came, the sales by the local day they were paid, per campaign and
-    utm_source ('' for none). Counted again after the leads' UTM values change."""
+    """source_stats as migration 0018 left it (0025 splits its sales by currency): the leads
+    by the local day they came, the sales by the local day they were paid, per campaign and
+    utm_source ('' for none)."""
     conn = sqlite3.connect(path, isolation_level=None)
     zone = DashboardSettings().zone
     conn.create_function("local_day", 1, lambda t: day_of(t, zone).isoformat(), deterministic=True)
@@ -190,7 +205,6 @@ def count_sources(path: Path) -> None:
         " revenue_minor = source_stats.revenue_minor + excluded.revenue_minor"
     )
     conn.execute("COMMIT")
-    conn.execute("ANALYZE")
     conn.close()
 
 
@@ -353,12 +367,7 @@ def main() -> None:
     if not args.reuse:
         args.db.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        build(args.db, args.leads)
-        if args.utm:
-            from bench.reports_utm import add_utm  # it builds on this module's leads
-
-            add_utm(args.db)
-            count_sources(args.db)
+        build(args.db, args.leads, utm=args.utm)
         print(f"built in {time.perf_counter() - started:.0f} s")
     conn = sqlite3.connect(args.db)
     leads = conn.execute("SELECT count(*) FROM leads").fetchone()[0]

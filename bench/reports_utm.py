@@ -25,12 +25,9 @@ from bench.dashboard_admin import build, logged_in, timed  # noqa: E402
 from common.config import DashboardSettings  # noqa: E402
 from common.days import today  # noqa: E402
 from common.report import Period  # noqa: E402
-from common.store import migrations  # noqa: E402
-from common.store.sqlite.migrate import migrate  # noqa: E402
 from common.store.utm import UTM_COLUMNS  # noqa: E402
 from services.dashboard.queries import period_query  # noqa: E402
 
-UTM_STATS = next(m.number for m in migrations.migrations("sqlite") if m.name.endswith("utm_stats"))
 SOURCES = ("yandex", "google", "vk", "telegram", "mail", "dzen", "avito", "2gis", "ok", "email")
 
 
@@ -52,18 +49,7 @@ def add_utm(path: Path) -> None:
         " utm_term = 'term-' || (rowid % 200)"
     )
     conn.execute("COMMIT")
-    # build() migrated before the leads existed: 0020 fills utm_stats from the leads, with
-    # their UTM values now, so it is undone and applied again (timed: it is what an upgrade
-    # of a database this size costs).
-    conn.execute("DROP TABLE utm_stats")
-    conn.execute(f"PRAGMA user_version = {UTM_STATS - 1}")
-    conn.close()
-    started = time.perf_counter()
-    migrate(path)
-    print(f"migration {UTM_STATS:04d} (utm_stats) in {time.perf_counter() - started:.1f} s")
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("ANALYZE")
-    conn.close()
+    conn.close()  # build() then migrates on: 0020 and 0025 count the leads with these
 
 
 def drill_path(path: Path, period: Period) -> list[dict[str, str]]:
@@ -120,8 +106,7 @@ def main() -> None:
     if not args.reuse:
         args.db.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        build(args.db, args.leads)
-        add_utm(args.db)
+        build(args.db, args.leads, utm=True)
         print(f"built in {time.perf_counter() - started:.0f} s")
     asyncio.run(measure(args.db, args.runs, args.days))
 

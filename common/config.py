@@ -346,6 +346,8 @@ class AlertsSettings(Section):
 
     telegram: TelegramAlerts | None = None
     email: EmailAlerts | None = None
+    # The words of the messages; a problem's own detail stays as the CRM or check reported it.
+    language: Literal["ru", "en"] = "ru"
     # The oldest due task may wait this long before the queue counts as stalled.
     stalled_after_minutes: float = Field(15, gt=0)
     # A CRM credential (e.g. amoCRM's long-lived token) is announced this many days before

@@ -11,6 +11,7 @@ refused the last write for a reason of its own (disk full, I/O error).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -34,6 +35,8 @@ class Health:
     def __init__(self) -> None:
         self.loops: list[Loop] = []
         self.reported: dict[str, str] = {}  # by what it is about: a problem a task found
+        # Told of every report, e.g. the dispatcher's alerts (a problem once, its end once).
+        self.listeners: list[Callable[[str, str | None], None]] = []
 
     def report(self, about: str, problem: str | None) -> None:
         """A problem some work found (a CRM's webhook switched off, a round that keeps
@@ -42,6 +45,8 @@ class Health:
             self.reported.pop(about, None)
         else:
             self.reported[about] = problem
+        for listener in self.listeners:
+            listener(about, problem)
 
     def watch(self, name: str, allowed: float) -> Loop:
         loop = Loop(name, allowed)

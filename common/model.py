@@ -58,6 +58,9 @@ class TaskType(StrEnum):
     CHECK_YANDEX_UPLOAD = "check_yandex_upload"  # has Metrica processed the upload yet?
     IMPORT_DIRECT_COSTS = "import_direct_costs"  # Yandex Direct's costs of a range of days
     ERASE_EXPIRED = "erase_expired_leads"  # retention: erase the personal data of old leads
+    SEND_ALERT = (
+        "send_alert"  # tell one Telegram chat or e-mail recipient about a lead or a problem
+    )
 
 
 class Role(StrEnum):

@@ -8,16 +8,15 @@ Money stays exact (integer kopecks and micros, Decimal) and is rounded only in `
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from common.campaigns import fold_daily
 from common.costs import CampaignMap, CostService
-from common.days import bounds, day_of
+from common.days import bounds
 from common.events import DirectCostReported
 from common.model import campaign_key
 from common.store import Tx
@@ -87,10 +86,20 @@ class Figures:
     cost_currencies: set[str] = field(default_factory=set)
 
     def add(self, other: Figures) -> None:
-        for name in COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.revenue_currencies |= other.revenue_currencies
-        self.cost_currencies |= other.cost_currencies
+        # Each count by name, not by a loop over COUNTS: a year's overview adds thousands of
+        # cells, and getattr/setattr were most of its time.
+        self.leads += other.leads
+        self.repeat_leads += other.repeat_leads
+        self.sales += other.sales
+        self.revenue_minor += other.revenue_minor
+        self.lost += other.lost
+        self.cost_micros += other.cost_micros
+        self.clicks += other.clicks
+        self.impressions += other.impressions
+        if other.revenue_currencies:
+            self.revenue_currencies |= other.revenue_currencies
+        if other.cost_currencies:
+            self.cost_currencies |= other.cost_currencies
 
     @property
     def revenue(self) -> Decimal:
@@ -167,60 +176,32 @@ class Report:
 def campaign_report(
     tx: Tx, period: Period, overrides: Mapping[str, str], scope: Scope | None = None
 ) -> Report:
-    """The report, read in one snapshot, in the store's days (`tx.zone`). Leads, sales and
-    revenue come from `source_stats`, lost leads by the day they came, costs by Direct's day;
-    the revenue's currencies are those of the period's payments."""
+    """The report, read in one snapshot, in the store's days (`tx.zone`). Leads, sales,
+    revenue and the revenue's currencies (those of the period's payments) come from
+    `source_stats`, lost leads by the day they came from `utm_medium_stats`, costs by
+    Direct's day: counters of the period's days, whatever the number of leads in it."""
     zone, scope = tx.zone, scope or Scope()
     since, until = period.bounds(zone)
     report = _Builder(zone)
     first, last = period.first.isoformat(), period.last.isoformat()
-    for day in fold_daily(tx.stats.by_source(first, last, scope.source)):
-        figures = report.cell(day["campaign_id"], day["day"])
-        figures.leads += day["leads"]
-        figures.repeat_leads += day["repeat_leads"]
-        figures.sales += day["payments"]
-        figures.revenue_minor += day["revenue_minor"]
-    for lost in tx.leads.lost_by_minute(since, until, scope.source):
-        report.cell(lost["campaign_id"], report.local_day(lost["minute"])).lost += lost["leads"]
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in tx.stats.by_source(first, last, scope.source):
+        figures = report.cell(row["campaign_id"], row["day"])
+        leads, sales = int(row["leads"]), int(row["payments"])  # int(): PostgreSQL's numeric
+        figures.leads += leads
+        figures.repeat_leads += int(row["repeat_leads"])
+        figures.sales += sales
+        figures.revenue_minor += int(row["revenue_minor"])
+        if sales > 0:  # a currency's row: the day's payments in it
+            figures.revenue_currencies.add(row["currency"])
+        spellings[campaign_key(row["campaign_id"])][row["campaign_id"]] += leads
+    report.name_lines(spellings)
+    for lost in tx.utm.lost(period.first, period.last, scope.source):
+        report.cell(lost["campaign_id"], lost["day"]).lost += int(lost["lost"])
     if scope.source is None:
         costs = tx.costs.between(period.first, period.last)
         report.add_costs(costs, CostService.campaign_map(tx, overrides, since, until, costs))
-    built = report.build(period, scope.campaign)
-    _add_currencies(built, tx, since, until, report)
-    return built
-
-
-def _add_currencies(report: Report, tx: Tx, since: str, until: str, days: _Builder) -> None:
-    """The currencies of each line's, day's and the total revenue. When every payment ever
-    recorded is in one currency (the usual case) it is the currency of whatever has sales,
-    and no payment is read. Otherwise the period's payments are counted per campaign and
-    currency; a day's are told apart by reading, a minute at a time, the payments in other
-    currencies than the period's commonest: the day has that one too if it has more sales."""
-    ever = tx.leads.currencies_paid()
-    if len(ever) <= 1:
-        sold = [report.totals, *(line.figures for line in report.campaigns)]
-        for figures in sold + [figures for _, figures in report.days]:
-            if figures.sales or figures.revenue_minor:
-                figures.revenue_currencies = {c.upper() for c in ever}
-        return
-    lines = {campaign_key(line.campaign_id): line for line in report.campaigns if line.campaign_id}
-    sales: Counter[str] = Counter()
-    for row in tx.leads.paid_currencies(since, until):
-        if line := lines.get(campaign_key(row["campaign_id"])):
-            line.figures.revenue_currencies.add(row["payment_currency"].upper())
-        report.totals.revenue_currencies.add(row["payment_currency"].upper())
-        sales[row["payment_currency"]] += row["sales"]
-    if not sales:
-        return
-    commonest = sales.most_common(1)[0][0]
-    by_day, others = dict(report.days), Counter[str]()
-    for row in tx.leads.paid_by_minute(since, until, other_than=commonest):
-        if that_day := days.local_day(row["minute"]):
-            by_day.get(that_day, Figures()).revenue_currencies.add(row["payment_currency"].upper())
-            others[that_day] += row["sales"]
-    for day, figures in by_day.items():
-        if figures.sales > others[day]:
-            figures.revenue_currencies.add(commonest.upper())
+    return report.build(period, scope.campaign)
 
 
 class _Builder:
@@ -230,20 +211,12 @@ class _Builder:
         self.zone = zone
         self.lines: dict[tuple[str, str], CampaignLine] = {}
         self.cells: dict[tuple[tuple[str, str], str], Figures] = {}
-        self._hours: dict[str, str] = {}  # UTC hour -> its local day ("" when split)
 
-    def local_day(self, minute: str) -> str:
-        """The local day of a UTC minute 'YYYY-MM-DDTHH:MM'. An hour wholly inside one local
-        day (all but the hour of midnight) is worked out once for its sixty minutes."""
-        hour = minute[:13]
-        day = self._hours.get(hour)
-        if day is None:
-            first, last = (self._day_of(f"{hour}:{m}") for m in ("00", "59"))
-            day = self._hours[hour] = first if first == last else ""
-        return day or self._day_of(minute)
-
-    def _day_of(self, minute: str) -> str:
-        return day_of(minute + ":00Z", self.zone).isoformat()
+    def name_lines(self, spellings: Mapping[str, Counter[str]]) -> None:
+        """Each of our campaigns named as its busiest spelling (as `fold_daily` names it)."""
+        for key, counts in spellings.items():
+            line = self.lines[("ours", key)]
+            line.name = line.campaign_id = counts.most_common(1)[0][0]
 
     def cell(self, campaign_id: str, day: str) -> Figures:
         """Our campaign's figures on a day."""

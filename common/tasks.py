@@ -68,10 +68,38 @@ class EraseExpired:
     days: int
 
 
+@dataclass(frozen=True, slots=True)
+class SendAlert:
+    """Tell one destination (a Telegram chat, an e-mail recipient: ours, from [alerts]) about
+    a lead (the task's `lead_id`) or a problem. Never a person's contact: the text is made
+    when it is sent, from the lead as it is then."""
+
+    type: ClassVar[TaskType] = TaskType.SEND_ALERT
+    kind: str  # common.alerts.subjects.AlertKind
+    channel: str  # "telegram" or "email"
+    to: str  # the chat id or the recipient, as configured
+    key: str = ""  # the alert key of a problem (crm:amo, queue:stalled, ...)
+    problem: str = ""  # what is wrong, in words that name no person
+
+
 TaskPayload: TypeAlias = (
-    SendToCrm | SendToYandex | ResolveDeal | CheckUpload | ImportDirectCosts | EraseExpired
+    SendToCrm
+    | SendToYandex
+    | ResolveDeal
+    | CheckUpload
+    | ImportDirectCosts
+    | EraseExpired
+    | SendAlert
 )
 TASK_CLASSES: dict[TaskType, type[TaskPayload]] = {
     cls.type: cls
-    for cls in (SendToCrm, SendToYandex, ResolveDeal, CheckUpload, ImportDirectCosts, EraseExpired)
+    for cls in (
+        SendToCrm,
+        SendToYandex,
+        ResolveDeal,
+        CheckUpload,
+        ImportDirectCosts,
+        EraseExpired,
+        SendAlert,
+    )
 }

@@ -26,6 +26,7 @@ TABLES = {
     "daily_stats": None,
     "source_stats": None,
     "utm_stats": None,
+    "utm_medium_stats": None,
     "direct_costs": None,
     "tasks": "id",
     "idempotency_keys": None,
@@ -39,6 +40,8 @@ TABLES = {
     "projection_settings": None,  # the zone daily_stats' days were counted in
     "audit_log": "id",  # who did what in the dashboard and the CLI
     "acknowledged_problems": None,  # problems an admin has seen, hidden for a while
+    "alert_state": None,  # which problems are being told (alerts)
+    "alert_chats": None,  # Telegram chats moved or refusing the bot
 }
 # What a process records on opening even an empty database (the zone of its days): the
 # copy's is the source's, so the target's own is replaced rather than counted as history.

@@ -1,5 +1,5 @@
 """How each event type changes `leads`, `campaign_stats`, `daily_stats`, `source_stats`,
-`utm_stats` and `direct_costs`: one case per type.
+`utm_stats`, `utm_medium_stats` and `direct_costs`: one case per type.
 
 Live writes call `project` in the same transaction as the append; rebuild and
 verify replay the log through the very same functions, so they cannot disagree.
@@ -87,26 +87,36 @@ def _bump_day(sql: Sql, day: date, campaign_id: str, **deltas: int) -> None:
     _add(sql, "daily_stats", {"day": day.isoformat(), "campaign_id": campaign_id}, **deltas)
 
 
-def _bump_source(sql: Sql, day: date, campaign_id: str, source: str | None, **deltas: int) -> None:
-    """The day's counters of the campaign's leads from one utm_source ('' for none): what the
-    overview reads, filtered by source or summed over them."""
+def sale_currency(currency: object) -> str:
+    """The currency a sale is counted in: upper case, 'RUB' when none was given."""
+    return str(currency or "RUB").upper()
+
+
+def _bump_source(
+    sql: Sql, day: date, campaign_id: str, source: str | None, currency: str, **deltas: int
+) -> None:
+    """The day's counters of the campaign's leads from one utm_source ('' for none), on the
+    row of their sales' currency ('' for the leads' own counts): what the overview reads,
+    filtered by source or summed over them."""
     keys = {"day": day.isoformat(), "campaign_id": campaign_id, "utm_source": source or ""}
+    keys["currency"] = currency
     _add(sql, "source_stats", keys, **deltas)
     if any(delta < 0 for delta in deltas.values()):
-        # A sale undone on a day with no leads of its own leaves nothing to count: the row
-        # goes, as migration 0018 (which counts from the leads) never makes such a row.
+        # A sale undone leaves nothing on its currency's row: the row goes, as migrations
+        # 0018 and 0025 (which count from the leads) never make such a row.
         sql.run(
-            "DELETE FROM source_stats WHERE day = ? AND campaign_id = ? AND utm_source = ?"
+            f"DELETE FROM source_stats WHERE {' AND '.join(f'{name} = ?' for name in keys)}"
             " AND leads = 0 AND repeat_leads = 0 AND payments = 0 AND revenue_minor = 0",
             tuple(keys.values()),
         )
 
 
-def _paid_day(sql: Sql, event: Event, campaign: str, day: date, **deltas: int) -> None:
-    """A sale's counters moved on its day: the campaign's, the day's and its source's."""
+def _paid_day(sql: Sql, lead: Row, day: date, currency: object, **deltas: int) -> None:
+    """A sale's counters moved on its day: the campaign's, the day's and its source's in the
+    sale's currency."""
+    campaign, source = str(lead["campaign_id"]), lead["utm_source"]
     _bump_both(sql, campaign, day, **deltas)
-    source = sql.value("SELECT utm_source FROM leads WHERE id = ?", (event.stream_id,))
-    _bump_source(sql, day, campaign, None if source is None else str(source), **deltas)
+    _bump_source(sql, day, campaign, source, sale_currency(currency), **deltas)
 
 
 def _update_lead(
@@ -156,10 +166,16 @@ def _set_lead(
 # day), campaign, UTM values ('' for none) and the currency of its sale ('' while unpaid).
 # A change to whether it is paid or lost, or to its amount, moves its counts: they leave the
 # row they were on (a row left with no lead goes, as a count from the leads would have none)
-# and come onto the row of its state now. The UTM report reads these rows by day.
+# and come onto the row of its state now. The UTM report reads these rows by day;
+# utm_medium_stats (0025) holds the same counts without the three lower UTM values, for the
+# report's upper levels and the overview's lost leads.
 _STATE = ("status", "paid_at", "payment_amount", "payment_currency")
 _COHORT = ", ".join(("campaign_id", "created_at", *UTM_COLUMNS, *_STATE))
 Cohort = tuple[dict[str, str], dict[str, int]]
+ROLLUPS = {
+    "utm_stats": ("day", "campaign_id", *UTM_COLUMNS, "currency"),
+    "utm_medium_stats": ("day", "campaign_id", *UTM_COLUMNS[:2], "currency"),
+}
 
 
 def _cohort_minor(amount: str | None) -> int:
@@ -174,21 +190,29 @@ def _cohort(lead: Row, zone: ZoneInfo) -> Cohort:
     keys = {"day": day_of(str(lead["created_at"]), zone).isoformat()}
     keys["campaign_id"] = str(lead["campaign_id"])
     keys |= {name: str(lead[name] or "") for name in UTM_COLUMNS}
-    keys["currency"] = str(lead["payment_currency"] or "RUB").upper() if paid else ""
+    keys["currency"] = sale_currency(lead["payment_currency"]) if paid else ""
     counts = {"leads": 1, "lost": int(lead["status"] == LeadStatus.LOST), "sales": int(paid)}
     counts["revenue_minor"] = _cohort_minor(lead["payment_amount"]) if paid else 0
     return keys, counts
 
 
+def _join_cohort(sql: Sql, keys: dict[str, str], counts: dict[str, int]) -> None:
+    """The lead's counts onto its row of each of the UTM tables."""
+    for table, columns in ROLLUPS.items():
+        _add(sql, table, {name: keys[name] for name in columns}, **counts)
+
+
 def _leave_cohort(sql: Sql, keys: dict[str, str], counts: dict[str, int]) -> None:
-    where = " AND ".join(f"{name} = ?" for name in keys)
-    left = sql.value(
-        f"UPDATE utm_stats SET {', '.join(f'{name} = {name} - ?' for name in counts)}"
-        f" WHERE {where} RETURNING leads",
-        (*counts.values(), *keys.values()),
-    )
-    if left == 0:
-        sql.run(f"DELETE FROM utm_stats WHERE {where}", tuple(keys.values()))
+    for table, columns in ROLLUPS.items():
+        where = " AND ".join(f"{name} = ?" for name in columns)
+        values = tuple(keys[name] for name in columns)
+        left = sql.value(
+            f"UPDATE {table} SET {', '.join(f'{name} = {name} - ?' for name in counts)}"
+            f" WHERE {where} RETURNING leads",
+            (*counts.values(), *values),
+        )
+        if left == 0:
+            sql.run(f"DELETE FROM {table} WHERE {where}", values)
 
 
 def _update_cohort(
@@ -198,17 +222,18 @@ def _update_cohort(
     status: LeadStatus | None = None,
     keep: tuple[LeadStatus, ...] = (),
     **values: object,
-) -> str:
+) -> tuple[Row, Row]:
     """`_update_lead` for a change that may move the lead in utm_stats (paid, its amount,
-    lost): one indexed lookup of the lead before, its state after from the update itself."""
+    lost): one indexed lookup of the lead before, its state after from the update itself.
+    The lead's cohort columns before and after."""
     before = sql.one(f"SELECT {_COHORT} FROM leads WHERE id = ?", (event.stream_id,))
     after = _set_lead(sql, event, status, keep, values, _COHORT)
-    if before is not None:  # none: the update has raised LookupError
-        old, new = _cohort(before, zone), _cohort(after, zone)
-        if old != new:
-            _leave_cohort(sql, *old)
-            _add(sql, "utm_stats", new[0], **new[1])
-    return str(after["campaign_id"])
+    assert before is not None  # none: the update has raised LookupError
+    old, new = _cohort(before, zone), _cohort(after, zone)
+    if old != new:
+        _leave_cohort(sql, *old)
+        _join_cohort(sql, *new)
+    return before, after
 
 
 def _lead_created(
@@ -232,10 +257,10 @@ def _lead_created(
     )
     day = day_of(event.created_at, zone)
     _bump_both(sql, lead.campaign_id, day, leads=1)
-    _bump_source(sql, day, lead.campaign_id, lead.utm_source, leads=1, repeat_leads=int(repeat))
+    _bump_source(sql, day, lead.campaign_id, lead.utm_source, "", leads=1, repeat_leads=int(repeat))
     utm = {name: getattr(lead, name) or "" for name in UTM_COLUMNS}
     cohort = {"day": day.isoformat(), "campaign_id": lead.campaign_id, **utm, "currency": ""}
-    _add(sql, "utm_stats", cohort, leads=1)
+    _join_cohort(sql, cohort, {"leads": 1})
 
 
 def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
@@ -264,7 +289,7 @@ def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> N
 
 
 def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered, zone: ZoneInfo) -> None:
-    campaign = _update_cohort(
+    _, lead = _update_cohort(
         sql,
         event,
         zone,
@@ -275,19 +300,18 @@ def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered, zone
         payment_pending=int(payment.pending),
         payment_deal_id=payment.deal_id,
     )
-    revenue = minor_units(payment.amount)
-    _paid_day(
-        sql, event, campaign, day_of(payment.paid_at, zone), payments=1, revenue_minor=revenue
-    )
+    day, revenue = day_of(payment.paid_at, zone), minor_units(payment.amount)
+    _paid_day(sql, lead, day, payment.currency, payments=1, revenue_minor=revenue)
 
 
 def _payment_amount(
     sql: Sql, event: Event, amount: Decimal, previous: Decimal, zone: ZoneInfo
 ) -> None:
     """The amount came or changed: revenue moves by the difference, on the day the payment
-    counts on, so that each day (and the campaign) holds the sales as the CRM now says them."""
+    counts on, so that each day (and the campaign) holds the sales as the CRM now says them.
+    A sale now in another currency moves from that currency's row of source_stats to this."""
     assert isinstance(event.payload, PaymentAmountSet | PaymentCorrected)
-    campaign = _update_cohort(
+    before, lead = _update_cohort(
         sql,
         event,
         zone,
@@ -295,13 +319,20 @@ def _payment_amount(
         payment_currency=event.payload.currency,
         payment_pending=0,
     )
-    delta = minor_units(amount) - minor_units(previous)
-    _paid_day(sql, event, campaign, day_of(event.payload.paid_at, zone), revenue_minor=delta)
+    day, was = day_of(event.payload.paid_at, zone), before["payment_currency"]
+    if sale_currency(was) == sale_currency(event.payload.currency):
+        delta = minor_units(amount) - minor_units(previous)
+        _paid_day(sql, lead, day, was, revenue_minor=delta)
+    else:
+        _paid_day(sql, lead, day, was, payments=-1, revenue_minor=-minor_units(previous))
+        _paid_day(
+            sql, lead, day, lead["payment_currency"], payments=1, revenue_minor=minor_units(amount)
+        )
 
 
 def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed, zone: ZoneInfo) -> None:
     """The sale is undone on the day it was counted on; the lead is back in the CRM's hands."""
-    campaign = _update_cohort(
+    before, lead = _update_cohort(
         sql,
         event,
         zone,
@@ -312,15 +343,13 @@ def _payment_reversed(sql: Sql, event: Event, reversed_: PaymentReversed, zone: 
         payment_pending=0,
         payment_deal_id=None,
     )
-    revenue = -minor_units(reversed_.amount)
-    _paid_day(
-        sql, event, campaign, day_of(reversed_.paid_at, zone), payments=-1, revenue_minor=revenue
-    )
+    day, revenue = day_of(reversed_.paid_at, zone), -minor_units(reversed_.amount)
+    _paid_day(sql, lead, day, before["payment_currency"], payments=-1, revenue_minor=revenue)
 
 
 def _lead_lost(sql: Sql, event: Event, zone: ZoneInfo) -> None:
-    campaign = _update_cohort(sql, event, zone, status=LeadStatus.LOST, keep=(LeadStatus.PAID,))
-    _bump(sql, campaign, lost=1)
+    _, lead = _update_cohort(sql, event, zone, status=LeadStatus.LOST, keep=(LeadStatus.PAID,))
+    _bump(sql, str(lead["campaign_id"]), lost=1)
 
 
 def _conversion_uploaded(sql: Sql, event: Event) -> None:

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from common.model import Event, Lead
 from common.store.base import Store
+from common.store.projections import ROLLUPS
 from common.store.sql import marks
 from common.store.sqlite.connection import connect
 from common.store.sqlite.sql import SqliteSql
 from common.store.sqlite.store import SqliteStore
 from common.store.tx import Tx
-from common.store.utm import UTM_COLUMNS
 
 BATCH = 5000
 # Each projection table and its key: the order verify pages it in, and how a differing row
@@ -24,8 +24,8 @@ PROJECTIONS = {
     "leads": ("id",),
     "campaign_stats": ("campaign_id",),
     "daily_stats": ("day", "campaign_id"),
-    "source_stats": ("day", "campaign_id", "utm_source"),
-    "utm_stats": ("day", "campaign_id", *UTM_COLUMNS, "currency"),
+    "source_stats": ("day", "campaign_id", "utm_source", "currency"),
+    **ROLLUPS,  # utm_stats and utm_medium_stats
     "direct_costs": ("day", "direct_campaign_id"),
 }
 Progress = Callable[[int], None]

@@ -19,6 +19,14 @@ COLUMNS = (
 # The task indexes are partial (migration 0005): they hold open tasks only, so each query
 # names its status as a literal, which is how SQLite knows such an index applies.
 OPEN_STATUSES = (TaskStatus.PENDING, TaskStatus.PROCESSING, TaskStatus.FAILED)
+OPEN_OF_LEAD = (
+    "SELECT * FROM ("
+    + " UNION ALL ".join(
+        f"SELECT {COLUMNS} FROM tasks WHERE status = '{status}' AND lead_id = ?"
+        for status in OPEN_STATUSES
+    )
+    + ") AS open_tasks ORDER BY id"
+)
 
 
 def task_from_row(row: Row) -> Task:
@@ -251,6 +259,19 @@ class TaskQueue:
         value = self.sql.value("SELECT min(created_at) FROM tasks WHERE status = 'pending'")
         return None if value is None else str(value)
 
+    def oldest_due(self) -> str | None:
+        """Since when the longest-waiting due task has waited (its run_after, or its lease's
+        end when its dispatcher died): what the stalled-queue watcher measures."""
+        now = self.sql.now()
+        value = self.sql.value(
+            "SELECT min(since) FROM ("
+            " SELECT min(run_after) AS since FROM tasks WHERE status = 'pending' AND run_after <= ?"
+            " UNION ALL SELECT min(locked_until) AS since FROM tasks"
+            " WHERE status = 'processing' AND locked_until <= ?) AS due",
+            (now, now),
+        )
+        return None if value is None else str(value)
+
     def needing_attention(self, retrying_attempts: int, limit: int = 200) -> list[Task]:
         """Failed, stuck past their lease, or pending after several tries; newest first."""
         rows = self.sql.all(
@@ -304,15 +325,7 @@ class TaskQueue:
         ]
 
     def open_of_lead(self, lead_id: str) -> list[Task]:
-        """A lead's tasks that are not completed, oldest first; each status through its own
-        partial index, so completed history is never read."""
-        rows = self.sql.all(
-            "SELECT * FROM ("
-            + " UNION ALL ".join(
-                f"SELECT {COLUMNS} FROM tasks WHERE status = '{status}' AND lead_id = ?"
-                for status in OPEN_STATUSES
-            )
-            + ") AS open_tasks ORDER BY id",
-            (lead_id,) * len(OPEN_STATUSES),
-        )
+        """A lead's tasks that are not completed, oldest first: the lead's few tasks through
+        the index of lead ids (0025), whatever the size of the queue's history."""
+        rows = self.sql.all(OPEN_OF_LEAD, (lead_id,) * len(OPEN_STATUSES))
         return [task_from_row(row) for row in rows]

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from common.model import Event
 from common.store.acknowledged import AcknowledgedProblems
+from common.store.alerts import AlertStates
 from common.store.audit import AuditRows
 from common.store.checks import PaymentChecks
 from common.store.costs import CostRows
@@ -53,6 +54,7 @@ class Tx:
         self.audit = AuditRows(sql)
         self.acknowledged = AcknowledgedProblems(sql)
         self.erasure = Erasures(sql)
+        self.alerts = AlertStates(sql)
 
     def project(self, event: Event) -> None:
         """Apply an event to the projections (leads, campaign and daily counters, costs)."""

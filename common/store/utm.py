@@ -1,5 +1,6 @@
 """Reads of utm_stats for the UTM report: one level at a time, within a period of local days
-and the values already chosen above that level."""
+and the values already chosen above that level. The two upper levels, and the overview's lost
+leads, read utm_medium_stats: the same counts without the three lower UTM values."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from common.store.sql import Row, Sql
 
 # The UTM columns in drill-down order: source -> medium -> campaign -> content -> term.
 UTM_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+# The columns utm_medium_stats keeps (migration 0025).
+UPPER_COLUMNS = UTM_COLUMNS[:2]
 
 
 class UtmRows:
@@ -29,7 +32,8 @@ class UtmRows:
         of their sales (`currency`, '' for the unpaid): how many (`leads`), lost, paid
         (`sales`) and the revenue of those (`revenue_minor`). `chosen` narrows to the values
         of the levels above (None: the leads without a value there); `campaign` to one of our
-        campaigns. One range of utm_stats' days, whatever the number of leads in it."""
+        campaigns. One range of days of utm_medium_stats (for the upper two levels) or of
+        utm_stats within the chosen utm_source and utm_medium, whatever the leads in it."""
         if column not in UTM_COLUMNS or not set(chosen) <= set(UTM_COLUMNS):
             raise ValueError(f"not a UTM column: {column}, {sorted(chosen)}")
         clauses = ["day >= ?", "day <= ?"]
@@ -43,7 +47,25 @@ class UtmRows:
         return self.sql.all(
             f"SELECT {column} AS value, campaign_id, currency, sum(leads) AS leads,"
             " sum(lost) AS lost, sum(sales) AS sales, sum(revenue_minor) AS revenue_minor"
-            f" FROM utm_stats WHERE {' AND '.join(clauses)}"
+            f" FROM {self._table(column, chosen)} WHERE {' AND '.join(clauses)}"
             f" GROUP BY {column}, campaign_id, currency",
+            params,
+        )
+
+    @staticmethod
+    def _table(column: str, chosen: Mapping[str, str | None]) -> str:
+        upper = column in UPPER_COLUMNS and set(chosen) <= set(UPPER_COLUMNS)
+        return "utm_medium_stats" if upper else "utm_stats"
+
+    def lost(self, first: date, last: date, source: str | None = None) -> list[Row]:
+        """day, campaign_id and how many (`lost`) of the leads that came that local day are
+        lost; of one utm_source ('' for none) when asked. The days' few rows of
+        utm_medium_stats."""
+        where, params = "day >= ? AND day <= ? AND lost <> 0", [first.isoformat(), last.isoformat()]
+        if source is not None:
+            where, params = f"{where} AND utm_source = ?", [*params, source]
+        return self.sql.all(
+            f"SELECT day, campaign_id, sum(lost) AS lost FROM utm_medium_stats WHERE {where}"
+            " GROUP BY day, campaign_id",
             params,
         )

@@ -36,6 +36,7 @@ from services.dashboard import (
 )
 from services.dashboard.keys import INTEGRATIONS, LOGIN_LIMITER, QUERIES, REPLAYER, SESSIONS
 from services.dashboard.queries import DashboardQueries
+from services.dashboard.stall_watch import stall_watch
 
 HERE = Path(__file__).parent
 FAILED_LOGINS_PER_MINUTE = 5
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> web.Application:
     # After aiohttp-jinja2's own middleware (setup appends it), so a refusal is a whole page.
     app.middlewares.append(access.admin_only)
     app.cleanup_ctx.append(dashboard_services)
+    app.cleanup_ctx.append(stall_watch)  # alerts when the task queue stalls (issue 19)
     add_routes(app)
     return app
 

@@ -69,7 +69,7 @@ TEXTS: dict[str, dict[str, Text]] = {
         "connection": "Подключение",
         "kind": "Тип",
         "credentials": "Доступ",
-        "expires": "Истекает (UTC)",
+        "expires": "Истекает",
         "credentials_long_lived": "долгосрочный токен",
         "credentials_oauth": "OAuth: токены в базе, обновляются сами",
         "credentials_not_authorized": (
@@ -193,7 +193,7 @@ TEXTS: dict[str, dict[str, Text]] = {
         "connection": "Connection",
         "kind": "Kind",
         "credentials": "Credentials",
-        "expires": "Expires (UTC)",
+        "expires": "Expires",
         "credentials_long_lived": "long-lived token",
         "credentials_oauth": "OAuth: tokens in the database, refreshed automatically",
         "credentials_not_authorized": (
@@ -283,6 +283,7 @@ NAMES: dict[str, dict[str, Text]] = {
         "tasktype_resolve_crm_deal": "Чтение сделки из CRM",
         "tasktype_check_yandex_upload": "Проверка загрузки в Метрике",
         "tasktype_import_direct_costs": "Загрузка расходов из Директа",
+        "tasktype_send_alert": "Оповещение в Telegram или на почту",
         "event_LEAD_CREATED": "Заявка получена",
         "event_LEAD_REPEATED": "Повторная отправка формы",
         "event_LEAD_SENT_TO_CRM": "Передана в CRM",
@@ -353,6 +354,7 @@ NAMES: dict[str, dict[str, Text]] = {
         "tasktype_resolve_crm_deal": "Read a deal from the CRM",
         "tasktype_check_yandex_upload": "Check an upload in Metrica",
         "tasktype_import_direct_costs": "Import costs from Direct",
+        "tasktype_send_alert": "Alert to Telegram or e-mail",
         "event_LEAD_CREATED": "Lead received",
         "event_LEAD_REPEATED": "Form sent again",
         "event_LEAD_SENT_TO_CRM": "Delivered to the CRM",

@@ -15,6 +15,8 @@ from common.integrations.registry import build_integrations
 from common.model import TaskType
 from common.ratelimit import share_limits
 from common.web import base_app, http_session_ctx
+from services.dispatcher.alerts import AlertSending
+from services.dispatcher.alerts_raise import AlertTriggers
 from services.dispatcher.cost_schedule import ImportSchedule
 from services.dispatcher.costs import CostImports
 from services.dispatcher.crm import CrmDelivery
@@ -49,6 +51,9 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     )
     # Always a handler, so an import queued before [direct] was removed fails with the reason.
     costs = CostImports(settings, store, http, app[appkeys.HEALTH].report)
+    health = app[appkeys.HEALTH]
+    alerts = AlertTriggers(settings, store)
+    health.listeners.append(alerts.reported)
     processor = BackgroundTaskProcessor(
         store,
         {
@@ -58,15 +63,17 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
                 integrations,
                 http,
                 lambda connection, status: outcomes.labels(connection, status).inc(),
-                app[appkeys.HEALTH],
+                health,
+                alerts,
             ),
             TaskType.SEND_TO_YANDEX: YandexConversions(
                 settings, store, http, lambda result: uploads.labels(result).inc()
             ),
             TaskType.RESOLVE_DEAL: DealResolution(settings, store, integrations, http),
-            TaskType.CHECK_YANDEX_UPLOAD: UploadChecks(settings, store, http),
+            TaskType.CHECK_YANDEX_UPLOAD: UploadChecks(settings, store, http, alerts.reported),
             TaskType.IMPORT_DIRECT_COSTS: costs,
             TaskType.ERASE_EXPIRED: RetentionRuns(settings, store),
+            TaskType.SEND_ALERT: AlertSending(settings, store, http, health),
         },
         settings.dispatcher,
         batch_types=frozenset({TaskType.SEND_TO_YANDEX, TaskType.CHECK_YANDEX_UPLOAD}),
@@ -82,13 +89,18 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
             open_tasks.labels(status).set(count)
 
     metrics.before_scrape.append(count_tasks)
+    for chat in await store.read(lambda tx: tx.alerts.blocked_chats()):
+        health.report(
+            f"alerts:telegram:{chat.chat_id}", f"Telegram chat {chat.chat_id}: {chat.blocked}"
+        )
     processor.start()
-    health = app[appkeys.HEALTH]
     loops = [
         asyncio.create_task(DealReconciliation(store, integration, http, health.report).run(every))
         for integration in integrations.values()
         if (every := integration.reconcile_every)
     ]
+    if alerts.enabled:
+        loops.append(asyncio.create_task(alerts.watch_credentials()))
     if settings.direct.enabled and settings.direct.import_every:
         schedule = app[IMPORT_SCHEDULE] = ImportSchedule(settings, store, costs.reports)
         loops.append(asyncio.create_task(schedule.run()))
@@ -100,3 +112,4 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
         loop.cancel()
     await asyncio.gather(*loops, return_exceptions=True)
     await processor.stop()
+    await alerts.stop()

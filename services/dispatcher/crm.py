@@ -19,6 +19,7 @@ from common.integrations.base import (
 )
 from common.model import Lead, Task
 from common.store import Store
+from services.dispatcher.alerts_raise import AlertTriggers
 from services.dispatcher.outcomes import Done, Failed, settle
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class CrmDelivery:
         http: aiohttp.ClientSession,
         on_outcome: Callable[[str, str], None],
         health: Health,
+        alerts: AlertTriggers | None = None,
     ):
         self.settings = settings
         self.store = store
@@ -40,6 +42,7 @@ class CrmDelivery:
         self.http = http
         self.on_outcome = on_outcome
         self.health = health
+        self.alerts = alerts
 
     async def __call__(self, tasks: list[Task]) -> None:
         for task in tasks:
@@ -59,6 +62,8 @@ class CrmDelivery:
         outcome = await self._send(lead, name, retry=task.attempts > 1)
         status = await settle(self.store, task, lead_id, outcome, self.settings.dispatcher)
         self.on_outcome(name or "-", status)
+        if self.alerts is not None and isinstance(outcome, Failed):
+            await self.alerts.delivered(name, lead_id, outcome.failure, status == "failed")
         log.info(
             "send_to_crm %s",
             status,

@@ -20,6 +20,7 @@ from common.integrations.yandex import Uploading
 from common.model import Task
 from common.store import Store
 from common.tasks import CheckUpload
+from services.dispatcher.costs import Reporter
 from services.dispatcher.outcomes import Done, Failed, apply_each
 from services.dispatcher.yandex import metrica
 
@@ -27,10 +28,17 @@ log = logging.getLogger(__name__)
 
 
 class UploadChecks:
-    def __init__(self, settings: Settings, store: Store, http: aiohttp.ClientSession):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        http: aiohttp.ClientSession,
+        report: Reporter = lambda about, problem: None,
+    ):
         self.settings = settings
         self.store = store
         self.http = http
+        self.report = report
         self.yandex = metrica(settings, store)
 
     async def __call__(self, tasks: list[Task]) -> None:
@@ -66,7 +74,19 @@ class UploadChecks:
             "Metrica processed an upload",
             extra={"upload_id": upload_id, "status": uploading.status, "linked": uploading.linked},
         )
+        self.report("metrica:linking", _not_linking(uploading))
         return Done(_facts(uploading))
+
+
+def _not_linking(uploading: Uploading) -> str | None:
+    """A problem when Metrica linked none of an upload's rows (wrong goal, no visits)."""
+    if uploading.linked != "none":
+        return None
+    return (
+        f"Metrica linked none of the {uploading.line_quantity} conversions of upload"
+        f" {uploading.id} (goal not found: {uploading.goal_not_found_quantity},"
+        f" visitor not found: {uploading.user_not_found_quantity})"
+    )
 
 
 def _facts(uploading: Uploading) -> YandexConversionProcessed:

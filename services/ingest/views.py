@@ -7,8 +7,10 @@ import logging
 from aiohttp import web
 
 from common import appkeys
+from common.alerts import raising
 from common.contacts import mask_email, mask_name, mask_phone
 from common.leads import Accepted, LeadService, Submission
+from common.store import Tx
 from common.web import json_response
 from services.ingest.keys import CAMPAIGN_LABEL, LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
@@ -24,9 +26,17 @@ async def create_lead(request: web.Request) -> web.Response:
     submission = await read_submission(request, settings.default_phone_region)
     if submission is None:
         return json_response({"status": "test", "message": "probe accepted, no lead created"})
-    accepted = await app[appkeys.STORE].write(
-        lambda tx: LeadService.accept(tx, submission, settings)
-    )
+    alerts = app[appkeys.SETTINGS].alerts
+
+    def accept(tx: Tx) -> Accepted:
+        accepted = LeadService.accept(tx, submission, settings)
+        if not accepted.replayed and not accepted.repeat:  # opt-in: [alerts.*] new_leads
+            raising.new_lead(
+                tx, alerts, str(accepted.answer["lead_id"]), submission.lead.campaign_id
+            )
+        return accepted
+
+    accepted = await app[appkeys.STORE].write(accept)
     if accepted.replayed:
         return json_response(accepted.answer, headers={"Idempotent-Replayed": "true"})
     if not accepted.repeat:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from common.days import day_of
 from common.events import DirectCostReported
 from common.store.costs import micros
 from tests.contract.kit import append
-from tests.helpers import execute, rows, stored
+from tests.helpers import ZONE, rows, stored
 from tests.reporting import Leads, cost, local, record, today
 
 
@@ -56,13 +57,11 @@ async def test_period_reads_of_the_counters_and_the_leads(store, database):
         return (
             tx.stats.days(str(first), str(last)),
             tx.leads.utm_campaigns(since, until),
-            tx.leads.currencies_paid(),
-            tx.leads.paid_currencies(since, until),
-            tx.leads.paid_by_minute(since, until, other_than="USD"),
-            tx.leads.lost_by_minute(since, until),
+            tx.stats.by_source(str(first), str(last)),
+            tx.utm.lost(first, last),
         )
 
-    days, utm, ever, currencies, paid, lost = await store.read(read)
+    days, utm, by_source, lost = await store.read(read)
     raw_days = rows(
         database,
         "SELECT day, campaign_id, leads, payments, revenue_minor FROM daily_stats"
@@ -74,30 +73,25 @@ async def test_period_reads_of_the_counters_and_the_leads(store, database):
         ("U1", "in", 1),
         ("u1", "in", 1),
     ]
-    raw_ever = rows(
+    # The period's payments by campaign and currency, as the leads hold them: the EUR sale
+    # is paid the day after the period.
+    raw_paid = rows(
         database,
-        "SELECT DISTINCT payment_currency FROM leads WHERE paid_at IS NOT NULL"
-        " ORDER BY payment_currency",
+        "SELECT campaign_id, upper(payment_currency) AS currency, count(*) AS payments"
+        " FROM leads WHERE paid_at >= ? AND paid_at < ? GROUP BY 1, 2",
+        (since, until),
     )
-    assert ever == [r["payment_currency"] for r in raw_ever] == ["EUR", "RUB"]
-    assert [dict(r) for r in currencies] == [
-        {"campaign_id": "in", "payment_currency": "RUB", "sales": 1}
-    ]
-    [raw_paid] = rows(
-        database, "SELECT paid_at FROM leads WHERE campaign_id = 'in' AND paid_at IS NOT NULL"
+    paid = [(r["campaign_id"], r["currency"], r["payments"]) for r in by_source if r["currency"]]
+    assert paid == [(r["campaign_id"], r["currency"], r["payments"]) for r in raw_paid]
+    assert paid == [("in", "RUB", 1)]
+    # The period's lost leads by the local day they came, as the leads hold them.
+    raw_lost = rows(
+        database,
+        "SELECT campaign_id, created_at FROM leads WHERE status = 'lost'"
+        " AND created_at >= ? AND created_at < ?",
+        (since, until),
     )
-    assert [dict(r) for r in paid] == [
-        {"payment_currency": "RUB", "minute": raw_paid["paid_at"][:16], "sales": 1}
+    assert [dict(r) | {"lost": int(r["lost"])} for r in lost] == [
+        {"day": day_of(r["created_at"], ZONE).isoformat(), "campaign_id": "in", "lost": 1}
+        for r in raw_lost
     ]
-    assert await store.read(lambda tx: tx.leads.paid_by_minute(since, until, "RUB")) == []
-    [raw_lost] = rows(
-        database, "SELECT created_at FROM leads WHERE campaign_id = 'in' AND status = 'lost'"
-    )
-    assert [dict(r) for r in lost] == [
-        {"campaign_id": "in", "minute": raw_lost["created_at"][:16], "leads": 1}
-    ]
-    # A paid lead whose payment was taken back is no longer among the period's payments.
-    execute(database, "UPDATE leads SET paid_at = NULL WHERE campaign_id = 'in'")
-    assert await store.read(lambda tx: tx.leads.paid_currencies(since, until)) == []
-    assert await store.read(lambda tx: tx.leads.currencies_paid()) == ["EUR"]
-    assert await store.read(lambda tx: tx.leads.currencies_paid(most=0)) == []

@@ -123,8 +123,8 @@ async def test_days_follow_the_zone_on_a_day_its_clocks_change(database):
 
 async def test_verify_names_days_counted_in_another_zone_and_rebuild_moves_them(database):
     """A database from before days were zoned counted UTC days: it records the configured
-    zone on open, verify names the daily_stats (source_stats, utm_stats) rows on the wrong day,
-    rebuild moves them."""
+    zone on open, verify names the daily_stats (source_stats, utm_stats, utm_medium_stats)
+    rows on the wrong day, rebuild moves them."""
     early = local(MOSCOW, 2, 0, 30)
     day = early.date()
     async with opened(database, UTC) as store:
@@ -137,8 +137,10 @@ async def test_verify_names_days_counted_in_another_zone_and_rebuild_moves_them(
         assert sorted(problems) == [
             f"daily_stats {day - ONE_DAY} c: not explained by the events",
             f"daily_stats {day} c: missing or different in live",
-            f"source_stats {day - ONE_DAY} c : not explained by the events",
-            f"source_stats {day} c : missing or different in live",
+            f"source_stats {day - ONE_DAY} c  : not explained by the events",
+            f"source_stats {day} c  : missing or different in live",
+            f"utm_medium_stats {day - ONE_DAY} c   : not explained by the events",
+            f"utm_medium_stats {day} c   : missing or different in live",
             f"utm_stats {day - ONE_DAY} c      : not explained by the events",
             f"utm_stats {day} c      : missing or different in live",
         ]

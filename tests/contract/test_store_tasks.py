@@ -9,8 +9,9 @@ from datetime import timedelta
 from common import clock
 from common.model import TaskStatus, TaskType
 from common.store import open_store
+from common.store.tasks import OPEN_OF_LEAD, OPEN_STATUSES
 from common.tasks import TASK_CLASSES, CheckUpload, SendToCrm
-from tests.contract.kit import age, count, database_now
+from tests.contract.kit import age, backend, count, database_now, insert_many
 from tests.helpers import execute, rows
 
 SEND, UPLOAD = TaskType.SEND_TO_CRM, TaskType.SEND_TO_YANDEX
@@ -271,3 +272,29 @@ async def test_newest_lists_the_last_tasks_of_a_type_whatever_their_status(store
     assert [t.id for t in await store.read(lambda tx: tx.tasks.newest(SEND, 10))] == sends[::-1]
     assert [t.id for t in await store.read(lambda tx: tx.tasks.newest(UPLOAD, 10))] == [upload]
     assert await store.read(lambda tx: tx.tasks.newest(TaskType.RESOLVE_DEAL, 10)) == []
+
+
+async def test_a_lead_s_open_tasks_are_found_through_the_index_of_lead_ids(store, database):
+    """The lead card asks for its lead's open tasks: with the queue's history of many leads'
+    tasks, each status' part of the query goes through tasks_by_lead (0025), not through
+    every open task of that status."""
+    now = clock.now_iso()
+    history = [(f"done-{n}", "completed") for n in range(3000)]
+    history += [(f"open-{n}", status) for n in range(900) for status in OPEN_STATUSES[n % 3 :][:1]]
+    insert_many(
+        database,
+        "INSERT INTO tasks (type, payload, lead_id, status, max_attempts, run_after,"
+        " created_at, updated_at) VALUES ('send_to_crm', '{}', ?, ?, 10, ?, ?, ?)",
+        [(lead_id, status, now, now, now) for lead_id, status in history],
+    )
+    mine = await store.write(lambda tx: tx.tasks.enqueue(SendToCrm(), lead_id="open-7"))
+    found = await store.read(lambda tx: tx.tasks.open_of_lead("open-7"))
+    assert [task.id for task in found] == sorted(
+        r["id"] for r in rows(database, "SELECT id FROM tasks WHERE lead_id = 'open-7'")
+    )
+    assert mine in [task.id for task in found] and len(found) == 2
+    execute(database, "ANALYZE")
+    explain = "EXPLAIN" if backend(database) == "postgresql" else "EXPLAIN QUERY PLAN"
+    plan = rows(database, f"{explain} {OPEN_OF_LEAD}", ("open-7",) * len(OPEN_STATUSES))
+    shown = " ".join(str(value) for row in plan for value in row.values())
+    assert shown.count("tasks_by_lead") == len(OPEN_STATUSES), shown

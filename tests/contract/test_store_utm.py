@@ -126,15 +126,21 @@ def unmigrated(request, database, tmp_path: Path) -> str:
     return migrated_to(request, database, tmp_path, STATS - 1)
 
 
-async def test_leads_stored_before_0020_are_counted_by_its_migration(unmigrated):
-    # 21:30 UTC is the next day in Moscow: the cohort is the projection's zone's day.
+def moscow_evening(database: str) -> str:
+    """The projection's zone recorded as Moscow's; a time, 21:30 UTC, of the next day there."""
     evening = "2026-03-01T21:30:00.000000Z"
     execute(
-        unmigrated,
+        database,
         "INSERT INTO projection_settings (name, value, recorded_at)"
         " VALUES ('timezone', 'Europe/Moscow', ?)",
         (evening,),
     )
+    return evening
+
+
+async def test_leads_stored_before_0020_are_counted_by_its_migration(unmigrated):
+    # The cohort is the projection's zone's day.
+    evening = moscow_evening(unmigrated)
     leads = [
         ("l1", "a", "paid", "vk", "shoes", "1500.50", "rub", evening),
         ("l2", "a", "paid", "vk", "shoes", None, None, evening),  # pending; RUB

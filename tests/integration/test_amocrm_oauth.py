@@ -20,6 +20,7 @@ from common.integrations.registry import build_integrations
 from common.leads import LeadService
 from common.model import LeadStatus, NewLead
 from common.store import open_store
+from services.dashboard import formats
 from services.dashboard.app import create_app as dashboard_app
 from services.dispatcher.app import create_app
 from tests.emulators import amocrm, generic
@@ -288,7 +289,13 @@ async def test_the_dashboard_shows_each_connections_credentials_and_expiry_never
     await authorized(store, amo, settings)
     [row] = rows(database, "SELECT expires_at FROM crm_credentials")
     page = await (await dash.get("/admin")).text()
-    assert row["expires_at"][:19].replace("T", " ") in page
-    assert ago(days=-200).date().isoformat() in page  # the long-lived token's given expiry
+    # In the dashboard's zone, named, as every time it shows; not UTC's wall clock.
+    zone = settings.dashboard.zone
+    shown = formats.when(row["expires_at"], "ru", zone)
+    assert shown.endswith(formats.zone_label(zone, formats.local(row["expires_at"], zone)))
+    assert shown in page and row["expires_at"][:19].replace("T", " ") not in page
+    assert "(UTC)" not in page
+    # The long-lived token's given expiry, a day.
+    assert formats.day(ago(days=-200).date().isoformat(), "ru", zone) in page
     for secret in ("access-1", "refresh-1", OAUTH.client_secret, "amo-secret"):
         assert secret not in page
