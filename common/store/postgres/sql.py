@@ -4,7 +4,7 @@ clock, the event-order lock, and the statements where PostgreSQL differs from SQ
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -78,9 +78,17 @@ class PgSql:
         return self.conn.execute(dialect(sql), params).fetchall()
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
-        row = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params).fetchone()
-        assert row is not None
-        return int(row[key])
+        return self.inserting(sql, params, key)()
+
+    def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        cursor = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params)
+
+        def new_key() -> int:
+            row = cursor.fetchone()
+            assert row is not None
+            return int(row[key])
+
+        return new_key
 
     def value(self, sql: str, params: Params = ()) -> Any:
         row = self.conn.execute(dialect(sql), params).fetchone()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from common import clock
@@ -66,6 +66,10 @@ class SqliteSql:
         rowid = self.conn.execute(sql, params).lastrowid
         assert rowid is not None
         return rowid
+
+    def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        rowid = self.insert(sql, params, key)
+        return lambda: rowid
 
     def value(self, sql: str, params: Params = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
