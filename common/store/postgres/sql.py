@@ -41,12 +41,13 @@ class PgSql:
     monotonic clock, so a lease taken late in a long batch is measured from when it was taken
     without a round trip each time."""
 
-    __slots__ = ("_clock", "_pipeline", "conn")
+    __slots__ = ("_clock", "_locked", "_pipeline", "conn")
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
         self._pipeline: psycopg.Pipeline | None = None
         self._clock: tuple[datetime, float] | None = None  # the server's time, and when
+        self._locked = False  # the event-order lock is held, in a pipeline (no savepoints)
 
     @contextmanager
     def pipelined(self) -> Iterator[None]:
@@ -55,7 +56,7 @@ class PgSql:
             try:
                 yield
             finally:
-                self._pipeline = None
+                self._pipeline, self._locked = None, False
 
     def run(self, sql: str, params: Params = ()) -> int:
         cursor = self.conn.execute(dialect(sql), params)
@@ -103,7 +104,13 @@ class PgSql:
         return moment.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
 
     def lock_event_order(self) -> None:
+        # Once a pipelined batch: it runs without savepoints, so nothing releases the lock
+        # before the commit. (A lock taken in a savepoint is released if it is rolled back
+        # to, so with savepoints each append takes it again.)
+        if self._locked:
+            return
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+        self._locked = self._pipeline is not None
 
     def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
         # Many dispatchers on many hosts claim at once: each skips the rows another is
