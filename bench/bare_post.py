@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.integrations.generic import event_body, message_id  # noqa: E402
 from common.model import Lead, LeadStatus  # noqa: E402
-from common.signing import signed_headers  # noqa: E402
+from common.signing import Signer  # noqa: E402
 from tests.helpers import SECRET  # noqa: E402
 
 
@@ -41,6 +41,7 @@ def bare_app() -> web.Application:
 async def post_all(url: str, count: int, concurrency: int) -> float:
     """Requests per second: `count` signed POSTs, `concurrency` at a time."""
     numbers = iter(range(count))
+    signer = Signer(SECRET)  # set up once, as the dispatcher's connection does
 
     async def worker(http: aiohttp.ClientSession) -> None:
         for n in numbers:
@@ -52,7 +53,7 @@ async def post_all(url: str, count: int, concurrency: int) -> float:
                 status=LeadStatus.NEW,
             )
             body = event_body(lead)
-            headers = signed_headers(SECRET, message_id(lead.id), body)
+            headers = signer.headers(message_id(lead.id), body)
             headers["Content-Type"] = "application/json"
             async with http.post(url, data=body, headers=headers) as resp:
                 assert resp.status == 200, await resp.text()
