@@ -9,7 +9,7 @@ Money stays exact (integer kopecks and micros, Decimal) and is rounded only in `
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -168,21 +168,30 @@ class Report:
     period: Period
     campaigns: list[CampaignLine]  # most leads first, then most cost
     totals: Figures
-    days: list[tuple[str, Figures]]  # the days with any figure, in order
-    # Each line's days with any figure, by the line's name: what the overview's charts draw.
+    days: list[tuple[str, Figures]]  # the days (or points, see campaign_report) with any figure
+    # Each line's days (or points) with any figure, by the line's name: the overview's charts.
     line_days: dict[str, dict[str, Figures]] = field(default_factory=dict)
 
 
 def campaign_report(
-    tx: Tx, period: Period, overrides: Mapping[str, str], scope: Scope | None = None
+    tx: Tx,
+    period: Period,
+    overrides: Mapping[str, str],
+    scope: Scope | None = None,
+    point: Callable[[str], str] | None = None,
 ) -> Report:
     """The report, read in one snapshot, in the store's days (`tx.zone`). Leads, sales,
     revenue and the revenue's currencies (those of the period's payments) come from
     `source_stats`, lost leads by the day they came from `utm_medium_stats`, costs by
-    Direct's day: counters of the period's days, whatever the number of leads in it."""
+    Direct's day: counters of the period's days, whatever the number of leads in it.
+
+    `point` gathers the days into the points a chart draws (a week's first day, a month):
+    the report's `days` and `line_days` are then by point, and a long period builds as many
+    cells as its chart has points, not one per day and campaign. The lines and totals are
+    the same whatever the points."""
     zone, scope = tx.zone, scope or Scope()
     since, until = period.bounds(zone)
-    report = _Builder(zone)
+    report = _Builder(zone, point)
     first, last = period.first.isoformat(), period.last.isoformat()
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for row in tx.stats.by_source(first, last, scope.source):
@@ -207,8 +216,11 @@ def campaign_report(
 class _Builder:
     """Figures by campaign line and day (a cell each), summed into lines, days and totals."""
 
-    def __init__(self, zone: ZoneInfo):
+    def __init__(self, zone: ZoneInfo, point: Callable[[str], str] | None = None):
         self.zone = zone
+        self.point = point
+        self.points: dict[str, str] = {}  # each day's point, worked out once
+        self.keys: dict[str, tuple[str, str]] = {}  # each spelling's line, folded once
         self.lines: dict[tuple[str, str], CampaignLine] = {}
         self.cells: dict[tuple[tuple[str, str], str], Figures] = {}
 
@@ -219,13 +231,20 @@ class _Builder:
             line.name = line.campaign_id = counts.most_common(1)[0][0]
 
     def cell(self, campaign_id: str, day: str) -> Figures:
-        """Our campaign's figures on a day."""
-        key = ("ours", campaign_key(campaign_id))
-        if key not in self.lines:
-            self.lines[key] = CampaignLine(campaign_id, campaign_id)
+        """Our campaign's figures on a day (on the day's point)."""
+        key = self.keys.get(campaign_id)
+        if key is None:
+            key = self.keys[campaign_id] = ("ours", campaign_key(campaign_id))
+            if key not in self.lines:
+                self.lines[key] = CampaignLine(campaign_id, campaign_id)
         return self._at(key, day)
 
     def _at(self, key: tuple[str, str], day: str) -> Figures:
+        if self.point is not None:
+            shown = self.points.get(day)
+            if shown is None:
+                shown = self.points[day] = self.point(day)
+            day = shown
         figures = self.cells.get((key, day))
         if figures is None:
             figures = self.cells[key, day] = Figures()
