@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from common.model import CampaignStats
 from common.store.sql import Row, Sql
 
@@ -47,22 +49,35 @@ class Stats:
             (first, last),
         )
 
-    def by_source(self, first: str, last: str, source: str | None = None) -> list[Row]:
+    def by_source(
+        self,
+        first: str,
+        last: str,
+        source: str | None = None,
+        spans: Sequence[tuple[str, str]] = (),
+    ) -> list[Row]:
         """Per-day counters of the days from `first` to `last` (YYYY-MM-DD, both included),
         summed over the sources, or of one (`source`; '' for leads without one), by the
         currency of the sales ('' for the leads' own counts): day, campaign_id, currency,
-        leads, repeat_leads, payments, revenue_minor."""
+        leads, repeat_leads, payments, revenue_minor. With `spans` ((name, first day) each,
+        in order, covering the days) summed per span instead, its name as the `day`: a
+        year's chart by week reads 53 rows a campaign, not 365."""
         where, params = "day >= ? AND day <= ?", [first, last]
         if source is not None:
             where, params = f"{where} AND utm_source = ?", [*params, source]
+        point, named = "day", []
+        if spans:  # the latest span starting on or before the day
+            whens = " ".join("WHEN day >= ? THEN ?" for _ in spans)
+            point = f"CASE {whens} END"
+            named = [value for name, start in reversed(spans) for value in (start, name)]
         # The sums as the engine gives them (numeric, a Decimal, on PostgreSQL): a year's
         # thousands of rows are read once, by the report, which takes int() of them.
         return self.sql.all(
-            "SELECT day, campaign_id, currency, sum(leads) AS leads,"
+            f"SELECT {point} AS day, campaign_id, currency, sum(leads) AS leads,"
             " sum(repeat_leads) AS repeat_leads, sum(payments) AS payments,"
             " sum(revenue_minor) AS revenue_minor FROM source_stats"
-            f" WHERE {where} GROUP BY day, campaign_id, currency ORDER BY day",
-            params,
+            f" WHERE {where} GROUP BY 1, campaign_id, currency ORDER BY 1",
+            [*named, *params],
         )
 
     def sources(self, first: str, last: str) -> list[str]:

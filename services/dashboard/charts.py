@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-from common.report import Period
+from common.report import Period, Points
 
 PALETTE = ("#111827", "#2563eb", "#dc2626", "#16a34a", "#d97706")  # the total first, in ink
 WIDTH, HEIGHT = 360, 200
@@ -57,12 +57,22 @@ class Axis:
         return cls(grain, labels, first)
 
     def label(self, day: str) -> str:
-        """The point a day (YYYY-MM-DD, in the period) falls on, as its label."""
+        """The point a day (YYYY-MM-DD, in the period) falls on, as its label; a label is
+        its own point's."""
         if self.grain == "day":
             return day
         if self.grain == "month":
             return day[:7]
         return self.labels[(date.fromisoformat(day) - self.first).days // 7]
+
+    def points(self) -> Points | None:
+        """The points as the report gathers days into them (None: by day, as it reads)."""
+        if self.grain == "day":
+            return None
+        firsts = [self.first.isoformat()] + [f"{label}-01" for label in self.labels[1:]]
+        if self.grain == "week":
+            firsts = self.labels
+        return Points(tuple(zip(self.labels, firsts, strict=True)))
 
     def title(self, n: int) -> str:
         """A point as its hover title names it: the day, the week's days, or the month."""

@@ -114,8 +114,13 @@ def charts(report: Report, t: Words) -> list[Chart]:
             if _measure(line.figures, key):
                 series.append(Series(line.name, sums(report.line_days.get(line.name, {}).items())))
 
-        def show(amount: float, key: str = key) -> str:
-            return t.money(Decimal(str(amount))) if key in SCALE else t.number(amount)
+        written: dict[float, str] = {}  # the same value written once (Babel is slow)
+
+        def show(amount: float, key: str = key, written: dict[float, str] = written) -> str:
+            if amount not in written:
+                money = key in SCALE
+                written[amount] = t.money(Decimal(str(amount))) if money else t.number(amount)
+            return written[amount]
 
         caption = t(f"chart_{key}")
         if axis.grain != "day":

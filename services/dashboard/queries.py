@@ -14,7 +14,7 @@ from common.days import today as today_in
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, TaskStatus, TaskType
 from common.reconciling import Reading
-from common.report import Period, Report, Scope, campaign_report
+from common.report import Period, Points, Report, Scope, campaign_report
 from common.search import read_search
 from common.store import LeadFilter, Store, Tx
 from common.store.sql import Row
@@ -222,8 +222,8 @@ class DashboardQueries:
         def read(tx: Tx) -> tuple[Report, Report, list[str]]:
             sources = tx.stats.sources(before.first.isoformat(), period.last.isoformat())
             return (
-                campaign_report(tx, period, overrides, scope, axis.label),
-                campaign_report(tx, before, overrides, scope, lambda day: ""),
+                campaign_report(tx, period, overrides, scope, axis.points()),
+                campaign_report(tx, before, overrides, scope, Points.whole(before)),
                 sources,
             )
 
