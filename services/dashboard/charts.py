@@ -28,10 +28,12 @@ class Series:
     values: list[float]
 
 
-# A chart's points: a day each up to WEEKLY days, a week each (seven days from the period's
-# first) up to MONTHLY, a calendar month each beyond; a year is 53 points, not 365, so a long
-# period costs about what a short one does, and its points stay far enough apart to read.
-WEEKLY, MONTHLY = 92, 731
+# A chart's points: a day each up to WEEKLY days (a month), a week each (seven days from the
+# period's first) up to MONTHLY (two years), a calendar month each beyond: 90 days are 13
+# points and a year 53, not 365, so a long period costs about what a month does (each point
+# is written, with its value, in the chart and its table), and its points stay apart enough
+# to read on a phone.
+WEEKLY, MONTHLY = 31, 731
 
 
 @dataclass(frozen=True)
