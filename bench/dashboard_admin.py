@@ -259,11 +259,16 @@ async def timed(http: aiohttp.ClientSession, url: str, runs: int) -> list[float]
 
 
 def periods(zone: ZoneInfo) -> list[tuple[str, dict[str, str]]]:
-    """The overview's periods: each preset of the picker and a custom year."""
+    """The overview's periods: each preset of the picker, a custom year (charted by week)
+    and the longest period, ten years (charted by month)."""
     last = today(zone)
-    year = {"date_from": (last - timedelta(days=364)).isoformat(), "date_to": last.isoformat()}
+
+    def ending(days: int) -> dict[str, str]:
+        first = last - timedelta(days=days - 1)
+        return {"date_from": first.isoformat(), "date_to": last.isoformat()}
+
     presets = [(f"{p} days" if p.isdigit() else p, {"period": p}) for p in PRESETS]
-    return [*presets, ("a year (custom)", year)]
+    return [*presets, ("a year (custom)", ending(365)), ("10 years (custom)", ending(3653))]
 
 
 async def measure_periods(path: Path, runs: int) -> None:

@@ -1,9 +1,13 @@
 """Dispatcher: backlog drain rate, recovery after kill -9, POST→CRM latency, idle CPU, RSS.
 
-.venv/bin/python bench/dispatch.py [--backlog 3000] [--rate 200] [--seconds 10]
+.venv/bin/python bench/dispatch.py [--backlog 3000] [--rate 200] [--seconds 10] [--postgres]
 
 Every phase runs real processes (ingest, dispatcher) against the generic CRM emulator,
-with a fresh database each, and ends with `leadrelay verify`.
+with a fresh database each, and ends with `leadrelay verify`. The drain to an instant CRM
+is a ratio to its reference measured in the same run (bench/bare_post.py: a bare aiohttp
+client POSTing the same signed body to a bare aiohttp server, the same concurrency); the
+drain to a 50 ms CRM a ratio to the bound concurrency / latency. --postgres runs the drains
+and the kill -9 on PostgreSQL (LEADRELAY_TEST_POSTGRES, or a durable local cluster).
 """
 
 from __future__ import annotations
@@ -11,20 +15,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bare_post import bare_app  # noqa: E402
 from bench.report import percentiles  # noqa: E402
+from tests import pg  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 from tests.emulators.faults import Faults  # noqa: E402
+from tests.helpers import free_port, rows  # noqa: E402
 
 CONCURRENCY = 16
 
@@ -49,8 +58,9 @@ def query(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def sent_count(db: Path) -> int:
-    return query(db, "SELECT count(*) FROM events WHERE type = 'LEAD_SENT_TO_CRM'")[0][0]
+def sent_count(database: str | Path) -> int:
+    found = rows(database, "SELECT count(*) AS n FROM events WHERE type = 'LEAD_SENT_TO_CRM'")
+    return int(found[0]["n"])
 
 
 def delivery_delays(db: Path) -> list[float]:
@@ -63,7 +73,7 @@ def delivery_delays(db: Path) -> list[float]:
     return sorted(r[0] * 86400 for r in rows)
 
 
-async def wait_sent(db: Path, count: int, timeout: float = 120) -> float:
+async def wait_sent(db: str | Path, count: int, timeout: float = 120) -> float:
     """Seconds until `count` leads are delivered (polled every 20 ms)."""
     started = time.monotonic()
     while sent_count(db) < count:
@@ -74,11 +84,12 @@ async def wait_sent(db: Path, count: int, timeout: float = 120) -> float:
 
 
 @asynccontextmanager
-async def running(extra: str = "") -> AsyncIterator[System]:
+async def running(admin: str | None = None) -> AsyncIterator[System]:
+    """A fresh system; on PostgreSQL (`admin`: the server's URL) a fresh database."""
     with tempfile.TemporaryDirectory() as folder:
         system = System(Path(folder))
         await system.start_emulators()
-        system.config(extra=extra)
+        system.config(database=pg.fresh_database(admin) if admin else "")
         text = (system.tmp / "leadrelay.toml").read_text()
         # Production defaults for the dispatcher, and a CRM allowance that is not the limit.
         text = text.replace("poll_interval = 0.05\n", "")
@@ -116,36 +127,60 @@ async def post(system: System, count: int, rate: float | None = None, first: int
         await asyncio.gather(*tasks)
 
 
-async def drain(backlog: int, latency: float) -> None:
-    async with running() as system:
+async def reference(count: int) -> float:
+    """Requests/s of bench/bare_post.py to a bare server in this process."""
+    runner = web.AppRunner(bare_app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        client = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).with_name("bare_post.py")),
+            f"http://127.0.0.1:{port}/leads",
+            str(count),
+            str(CONCURRENCY),
+            stdout=subprocess.PIPE,
+        )
+        out, _ = await client.communicate()
+        return float(out)
+    finally:
+        await runner.cleanup()
+
+
+async def drain(backlog: int, latency: float, admin: str | None) -> None:
+    async with running(admin) as system:
         system.shop.faults = Faults(delay=latency)
         await system.start("ingest")
         await post(system, backlog)
         await system.start("dispatcher")
-        took = await wait_sent(system.db_path, backlog)
+        took = await wait_sent(system.database, backlog)
         rate = backlog / took
         line = f"drain {backlog} leads, CRM answering in {latency * 1000:.0f} ms: {rate:,.0f}/s"
         if latency:
             bound = CONCURRENCY / latency
             line += f" = {rate / bound:.2f} x concurrency/latency ({bound:.0f}/s)"
+        else:
+            bare = await reference(backlog)
+            line += f" = {rate / bare:.2f} x a bare aiohttp client to a bare server ({bare:,.0f}/s)"
         print(line)
 
 
-async def kill_and_recover() -> None:
-    async with running() as system:
+async def kill_and_recover(admin: str | None) -> None:
+    async with running(admin) as system:
         system.shop.faults = Faults(delay=1.0)  # every delivery is in flight for a second
         await system.start("ingest")
         await post(system, 40)
         await system.start("dispatcher")
         await asyncio.sleep(0.5)  # deliveries are now under way (measured, not awaited)
-        held = query(system.db_path, "SELECT count(*) FROM tasks WHERE status = 'processing'")
+        held = rows(system.database, "SELECT count(*) AS n FROM tasks WHERE status = 'processing'")
         system.services["dispatcher"].kill()
         killed = time.monotonic()
         system.shop.faults = Faults()
         await system.start("dispatcher")
-        await wait_sent(system.db_path, 40)
+        await wait_sent(system.database, 40)
         print(
-            f"kill -9 with {held[0][0]} deliveries in flight: all delivered by the successor"
+            f"kill -9 with {held[0]['n']} deliveries in flight: all delivered by the successor"
             f" {time.monotonic() - killed:.1f} s after the kill"
         )
 
@@ -172,11 +207,24 @@ async def latency(rate: int, seconds: float, idle: float) -> None:
         )
 
 
+@contextmanager
+def backend(postgres: bool) -> Iterator[str | None]:
+    """None for SQLite; else the URL of a PostgreSQL server's maintenance database."""
+    if not postgres:
+        yield None
+        return
+    with pg.server(durable=True) as admin:
+        yield admin
+
+
 async def main(args: argparse.Namespace) -> None:
-    await drain(args.backlog, 0.0)
-    await drain(args.backlog, 0.05)
-    await kill_and_recover()
-    await latency(args.rate, args.seconds, args.idle)
+    with backend(args.postgres) as admin:
+        print("PostgreSQL" if admin else "SQLite")
+        await drain(args.backlog, 0.0, admin)
+        await drain(args.backlog, 0.05, admin)
+        await kill_and_recover(admin)
+        if admin is None:  # its delays are read with SQLite's julianday()
+            await latency(args.rate, args.seconds, args.idle)
 
 
 if __name__ == "__main__":
@@ -185,4 +233,5 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--idle", type=float, default=10)
+    parser.add_argument("--postgres", action="store_true", help="drains and kill -9 on PostgreSQL")
     asyncio.run(main(parser.parse_args()))

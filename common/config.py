@@ -102,7 +102,7 @@ class DispatcherSettings(ServerSettings):
     # that is down for a night still gets every lead without a person (Svix and the
     # Standard Webhooks guidance retry for about a day).
     max_attempts: int = Field(50, ge=1, le=1000)
-    lease_seconds: float = Field(10.0, gt=0)
+    lease_seconds: float = Field(3.0, gt=0)
     shutdown_grace: float = Field(10.0, ge=0)
     request_timeout: float = Field(20.0, gt=0, description="seconds for one CRM/Yandex call")
     retry_base_delay: float = Field(2.0, gt=0, description="first backoff, doubled per attempt")

@@ -8,6 +8,7 @@ Money stays exact (integer kopecks and micros, Decimal) and is rounded only in `
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -168,25 +169,35 @@ class Report:
     period: Period
     campaigns: list[CampaignLine]  # most leads first, then most cost
     totals: Figures
-    days: list[tuple[str, Figures]]  # the days with any figure, in order
-    # Each line's days with any figure, by the line's name: what the overview's charts draw.
+    days: list[tuple[str, Figures]]  # the days (or points, see campaign_report) with any figure
+    # Each line's days (or points) with any figure, by the line's name: the overview's charts.
     line_days: dict[str, dict[str, Figures]] = field(default_factory=dict)
 
 
 def campaign_report(
-    tx: Tx, period: Period, overrides: Mapping[str, str], scope: Scope | None = None
+    tx: Tx,
+    period: Period,
+    overrides: Mapping[str, str],
+    scope: Scope | None = None,
+    points: Points | None = None,
 ) -> Report:
     """The report, read in one snapshot, in the store's days (`tx.zone`). Leads, sales,
     revenue and the revenue's currencies (those of the period's payments) come from
     `source_stats`, lost leads by the day they came from `utm_medium_stats`, costs by
-    Direct's day: counters of the period's days, whatever the number of leads in it."""
+    Direct's day: counters of the period's days, whatever the number of leads in it.
+
+    `points` gathers the days into the points a chart draws (weeks, months): the report's
+    `days` and `line_days` are then by point, summed by the database, and a long period
+    reads and builds as many cells as its chart has points, not one per day and campaign.
+    The lines and totals are the same whatever the points."""
     zone, scope = tx.zone, scope or Scope()
     since, until = period.bounds(zone)
-    report = _Builder(zone)
+    report = _Builder(zone, points)
     first, last = period.first.isoformat(), period.last.isoformat()
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in tx.stats.by_source(first, last, scope.source):
-        figures = report.cell(row["campaign_id"], row["day"])
+    spans = points.spans if points else ()
+    for row in tx.stats.by_source(first, last, scope.source, spans):
+        figures = report.cell(row["campaign_id"], row["day"], pointed=bool(spans))
         leads, sales = int(row["leads"]), int(row["payments"])  # int(): PostgreSQL's numeric
         figures.leads += leads
         figures.repeat_leads += int(row["repeat_leads"])
@@ -204,11 +215,30 @@ def campaign_report(
     return report.build(period, scope.campaign)
 
 
+@dataclass(frozen=True)
+class Points:
+    """The days of a period gathered into spans, each named: a chart's weeks or months, or
+    the whole period as one."""
+
+    spans: tuple[tuple[str, str], ...]  # (name, first day YYYY-MM-DD), in order of days
+
+    @classmethod
+    def whole(cls, period: Period) -> Points:
+        return cls((("", period.first.isoformat()),))
+
+    def of(self, day: str) -> str:
+        """The name of the span a day (YYYY-MM-DD, in the period) is in."""
+        return self.spans[bisect_right(self.spans, day, key=lambda span: span[1]) - 1][0]
+
+
 class _Builder:
     """Figures by campaign line and day (a cell each), summed into lines, days and totals."""
 
-    def __init__(self, zone: ZoneInfo):
+    def __init__(self, zone: ZoneInfo, points: Points | None = None):
         self.zone = zone
+        self.point = points.of if points else None
+        self.points: dict[str, str] = {}  # each day's point, worked out once
+        self.keys: dict[str, tuple[str, str]] = {}  # each spelling's line, folded once
         self.lines: dict[tuple[str, str], CampaignLine] = {}
         self.cells: dict[tuple[tuple[str, str], str], Figures] = {}
 
@@ -218,14 +248,21 @@ class _Builder:
             line = self.lines[("ours", key)]
             line.name = line.campaign_id = counts.most_common(1)[0][0]
 
-    def cell(self, campaign_id: str, day: str) -> Figures:
-        """Our campaign's figures on a day."""
-        key = ("ours", campaign_key(campaign_id))
-        if key not in self.lines:
-            self.lines[key] = CampaignLine(campaign_id, campaign_id)
-        return self._at(key, day)
+    def cell(self, campaign_id: str, day: str, pointed: bool = False) -> Figures:
+        """Our campaign's figures on a day (on the day's point; `pointed`: `day` is one)."""
+        key = self.keys.get(campaign_id)
+        if key is None:
+            key = self.keys[campaign_id] = ("ours", campaign_key(campaign_id))
+            if key not in self.lines:
+                self.lines[key] = CampaignLine(campaign_id, campaign_id)
+        return self._at(key, day, pointed)
 
-    def _at(self, key: tuple[str, str], day: str) -> Figures:
+    def _at(self, key: tuple[str, str], day: str, pointed: bool = False) -> Figures:
+        if self.point is not None and not pointed:
+            shown = self.points.get(day)
+            if shown is None:
+                shown = self.points[day] = self.point(day)
+            day = shown
         figures = self.cells.get((key, day))
         if figures is None:
             figures = self.cells[key, day] = Figures()

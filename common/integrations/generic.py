@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
@@ -14,7 +13,7 @@ from common.errors import BadRequest, InvalidField
 from common.integrations.base import CrmIntegration, WebhookRequest, classify_http
 from common.model import LEAD_FIELDS, Delivered, Lead, Notice
 from common.money import money
-from common.signing import signed_headers, verify
+from common.signing import Signer, verify
 
 LEAD_KEYS = ("id", "campaign_id", *LEAD_FIELDS, "extra", "created_at")
 
@@ -25,8 +24,10 @@ def message_id(lead_id: str) -> str:
 
 
 def event_body(lead: Lead) -> bytes:
+    """Compact UTF-8 JSON (what json.dumps(ensure_ascii=False) with tight separators
+    writes, at a fraction of its cost)."""
     payload = {"type": "lead.created", "lead": {key: getattr(lead, key) for key in LEAD_KEYS}}
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(payload)
 
 
 class GenericIntegration(CrmIntegration):
@@ -35,13 +36,13 @@ class GenericIntegration(CrmIntegration):
     def __init__(self, name: str, connection: GenericConnection):
         super().__init__(name, connection.rate_limit)
         self.connection = connection
+        self.signer = Signer(connection.secret.get_secret_value())
 
     async def send_lead(
         self, http: aiohttp.ClientSession, lead: Lead, retry: bool = False
     ) -> Delivered:
         body = event_body(lead)
-        secret = self.connection.secret.get_secret_value()
-        headers = signed_headers(secret, message_id(lead.id), body)
+        headers = self.signer.headers(message_id(lead.id), body)
         headers["Content-Type"] = "application/json"
         reply = await self.call(http, "POST", str(self.connection.url), data=body, headers=headers)
         classify_http(reply, f"generic CRM '{self.name}'")

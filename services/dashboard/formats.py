@@ -38,7 +38,7 @@ def plural_category(lang: str, count: int | float | Decimal) -> str:
 
 def number(value: int | float | Decimal, lang: str) -> str:
     """A count or a measure with the language's digit grouping (1 234 567 / 1,234,567)."""
-    return format_decimal(value, locale=lang)
+    return format_decimal(value, locale=locale(lang))
 
 
 @lru_cache(maxsize=8)
@@ -59,12 +59,14 @@ def money(amount: Decimal | int | str | None, currency: str | None, lang: str) -
         value = Decimal(amount)
     except InvalidOperation:
         return str(amount)  # not a number we could read: shown as it was kept
-    code = (currency or "RUB").upper()
+    code, place = (currency or "RUB").upper(), locale(lang)  # parsed once: a chart has hundreds
     if value == value.to_integral_value():
-        text = format_currency(value, code, format=_whole(lang), locale=lang, currency_digits=False)
+        text = format_currency(
+            value, code, format=_whole(lang), locale=place, currency_digits=False
+        )
     else:
-        text = format_currency(value, code, locale=lang)
-    return _spaced(text, get_currency_symbol(code, locale=lang))
+        text = format_currency(value, code, locale=place)
+    return _spaced(text, get_currency_symbol(code, locale=place))
 
 
 def _spaced(text: str, symbol: str) -> str:
@@ -83,7 +85,7 @@ def minor(amount_minor: int, currency: str | None, lang: str) -> str:
 
 
 def percent(value: float, lang: str) -> str:
-    return format_decimal(value, format="#,##0.#", locale=lang) + NO_BREAK + "%"
+    return format_decimal(value, format="#,##0.#", locale=locale(lang)) + NO_BREAK + "%"
 
 
 def local(stored: str, zone: ZoneInfo) -> datetime:

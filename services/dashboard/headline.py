@@ -1,16 +1,17 @@
 """What the overview shows of a period's report: the headline cards, each beside the previous
-period's value, and the charts of one measure each (the total and the busiest campaigns)."""
+period's value, and the charts of one measure each (the total and the busiest campaigns),
+by day, by week or by month as the period is long."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from markupsafe import Markup
 
-from common.report import Figures, Report, Shown
-from services.dashboard.charts import Series, line_chart, value_table
+from common.report import CampaignLine, Figures, Report, Shown
+from services.dashboard.charts import Axis, Series, line_chart, value_table
 from services.dashboard.i18n import Words
 
 # The cards, in order: the measure's key in Figures.measures(), and how it is written.
@@ -83,41 +84,71 @@ def _change(now: Shown, before: Shown, kind: str, t: Words) -> tuple[str, str]:
 @dataclass(frozen=True)
 class Chart:
     key: str
+    caption: str
     svg: Markup
     table: Markup
 
 
 def charts(report: Report, t: Words) -> list[Chart]:
-    """A chart per measure over every day of the period (local days)."""
-    period = report.period
-    days = [(period.first + timedelta(days=n)).isoformat() for n in range(period.days)]
+    """A chart per measure over the period (local days), by day, week or month (Axis): the
+    total and the busiest campaigns. The report is by the axis's points (campaign_report's
+    `point`), or by day; only the points with any figure are read; money is summed exactly
+    (kopecks, micros) and made a float once per point."""
+    axis = Axis.of(report.period)
+    index = {label: n for n, label in enumerate(axis.labels)}
+    # A point's label is its own point (Axis.label), so a report by day or by point will do.
+    points = {day: index[axis.label(day)] for day, _ in report.days}
     found = []
     for key in CHARTS:
 
-        def value(figures: Figures | None, key: str = key) -> float:
-            return 0.0 if figures is None else float(_measure(figures, key))
+        def sums(days: Iterable[tuple[str, Figures]], key: str = key) -> list[float]:
+            return _sums(days, points, len(axis.labels), key)
 
-        by_day = dict(report.days)
-        series = [Series(t("total"), [value(by_day.get(day)) for day in days])]
-        busiest = sorted(report.campaigns, key=lambda line: -value(line.figures))
+        series = [Series(t("total"), sums(report.days))]
+
+        def size(line: CampaignLine, key: str = key) -> int:
+            return -_measure(line.figures, key)
+
+        busiest = sorted(report.campaigns, key=size)
         for line in busiest[:CHART_CAMPAIGNS]:
-            if value(line.figures):
-                own = report.line_days.get(line.name, {})
-                series.append(Series(line.name, [value(own.get(day)) for day in days]))
+            if _measure(line.figures, key):
+                series.append(Series(line.name, sums(report.line_days.get(line.name, {}).items())))
 
-        def show(amount: float, key: str = key) -> str:
-            return t.money(Decimal(str(amount))) if key in ("revenue", "cost") else t.number(amount)
+        written: dict[float, str] = {}  # the same value written once (Babel is slow)
 
-        label = t(f"chart_{key}")
-        found.append(
-            Chart(key, line_chart(days, series, label, show), value_table(days, series, show))
-        )
+        def show(amount: float, key: str = key, written: dict[float, str] = written) -> str:
+            if amount not in written:
+                money = key in SCALE
+                written[amount] = t.money(Decimal(str(amount))) if money else t.number(amount)
+            return written[amount]
+
+        caption = t(f"chart_{key}")
+        if axis.grain != "day":
+            caption = t(f"chart_by_{axis.grain}", measure=t(f"card_{key}"))
+        titles = [axis.title(n) for n in range(len(axis.labels))]
+        svg = line_chart(axis.labels, series, caption, show, titles)
+        found.append(Chart(key, caption, svg, value_table(titles, series, show)))
     return found
 
 
-def _measure(figures: Figures, key: str) -> Decimal | int:
+def _sums(
+    days: Iterable[tuple[str, Figures]], points: Mapping[str, int], size: int, key: str
+) -> list[float]:
+    """A measure's values at each of `size` points: the days' (or points') figures summed."""
+    totals = [0] * size
+    for day, figures in days:
+        totals[points[day]] += _measure(figures, key)
+    scale = SCALE.get(key, 1)
+    return [value / scale for value in totals]
+
+
+SCALE = {"revenue": 100, "cost": 1_000_000}  # the money's minor units (Figures' fields)
+
+
+def _measure(figures: Figures, key: str) -> int:
+    """The measure in whole units: a count, kopecks of revenue, micros of cost."""
     if key == "revenue":
-        return figures.revenue
+        return figures.revenue_minor
     if key == "cost":
-        return figures.cost
+        return figures.cost_micros
     return int(getattr(figures, key))

@@ -14,13 +14,17 @@ from common.days import today as today_in
 from common.errors import InvalidField
 from common.model import Lead, LeadStatus, TaskStatus, TaskType
 from common.reconciling import Reading
-from common.report import Period, Report, Scope, campaign_report
+from common.report import Period, Points, Report, Scope, campaign_report
 from common.search import read_search
 from common.store import LeadFilter, Store, Tx
 from common.store.sql import Row
+from services.dashboard.charts import Axis
 
 CHART_CAMPAIGNS = 6
 REPORT_DAYS = 30  # a report's period when none is asked for
+# A report's longest period, in days: ten years. Longer ones ("from 1970") are refused, so a
+# report, its per-day table and its exports stay a few thousand lines at most.
+LONGEST_PERIOD = 3653
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)  # a filter's day + 1 must exist
 MOST_OFFSET = 10**9  # SQLite's integers end at 2**63; nobody pages a billion leads
 RETRYING_ATTEMPTS = 3  # a pending task tried this often counts as its connection failing
@@ -61,12 +65,16 @@ def read_dates(query: Mapping[str, str]) -> dict[str, date | None]:
 
 def report_period(query: Mapping[str, str], today: date) -> Period:
     """The period a report is asked for: `date_from`..`date_to` (local days, both included);
-    without them the last REPORT_DAYS days up to `today`, today included."""
+    without them the last REPORT_DAYS days up to `today`, today included. 422 naming
+    date_from for a period longer than LONGEST_PERIOD days."""
     dates = read_dates(query)
     last = dates["date_to"] or max(today, dates["date_from"] or today)
     first = dates["date_from"] or Period.ending(last, REPORT_DAYS).first
     if first > last:
         raise _invalid("date_from", f"must be on or before the period's last day, {last}")
+    if (last - first).days >= LONGEST_PERIOD:
+        earliest = last - timedelta(days=LONGEST_PERIOD - 1)
+        raise _invalid("date_from", f"must be on or after {earliest}: a period is 10 years at most")
     return Period(first, last)
 
 
@@ -205,16 +213,17 @@ class DashboardQueries:
         return await self.store.read(lambda tx: campaign_report(tx, period, overrides, scope))
 
     async def overview(self, period: Period, scope: Scope) -> tuple[Report, Report, list[str]]:
-        """The period's report and the previous period's (as many days just before), for
-        the scope, and the utm_sources the two periods have: one read snapshot."""
+        """The period's report (by its charts' points: Axis) and the previous period's (as
+        many days just before; its lines and totals alone are shown: one point), for the
+        scope, and the utm_sources the two periods have: one read snapshot."""
         overrides = self.settings.direct.campaigns
-        before = period.previous()
+        before, axis = period.previous(), Axis.of(period)
 
         def read(tx: Tx) -> tuple[Report, Report, list[str]]:
             sources = tx.stats.sources(before.first.isoformat(), period.last.isoformat())
             return (
-                campaign_report(tx, period, overrides, scope),
-                campaign_report(tx, before, overrides, scope),
+                campaign_report(tx, period, overrides, scope, axis.points()),
+                campaign_report(tx, before, overrides, scope, Points.whole(before)),
                 sources,
             )
 

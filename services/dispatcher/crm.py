@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 import aiohttp
 
@@ -21,11 +22,12 @@ from common.model import Lead, Task
 from common.store import Store
 from services.dispatcher.alerts_raise import AlertTriggers
 from services.dispatcher.outcomes import Done, Failed, settle
+from services.dispatcher.processor import Settle, TwoStep
 
 log = logging.getLogger(__name__)
 
 
-class CrmDelivery:
+class CrmDelivery(TwoStep):
     def __init__(
         self,
         settings: Settings,
@@ -44,22 +46,26 @@ class CrmDelivery:
         self.health = health
         self.alerts = alerts
 
-    async def __call__(self, tasks: list[Task]) -> None:
-        for task in tasks:
-            await self.deliver(task)
-
-    async def deliver(self, task: Task) -> None:
+    async def send(self, task: Task) -> Settle:
         lead_id = task.lead_id or ""
         lead = task.lead or await self.store.read(lambda tx: tx.leads.find(lead_id))
         if lead is None:
-            log.error("task %s names an unknown lead %s", task.id, lead_id)
-            reason = "the lead of this task does not exist"
-            await self.store.write(lambda tx: tx.tasks.fail_if_held(task, reason))
-            return
+            return partial(self._unknown_lead, task)
         name = self.settings.route_for(lead.campaign_id)
         # Attempts count from 1 at the claim: a later one may follow an add that reached
         # the CRM while its answer was lost.
         outcome = await self._send(lead, name, retry=task.attempts > 1)
+        return partial(self._settle, task, lead, name, outcome)
+
+    async def _unknown_lead(self, task: Task) -> None:
+        log.error("task %s names an unknown lead %s", task.id, task.lead_id)
+        reason = "the lead of this task does not exist"
+        await self.store.write(lambda tx: tx.tasks.fail_if_held(task, reason))
+
+    async def _settle(
+        self, task: Task, lead: Lead, name: str | None, outcome: Done | Failed
+    ) -> None:
+        lead_id = lead.id
         status = await settle(self.store, task, lead_id, outcome, self.settings.dispatcher)
         self.on_outcome(name or "-", status)
         if self.alerts is not None and isinstance(outcome, Failed):

@@ -128,6 +128,27 @@ async def test_killed_dispatcher_loses_nothing(system):
     assert system.cli("verify").returncode == 0
 
 
+async def test_a_call_longer_than_many_leases_is_not_taken_over_while_its_dispatcher_lives(
+    system,
+):
+    """Leases are short so a dead dispatcher's work comes back soon; a live one's heartbeats
+    keep its work its own however long the CRM takes, even with a second dispatcher
+    looking for due tasks all along."""
+    system.shop.faults = Faults(delay=4.0)  # four leases of 1 s
+    path = system.config()
+    text = path.read_text().replace("lease_seconds = 2\n", "lease_seconds = 1\n")
+    path.write_text(text.replace("request_timeout = 2\n", "request_timeout = 20\n"))
+    await system.start("ingest", "dispatcher")
+    await system.start_instance("dispatcher", 1)
+    ids = await post_leads(system, 3, campaigns=("shop-campaign",))
+    await all_sent(system, 3, timeout=30)
+
+    assert sorted(delivered_ids(system)["shop"]) == sorted(ids)  # each exactly once
+    tasks = rows(system.db_path, "SELECT status, attempts FROM tasks")
+    assert tasks == [{"status": "completed", "attempts": 1}] * 3
+    assert system.cli("verify").returncode == 0
+
+
 async def test_unrouted_campaign_ends_crm_failed_with_a_reason(system):
     system.config()
     await system.start("ingest", "dispatcher")

@@ -221,10 +221,15 @@ async def named_fields(resp) -> list[str]:
         ("date_from=0001-01-01", "date_from"),
         ("date_to=99999-01-01", "date_to"),
         ("date_from={tomorrow}&date_to={today}", "date_from"),
+        ("date_from={eleven_years}&date_to={today}", "date_from"),  # over ten years
+        ("date_from=1970-01-01", "date_from"),
     ],
 )
 async def test_bad_dates_are_a_422_naming_the_field(dash, store, query, field):
-    query = query.format(today=today(), tomorrow=today() + timedelta(days=1))
+    eleven_years = today() - timedelta(days=11 * 365)
+    query = query.format(
+        today=today(), tomorrow=today() + timedelta(days=1), eleven_years=eleven_years
+    )
     resp = await dash.get(f"/api/v1/stats?{query}", headers=AUTH)
     assert resp.status == 422
     body = await resp.json()
@@ -232,7 +237,7 @@ async def test_bad_dates_are_a_422_naming_the_field(dash, store, query, field):
     # A person's pages say it in words: the CSV's error page, and the overview above its
     # table (shown for the default period).
     await log_in(dash)
-    for path in ("/api/v1/stats", "/admin/campaigns.csv"):
+    for path in ("/api/v1/stats", "/admin/campaigns.csv", "/admin/reports/days.csv"):
         resp = await dash.get(f"{path}?{query}")
         assert resp.status == 422, path
         assert await named_fields(resp) == [field], path

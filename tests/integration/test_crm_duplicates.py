@@ -31,7 +31,7 @@ async def deliver_due(
         integrations = build_integrations(settings)
         delivery = CrmDelivery(settings, store, integrations, http, lambda *_: None, Health())
         for task in sorted(tasks, key=lambda t: t.id, reverse=newest_first):
-            await delivery.deliver(task)
+            await delivery([task])
 
 
 async def new_lead(store, campaign: str, phone: str = "+79161234567") -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import replace
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from uuid6 import uuid7
@@ -103,3 +105,32 @@ async def test_the_overview_downloads_carry_its_filters(dash, store):  # noqa: F
     text = (await (await dash.get(link)).text()).lstrip("\ufeff")
     assert [line["Кампания"] for line in csv.DictReader(io.StringIO(text), delimiter=";")] == ["b"]
     assert 'id="exports-unfiltered"' not in await (await dash.get("/admin?period=7")).text()
+
+
+async def test_a_year_is_charted_by_week_and_ten_years_by_day_in_the_table(dash, store):  # noqa: F811
+    """The overview of a year draws a point a week, each the SQL count of its seven days;
+    ten years is the longest period, and its per-day table has a line a day."""
+    for days_ago in (3, 4, 100, 300):
+        await store.write(lead_at(local(MOSCOW, days_ago, 12)))
+    await log_in(dash)
+    last = local(MOSCOW, 0, 12).date()
+    first = last - timedelta(days=364)
+    html = await (await dash.get(f"/admin?date_from={first}&date_to={last}")).text()
+    chart = re.search(r'data-chart="leads">(.*?)</figure>', html, re.S)[1]
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", chart)[1]
+    assert "по неделям" in caption or "by week" in caption
+    assert chart.count("<circle") == 53
+    counted = rows(store.location, "SELECT day, sum(leads) AS n FROM source_stats GROUP BY day")
+    weeks: Counter[date] = Counter()
+    for row in counted:
+        day = date.fromisoformat(row["day"])
+        weeks[first + timedelta(days=(day - first).days // 7 * 7)] += int(row["n"])
+    for start, leads in weeks.items():
+        assert f"<title>{start} – {start + timedelta(days=6)}: {leads}</title>" in chart
+    ten_years = last - timedelta(days=3652)
+    table = await dash.get(f"/admin/reports/days.csv?date_from={ten_years}&date_to={last}")
+    assert table.status == 200
+    lines = list(csv.reader(io.StringIO((await table.read()).decode("utf-8-sig"))))
+    assert len(lines) == 1 + 3653 + 1  # the header, a line a day, the total
+    refused = await dash.get(f"/admin/reports/days?date_from={ten_years - timedelta(days=1)}")
+    assert refused.status == 422

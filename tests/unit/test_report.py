@@ -6,7 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from common import clock
-from common.report import Period, campaign_report
+from common.report import Figures, Period, campaign_report
 from common.store import open_store
 from tests.helpers import stored
 from tests.reporting import Leads, cost, local, record, today
@@ -68,3 +68,42 @@ async def test_local_days_of_a_zone_half_an_hour_off_utc(settings):
         await store.close()
     assert found[str(day - timedelta(days=1))].lost == 2 and found[str(day)].lost == 2
     assert found[str(day - timedelta(days=1))].leads == 2 and found[str(day)].leads == 2
+
+
+async def test_a_long_period_by_points_has_the_numbers_of_its_days(store):
+    """A year by week and three years by month (the overview's charts): each point is the
+    sum of its days, and the lines and totals are the report by day's, to the kopeck."""
+    from services.dashboard.charts import Axis
+
+    leads = Leads(store)
+    days = [today() - timedelta(days=n) for n in (0, 1, 6, 7, 8, 40, 200, 364, 700)]
+    for n, day in enumerate(days):
+        await leads.add("spring" if n % 2 else "Autumn", local(day), pay=f"{n}0.5" if n else None)
+        await leads.add("autumn", local(day, 23, 30), lost=n == 3)
+    await leads.settle()
+    await record(store, *(cost(day, "spring", f"1{n}.25") for n, day in enumerate(days)))
+    for period, grain, size in (
+        (Period.ending(today(), 365), "week", 53),
+        (Period.ending(today(), 3 * 365), "month", None),
+    ):
+        axis = Axis.of(period)
+        first, last = period.first, period.last
+        size = size or (last.year - first.year) * 12 + last.month - first.month + 1
+        assert axis.grain == grain and len(axis.labels) == size
+        by_day = await report_of(store, period)
+        by_point = await store.read(
+            lambda tx, p=period, a=axis: campaign_report(tx, p, {}, None, a.points())
+        )
+        assert by_point.totals.measures() == by_day.totals.measures()
+        assert [(line.name, line.figures.measures()) for line in by_point.campaigns] == [
+            (line.name, line.figures.measures()) for line in by_day.campaigns
+        ]
+        summed: dict[str, Figures] = {}
+        for day, figures in by_day.days:
+            summed.setdefault(axis.label(day), Figures()).add(figures)
+        assert {k: f.measures() for k, f in by_point.days} == {
+            k: f.measures() for k, f in summed.items()
+        }
+        assert len(by_point.days) < len(by_day.days)
+        for label in dict(by_point.days):
+            assert axis.label(label) == label  # a point's label is its own point's
