@@ -2,7 +2,7 @@
 ceiling as bench/ingest_ceiling.py, and dispatcher deliveries/s with 1, 2 and 4 dispatcher
 processes draining one backlog to an instant CRM.
 
-.venv/bin/python bench/postgres.py [--seconds 8] [--backlog 3000]
+.venv/bin/python bench/postgres.py [--seconds 8] [--backlog 3000] [--rounds 1] [--ingest-only]
 
 The server: LEADRELAY_TEST_POSTGRES if set, else a local cluster started for the run with
 Debian's postgresql package, durable (fsync and synchronous_commit on, the defaults).
@@ -90,10 +90,11 @@ async def drain(admin: str, backlog: int, dispatchers: int) -> None:
             await system.close()
 
 
-async def main(seconds: int, backlog: int) -> None:
+async def main(seconds: int, backlog: int, rounds: int, ingest_only: bool) -> None:
     with pg.server(durable=True) as admin:
-        await ingest_ratio(admin, seconds)
-        for dispatchers in (1, 2, 4):
+        for _ in range(rounds):
+            await ingest_ratio(admin, seconds)
+        for dispatchers in () if ingest_only else (1, 2, 4):
             await drain(admin, backlog, dispatchers)
 
 
@@ -101,5 +102,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--backlog", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=1, help="ingest measurements, each alone")
+    parser.add_argument("--ingest-only", action="store_true", help="no dispatcher drains")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.backlog))
+    asyncio.run(main(args.seconds, args.backlog, args.rounds, args.ingest_only))

@@ -65,16 +65,23 @@ class LeadService:
         return Accepted(answer)
 
     @staticmethod
-    def create_lead(tx: Tx, lead: NewLead, metadata: Metadata | None = None) -> tuple[str, int]:
-        """LEAD_CREATED, its row and counters, and the send_to_crm task."""
+    def create_lead(
+        tx: Tx, lead: NewLead, metadata: Metadata | None = None, seen: bool | None = None
+    ) -> tuple[str, int]:
+        """LEAD_CREATED, its row and counters, and the send_to_crm task. `seen`: whether its
+        contact came before, when the caller has already asked."""
         # UUIDv7 ids grow with time, so each new lead lands at the end of every index keyed
         # by it (leads, events, tasks) instead of on a random page of an ever larger tree.
         lead_id = str(uuid7())
-        repeat = tx.leads.recent_with_contact(None, lead.phone, lead.email, "") is not None
+        repeat = seen
+        if repeat is None:
+            repeat = tx.leads.recent_with_contact(None, lead.phone, lead.email, "") is not None
+        # The task first, its id read last: on PostgreSQL its answer comes with the event's,
+        # one round trip for both.
+        task_id = tx.tasks.enqueuing(SendToCrm(), lead_id=lead_id)
         event = tx.events.append(lead_id, 0, LeadCreated(lead, repeat), metadata)
         tx.project(event)
-        task_id = tx.tasks.enqueue(SendToCrm(), lead_id=lead_id)
-        return lead_id, task_id
+        return lead_id, task_id()
 
     @staticmethod
     def create_or_repeat(
@@ -83,13 +90,14 @@ class LeadService:
         """A new lead, unless the same phone or email came for the same campaign within the
         window: then the submission is a LEAD_REPEATED event on that first lead (shown on its
         timeline) and no second CRM deal is made; the task id is None."""
+        since = None
         if window_minutes:
             since = clock.iso(clock.now() - timedelta(minutes=window_minutes))
-            first = tx.leads.recent_with_contact(lead.campaign_id, lead.phone, lead.email, since)
-            if first is not None:
-                LeadService.record(tx, first, LeadRepeated(lead), metadata)
-                return first, None
-        return LeadService.create_lead(tx, lead, metadata)
+        first, seen = tx.leads.contact_history(lead.campaign_id, lead.phone, lead.email, since)
+        if first is not None:
+            LeadService.record(tx, first, LeadRepeated(lead), metadata)
+            return first, None
+        return LeadService.create_lead(tx, lead, metadata, seen)
 
     @staticmethod
     def mark_merged(tx: Tx, lead_id: str, sent: LeadSentToCrm, metadata: Metadata) -> None:

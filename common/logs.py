@@ -120,6 +120,13 @@ class MalformedRequests(logging.Filter):
 
 
 def setup(process_name: str, level: str = "INFO") -> None:
+    # The lines carry none of the caller's file, line, function, thread or process: the
+    # logging module's documented switches spare every record looking them up (a stack
+    # walk for the caller, on each lead's line).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = BatchingHandler(sys.stderr)
     formatter = JsonFormatter(process_name)
     handler.setFormatter(formatter)

@@ -2,10 +2,11 @@
 the database in ONE hop and ONE transaction, and their callers get their answers after
 that commit. While one batch commits, the next one gathers.
 
-The batch runs together first, without savepoints (the usual case costs none). If a unit
-raises, the transaction is rolled back and the batch runs again with each unit in its own
-SAVEPOINT, so a failing unit rolls back alone while the others commit. So a unit may run
-twice before it commits: it must act only through its `tx`.
+The batch runs together first, without savepoints (the usual case costs none; on PostgreSQL
+in pipeline mode, so its statements do not each wait for a round trip). If a unit raises (or
+the pipeline reports an error at its end), the transaction is rolled back and the batch runs
+again with each unit in its own SAVEPOINT, so a failing unit rolls back alone while the
+others commit. So a unit may run twice before it commits: it must act only through its `tx`.
 
 A backend gives the hooks: the connection a batch runs on (`_connection`), how a
 transaction begins, commits and rolls back, how a statement is run (the savepoints), whether
@@ -70,7 +71,7 @@ class GroupCommit(ABC, Generic[C]):
         with self._connection() as (conn, tx):
             self._begin(conn)
             try:
-                outcomes = _together(tx, units)
+                outcomes = self._together(conn, tx, units)
                 if isinstance(outcomes, Exception):
                     self._rollback(conn)
                     if len(units) == 1 or self._broken(outcomes):
@@ -82,6 +83,12 @@ class GroupCommit(ABC, Generic[C]):
             except BaseException:
                 self._rollback(conn)
                 raise
+
+    def _together(self, conn: C, tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
+        """Every unit in the one transaction, or the first error; a backend may send their
+        statements without waiting for each answer here (any error sends the batch to its
+        savepoints, which run one statement at a time and so name each unit's own error)."""
+        return _together(tx, units)
 
     def _in_savepoint(self, conn: C, tx: Tx, unit: Unit[object]) -> Outcome:
         self._execute(conn, "SAVEPOINT unit")

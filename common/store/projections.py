@@ -68,8 +68,9 @@ def _upsert(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> str
 
 
 def _add(sql: Sql, table: str, keys: dict[str, str], **deltas: int) -> None:
-    """Add to counters of the row with these keys, creating it at zero first."""
-    sql.run(_upsert(table, tuple(keys), tuple(deltas)), (*keys.values(), *deltas.values()))
+    """Add to counters of the row with these keys, creating it at zero first (nothing waits
+    for its answer: on PostgreSQL's pipeline it costs no round trip)."""
+    sql.send(_upsert(table, tuple(keys), tuple(deltas)), (*keys.values(), *deltas.values()))
 
 
 def _bump(sql: Sql, campaign_id: str, **deltas: int) -> None:
@@ -239,7 +240,7 @@ def _update_cohort(
 def _lead_created(
     sql: Sql, event: Event, lead: NewLead, zone: ZoneInfo, repeat: bool = False
 ) -> None:
-    sql.run(
+    sql.send(
         INSERT_LEAD,
         (
             event.stream_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -18,7 +18,11 @@ class Sql(Protocol):
     """Statements in one open transaction (or one read snapshot); `?` marks parameters."""
 
     def run(self, sql: str, params: Params = ()) -> int:
-        """Execute; return the number of rows changed."""
+        """Execute; return the number of rows changed (on PostgreSQL's pipeline, a wait)."""
+
+    def send(self, sql: str, params: Params = ()) -> None:
+        """Execute a statement whose count no one reads: on PostgreSQL's pipeline it goes
+        without waiting for the server, and its error comes at the next wait."""
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute once per parameter row."""
@@ -34,6 +38,10 @@ class Sql(Protocol):
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         """Execute an INSERT into a table with an integer key `key`; return the new key."""
+
+    def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        """`insert`, its new key read when called: on PostgreSQL's pipeline the statement
+        goes now and its answer comes with the next wait, not a wait of its own."""
 
     def now(self) -> str:
         """The current time as stored (UTC ISO-8601): the database's clock where the

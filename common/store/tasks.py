@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
@@ -69,10 +70,16 @@ class TaskQueue:
         self.max_attempts = max_attempts
 
     def enqueue(self, payload: TaskPayload, delay: float = 0.0, lead_id: str | None = None) -> int:
+        return self.enqueuing(payload, delay, lead_id)()
+
+    def enqueuing(
+        self, payload: TaskPayload, delay: float = 0.0, lead_id: str | None = None
+    ) -> Callable[[], int]:
+        """`enqueue`, the task's id read when called (on PostgreSQL, with the next wait)."""
         data = dumps(task_data(payload))
         now = self.sql.now()
         run_after = later(now, delay) if delay else now
-        return self.sql.insert(
+        return self.sql.inserting(
             "INSERT INTO tasks (type, payload, lead_id, max_attempts, run_after,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (payload.type, data, lead_id, self.max_attempts, run_after, now, now),

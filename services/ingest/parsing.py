@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import TypedDict
 from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from common.errors import BadRequest, InvalidField, UnsupportedMediaType
 from common.leads import Submission
-from common.model import UTM_FIELDS, JsonObject, NewLead
+from common.model import UTM_FIELDS, Json, JsonObject, NewLead
 from common.web import header_text, in_body_time, json_body, request_id
 from services.ingest.schemas import MAX_KEY_LENGTH, LeadIn
 
@@ -30,10 +30,11 @@ async def read_submission(request: web.Request, region: str) -> Submission | Non
     """The submission: its lead, its idempotency key and where it came from; None for
     Tilda's probe. BadRequest, InvalidField (no usable contact) and the like otherwise."""
     fields = await read_fields(request)
-    if is_tilda_probe(fields):
+    split = _split(fields)  # one pass over the fields for everything below
+    if split.probe:
         return None
-    lead = build_lead(fields, region)
-    key = idempotency_key(request, fields)
+    lead = build_lead(split, region)
+    key = idempotency_key(request, split)
     metadata = {
         "request_id": request_id(request),
         "source": "ingest",
@@ -43,13 +44,13 @@ async def read_submission(request: web.Request, region: str) -> Submission | Non
     return Submission(lead, metadata, key, fingerprint(lead) if key else "")
 
 
-def idempotency_key(request: web.Request, fields: JsonObject) -> str | None:
+def idempotency_key(request: web.Request, split: Split) -> str | None:
     """The Idempotency-Key header, else Tilda's tranid (Tilda cannot send the header; its
     tranid identifies the submission across its retries)."""
     given = request.headers.get("Idempotency-Key")
     if given is not None and given != header_text(request, "Idempotency-Key"):
         raise BadRequest("Idempotency-Key must be UTF-8 text")
-    key = given or tilda_key(fields)
+    key = given or tilda_key(split.tranid, split.formid)
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     return key
@@ -90,11 +91,6 @@ async def read_fields(request: web.Request) -> JsonObject:
     )
 
 
-def is_tilda_probe(fields: JsonObject) -> bool:
-    """Tilda checks a webhook by posting test=test; it must not become a lead."""
-    return any(k.lower() == "test" and v == "test" for k, v in fields.items())
-
-
 CONTACTS = ("phone", "email")
 TILDA_UTM_COOKIE = "TILDAUTM"
 MAX_WARNING_VALUE = 200
@@ -106,15 +102,34 @@ def _warning(field: str, value: object, reason: str) -> Warning:
     return {"field": field, "value": str(value)[:MAX_WARNING_VALUE], "reason": reason}
 
 
-def _split(fields: JsonObject) -> tuple[dict[str, str], dict[str, str], str, list[Warning]]:
-    """Known fields (names matched case-insensitively) as text, the rest as bounded extras,
-    Tilda's COOKIES, and a warning for each value that cannot be text."""
-    known: dict[str, str] = {}
-    extra: dict[str, str] = {}
-    warnings: list[Warning] = []
-    cookies = ""
+@dataclass
+class Split:
+    """The fields read in one pass: known ones (names matched case-insensitively) as text, the
+    rest as bounded extras, Tilda's COOKIES, a warning for each value that cannot be text,
+    whether it is Tilda's probe (test=test: it must not become a lead), and Tilda's tranid
+    and formid (the last of each, whatever its case)."""
+
+    known: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
+    cookies: str = ""
+    warnings: list[Warning] = field(default_factory=list)
+    probe: bool = False
+    tranid: Json = None
+    formid: Json = None
+
+
+def _split(fields: JsonObject) -> Split:
+    split = Split()
+    known, extra, warnings = split.known, split.extra, split.warnings
     for key, value in fields.items():
-        name = str(key).strip().lower()
+        lowered = str(key).lower()
+        name = lowered.strip()
+        if lowered == "test" and value == "test":
+            split.probe = True
+        if name == "tranid":
+            split.tranid = value
+        elif name == "formid":
+            split.formid = value
         if name in KNOWN:
             if isinstance(value, bool | int | float | str):
                 text = str(value).strip()
@@ -124,10 +139,10 @@ def _split(fields: JsonObject) -> tuple[dict[str, str], dict[str, str], str, lis
                 known.pop(name, None)
                 warnings.append(_warning(name, _shown(value), "must be a string"))
         elif name == COOKIES_FIELD and isinstance(value, str):
-            cookies = value
+            split.cookies = value
         elif len(extra) < MAX_EXTRA_FIELDS and value not in (None, ""):
             extra[str(key)[:MAX_EXTRA_KEY]] = _shown(value)[:MAX_EXTRA_VALUE]
-    return known, extra, cookies, warnings
+    return split
 
 
 def _shown(value: object) -> str:
@@ -254,20 +269,16 @@ def _refusal(detail: list[dict[str, str]]) -> InvalidField:
     return InvalidField(summary, detail)
 
 
-def build_lead(fields: JsonObject, region: str) -> NewLead:
+def build_lead(split: Split, region: str) -> NewLead:
     """The validated, normalised lead; InvalidField when no usable contact remains."""
-    known, extra, cookies, warnings = _split(fields)
-    _fill_from_context(known, cookies, warnings)
-    lead, warnings = _validate(known, region, warnings)
-    return lead.new_lead(extra, warnings)
+    _fill_from_context(split.known, split.cookies, split.warnings)
+    lead, warnings = _validate(split.known, region, split.warnings)
+    return lead.new_lead(split.extra, warnings)
 
 
-def tilda_key(fields: JsonObject) -> str | None:
+def tilda_key(tranid: Json, formid: Json) -> str | None:
     """Tilda's own idempotency key: every submission carries `tranid` (and `formid`), and
     Tilda sends it again on each of its retries (it waits 5 s for a 200, then retries)."""
-    lowered = {str(k).strip().lower(): v for k, v in fields.items()}
-    tranid = lowered.get("tranid")
     if not isinstance(tranid, str | int) or not str(tranid).strip():
         return None
-    formid = lowered.get("formid")
     return f"tilda:{formid if isinstance(formid, str | int) else ''}:{tranid}"[:200]

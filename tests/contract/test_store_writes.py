@@ -67,6 +67,41 @@ async def test_a_batch_rerun_in_savepoints_keeps_good_units_and_true_counts(stor
     assert await event_count(store) == count(database, "events") == 2
 
 
+async def test_a_statement_sent_without_an_answer_fails_its_own_unit_alone(store, database):
+    """On PostgreSQL a batch runs pipelined: a `send` that the server refuses is reported by
+    a later unit's wait (here the last unit's insert). The batch runs again in savepoints:
+    the refused unit gets its own error, the others commit once; a count read by `run` in
+    the batch is the true count."""
+    runs: list[str] = []
+
+    def first(tx):
+        runs.append("first")  # outside the tx on purpose: to see the re-run, not to act
+        append(tx, "first")
+        return tx.sql.run("UPDATE events SET metadata = metadata WHERE stream_id = ?", ("first",))
+
+    def refused(tx):
+        tx.sql.send(
+            "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
+            " VALUES (?, 1, NULL, '{}', '{}', ?)",
+            ("refused", tx.sql.now()),
+        )
+
+    results = await asyncio.gather(
+        store.write(first),
+        store.write(refused),
+        store.write(lambda tx: append(tx, "last")),
+        return_exceptions=True,
+    )
+    assert results[0] == 1
+    assert isinstance(results[1], Exception)
+    assert re.search("null", str(results[1]), re.IGNORECASE), results[1]
+    assert isinstance(results[2], int)
+    assert runs == ["first", "first"]  # together, then in its savepoint
+    streams = [r["stream_id"] for r in rows(database, "SELECT stream_id FROM events")]
+    assert sorted(streams) == ["first", "last"]
+    assert await event_count(store) == 2
+
+
 async def test_a_conflict_rolls_back_its_unit_and_the_count_stays_true(store, database):
     """A UNIQUE(stream_id, version) refusal is a rolled-back insert too."""
     await store.write(lambda tx: append(tx, "s"))

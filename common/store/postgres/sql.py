@@ -3,7 +3,10 @@ clock, the event-order lock, and the statements where PostgreSQL differs from SQ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -27,17 +30,42 @@ def dialect(sql: str) -> str:
 
 
 class PgSql:
-    """The Sql protocol over one psycopg connection. Nothing is kept between calls: each is
-    a statement on the server (the time too, so a lease taken late in a long batch is
-    measured from when it was taken)."""
+    """The Sql protocol over one psycopg connection, for one transaction.
 
-    __slots__ = ("conn",)
+    Inside `pipelined()` (group commit's batch) statements go to the server without waiting
+    for each answer: a statement whose rows are read (`one`, `all`, `value`, `insert`) waits
+    for its own and those before it, `run` waits for its row count, `send` waits for nothing
+    (its error, if any, is raised by a later wait, or at the end of the pipeline).
+
+    The clock is the server's, read once a transaction and carried forward by this host's
+    monotonic clock, so a lease taken late in a long batch is measured from when it was taken
+    without a round trip each time."""
+
+    __slots__ = ("_clock", "_locked", "_pipeline", "conn")
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
+        self._pipeline: psycopg.Pipeline | None = None
+        self._clock: tuple[datetime, float] | None = None  # the server's time, and when
+        self._locked = False  # the event-order lock is held, in a pipeline (no savepoints)
+
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        with self.conn.pipeline() as pipeline:
+            self._pipeline = pipeline
+            try:
+                yield
+            finally:
+                self._pipeline, self._locked = None, False
 
     def run(self, sql: str, params: Params = ()) -> int:
-        return self.conn.execute(dialect(sql), params).rowcount
+        cursor = self.conn.execute(dialect(sql), params)
+        if self._pipeline is not None:
+            self._pipeline.sync()  # the count comes with the answer: wait for it
+        return cursor.rowcount
+
+    def send(self, sql: str, params: Params = ()) -> None:
+        self.conn.execute(dialect(sql), params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         with self.conn.cursor() as cursor:
@@ -51,9 +79,17 @@ class PgSql:
         return self.conn.execute(dialect(sql), params).fetchall()
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
-        row = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params).fetchone()
-        assert row is not None
-        return int(row[key])
+        return self.inserting(sql, params, key)()
+
+    def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        cursor = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params)
+
+        def new_key() -> int:
+            row = cursor.fetchone()
+            assert row is not None
+            return int(row[key])
+
+        return new_key
 
     def value(self, sql: str, params: Params = ()) -> Any:
         row = self.conn.execute(dialect(sql), params).fetchone()
@@ -61,15 +97,20 @@ class PgSql:
 
     def now(self) -> str:
         """The database's clock, so leases mean the same on every host."""
-        return str(
-            self.value(
-                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
-                ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
-            )
-        )
+        if self._clock is None:
+            self._clock = (self.value("SELECT clock_timestamp()"), time.monotonic())
+        server, read_at = self._clock
+        moment = server + timedelta(seconds=time.monotonic() - read_at)
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
 
     def lock_event_order(self) -> None:
+        # Once a pipelined batch: it runs without savepoints, so nothing releases the lock
+        # before the commit. (A lock taken in a savepoint is released if it is rolled back
+        # to, so with savepoints each append takes it again.)
+        if self._locked:
+            return
         self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+        self._locked = self._pipeline is not None
 
     def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
         # Many dispatchers on many hosts claim at once: each skips the rows another is

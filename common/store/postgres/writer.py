@@ -12,7 +12,9 @@ from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
-from common.store.group_commit import GroupCommit
+from common.store.base import Unit
+from common.store.group_commit import GroupCommit, Outcome
+from common.store.postgres.sql import PgSql
 from common.store.tx import Tx
 
 # A unit that lost a race to another process runs again in the next batch: a deadlock, a
@@ -50,6 +52,22 @@ class PgWriter(GroupCommit[Connection]):
     def _connection(self) -> Iterator[tuple[Connection, Tx]]:
         with self.pool.connection() as conn:
             yield conn, self.make_tx(conn)
+
+    def _together(
+        self, conn: Connection, tx: Tx, units: list[Unit[object]]
+    ) -> list[Outcome] | Exception:
+        """In pipeline mode: a statement waits for the server only where its answer is read.
+        An error may then surface in a later unit's statement, or at the pipeline's end; either
+        way the batch is rolled back and run again in savepoints, one statement at a time, so
+        each unit gets its own error."""
+        assert isinstance(tx.sql, PgSql)
+        outcomes: list[Outcome] | Exception = []
+        try:
+            with tx.sql.pipelined():
+                outcomes = super()._together(conn, tx, units)
+        except Exception as error:  # reported by the pipeline's last sync
+            return outcomes if isinstance(outcomes, Exception) else error
+        return outcomes
 
     def _begin(self, conn: Connection) -> None:
         pass  # psycopg opens the transaction with the batch's first statement

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from common import clock
@@ -47,6 +47,9 @@ class SqliteSql:
     def run(self, sql: str, params: Params = ()) -> int:
         return self.conn.execute(sql, params).rowcount
 
+    def send(self, sql: str, params: Params = ()) -> None:
+        self.conn.execute(sql, params)
+
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self.conn.executemany(sql, rows)
 
@@ -63,6 +66,10 @@ class SqliteSql:
         rowid = self.conn.execute(sql, params).lastrowid
         assert rowid is not None
         return rowid
+
+    def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        rowid = self.insert(sql, params, key)
+        return lambda: rowid
 
     def value(self, sql: str, params: Params = ()) -> Any:
         row = self.conn.execute(sql, params).fetchone()
