@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import TypedDict
-from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, unquote_to_bytes, urlsplit
 
 import orjson
 from aiohttp import web
@@ -18,7 +18,11 @@ from common.model import UTM_FIELDS, Json, JsonObject, NewLead
 from common.web import header_text, in_body_time, json_body, request_id
 from services.ingest.schemas import MAX_KEY_LENGTH, LeadIn
 
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+URLENCODED = "application/x-www-form-urlencoded"
+FORM_TYPES = (URLENCODED, "multipart/form-data")
+# A form posts in its page's charset (HTML's form submission algorithm). Old Russian sites are
+# in windows-1251 and most do not name it: a body that is not UTF-8 is read as that.
+LEGACY_CHARSET = "windows-1251"
 KNOWN = set(LeadIn.model_fields)
 COOKIES_FIELD = "cookies"  # Tilda's "send cookies" option
 MAX_EXTRA_FIELDS = 30
@@ -71,6 +75,8 @@ async def read_fields(request: web.Request) -> JsonObject:
         if not isinstance(body, dict):
             raise BadRequest("the JSON body must be an object of fields")
         return body
+    if request.content_type == URLENCODED:
+        return await _urlencoded(request)
     if request.content_type in FORM_TYPES:
         try:
             form = await in_body_time(request, request.post())
@@ -89,6 +95,28 @@ async def read_fields(request: web.Request) -> JsonObject:
         f"content type {request.content_type!r} is not accepted; "
         "send application/json, application/x-www-form-urlencoded or multipart/form-data"
     )
+
+
+async def _urlencoded(request: web.Request) -> JsonObject:
+    """name=value pairs in the charset the request names, else UTF-8, else LEGACY_CHARSET
+    (whether the pairs are percent-encoded, as browsers send them, or raw bytes)."""
+    raw = (await in_body_time(request, request.read())).rstrip()
+    charset = request.charset or _charset_of(raw)
+    try:
+        pairs = parse_qsl(
+            raw.decode(charset), keep_blank_values=True, encoding=charset, errors="strict"
+        )
+    except (ValueError, UnicodeDecodeError, LookupError) as error:
+        raise BadRequest(f"the form body cannot be read as {charset}: {error}") from error
+    return dict(pairs)
+
+
+def _charset_of(raw: bytes) -> str:
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return LEGACY_CHARSET
+    return "utf-8"
 
 
 CONTACTS = ("phone", "email")

@@ -4,6 +4,7 @@ import json
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import pytest
 
 from tests.helpers import rows, snapshot
 
@@ -180,3 +181,39 @@ async def test_health_and_metrics(ingest):
     text = await (await ingest.get("/metrics")).text()
     assert 'leadrelay_leads_created_total{campaign="m"} 1.0' in text
     assert "leadrelay_http_requests_total" in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # An old page in windows-1251 that names no charset: percent-encoded, as browsers send it…
+        f"name={quote('Иван Петров', encoding='cp1251')}&phone=%2B79161234567".encode(),
+        # …or raw bytes, as a hand-written form handler might.
+        "name=Иван Петров&phone=+79161234567".replace("+7", "%2B7").encode("cp1251"),
+    ],
+)
+async def test_a_form_in_windows_1251_without_a_charset_is_read_right(ingest, db_path, body):
+    resp = await ingest.post(
+        "/api/v1/leads", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert resp.status == 200, await resp.text()
+    [lead] = rows(db_path, "SELECT name, phone FROM leads")
+    assert (lead["name"], lead["phone"]) == ("Иван Петров", "+79161234567")
+
+
+async def test_a_form_naming_its_charset_is_read_in_it(ingest, db_path):
+    body = f"name={quote('Ольга', encoding='koi8-r')}&phone=%2B79161234567".encode()
+    kind = "application/x-www-form-urlencoded; charset=koi8-r"
+    resp = await ingest.post("/api/v1/leads", data=body, headers={"Content-Type": kind})
+    assert resp.status == 200, await resp.text()
+    assert rows(db_path, "SELECT name FROM leads")[0]["name"] == "Ольга"
+
+
+async def test_a_form_in_an_unknown_charset_is_a_clear_400(ingest, db_path):
+    kind = "application/x-www-form-urlencoded; charset=no-such-charset"
+    resp = await ingest.post(
+        "/api/v1/leads", data=b"phone=%2B79161234567", headers={"Content-Type": kind}
+    )
+    assert resp.status == 400
+    assert "no-such-charset" in (await resp.json())["message"]
+    assert rows(db_path, "SELECT count(*) AS n FROM leads")[0]["n"] == 0
