@@ -1,5 +1,11 @@
--- wrk script: POST a realistic lead with a new phone number every request.
+-- wrk script: POST a realistic lead with a new phone number and e-mail every request.
+-- `wrk ... -s lead.lua URL -- BASE` starts the numbers at BASE, so that several runs
+-- against one database send new leads, not repeats of the last run's (a repeat is cheaper).
 counter = 0
+
+init = function(args)
+  counter = tonumber(args[1] or "0") or 0
+end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
