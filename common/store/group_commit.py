@@ -7,6 +7,8 @@ in pipeline mode, so its statements do not each wait for a round trip). If a uni
 the pipeline reports an error at its end), the transaction is rolled back and the batch runs
 again with each unit in its own SAVEPOINT, so a failing unit rolls back alone while the
 others commit. So a unit may run twice before it commits: it must act only through its `tx`.
+The counters the units add to are gathered and written once per row at the batch's end (in
+savepoints, at each unit's end): see common/store/counters.py.
 
 A backend gives the hooks: the connection a batch runs on (`_connection`), how a
 transaction begins, commits and rolls back, how a statement is run (the savepoints), whether
@@ -69,6 +71,7 @@ class GroupCommit(ABC, Generic[C]):
     def _run_batch(self, units: list[Unit[object]]) -> list[Outcome]:
         """On the writer thread: the units in one transaction; each unit's outcome."""
         with self._connection() as (conn, tx):
+            tx.sql.gather(True)  # counter additions: once per row a batch (common.store.counters)
             self._begin(conn)
             try:
                 outcomes = self._together(conn, tx, units)
@@ -83,6 +86,8 @@ class GroupCommit(ABC, Generic[C]):
             except BaseException:
                 self._rollback(conn)
                 raise
+            finally:
+                tx.sql.gather(False)
 
     def _together(self, conn: C, tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
         """Every unit in the one transaction, or the first error; a backend may send their
@@ -94,7 +99,9 @@ class GroupCommit(ABC, Generic[C]):
         self._execute(conn, "SAVEPOINT unit")
         try:
             result = unit(tx)
+            tx.sql.write_gathered()  # inside its savepoint: rolled back with it
         except Exception as error:
+            tx.sql.drop_gathered()
             if not self._in_transaction(conn):
                 raise  # the error ended the whole transaction: the batch fails with it
             self._execute(conn, "ROLLBACK TO SAVEPOINT unit")
@@ -169,5 +176,10 @@ def _together(tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
         try:
             results.append((None, unit(tx)))
         except Exception as error:
+            tx.sql.drop_gathered()
             return error
+    try:
+        tx.sql.write_gathered()  # the batch's counter additions, each row once
+    except Exception as error:
+        return error
     return results

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from common.store.counters import GatheredCounters
 from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
@@ -29,7 +30,7 @@ def dialect(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class PgSql:
+class PgSql(GatheredCounters):
     """The Sql protocol over one psycopg connection, for one transaction.
 
     Inside `pipelined()` (group commit's batch) statements go to the server without waiting
@@ -45,6 +46,7 @@ class PgSql:
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
+        self.gather(False)
         self._pipeline: psycopg.Pipeline | None = None
         self._clock: tuple[datetime, float] | None = None  # the server's time, and when
         self._locked = False  # the event-order lock is held, in a pipeline (no savepoints)
@@ -59,29 +61,35 @@ class PgSql:
                 self._pipeline, self._locked = None, False
 
     def run(self, sql: str, params: Params = ()) -> int:
+        self._before(sql)
         cursor = self.conn.execute(dialect(sql), params)
         if self._pipeline is not None:
             self._pipeline.sync()  # the count comes with the answer: wait for it
         return cursor.rowcount
 
     def send(self, sql: str, params: Params = ()) -> None:
+        self._before(sql)
         self.conn.execute(dialect(sql), params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._before(sql)
         with self.conn.cursor() as cursor:
             cursor.executemany(dialect(sql), list(rows))
 
     def one(self, sql: str, params: Params = ()) -> Row | None:
+        self._before(sql)
         row: Row | None = self.conn.execute(dialect(sql), params).fetchone()
         return row
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
+        self._before(sql)
         return self.conn.execute(dialect(sql), params).fetchall()
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         return self.inserting(sql, params, key)()
 
     def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        self._before(sql)
         cursor = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params)
 
         def new_key() -> int:
@@ -92,6 +100,7 @@ class PgSql:
         return new_key
 
     def value(self, sql: str, params: Params = ()) -> Any:
+        self._before(sql)
         row = self.conn.execute(dialect(sql), params).fetchone()
         return None if row is None else next(iter(row.values()))
 
