@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from common.errors import LeadNotFound
 from common.events import LeadCreated, LeadEvent, LeadMergedInCrm, LeadRepeated, LeadSentToCrm
 from common.model import Event, Json, JsonObject, LeadStatus, Metadata, NewLead, campaign_key
 from common.store import Tx
+from common.store.base import Later
 from common.tasks import SendToCrm
 
 
@@ -27,16 +29,22 @@ class Submission:
 
 
 @dataclass(frozen=True)
-class Accepted:
+class Accepted(Later):
     """What a submission became: the answer for the landing page, and whether it is the
-    first answer given again to a retry."""
+    first answer given again to a retry. The new task's id comes into the answer with the
+    batch's last wait (`Later`), not with a wait of this lead's own."""
 
     answer: JsonObject
     replayed: bool = False
+    task_id: Callable[[], int] | None = None
 
     @property
     def repeat(self) -> bool:
         return self.answer.get("status") == "repeat"
+
+    def read_answers(self) -> None:
+        if self.task_id is not None:
+            self.answer["task_id"] = self.task_id()
 
 
 class LeadService:
@@ -53,15 +61,18 @@ class LeadService:
         window = rules.repeat_window_minutes
         if campaign_key(lead.campaign_id) in {campaign_key(c) for c in rules.repeat_check_off}:
             window = 0
-        lead_id, task_id = LeadService.create_or_repeat(tx, lead, submission.metadata, window)
-        answer: JsonObject = {"lead_id": lead_id, "task_id": task_id, "status": "new"}
+        lead_id, task_id = LeadService._create_or_repeat(tx, lead, submission.metadata, window)
+        answer: JsonObject = {"lead_id": lead_id, "task_id": None, "status": "new"}
         if task_id is None:
             answer |= {"status": "repeat", "repeat": True}
         if lead.warnings:
             warnings: list[Json] = [dict(warning) for warning in lead.warnings]
             answer["warnings"] = warnings
-        if key:
-            tx.idempotency.remember(key, submission.fingerprint, answer, hours)
+        if not key:
+            return Accepted(answer, task_id=task_id)
+        if task_id is not None:  # the answer kept for a retry holds the task's id: wait
+            answer["task_id"] = task_id()
+        tx.idempotency.remember(key, submission.fingerprint, answer, hours)
         return Accepted(answer)
 
     @staticmethod
@@ -72,21 +83,28 @@ class LeadService:
         contact came before, when the caller has already asked."""
         # UUIDv7 ids grow with time, so each new lead lands at the end of every index keyed
         # by it (leads, events, tasks) instead of on a random page of an ever larger tree.
+        lead_id, task_id = LeadService._create(tx, lead, metadata, seen)
+        return lead_id, task_id()
+
+    @staticmethod
+    def _create(
+        tx: Tx, lead: NewLead, metadata: Metadata | None, seen: bool | None
+    ) -> tuple[str, Callable[[], int]]:
+        """`create_lead`, the task's id read when called: on PostgreSQL's pipeline nothing
+        here waits for the server (the event's position is not read back either)."""
         lead_id = str(uuid7())
         repeat = seen
         if repeat is None:
             repeat = tx.leads.recent_with_contact(None, lead.phone, lead.email, "") is not None
-        # The task first, its id read last: on PostgreSQL its answer comes with the event's,
-        # one round trip for both.
         task_id = tx.tasks.enqueuing(SendToCrm(), lead_id=lead_id)
-        event = tx.events.append(lead_id, 0, LeadCreated(lead, repeat), metadata)
+        event = tx.events.append(lead_id, 0, LeadCreated(lead, repeat), metadata, position=False)
         tx.project(event)
-        return lead_id, task_id()
+        return lead_id, task_id
 
     @staticmethod
-    def create_or_repeat(
+    def _create_or_repeat(
         tx: Tx, lead: NewLead, metadata: Metadata, window_minutes: int
-    ) -> tuple[str, int | None]:
+    ) -> tuple[str, Callable[[], int] | None]:
         """A new lead, unless the same phone or email came for the same campaign within the
         window: then the submission is a LEAD_REPEATED event on that first lead (shown on its
         timeline) and no second CRM deal is made; the task id is None."""
@@ -97,7 +115,7 @@ class LeadService:
         if first is not None:
             LeadService.record(tx, first, LeadRepeated(lead), metadata)
             return first, None
-        return LeadService.create_lead(tx, lead, metadata, seen)
+        return LeadService._create(tx, lead, metadata, seen)
 
     @staticmethod
     def mark_merged(tx: Tx, lead_id: str, sent: LeadSentToCrm, metadata: Metadata) -> None:
@@ -116,6 +134,6 @@ class LeadService:
         version = tx.leads.version(lead_id)
         if version is None:
             raise LeadNotFound(f"lead {lead_id} does not exist")
-        event = tx.events.append(lead_id, version, payload, metadata)
+        event = tx.events.append(lead_id, version, payload, metadata, position=False, look=False)
         tx.project(event)
         return event

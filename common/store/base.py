@@ -13,6 +13,17 @@ T = TypeVar("T")
 Unit = Callable[[Tx], T]
 
 
+class Later(ABC):
+    """A unit's answer with parts the database has yet to send back (a new row's key). Group
+    commit calls `read_answers` once every unit of the batch has sent its statements, before
+    the commit: on PostgreSQL's pipeline the batch then waits once for all of them, not once
+    a unit. (A unit that needs such a key itself just reads it, and waits.)"""
+
+    @abstractmethod
+    def read_answers(self) -> None:
+        """Read the keys into the answer; called on the writer, inside the transaction."""
+
+
 class Store(ABC):
     """Units of work are plain synchronous functions `fn(tx) -> result`; none awaits anything.
 

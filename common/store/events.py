@@ -33,14 +33,22 @@ class EventStore:
         expected_version: int,
         payload: StoredEvent,
         metadata: Metadata | None = None,
+        *,
+        position: bool = True,
+        look: bool = True,
     ) -> Event:
         """Append version expected_version + 1, or raise ConcurrencyConflict.
 
         A new stream (expected 0) needs no look-up: UNIQUE(stream_id, version)
-        refuses a second version 1.
+        refuses a second version 1. `position=False`: the event's position in the log is
+        not read back (the Event says 0), so on PostgreSQL's pipeline the append waits for
+        nothing; a refused version then shows at the batch's next wait, and the batch's run
+        in savepoints raises the ConcurrencyConflict here. `look=False`: the caller read
+        expected_version in this transaction (a lead's row keeps it beside its events), so
+        the stream is not read again; a stale one is refused by the same UNIQUE.
         """
         data = dumps(event_data(payload))
-        if expected_version:
+        if expected_version and look:
             current = self.version(stream_id)
             if current != expected_version:
                 raise ConcurrencyConflict(
@@ -49,16 +57,20 @@ class EventStore:
         created_at = self.sql.now()
         metadata = metadata or {}
         self.sql.lock_event_order()
+        statement = (
+            "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        values = (stream_id, expected_version + 1, payload.type, data, dumps(metadata), created_at)
+        at = 0
         try:
-            position = self.sql.insert(
-                "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (stream_id, expected_version + 1, payload.type, data, dumps(metadata), created_at),
-                key="position",
-            )
+            if position:
+                at = self.sql.insert(statement, values, key="position")
+            else:
+                self.sql.send(statement, values)
         except self._is_conflict as error:
             raise ConcurrencyConflict(f"stream {stream_id} moved on concurrently") from error
-        return Event(stream_id, expected_version + 1, payload, metadata, created_at, position)
+        return Event(stream_id, expected_version + 1, payload, metadata, created_at, at)
 
     def version(self, stream_id: str) -> int:
         """The stream's last version (0 for a stream with no event yet): what the next append

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar, cast
 
-from common.store.base import Unit
+from common.store.base import Later, Unit
 from common.store.tx import Tx
 
 Outcome = tuple[BaseException | None, object]
@@ -100,6 +100,8 @@ class GroupCommit(ABC, Generic[C]):
         try:
             result = unit(tx)
             tx.sql.write_gathered()  # inside its savepoint: rolled back with it
+            if isinstance(result, Later):
+                result.read_answers()
         except Exception as error:
             tx.sql.drop_gathered()
             if not self._in_transaction(conn):
@@ -180,6 +182,9 @@ def _together(tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
             return error
     try:
         tx.sql.write_gathered()  # the batch's counter additions, each row once
+        for _, result in results:
+            if isinstance(result, Later):
+                result.read_answers()  # one wait for the keys of the whole batch
     except Exception as error:
         return error
     return results

@@ -107,10 +107,12 @@ class PgSql(GatheredCounters):
     def now(self) -> str:
         """The database's clock, so leases mean the same on every host."""
         if self._clock is None:
-            self._clock = (self.value("SELECT clock_timestamp()"), time.monotonic())
-        server, read_at = self._clock
-        moment = server + timedelta(seconds=time.monotonic() - read_at)
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
+            server: datetime = self.value("SELECT clock_timestamp()")
+            # Kept as naive UTC: the conversion once a transaction, not once a reading.
+            self._clock = (server.astimezone(UTC).replace(tzinfo=None), time.monotonic())
+        utc, read_at = self._clock
+        moment = utc + timedelta(seconds=time.monotonic() - read_at)
+        return moment.isoformat("T", "microseconds") + "Z"
 
     def lock_event_order(self) -> None:
         # Once a pipelined batch: it runs without savepoints, so nothing releases the lock
