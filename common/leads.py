@@ -14,7 +14,7 @@ from common.errors import LeadNotFound
 from common.events import LeadCreated, LeadEvent, LeadMergedInCrm, LeadRepeated, LeadSentToCrm
 from common.model import Event, Json, JsonObject, LeadStatus, Metadata, NewLead, campaign_key
 from common.store import Tx
-from common.store.base import Later
+from common.store.base import Later, ReadsAhead
 from common.tasks import SendToCrm
 
 
@@ -47,6 +47,42 @@ class Accepted(Later):
             self.answer["task_id"] = self.task_id()
 
 
+def repeat_since(lead: NewLead, rules: IngestSettings) -> str | None:
+    """When the repeat window of this lead's campaign opened (None: its campaign is not
+    checked for repeats)."""
+    if not rules.repeat_window_minutes:
+        return None
+    if campaign_key(lead.campaign_id) in {campaign_key(c) for c in rules.repeat_check_off}:
+        return None
+    return clock.iso(clock.now() - timedelta(minutes=rules.repeat_window_minutes))
+
+
+class Acceptance(ReadsAhead):
+    """`LeadService.accept` as a unit of work that asks its contact's history ahead of its
+    batch (common/store/contact_history.py); `then` runs after it, in its transaction."""
+
+    def __init__(
+        self,
+        submission: Submission,
+        rules: IngestSettings,
+        then: Callable[[Tx, Accepted], None] | None = None,
+    ):
+        self.submission = submission
+        self.rules = rules
+        self.then = then
+        self.since = repeat_since(submission.lead, rules)  # one window for the ask and the answer
+
+    def read_ahead(self, tx: Tx) -> None:
+        lead = self.submission.lead
+        tx.leads.history.ask(lead.phone, lead.email, self.since)
+
+    def __call__(self, tx: Tx) -> Accepted:
+        accepted = LeadService._accept(tx, self.submission, self.rules, self.since)
+        if self.then is not None:
+            self.then(tx, accepted)
+        return accepted
+
+
 class LeadService:
     """Units of work run inside `Store.write`; each is one transaction with its caller's."""
 
@@ -54,14 +90,17 @@ class LeadService:
     def accept(tx: Tx, submission: Submission, rules: IngestSettings) -> Accepted:
         """A submission, whole: a retry under a known key gets the first answer again;
         else it is a new lead, or a repeat of a recent one."""
+        return LeadService._accept(tx, submission, rules, repeat_since(submission.lead, rules))
+
+    @staticmethod
+    def _accept(
+        tx: Tx, submission: Submission, rules: IngestSettings, since: str | None
+    ) -> Accepted:
         key, hours = submission.key, rules.idempotency_hours
         if key and (stored := tx.idempotency.lookup(key, submission.fingerprint, hours)):
             return Accepted(stored, replayed=True)
         lead = submission.lead
-        window = rules.repeat_window_minutes
-        if campaign_key(lead.campaign_id) in {campaign_key(c) for c in rules.repeat_check_off}:
-            window = 0
-        lead_id, task_id = LeadService._create_or_repeat(tx, lead, submission.metadata, window)
+        lead_id, task_id = LeadService._create_or_repeat(tx, lead, submission.metadata, since)
         answer: JsonObject = {"lead_id": lead_id, "task_id": None, "status": "new"}
         if task_id is None:
             answer |= {"status": "repeat", "repeat": True}
@@ -99,18 +138,17 @@ class LeadService:
         task_id = tx.tasks.enqueuing(SendToCrm(), lead_id=lead_id)
         event = tx.events.append(lead_id, 0, LeadCreated(lead, repeat), metadata, position=False)
         tx.project(event)
+        tx.leads.history.made(lead_id, event.created_at, lead.campaign_id, lead.phone, lead.email)
         return lead_id, task_id
 
     @staticmethod
     def _create_or_repeat(
-        tx: Tx, lead: NewLead, metadata: Metadata, window_minutes: int
+        tx: Tx, lead: NewLead, metadata: Metadata, since: str | None
     ) -> tuple[str, Callable[[], int] | None]:
-        """A new lead, unless the same phone or email came for the same campaign within the
-        window: then the submission is a LEAD_REPEATED event on that first lead (shown on its
-        timeline) and no second CRM deal is made; the task id is None."""
-        since = None
-        if window_minutes:
-            since = clock.iso(clock.now() - timedelta(minutes=window_minutes))
+        """A new lead, unless the same phone or email came for the same campaign since
+        `since` (the repeat window): then the submission is a LEAD_REPEATED event on that
+        first lead (shown on its timeline) and no second CRM deal is made; the task id is
+        None."""
         first, seen = tx.leads.contact_history(lead.campaign_id, lead.phone, lead.email, since)
         if first is not None:
             LeadService.record(tx, first, LeadRepeated(lead), metadata)

@@ -24,6 +24,21 @@ class Later(ABC):
         """Read the keys into the answer; called on the writer, inside the transaction."""
 
 
+class ReadsAhead(ABC):
+    """A unit of work whose first read can go before the batch's units run: a PostgreSQL
+    batch sends every such unit's read first (`read_ahead`), then runs the units, so the
+    batch waits once for all of those answers, not once a unit. A unit run without it (on
+    SQLite, or again in a savepoint) just reads when it runs."""
+
+    @abstractmethod
+    def read_ahead(self, tx: Tx) -> None:
+        """Send the read; nothing here may wait for an answer or change anything."""
+
+    @abstractmethod
+    def __call__(self, tx: Tx) -> object:
+        """The unit itself."""
+
+
 class Store(ABC):
     """Units of work are plain synchronous functions `fn(tx) -> result`; none awaits anything.
 

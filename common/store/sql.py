@@ -49,6 +49,10 @@ class Sql(Protocol):
     def value(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
 
+    def asking(self, sql: str, params: Params = ()) -> Callable[[], list[Row]]:
+        """`all`, its rows read when called: on PostgreSQL's pipeline the query goes now and
+        its answer comes with the next wait, not a wait of its own."""
+
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         """Execute an INSERT into a table with an integer key `key`; return the new key."""
 

@@ -85,6 +85,10 @@ class PgSql(GatheredCounters):
         self._before(sql)
         return self.conn.execute(dialect(sql), params).fetchall()
 
+    def asking(self, sql: str, params: Params = ()) -> Callable[[], list[Row]]:
+        self._before(sql)
+        return self.conn.execute(dialect(sql), params).fetchall
+
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         return self.inserting(sql, params, key)()
 

@@ -67,6 +67,10 @@ class SqliteSql(GatheredCounters):
         self._before(sql)
         return self.conn.execute(sql, params).fetchall()
 
+    def asking(self, sql: str, params: Params = ()) -> Callable[[], list[Row]]:
+        rows = self.all(sql, params)
+        return lambda: rows
+
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         # lastrowid, not RETURNING: a RETURNING row costs sqlite3 one more step, and every
         # step hands the GIL to the event loop and back.
