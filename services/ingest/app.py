@@ -9,7 +9,6 @@ from common import appkeys
 from common.config import Settings
 from common.metrics import Fold
 from common.model import campaign_key
-from common.proxies import trusted_forwarded
 from common.ratelimit import KeyedLimiter
 from common.web import base_app
 from services.ingest import views
@@ -24,7 +23,7 @@ def create_app(settings: Settings) -> web.Application:
         settings,
         "ingest",
         client_max_size=BODY_LIMIT,
-        middlewares=(trusted_forwarded(ingest.trusted_proxies),),
+        trusted_proxies=ingest.trusted_proxies,
     )
     app[RATE_LIMITER] = KeyedLimiter(ingest.rate_limit_per_minute, 60.0)
     app[LEADS_CREATED] = app[appkeys.METRICS].counter(
