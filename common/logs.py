@@ -7,12 +7,13 @@ import logging
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, cast
 
 import orjson
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
+Fields = dict[str, object]
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -25,26 +26,31 @@ class JsonFormatter(logging.Formatter):
     _stamp = ""
 
     def format(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
+        # Values passed with extra={…}: callers pass masked personal data only.
+        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        if record.exc_info:
+            fields["exc"] = self.formatException(record.exc_info)
+        return self.line(record.created, record.levelname, record.name, record.getMessage(), fields)
+
+    def line(self, created: float, level: str, logger: str, msg: str, fields: Fields) -> str:
+        """The JSON line: time, level, process, logger, message, request id, then `fields`."""
+        second = int(created)
         if second != self._second:  # strftime once a second, not once a line
             self._second, self._stamp = (
                 second,
                 time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)),
             )
-        line = {
-            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
-            "level": record.levelname,
+        line: Fields = {
+            "ts": f"{self._stamp}.{int((created - second) * 1000):03d}Z",
+            "level": level,
             "process": self.process_name,
-            "logger": record.name,
-            "msg": record.getMessage(),
+            "logger": logger,
+            "msg": msg,
         }
         current = request_id.get()
         if current:
             line["request_id"] = current
-        # Values passed with extra={…}: callers pass masked personal data only.
-        line |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+        line |= fields
         return orjson.dumps(line, default=str).decode()
 
 
@@ -64,11 +70,16 @@ class BatchingHandler(logging.StreamHandler[IO[str]]):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.pending.append(self.format(record))
+            line = self.format(record)
         except Exception:
             self.handleError(record)
             return
-        if record.levelno >= logging.WARNING or len(self.pending) >= self.most:
+        self.add(line, record.levelno)
+
+    def add(self, line: str, level: int) -> None:
+        """Take a formatted line (the caller holds self.lock)."""
+        self.pending.append(line)
+        if level >= logging.WARNING or len(self.pending) >= self.most:
             self.flush()
 
     def flush(self) -> None:
@@ -88,6 +99,41 @@ class BatchingHandler(logging.StreamHandler[IO[str]]):
             time.sleep(self.interval)  # the flush cadence of a background thread
             if self.pending:
                 self.flush()
+
+
+_installed: BatchingHandler | None = None  # the handler setup() gave the root logger
+
+
+def fields_line(logger: logging.Logger, level: int, msg: str, fields: Fields) -> None:
+    """`logger.log(level, msg, extra=fields)`, cheaper: when the line can reach only the
+    handler setup() installed (no other handler or filter on its way), it is formatted
+    straight into that handler's batch. A LogRecord, its handlers' and filters' calls cost
+    four times the line itself, once per lead. Otherwise (tests capturing logs, say) it is
+    logged the usual way. `msg` is the whole message; `fields` hold no personal data."""
+    if not logger.isEnabledFor(level):
+        return
+    handler = _only_handler(logger)
+    if handler is None or level < handler.level or handler.filters:
+        logger.log(level, msg, extra=fields)
+        return
+    formatter = cast(JsonFormatter, handler.formatter)
+    line = formatter.line(time.time(), logging.getLevelName(level), logger.name, msg, fields)
+    with handler.lock:  # type: ignore[union-attr]
+        handler.add(line, level)
+
+
+def _only_handler(logger: logging.Logger) -> BatchingHandler | None:
+    """setup()'s handler if it is the only one a record of `logger` reaches, unfiltered."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        if current.handlers:
+            if current.handlers == [_installed] and current.parent is None:
+                return _installed
+            return None
+        current = current.parent if current.propagate else None
+    return None
 
 
 class MalformedRequests(logging.Filter):
@@ -119,7 +165,7 @@ class MalformedRequests(logging.Filter):
         return True
 
 
-def setup(process_name: str, level: str = "INFO") -> None:
+def setup(process_name: str, level: str = "INFO", stream: IO[str] | None = None) -> None:
     # The lines carry none of the caller's file, line, function, thread or process: the
     # logging module's documented switches spare every record looking them up (a stack
     # walk for the caller, on each lead's line).
@@ -127,10 +173,12 @@ def setup(process_name: str, level: str = "INFO") -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = BatchingHandler(sys.stderr)
+    global _installed
+    handler = BatchingHandler(stream or sys.stderr)
     formatter = JsonFormatter(process_name)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    _installed = handler
     root.setLevel(level)
     logging.getLogger("aiohttp.server").addFilter(MalformedRequests())

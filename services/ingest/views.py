@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from common import appkeys
+from common import appkeys, logs
 from common.alerts import raising
 from common.contacts import mask_email, mask_name, mask_phone
 from common.leads import Accepted, LeadService, Submission
@@ -47,9 +47,11 @@ async def create_lead(request: web.Request) -> web.Response:
 
 def _log(submission: Submission, accepted: Accepted) -> None:
     lead = submission.lead
-    log.info(
+    logs.fields_line(
+        log,
+        logging.INFO,
         "repeat submission" if accepted.repeat else "lead accepted",
-        extra={
+        {
             "request_id": submission.metadata["request_id"],
             "lead_id": accepted.answer["lead_id"],
             "campaign_id": lead.campaign_id,
