@@ -9,12 +9,12 @@ from aiohttp import web
 
 from common import appkeys
 from common.config import Settings
-from common.metrics import Fold
+from common.metrics import Fold, FoldedCounter
 from common.model import campaign_key
 from common.ratelimit import KeyedLimiter
 from common.web import base_app
 from services.ingest import views
-from services.ingest.keys import CAMPAIGN_LABEL, LEADS_CREATED, RATE_LIMITER
+from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 
 BODY_LIMIT = 64 * 1024
 ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[object]]
@@ -29,10 +29,11 @@ def create_app(settings: Settings) -> web.Application:
         trusted_proxies=ingest.trusted_proxies,
     )
     app[RATE_LIMITER] = KeyedLimiter(ingest.rate_limit_per_minute, 60.0)
-    app[LEADS_CREATED] = app[appkeys.METRICS].counter(
+    created = app[appkeys.METRICS].counter(
         "leadrelay_leads_created_total", "Leads accepted", ("campaign",)
     )
-    app[CAMPAIGN_LABEL] = Fold(ingest.metrics_campaigns, settings.routing.campaigns, campaign_key)
+    fold = Fold(ingest.metrics_campaigns, settings.routing.campaigns, campaign_key)
+    app[LEADS_CREATED] = FoldedCounter(created, fold)
     leads = app.router.add_post("/api/v1/leads", views.create_lead, name="create_lead")
     app.router.add_get("/api/v1/openapi.json", views.openapi, name="openapi")
 

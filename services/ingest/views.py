@@ -12,7 +12,7 @@ from common.contacts import mask_email, mask_name, mask_phone
 from common.leads import Accepted, LeadService, Submission
 from common.store import Tx
 from common.web import json_response
-from services.ingest.keys import CAMPAIGN_LABEL, LEADS_CREATED, RATE_LIMITER
+from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
 from services.ingest.parsing import read_submission
 
@@ -40,7 +40,7 @@ async def create_lead(request: web.Request) -> web.Response:
     if accepted.replayed:
         return json_response(accepted.answer, headers={"Idempotent-Replayed": "true"})
     if not accepted.repeat:
-        app[LEADS_CREATED].labels(app[CAMPAIGN_LABEL](submission.lead.campaign_id)).inc()
+        app[LEADS_CREATED].inc(submission.lead.campaign_id)
     _log(submission, accepted)
     return json_response(accepted.answer)
 
