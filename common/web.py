@@ -165,15 +165,18 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
-def dumps(value: object) -> str:
-    """Compact JSON for answers, written by orjson (several times faster than json)."""
-    return orjson.dumps(value).decode()
-
-
 def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.json_response(body, status=status, headers=headers, dumps=dumps)
+    """A JSON answer written by orjson (several times faster than json), as bytes: no text
+    to encode again."""
+    return web.Response(
+        body=orjson.dumps(body),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
