@@ -28,6 +28,7 @@ COOKIES_FIELD = "cookies"  # Tilda's "send cookies" option
 MAX_EXTRA_FIELDS = 30
 MAX_EXTRA_KEY = 64
 MAX_EXTRA_VALUE = 1000
+SCALARS = (str, int, float, bool)  # the JSON values a known field may take, read as text
 
 
 async def read_submission(request: web.Request, region: str) -> Submission | None:
@@ -159,7 +160,7 @@ def _split(fields: JsonObject) -> Split:
         elif name == "formid":
             split.formid = value
         if name in KNOWN:
-            if isinstance(value, bool | int | float | str):
+            if isinstance(value, SCALARS):
                 text = str(value).strip()
                 if text:
                     known[name] = text
@@ -221,7 +222,10 @@ def _fill_from_context(known: dict[str, str], cookies: str, warnings: list[Warni
     missing = [name for name in ("yclid", *UTM_FIELDS) if name not in known]
     if missing and "?" in page:
         try:
-            query = parse_qs(urlsplit(page).query)
+            text = urlsplit(page).query
+            # Parsed only if it can hold a missing name (written out, or percent-encoded).
+            named = "%" in text or any(name in text for name in missing)
+            query = parse_qs(text) if named else {}
         except ValueError as error:  # e.g. http://[::1 — the page is kept as text
             warnings.append(_warning("page_url", page, f"not a URL ({error}); UTM not read"))
             query = {}
