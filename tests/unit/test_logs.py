@@ -78,3 +78,18 @@ def test_a_filter_on_the_way_is_honoured():
             assert written(stream) == []
     finally:
         log.filters.clear()
+
+
+def test_a_warning_writes_the_waiting_lines_at_once_in_order():
+    log = logging.getLogger("tests.unit.ordered")
+    with process_logging() as stream:
+        logs.fields_line(log, logging.INFO, "lead accepted", FIELDS)
+        logs.fields_line(log, logging.INFO, "too big", {"n": 2**70})  # orjson writes 64 bits
+        log.warning("store slow", extra={"ms": 900})
+        lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]  # no flush
+    assert [(line["msg"], line.get("error")) for line in lines] == [
+        ("lead accepted", None),
+        ("too big", "its fields could not be written"),
+        ("store slow", None),
+    ]
+    assert lines[2]["ms"] == 900 and lines[0]["phone"] == FIELDS["phone"]
