@@ -71,14 +71,15 @@ def fingerprint(lead: NewLead) -> str:
 
 async def read_fields(request: web.Request) -> JsonObject:
     """The body as a flat mapping of field name to value."""
-    if request.content_type == "application/json":
+    kind = request.content_type
+    if kind == "application/json":
         body = await json_body(request)
         if not isinstance(body, dict):
             raise BadRequest("the JSON body must be an object of fields")
         return body
-    if request.content_type == URLENCODED:
+    if kind == URLENCODED:
         return await _urlencoded(request)
-    if request.content_type in FORM_TYPES:
+    if kind in FORM_TYPES:
         try:
             form = await in_body_time(request, request.post())
         # RuntimeError: aiohttp's word for a part's unknown Content-Transfer-Encoding.
@@ -93,7 +94,7 @@ async def read_fields(request: web.Request) -> JsonObject:
                 value.file.close()
         return fields
     raise UnsupportedMediaType(
-        f"content type {request.content_type!r} is not accepted; "
+        f"content type {kind!r} is not accepted; "
         "send application/json, application/x-www-form-urlencoded or multipart/form-data"
     )
 
