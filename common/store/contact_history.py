@@ -25,6 +25,13 @@ _WINDOW = (
     "SELECT id, created_at, campaign_id FROM (SELECT id, created_at, campaign_id FROM leads"
     " WHERE {} = ? AND created_at >= ? ORDER BY created_at LIMIT 100) AS w"
 )
+# Whether any lead ever had the phone or the e-mail: a row of NULLs if so.
+_SEEN = (
+    "SELECT NULL AS id, NULL AS created_at, NULL AS campaign_id"
+    " WHERE EXISTS (SELECT 1 FROM leads WHERE phone = ?)"
+    " OR EXISTS (SELECT 1 FROM leads WHERE email_key = ?)"
+)
+_IN_WINDOW = f"{_WINDOW.format('phone')} UNION ALL {_WINDOW.format('email_key')} UNION ALL {_SEEN}"
 Answer = tuple[str | None, bool]  # the first lead in the window (a repeat of it), and seen
 
 
@@ -50,15 +57,9 @@ class ContactHistory:
     def _question(
         phone: str | None, email_key: str | None, since: str | None
     ) -> tuple[str, tuple[str | None, ...]]:
-        window = "" if since is None else f"{_WINDOW.format('phone')} UNION ALL "
-        window += "" if since is None else f"{_WINDOW.format('email_key')} UNION ALL "
-        query = (
-            f"{window}SELECT NULL AS id, NULL AS created_at, NULL AS campaign_id"
-            " WHERE EXISTS (SELECT 1 FROM leads WHERE phone = ?)"
-            " OR EXISTS (SELECT 1 FROM leads WHERE email_key = ?)"
-        )
-        window_params = () if since is None else (phone, since, email_key, since)
-        return query, (*window_params, phone, email_key)
+        if since is None:
+            return _SEEN, (phone, email_key)
+        return _IN_WINDOW, (phone, since, email_key, since, phone, email_key)
 
     def ask(self, phone: str | None, email: str | None, since: str | None) -> None:
         """Send the question now; its answer is read by `answer` with the same contact."""

@@ -3,25 +3,15 @@ batch, before the batch's own leads are written (common/store/contact_history.py
 answers must be those of asking one lead at a time: a second submission in the same batch
 is a repeat of the first, and a batch run again unit by unit still answers right."""
 
-import asyncio
-
 from common.config import IngestSettings
 from common.leads import Acceptance, Submission
 from common.model import NewLead
 from common.store.replay import verify
-from tests.helpers import rows
+from tests.helpers import rows, write_together
 
 
 def _submit(campaign: str, phone: str | None = None, email: str | None = None) -> Submission:
     return Submission(NewLead(campaign_id=campaign, phone=phone, email=email), {"request_id": "r"})
-
-
-async def _together(store, *units):
-    """The units written at once, so they share group-commit batches."""
-    batches = store.writer.batches
-    answers = await asyncio.gather(*(store.write(unit) for unit in units), return_exceptions=True)
-    assert store.writer.batches - batches < len(units)  # some did share a batch
-    return answers
 
 
 async def test_a_second_submission_in_the_same_batch_is_a_repeat_of_the_first(store):
@@ -29,7 +19,7 @@ async def test_a_second_submission_in_the_same_batch_is_a_repeat_of_the_first(st
     units = [Acceptance(_submit("spring", phone="+79161112233"), rules) for _ in range(3)]
     units.append(Acceptance(_submit("spring", email="Ivan@Example.ru"), rules))
     units.append(Acceptance(_submit("spring", email="ivan@example.ru"), rules))
-    answers = await _together(store, *units)
+    answers = await write_together(store, *units)
     statuses = [a.answer["status"] for a in answers]
     assert statuses == ["new", "repeat", "repeat", "new", "repeat"]
     assert (
@@ -45,7 +35,7 @@ async def test_a_contact_seen_earlier_in_the_batch_for_another_campaign_is_count
     rules = IngestSettings()
     first = Acceptance(_submit("spring", phone="+79160000001"), rules)
     other = Acceptance(_submit("autumn", phone="+79160000001"), rules)
-    answers = await _together(store, first, other)
+    answers = await write_together(store, first, other)
     assert [a.answer["status"] for a in answers] == ["new", "new"]  # another campaign: new
     counted = rows(
         store.location, "SELECT campaign_id, repeat_leads FROM source_stats ORDER BY campaign_id"
@@ -59,7 +49,7 @@ async def test_a_contact_seen_earlier_in_the_batch_for_another_campaign_is_count
 async def test_a_campaign_without_the_repeat_check_makes_a_lead_of_each(store):
     rules = IngestSettings(repeat_check_off=["quiz"])
     units = [Acceptance(_submit("quiz", phone="+79160000002"), rules) for _ in range(3)]
-    answers = await _together(store, *units)
+    answers = await write_together(store, *units)
     assert [a.answer["status"] for a in answers] == ["new", "new", "new"]
 
 
@@ -72,7 +62,7 @@ async def test_a_batch_run_again_unit_by_unit_still_finds_the_repeat(store):
         raise ValueError("a unit that fails")
 
     units = [Acceptance(_submit("spring", phone="+79160000003"), rules) for _ in range(2)]
-    answers = await _together(store, units[0], broken, units[1])
+    answers = await write_together(store, units[0], broken, units[1])
     assert isinstance(answers[1], ValueError)
     assert [answers[0].answer["status"], answers[2].answer["status"]] == ["new", "repeat"]
     assert answers[2].answer["lead_id"] == answers[0].answer["lead_id"]

@@ -9,7 +9,7 @@ from common.events import PaymentRegistered, PaymentReversed
 from common.leads import LeadService
 from common.model import NewLead
 from common.store.replay import verify
-from tests.helpers import ago, rows, stored
+from tests.helpers import ago, rows, stored, write_together
 
 
 def _lead(n: int) -> NewLead:
@@ -51,12 +51,7 @@ async def test_a_unit_rolled_back_takes_its_additions_with_it(store):
     def good(tx, n):
         return LeadService.create_lead(tx, NewLead(campaign_id="good", phone=f"+7916000000{n}"))
 
-    results = await asyncio.gather(
-        store.write(lambda tx: good(tx, 1)),
-        store.write(broken),
-        store.write(lambda tx: good(tx, 2)),
-        return_exceptions=True,
-    )
+    results = await write_together(store, lambda tx: good(tx, 1), broken, lambda tx: good(tx, 2))
     assert isinstance(results[1], ValueError)
     counted = rows(store.location, "SELECT campaign_id, leads FROM campaign_stats")
     assert [(r["campaign_id"], r["leads"]) for r in counted] == [("good", 2)]

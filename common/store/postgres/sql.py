@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from common.store.counters import GatheredCounters
+from common.store.postgres.inserts import GatheredInserts
 from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
@@ -42,10 +43,11 @@ class PgSql(GatheredCounters):
     monotonic clock, so a lease taken late in a long batch is measured from when it was taken
     without a round trip each time."""
 
-    __slots__ = ("_clock", "_locked", "_pipeline", "conn")
+    __slots__ = ("_clock", "_inserts", "_locked", "_pipeline", "conn")
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
+        self._inserts = GatheredInserts(conn, dialect)  # a pipelined batch's INSERTs
         self.gather(False)
         self._pipeline: psycopg.Pipeline | None = None
         self._clock: tuple[datetime, float] | None = None  # the server's time, and when
@@ -68,8 +70,32 @@ class PgSql(GatheredCounters):
         return cursor.rowcount
 
     def send(self, sql: str, params: Params = ()) -> None:
+        if self._gathers_inserts(sql):
+            self._inserts.add(sql, params)
+            return
         self._before(sql)
         self.conn.execute(dialect(sql), params)
+
+    def _gathers_inserts(self, sql: str) -> bool:
+        """In a pipelined batch (group commit's first run), a plain INSERT waits for the
+        others of its statement (common/store/postgres/inserts.py)."""
+        return self._gathering and self._pipeline is not None and GatheredInserts.takes(sql)
+
+    def _before(self, sql: str) -> None:
+        self._inserts.before(sql)
+        super()._before(sql)
+
+    def gather(self, on: bool) -> None:
+        super().gather(on)
+        self._inserts.drop()
+
+    def write_gathered(self) -> None:
+        self._inserts.send_all()
+        super().write_gathered()
+
+    def drop_gathered(self) -> None:
+        self._inserts.drop()
+        super().drop_gathered()
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self._before(sql)
@@ -93,6 +119,8 @@ class PgSql(GatheredCounters):
         return self.inserting(sql, params, key)()
 
     def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        if self._gathers_inserts(sql):
+            return self._inserts.add(sql, params, key)
         self._before(sql)
         cursor = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params)
 

@@ -42,6 +42,8 @@ class PgWriter(GroupCommit[Connection]):
     server in one transaction, so a burst of leads costs one fsync'd commit (and one turn
     at the event-order lock), not one each."""
 
+    _pipelines = True
+
     def __init__(self, pool: ConnectionPool[Connection], make_tx: Callable[[Connection], Tx]):
         super().__init__("leadrelay-pg-writer")
         self.pool = pool
