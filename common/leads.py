@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 
 from uuid6 import uuid7
 
@@ -52,9 +53,16 @@ def repeat_since(lead: NewLead, rules: IngestSettings) -> str | None:
     checked for repeats)."""
     if not rules.repeat_window_minutes:
         return None
-    if campaign_key(lead.campaign_id) in {campaign_key(c) for c in rules.repeat_check_off}:
+    if rules.repeat_check_off and campaign_key(lead.campaign_id) in _keys(
+        tuple(rules.repeat_check_off)
+    ):
         return None
     return clock.iso(clock.now() - timedelta(minutes=rules.repeat_window_minutes))
+
+
+@lru_cache(maxsize=8)
+def _keys(campaigns: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(campaign_key(c) for c in campaigns)
 
 
 class Acceptance(ReadsAhead):

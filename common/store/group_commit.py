@@ -9,8 +9,8 @@ again with each unit in its own SAVEPOINT, so a failing unit rolls back alone wh
 others commit. So a unit may run twice before it commits: it must act only through its `tx`.
 The counters the units add to are gathered and written once per row at the batch's end (in
 savepoints, at each unit's end): see common/store/counters.py. A backend whose COMMIT returns
-before it is durable (SQLite's writer) gives `_durability`: the callers are answered once it
-is, while the next batch already runs.
+before it is durable (SQLite's writer) answers the callers once it is, while the next batch
+already runs (`_answer_when_durable`).
 
 A backend gives the hooks: the connection a batch runs on (`_connection`), how a
 transaction begins, commits and rolls back, how a statement is run (the savepoints), whether
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar, cast
@@ -41,7 +40,6 @@ class GroupCommit(ABC, Generic[C]):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._waiting: list[tuple[Unit[object], asyncio.Future[object], int]] = []
         self._committer: asyncio.Task[None] | None = None
-        self._answering: set[asyncio.Future[None]] = set()  # batches waiting to be durable
         self.batches = 0  # how many commits served how many units: see the benchmarks
         self.units = 0
 
@@ -174,30 +172,22 @@ class GroupCommit(ABC, Generic[C]):
                     future.set_exception(self._shown(failure))
             self._answer(committed)
 
-    def _durability(self) -> Awaitable[None] | None:
-        """Right after a commit: what makes it safe from a power cut, if its COMMIT did not
-        (SQLite's writer: an fsync of the WAL on a thread of its own, while the next batch
-        runs). None: the commit was durable when it returned."""
-        return None
-
     def _answer(self, committed: list[tuple[asyncio.Future[object], object]]) -> None:
         """The committed units' callers get their answers once the commit is durable."""
-        durable = self._durability() if committed else None
-        if durable is None:
-            for future, result in committed:
-                if not future.done():
-                    future.set_result(result)
-            return
-        answering = asyncio.ensure_future(self._answer_when(durable, committed))
-        self._answering.add(answering)
-        answering.add_done_callback(self._answering.discard)
+        if not committed or not self._answer_when_durable(committed):
+            self._answered(committed, None)
 
-    async def _answer_when(
-        self, durable: Awaitable[None], committed: list[tuple[asyncio.Future[object], object]]
+    def _answer_when_durable(self, committed: list[tuple[asyncio.Future[object], object]]) -> bool:
+        """Right after a commit that its COMMIT did not make safe from a power cut: arrange
+        for `_answered` to be called (on the event loop) once it is, and say True (SQLite's
+        writer: an fsync of the WAL on a thread of its own, while the next batch runs).
+        False: the commit was durable when it returned."""
+        return False
+
+    def _answered(
+        self, committed: list[tuple[asyncio.Future[object], object]], error: BaseException | None
     ) -> None:
-        try:
-            await durable
-        except Exception as error:  # the commit may not survive a power cut: not accepted
+        if error is not None:  # the commit may not survive a power cut: not accepted
             self._note([error])
             failed = self._shown(error)
             for future, _ in committed:
@@ -208,6 +198,10 @@ class GroupCommit(ABC, Generic[C]):
             if not future.done():
                 future.set_result(result)
 
+    async def _all_answered(self) -> None:
+        """Before closing: until every committed batch's callers have their answers."""
+        return None
+
     def _close_connection(self) -> None:
         """On the writer thread, after the last batch: what the backend closes there."""
         return None
@@ -215,7 +209,7 @@ class GroupCommit(ABC, Generic[C]):
     async def close(self) -> None:
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
-        await asyncio.gather(*self._answering, return_exceptions=True)
+        await self._all_answered()
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
         self._thread.shutdown(wait=True)
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -99,9 +99,28 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         conn.execute("COMMIT")
         self.commits += 1
 
-    def _durability(self) -> Awaitable[None]:
+    def _answer_when_durable(self, committed: list[tuple[asyncio.Future[object], object]]) -> bool:
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._syncer, self._sync, self.commits)
+        self._syncer.submit(self._sync_and_answer, loop, self.commits, committed)
+        return True
+
+    def _sync_and_answer(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        needed: int,
+        committed: list[tuple[asyncio.Future[object], object]],
+    ) -> None:
+        """On the fsync thread: make the commit durable, then have its callers answered."""
+        error: OSError | None = None
+        try:
+            self._sync(needed)
+        except OSError as failed:
+            error = failed
+        loop.call_soon_threadsafe(self._answered, committed, error)
+
+    async def _all_answered(self) -> None:
+        # Queued after every fsync asked for; their answers were handed to the loop first.
+        await asyncio.get_running_loop().run_in_executor(self._syncer, _nothing)
 
     def _sync(self, needed: int) -> None:
         """On the fsync thread: make the first `needed` commits durable, unless an fsync
@@ -130,3 +149,7 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
 
     def _in_transaction(self, conn: sqlite3.Connection) -> bool:
         return conn.in_transaction
+
+
+def _nothing() -> None:
+    return None
