@@ -1,13 +1,14 @@
 """Concurrent units share commits, yet each is all-or-nothing on its own."""
 
 import asyncio
+import sqlite3
 import threading
 
 import pytest
 
 from common.leads import LeadService
 from common.model import NewLead
-from tests.helpers import rows
+from tests.helpers import rows, wait_for_async
 
 pytestmark = pytest.mark.sqlite_only  # the SQLite writer thread and its group commit
 
@@ -73,3 +74,33 @@ async def test_callers_are_answered_only_once_their_commit_is_on_the_disk(store)
     assert writer.synced == writer.commits
     assert await store.write(lambda tx: tx.sql.value("PRAGMA synchronous")) == 1  # NORMAL
     assert await store.read(lambda tx: tx.sql.value("PRAGMA synchronous")) == 2  # FULL
+
+
+async def test_checkpoints_run_beside_the_writer_not_in_its_commits(store):
+    """The writer checkpoints itself only past a backstop; a thread of its own copies the
+    WAL into the database while writes come (common/store/sqlite/checkpoints.py)."""
+    writer = store.writer
+    assert await store.write(lambda tx: tx.sql.value("PRAGMA wal_autocheckpoint")) == 10_000
+    for n in range(30):
+        await asyncio.gather(
+            *(
+                store.write(
+                    lambda tx, k=k: LeadService.create_lead(tx, NewLead(campaign_id=f"c{k}"))
+                )
+                for k in range(n * 10, n * 10 + 10)
+            )
+        )
+
+    def in_the_file() -> int:  # the database file alone, without the WAL
+        conn = sqlite3.connect(f"file:{store.location}?immutable=1", uri=True)
+        try:
+            return int(conn.execute("SELECT count(*) FROM leads").fetchone()[0])
+        finally:
+            conn.close()
+
+    async def copied_while_writing() -> bool:
+        await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="more")))
+        return in_the_file() > 0
+
+    await wait_for_async(copied_while_writing)  # far below the backstop's 10,000 pages
+    assert writer.checkpoints.done > 0

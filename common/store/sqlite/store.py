@@ -99,15 +99,7 @@ class SqliteStore(Store):
         """Checkpoint the WAL into the file and truncate it: the pages written with the
         erased rows (and the old ones) leave the -wal file; freed space was zeroed as it was
         freed. `tables` and `rewrite` do not matter here: the WAL holds pages of any table."""
-        return await asyncio.to_thread(self._truncate_wal)
-
-    def _truncate_wal(self) -> bool:
-        conn = connect(self.path, self.busy_timeout)
-        try:
-            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            conn.close()
-        return not busy
+        return await asyncio.to_thread(self.writer.checkpoints.truncate)
 
     @property
     def location(self) -> str:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 from common.errors import DatabaseUnavailable
 from common.store.group_commit import GroupCommit
+from common.store.sqlite.checkpoints import BACKSTOP_PAGES, Checkpointer
 from common.store.sqlite.connection import busy_or, is_unavailable
 from common.store.tx import Tx
 
@@ -44,6 +45,7 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         self.failing: str | None = None
         self._truncate_wal = False
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadrelay-fsync")
+        self.checkpoints = Checkpointer(connect)
         self._wal = ""
         self.commits = 0  # COMMITs made (counted on the writer thread)
         self.synced = 0  # how many of them the last fsync of the WAL covered
@@ -55,6 +57,8 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         self._conn = self._connect()
         # Its COMMIT writes the WAL; `_sync` makes it durable before anyone is answered.
         self._conn.execute("PRAGMA synchronous = NORMAL")
+        # Checkpoints run beside it (checkpoints.py); its own only past a backstop.
+        self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
         file = self._conn.execute("PRAGMA database_list").fetchone()["file"]
         self._wal = f"{file}-wal"
         self._tx = self._make_tx(self._conn)
@@ -64,6 +68,7 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
             self._conn.close()
             self._conn = None
         self._syncer.shutdown(wait=True)
+        self.checkpoints.close()
 
     def _shown(self, error: BaseException) -> BaseException:
         if isinstance(error, OSError):  # the fsync of the WAL failed: nothing is promised
@@ -117,6 +122,7 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         except OSError as failed:
             error = failed
         loop.call_soon_threadsafe(self._answered, committed, error)
+        self.checkpoints.nudge()
 
     async def _all_answered(self) -> None:
         # Queued after every fsync asked for; their answers were handed to the loop first.
