@@ -36,16 +36,11 @@ class EventStore:
     ) -> Event:
         """Append version expected_version + 1, or raise ConcurrencyConflict.
 
-        A new stream (expected 0) needs no look-up: UNIQUE(stream_id, version)
-        refuses a second version 1.
+        No look-up first: a stream's versions run 1, 2, … without gaps, so a writer that read
+        a version since overtaken finds its next one taken, and UNIQUE(stream_id, version)
+        refuses it (on PostgreSQL a read here would cost a round trip of its own).
         """
         data = dumps(event_data(payload))
-        if expected_version:
-            current = self.version(stream_id)
-            if current != expected_version:
-                raise ConcurrencyConflict(
-                    f"stream {stream_id} is at version {current}, expected {expected_version}"
-                )
         created_at = self.sql.now()
         metadata = metadata or {}
         self.sql.lock_event_order()

@@ -60,6 +60,14 @@ class PendingGroup:
     first_run_after: str
 
 
+@dataclass(frozen=True)
+class Held:
+    """A task its claim still holds, and the version of its outcome's lead then (None: the
+    lead does not exist)."""
+
+    lead_version: int | None
+
+
 def _types(types: tuple[TaskType, ...]) -> str:
     return among("type", types)
 
@@ -110,7 +118,7 @@ class TaskQueue:
         now = self.sql.now()
         # A task whose lease ran out as often as it may be tried (its handler never finished:
         # a crash each time?) fails rather than being claimed forever.
-        self.sql.run(
+        self.sql.send(
             "UPDATE tasks SET status = 'failed', locked_until = NULL, updated_at = ?,"
             " last_error = 'gave up after ' || attempts || ' attempts that never finished'"
             f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
@@ -147,6 +155,18 @@ class TaskQueue:
             "UPDATE tasks SET result = ? WHERE id = ? AND status = 'processing' AND attempts = ?",
             [(dumps(result), task.id, task.attempts) for task in tasks],
         )
+
+    def hold(self, task: Task, lead_id: str | None) -> Held | None:
+        """`still_held`, in the statement that also locks the task's row to this
+        transaction's end (so on PostgreSQL no other claim takes it before the outcome is
+        written) and reads the version of the lead `lead_id` (an outcome's event appends the
+        next): one round trip, where an outcome's writes then need no read. None: not held."""
+        row = self.sql.one(
+            "UPDATE tasks SET updated_at = ? WHERE id = ? AND status = 'processing'"
+            " AND attempts = ? RETURNING (SELECT version FROM leads WHERE id = ?) AS version",
+            (self.sql.now(), task.id, task.attempts, lead_id),
+        )
+        return None if row is None else Held(row["version"])
 
     def still_held(self, task: Task) -> bool:
         """Is `task` still processing under the claim that produced it (its attempt)?"""
@@ -307,7 +327,8 @@ class TaskQueue:
     def _set(self, task_id: int, **values: object) -> None:
         values["updated_at"] = self.sql.now()
         assignments = ", ".join(f"{name} = ?" for name in values)
-        self.sql.run(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))
+        # No one reads its count: on PostgreSQL's pipeline it waits for no answer.
+        self.sql.send(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))
 
     def pending_groups(self) -> list[PendingGroup]:
         """The pending tasks by type, due or waiting on purpose (a backoff, a check's

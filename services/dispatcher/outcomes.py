@@ -11,7 +11,7 @@ from common.config import DispatcherSettings
 from common.events import LeadEvent, LeadSentToCrm
 from common.integrations.base import DeliveryFailure
 from common.leads import LeadService
-from common.model import JsonObject, Task
+from common.model import JsonObject, Metadata, Task
 from common.store import Store, Tx
 
 Settled = Literal["completed", "pending", "failed", "stale"]
@@ -67,13 +67,15 @@ def apply_outcome(
     another dispatcher claimed the task meanwhile (attempts moved on), or it
     finished it, this outcome is stale and changes nothing.
     """
-    if not tx.tasks.still_held(task):
+    held = tx.tasks.hold(task, lead_id)  # one round trip: the fence, and the lead's version
+    if held is None:
         return "stale"
+    metadata: Metadata = {"task_id": task.id}
     if isinstance(outcome, Done):
         assert lead_id is not None
-        LeadService.record(tx, lead_id, outcome.event, {"task_id": task.id})
+        LeadService.record(tx, lead_id, outcome.event, metadata, held.lead_version)
         if isinstance(outcome.event, LeadSentToCrm):
-            LeadService.mark_merged(tx, lead_id, outcome.event, {"task_id": task.id})
+            LeadService.mark_merged(tx, lead_id, outcome.event, metadata)
         tx.tasks.complete(task.id, outcome.result)
         return "completed"
     failure = outcome.failure
@@ -85,7 +87,7 @@ def apply_outcome(
     if failure.temporary:
         reason = f"gave up after {task.attempts} attempts: {reason}"
     if outcome.event is not None and lead_id is not None:
-        LeadService.record(tx, lead_id, outcome.event(reason), {"task_id": task.id})
+        LeadService.record(tx, lead_id, outcome.event(reason), metadata, held.lead_version)
     tx.tasks.fail(task.id, reason)
     return "failed"
 
