@@ -19,11 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import aiohttp
+import psycopg
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -58,9 +59,22 @@ def query(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def sent_count(database: str | Path) -> int:
-    found = rows(database, "SELECT count(*) AS n FROM events WHERE type = 'LEAD_SENT_TO_CRM'")
-    return int(found[0]["n"])
+SENT = "SELECT count(*) FROM events WHERE type = 'LEAD_SENT_TO_CRM'"
+
+
+@contextmanager
+def counter(database: str | Path) -> Iterator[Callable[[], int]]:
+    """How many leads are delivered, asked on one connection kept open (on PostgreSQL a new
+    one per look would start a server process each time, at the measured system's cost)."""
+    if str(database).startswith("postgresql"):
+        with psycopg.connect(str(database), autocommit=True) as conn:
+            yield lambda: int(conn.execute(SENT).fetchone()[0])
+        return
+    conn = sqlite3.connect(database, check_same_thread=False)
+    try:
+        yield lambda: int(conn.execute(SENT).fetchone()[0])
+    finally:
+        conn.close()
 
 
 def delivery_delays(db: Path) -> list[float]:
@@ -74,12 +88,14 @@ def delivery_delays(db: Path) -> list[float]:
 
 
 async def wait_sent(db: str | Path, count: int, timeout: float = 120) -> float:
-    """Seconds until `count` leads are delivered (polled every 20 ms)."""
+    """Seconds until `count` leads are delivered (polled every 20 ms, off this process's event
+    loop, which runs the CRM emulator: a look must not hold its answers back)."""
     started = time.monotonic()
-    while sent_count(db) < count:
-        if time.monotonic() - started > timeout:
-            raise RuntimeError(f"only {sent_count(db)} of {count} delivered in {timeout} s")
-        await asyncio.sleep(0.02)  # polling the database, bounded by the timeout
+    with counter(db) as delivered:
+        while (done := await asyncio.to_thread(delivered)) < count:
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"only {done} of {count} delivered in {timeout} s")
+            await asyncio.sleep(0.02)  # polling the database, bounded by the timeout
     return time.monotonic() - started
 
 
