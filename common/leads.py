@@ -119,10 +119,11 @@ class LeadService:
         known_version: int | None = None,
     ) -> Event:
         """Append an event to an existing lead and project it. `known_version`: the lead's
-        version as the caller read it in this transaction (spares the read)."""
+        version as the caller read it in this transaction; then nothing is read back, not
+        even the event's position (0 in the answer): on PostgreSQL no round trip is spent."""
         version = known_version if known_version is not None else tx.leads.version(lead_id)
         if version is None:
             raise LeadNotFound(f"lead {lead_id} does not exist")
-        event = tx.events.append(lead_id, version, payload, metadata)
+        event = tx.events.append(lead_id, version, payload, metadata, known_version is None)
         tx.project(event)
         return event

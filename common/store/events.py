@@ -9,6 +9,10 @@ from common.store.codec import event_data, event_of
 from common.store.sql import Row, Sql, dumps, loads
 
 COLUMNS = "position, stream_id, version, type, data, metadata, created_at"
+INSERT = (
+    "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def event_from_row(row: Row) -> Event:
@@ -33,24 +37,28 @@ class EventStore:
         expected_version: int,
         payload: StoredEvent,
         metadata: Metadata | None = None,
+        positioned: bool = True,
     ) -> Event:
         """Append version expected_version + 1, or raise ConcurrencyConflict.
 
         No look-up first: a stream's versions run 1, 2, … without gaps, so a writer that read
         a version since overtaken finds its next one taken, and UNIQUE(stream_id, version)
         refuses it (on PostgreSQL a read here would cost a round trip of its own).
+        `positioned=False`: the event's position is not read back (it is 0 in the answer),
+        so on PostgreSQL's pipeline the insert waits for nothing (a refusal then comes at
+        the next wait, and the batch runs again in savepoints, where it comes here).
         """
         data = dumps(event_data(payload))
         created_at = self.sql.now()
         metadata = metadata or {}
         self.sql.lock_event_order()
+        row = (stream_id, expected_version + 1, payload.type, data, dumps(metadata), created_at)
+        position = 0
         try:
-            position = self.sql.insert(
-                "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (stream_id, expected_version + 1, payload.type, data, dumps(metadata), created_at),
-                key="position",
-            )
+            if positioned:
+                position = self.sql.insert(INSERT, row, key="position")
+            else:
+                self.sql.send(INSERT, row)
         except self._is_conflict as error:
             raise ConcurrencyConflict(f"stream {stream_id} moved on concurrently") from error
         return Event(stream_id, expected_version + 1, payload, metadata, created_at, position)

@@ -168,6 +168,21 @@ class TaskQueue:
         )
         return None if row is None else Held(row["version"])
 
+    def hold_all(self, tasks: list[Task]) -> dict[int, Held]:
+        """`hold` for many tasks at once, each with the version of its own lead (its
+        `lead_id`): one statement, one round trip for all. The tasks not in the answer are
+        no longer held."""
+        if not tasks:
+            return {}
+        pairs = ", ".join("(?, ?)" for _ in tasks)
+        rows = self.sql.all(
+            "UPDATE tasks SET updated_at = ?"
+            f" WHERE status = 'processing' AND (id, attempts) IN (VALUES {pairs})"
+            " RETURNING id, (SELECT version FROM leads WHERE id = tasks.lead_id) AS version",
+            (self.sql.now(), *(value for task in tasks for value in (task.id, task.attempts))),
+        )
+        return {row["id"]: Held(row["version"]) for row in rows}
+
     def still_held(self, task: Task) -> bool:
         """Is `task` still processing under the claim that produced it (its attempt)?"""
         found = self.sql.one(
