@@ -1,3 +1,4 @@
+import psycopg
 import pytest
 
 from common.errors import ConcurrencyConflict
@@ -52,3 +53,18 @@ async def test_reads_cannot_write(store):
     with pytest.raises(Exception, match="readonly|read-only"):
         await store.read(lambda tx: tx.events.append("s", 0, created("a")))
     assert await store.read(lambda tx: tx.events.count()) == 0
+
+
+async def test_an_append_that_reads_no_position_is_refused_alike(store):
+    """`positioned=False` sends the insert without reading its position back (0 in the
+    answer, a real one in the table); a stale version is still refused and writes nothing
+    (ConcurrencyConflict, or where the insert waited for nothing, the driver's unique
+    violation, which group commit counts as a lost race)."""
+    await store.write(lambda tx: tx.events.append("s", 0, created("a")))
+    event = await store.write(lambda tx: tx.events.append("s", 1, LeadLost(), positioned=False))
+    assert (event.version, event.position) == (2, 0)
+    with pytest.raises((ConcurrencyConflict, psycopg.errors.UniqueViolation)):
+        await store.write(lambda tx: tx.events.append("s", 1, LeadLost(), positioned=False))
+    stream = await store.read(lambda tx: tx.events.read_stream("s"))
+    assert [e.version for e in stream] == [1, 2]
+    assert all(e.position > 0 for e in stream)
