@@ -126,8 +126,10 @@ class BackgroundTaskProcessor:
         # batch types are looked at no more often than the busy watch looks for commits.
         if time.monotonic() - self._batch_look >= WATCH_BUSY:
             self._batch_look = time.monotonic()
-            for kind in self.batch_types - self._batches_running():
-                batch = await self._claim(BATCH_LIMIT, (kind,))
+            idle = tuple(self.batch_types - self._batches_running())
+            due = await self.store.read(lambda tx: tx.tasks.due_types(idle)) if idle else set()
+            for kind in due:  # one look for them all, then a claim of each that has work
+                batch = await self._claim(BATCH_LIMIT, (kind,), look_first=False)
                 if batch:
                     self._start(batch)
         # Enough for every slot, and READY_ROUNDS rounds ready beside them.

@@ -318,3 +318,19 @@ async def test_hold_fences_by_attempt_and_reads_each_task_s_lead_version(store, 
     assert await store.write(lambda tx: tx.tasks.hold(mine, lead_id)) == Held(1)
     assert await store.write(lambda tx: tx.tasks.hold_all([])) == {}
     assert row(database, mine.id)["status"] == TaskStatus.PROCESSING  # holding changes no state
+
+
+async def test_due_types_names_the_types_with_work_due_in_one_read(store, database):
+    """Pending and due, or processing with a lease run out: the types `has_due` would say
+    yes for, each once; a task not yet due or leased names none."""
+    kinds = (SEND, UPLOAD, TaskType.CHECK_YANDEX_UPLOAD)
+    assert await store.read(lambda tx: tx.tasks.due_types(kinds)) == set()
+    await enqueue(store, 2, UPLOAD)
+    later = await store.write(lambda tx: tx.tasks.enqueue(CheckUpload("u1"), delay=3600))
+    [leased] = await enqueue(store, 1, SEND)
+    await claim(store, types=(SEND,))
+    assert await store.read(lambda tx: tx.tasks.due_types(kinds)) == {UPLOAD}
+    age(database, "tasks", "locked_until", 2 * LEASE, f"id = {leased}")  # its dispatcher died
+    assert await store.read(lambda tx: tx.tasks.due_types(kinds)) == {UPLOAD, SEND}
+    assert await store.read(lambda tx: tx.tasks.due_types((TaskType.CHECK_YANDEX_UPLOAD,))) == set()
+    assert row(database, later)["status"] == TaskStatus.PENDING
