@@ -5,7 +5,8 @@
 Every phase runs real processes (ingest, dispatcher) against the generic CRM emulator,
 with a fresh database each, and ends with `leadrelay verify`. The drain to an instant CRM
 is a ratio to its reference measured in the same run (bench/bare_post.py: a bare aiohttp
-client POSTing the same signed body to a bare aiohttp server, the same concurrency); the
+client POSTing the same signed body to a bare aiohttp server, the same concurrency; the
+median of three runs, each the backlog's count of requests); the
 drain to a 50 ms CRM a ratio to the bound concurrency / latency. --postgres runs the drains
 and the kill -9 on PostgreSQL (LEADRELAY_TEST_POSTGRES, or a durable local cluster).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,25 +145,30 @@ async def post(system: System, count: int, rate: float | None = None, first: int
         await asyncio.gather(*tasks)
 
 
-async def reference(count: int) -> float:
-    """Requests/s of bench/bare_post.py to a bare server in this process."""
+async def reference(count: int) -> list[float]:
+    """Requests/s of bench/bare_post.py to a bare server in this process, three runs (one
+    takes well under a second, so a moment of another process's load moves it by half)."""
     runner = web.AppRunner(bare_app(), access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        client = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(Path(__file__).with_name("bare_post.py")),
-            f"http://127.0.0.1:{port}/leads",
-            str(count),
-            str(CONCURRENCY),
-            stdout=subprocess.PIPE,
-        )
-        out, _ = await client.communicate()
-        return float(out)
+        return [await bare_post(f"http://127.0.0.1:{port}/leads", count) for _ in range(3)]
     finally:
         await runner.cleanup()
+
+
+async def bare_post(url: str, count: int) -> float:
+    client = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).with_name("bare_post.py")),
+        url,
+        str(count),
+        str(CONCURRENCY),
+        stdout=subprocess.PIPE,
+    )
+    out, _ = await client.communicate()
+    return float(out)
 
 
 async def drain(backlog: int, latency: float, admin: str | None) -> None:
@@ -177,8 +184,10 @@ async def drain(backlog: int, latency: float, admin: str | None) -> None:
             bound = CONCURRENCY / latency
             line += f" = {rate / bound:.2f} x concurrency/latency ({bound:.0f}/s)"
         else:
-            bare = await reference(backlog)
-            line += f" = {rate / bare:.2f} x a bare aiohttp client to a bare server ({bare:,.0f}/s)"
+            runs = await reference(backlog)
+            bare = statistics.median(runs)
+            line += f" = {rate / bare:.2f} x a bare aiohttp client to a bare server ({bare:,.0f}/s,"
+            line += f" the median of {', '.join(f'{run:,.0f}' for run in runs)})"
         print(line)
 
 
