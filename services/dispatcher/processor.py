@@ -133,14 +133,24 @@ class BackgroundTaskProcessor:
                 if batch:
                     self._start(batch)
         # Enough for every slot, and READY_ROUNDS rounds ready beside them.
-        wanted = (1 + READY_ROUNDS) * self.settings.concurrency - self.busy - len(self._ready)
-        if wanted <= 0 or not self._singles:
+        wanted = self._wanted()
+        if wanted <= 0 or not self._singles or not self._round_due(wanted):
             return False
         tasks = await self._claim(wanted, self._singles, look_first=not self._flowing)
         self._flowing = len(tasks) == wanted
         self._ready.extend(tasks)
         self._fill()
         return self._flowing
+
+    def _wanted(self) -> int:
+        """Tasks to claim for every slot, and READY_ROUNDS rounds ready beside them."""
+        return (1 + READY_ROUNDS) * self.settings.concurrency - self.busy - len(self._ready)
+
+    def _round_due(self, wanted: int) -> bool:
+        """Claim in rounds, a slot's worth each: while tasks are ready, not for every slot
+        that frees (a claim of one or two a delivery cost the writer and the loop more than
+        the deliveries' own writes)."""
+        return not self._ready or wanted >= self.settings.concurrency
 
     def _fill(self) -> None:
         """Start ready tasks in the free slots."""
@@ -215,10 +225,11 @@ class BackgroundTaskProcessor:
         runner.add_done_callback(self._finished)
 
     def _finished(self, runner: asyncio.Task[None]) -> None:
-        self._inflight.pop(runner, None)
+        batch = self._inflight.pop(runner, None)
         self._holding.discard(runner)
         self._fill()
-        self._wake()
+        if (batch and batch[0].type in self.batch_types) or self._round_due(self._wanted()):
+            self._wake()
 
     def _sent(self) -> None:
         """The running two-step task's outside call is over: its slot goes to the next."""
@@ -226,7 +237,8 @@ class BackgroundTaskProcessor:
         if runner is not None:
             self._holding.discard(runner)
         self._fill()
-        self._wake()  # the loop claims for the freed slot; that claim shares the settle's commit
+        if self._round_due(self._wanted()):
+            self._wake()  # the loop claims a round; that claim shares the settles' commit
 
     async def _handle(self, batch: list[Task]) -> None:
         handler = self.handlers[batch[0].type]
