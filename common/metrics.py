@@ -41,6 +41,24 @@ class Fold:
         return OTHER
 
 
+class FoldedCounter:
+    """A counter with one label whose values come from outside, folded (see Fold); each
+    series's child is looked up once, not (under the counter's lock) on every count."""
+
+    def __init__(self, counter: Counter, fold: Fold):
+        self.counter = counter
+        self.fold = fold
+        self.children: dict[str, Counter] = {}
+
+    def inc(self, value: str) -> None:
+        child = self.children.get(value)
+        if child is None:  # at most the fold's cap of values plus the first `other`s: bounded
+            child = self.counter.labels(self.fold(value))
+            if len(self.children) < 4 * self.fold.room:
+                self.children[value] = child
+        child.inc()
+
+
 class Metrics:
     def __init__(self, process_name: str):
         self.registry = CollectorRegistry()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp_remotes import XForwardedRelaxed
 
 from common.serving import Networks
-from common.web import Handler
 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 

@@ -30,8 +30,11 @@ class KeyedLimiter:
         self._limiters: OrderedDict[str, AsyncLimiter] = OrderedDict()
 
     def _limiter(self, key: str) -> AsyncLimiter:
-        limiter = self._limiters.pop(key, None) or AsyncLimiter(self.rate, self.period)
-        self._limiters[key] = limiter
+        limiter = self._limiters.get(key)
+        if limiter is not None:
+            self._limiters.move_to_end(key)  # the least recently seen keys go first
+            return limiter
+        limiter = self._limiters[key] = AsyncLimiter(self.rate, self.period)
         while len(self._limiters) > self.max_keys:
             self._limiters.popitem(last=False)
         return limiter

@@ -100,10 +100,15 @@ def unavailable(code: str, message: str, retry_after: int) -> bytes:
 class ConnectionGuard:
     """The protocol factory the listening socket uses: aiohttp's, with the bounds above."""
 
+    _loop: asyncio.AbstractEventLoop  # the serving loop, from the first connection on
+
     def __init__(self, settings: ServerSettings):
         self.settings = settings
         self.factory: Any = None  # aiohttp's Server, once the runner is set up
-        self.open: dict[asyncio.BaseTransport, asyncio.TimerHandle | None] = {}
+        # Each open connection's deadline for its next request head (loop time; None while
+        # a request is being answered), and the one timer that watches it.
+        self.open: dict[asyncio.BaseTransport, float | None] = {}
+        self.timers: dict[asyncio.BaseTransport, asyncio.TimerHandle] = {}
         self.per_address: Counter[str] = Counter()
         self.proxies = Networks(settings.trusted_proxies)
         self.metrics_from = Networks(settings.metrics_from)  # common.web's /metrics
@@ -135,21 +140,33 @@ class ConnectionGuard:
         self._note()
         return unavailable("too_many_connections", f"{problem}; try again later", 1)
 
-    # Called by the request middleware (common.web) around each request.
+    # Called by the request middleware (common.web) around each request. They only move the
+    # deadline: a timer per request (cancel one, make one) cost more than the rest of the
+    # guard. The connection's timer, when it fires, closes it or waits for the new deadline.
     def head_arrived(self, transport: asyncio.BaseTransport | None) -> None:
-        timer = self.open.get(transport) if transport is not None else None
-        if timer is not None:
-            timer.cancel()
-            self.open[transport] = None  # type: ignore[index]
+        if transport is not None and transport in self.open:
+            self.open[transport] = None
 
     def answered(self, transport: asyncio.BaseTransport | None) -> None:
         if transport is not None and transport in self.open:
-            self._arm(transport)
+            self.open[transport] = self._loop.time() + self.settings.header_timeout
 
     def _arm(self, transport: asyncio.BaseTransport) -> None:
-        loop = asyncio.get_running_loop()
-        timer = loop.call_later(self.settings.header_timeout, self._too_slow, transport)
-        self.open[transport] = timer
+        self._loop = asyncio.get_running_loop()
+        due = self._loop.time() + self.settings.header_timeout
+        self.open[transport] = due
+        self.timers[transport] = self._loop.call_at(due, self._due, transport)
+
+    def _due(self, transport: asyncio.BaseTransport) -> None:
+        if transport not in self.open:
+            return
+        due = self.open[transport]
+        if due is None:  # answering a request: its head came in time; look again later
+            due = self._loop.time() + self.settings.header_timeout
+        elif due <= self._loop.time():
+            self._too_slow(transport)
+            return
+        self.timers[transport] = self._loop.call_at(due, self._due, transport)
 
     def _too_slow(self, transport: asyncio.BaseTransport) -> None:
         self.closed_slow += 1
@@ -168,7 +185,8 @@ class ConnectionGuard:
             )
 
     def forget(self, transport: asyncio.BaseTransport, address: str | None) -> None:
-        timer = self.open.pop(transport, None)
+        self.open.pop(transport, None)
+        timer = self.timers.pop(transport, None)
         if timer is not None:
             timer.cancel()
         if address is not None:

@@ -26,6 +26,7 @@ from common.errors import BadRequest, DatabaseBusy, Forbidden, LeadrelayError, R
 from common.health import Health
 from common.metrics import Metrics
 from common.model import Json
+from common.proxies import trusted_forwarded
 from common.serving import (
     ConnectionGuard,
     in_time,
@@ -97,29 +98,42 @@ def error_answer(request: web.Request, error: Exception) -> web.Response:
     return json_error(500, "internal", "internal error; it has been logged")
 
 
-@web.middleware
-async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Once per request, in one middleware (each layer costs a coroutine and a wrapper): echo
-    a sane X-Request-ID or make one (it goes into logs and event metadata), answer errors in
-    the JSON error shape, count the answer in /metrics and log it."""
-    given = request.headers.get("X-Request-ID")
-    rid = given if given and REQUEST_ID.match(given) else new_request_id()
-    token = logs.request_id.set(rid)
-    started = time.perf_counter()
-    guard = request.app[appkeys.GUARD]
-    guard.head_arrived(request.transport)  # the head is in: its deadline is met
-    try:
+def request_middleware(proxies: list[str]) -> AioMiddleware:
+    """The one middleware (each layer costs a coroutine and a wrapper per request): it echoes a
+    sane X-Request-ID or makes one (it goes into logs and event metadata), takes the client's
+    address from X-Forwarded-For when one of our `proxies` sent the request, answers errors in
+    the JSON error shape, counts the answer in /metrics and logs it."""
+    forwarded = trusted_forwarded(proxies) if proxies else None
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("X-Request-ID")
+        rid = given if given and REQUEST_ID.match(given) else new_request_id()
+        token = logs.request_id.set(rid)
+        started = time.perf_counter()
+        guard = request.app[appkeys.GUARD]
+        guard.head_arrived(request.transport)  # the head is in: its deadline is met
         try:
-            response = await handler(request)
-        except Exception as error:
-            response = error_answer(request, error)
-    finally:
-        logs.request_id.reset(token)
-        guard.answered(request.transport)  # the next head on this connection has its own
-    response.headers["X-Request-ID"] = rid
+            try:
+                if forwarded is not None and "X-Forwarded-For" in request.headers:
+                    response = await forwarded(request, handler)
+                else:
+                    response = await handler(request)
+            except Exception as error:
+                response = error_answer(request, error)
+        finally:
+            logs.request_id.reset(token)
+            guard.answered(request.transport)  # the next head on this connection has its own
+        response.headers["X-Request-ID"] = rid
+        _answered(request, response, rid, time.perf_counter() - started)
+        return response
+
+    return middleware
+
+
+def _answered(request: web.Request, response: web.StreamResponse, rid: str, took: float) -> None:
     route = request.match_info.route.resource
     name = route.canonical if route is not None else "unmatched"
-    took = time.perf_counter() - started
     request.app[appkeys.METRICS].answered(name, request.method, response.status, took)
     # The path only: query strings may carry webhook tokens. Successful requests are logged
     # at DEBUG: each handler that changes something logs its own outcome line at INFO.
@@ -127,7 +141,6 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     if log.isEnabledFor(level):
         extra = {"request_id": rid, "ms": round(took * 1000, 1)}
         log.log(level, "%s %s %s", request.method, request.path, response.status, extra=extra)
-    return response
 
 
 def header_text(request: web.Request, name: str) -> str | None:
@@ -152,15 +165,18 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
-def dumps(value: object) -> str:
-    """Compact JSON for answers, written by orjson (several times faster than json)."""
-    return orjson.dumps(value).decode()
-
-
 def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.json_response(body, status=status, headers=headers, dumps=dumps)
+    """A JSON answer written by orjson (several times faster than json), as bytes: no text
+    to encode again."""
+    return web.Response(
+        body=orjson.dumps(body),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -191,6 +207,8 @@ async def metrics_view(request: web.Request) -> web.Response:
 async def in_body_time(request: web.Request, reading: Awaitable[T]) -> T:
     """Read the body (`request.read()`, `request.post()`) within the process's body_timeout:
     a 408 after it, so a client that trickles its body cannot hold a handler for ever."""
+    if request.content.is_eof():  # all of it has arrived (a lead's usual few hundred bytes):
+        return await reading  # reading cannot wait, so it needs no deadline of its own
     return await in_time(reading, request.app[appkeys.GUARD].settings.body_timeout)
 
 
@@ -241,14 +259,16 @@ def base_app(
     process_name: str,
     *,
     client_max_size: int = 64 * 1024,
+    trusted_proxies: list[str] | None = None,
     middlewares: tuple[Middleware, ...] = (),
 ) -> web.Application:
-    """An application with the shared middlewares, database, /healthz and /metrics."""
+    """An application with the shared middlewares, database, /healthz and /metrics; a
+    client's address is read from X-Forwarded-For only if it came through `trusted_proxies`."""
     app = web.Application(
         client_max_size=client_max_size,
         # aiohttp's Middleware protocol names its parameters; ours are plain callables.
         middlewares=[
-            request_middleware,
+            request_middleware(trusted_proxies or []),
             *cast("tuple[AioMiddleware, ...]", middlewares),
         ],
     )
@@ -260,12 +280,6 @@ def base_app(
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_get("/metrics", metrics_view, name="metrics")
     return app
-
-
-def _aiohttp(middlewares: tuple[Middleware, ...]) -> tuple[AioMiddleware, ...]:
-    # aiohttp's Middleware protocol names its parameters; ours are plain callables of the
-    # same shape, which mypy does not count as the protocol.
-    return cast("tuple[AioMiddleware, ...]", middlewares)
 
 
 def serve(app: web.Application, server: ServerSettings) -> None:

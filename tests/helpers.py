@@ -186,3 +186,13 @@ def crm_connections(
         "b24": {"kind": "bitrix24", "base_url": b24_url, "application_token": "app-token"},
         "shop": {"kind": "generic", "url": "https://crm.example.com/leads", "secret": SECRET},
     }
+
+
+async def write_together(store: Any, *units: Callable[[Any], object]) -> list[Any]:
+    """The units written at once, so that they share group-commit batches; each one's
+    answer, or the exception it raised."""
+    batches = store.writer.batches
+    answers = await asyncio.gather(*(store.write(unit) for unit in units), return_exceptions=True)
+    if not any(isinstance(answer, Exception) for answer in answers):  # (a refused unit retries)
+        assert store.writer.batches - batches < len(units)  # some did share a batch
+    return list(answers)

@@ -13,6 +13,32 @@ T = TypeVar("T")
 Unit = Callable[[Tx], T]
 
 
+class Later(ABC):
+    """A unit's answer with parts the database has yet to send back (a new row's key). Group
+    commit calls `read_answers` once every unit of the batch has sent its statements, before
+    the commit: on PostgreSQL's pipeline the batch then waits once for all of them, not once
+    a unit. (A unit that needs such a key itself just reads it, and waits.)"""
+
+    @abstractmethod
+    def read_answers(self) -> None:
+        """Read the keys into the answer; called on the writer, inside the transaction."""
+
+
+class ReadsAhead(ABC):
+    """A unit of work whose first read can go before the batch's units run: a PostgreSQL
+    batch sends every such unit's read first (`read_ahead`), then runs the units, so the
+    batch waits once for all of those answers, not once a unit. A unit run without it (on
+    SQLite, or again in a savepoint) just reads when it runs."""
+
+    @abstractmethod
+    def read_ahead(self, tx: Tx) -> None:
+        """Send the read; nothing here may wait for an answer or change anything."""
+
+    @abstractmethod
+    def __call__(self, tx: Tx) -> object:
+        """The unit itself."""
+
+
 class Store(ABC):
     """Units of work are plain synchronous functions `fn(tx) -> result`; none awaits anything.
 

@@ -9,10 +9,6 @@ from common.store.codec import event_data, event_of
 from common.store.sql import Row, Sql, dumps, loads
 
 COLUMNS = "position, stream_id, version, type, data, metadata, created_at"
-INSERT = (
-    "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
 
 
 def event_from_row(row: Row) -> Event:
@@ -37,31 +33,44 @@ class EventStore:
         expected_version: int,
         payload: StoredEvent,
         metadata: Metadata | None = None,
-        positioned: bool = True,
+        *,
+        position: bool = True,
+        look: bool = True,
     ) -> Event:
         """Append version expected_version + 1, or raise ConcurrencyConflict.
 
-        No look-up first: a stream's versions run 1, 2, … without gaps, so a writer that read
-        a version since overtaken finds its next one taken, and UNIQUE(stream_id, version)
-        refuses it (on PostgreSQL a read here would cost a round trip of its own).
-        `positioned=False`: the event's position is not read back (it is 0 in the answer),
-        so on PostgreSQL's pipeline the insert waits for nothing (a refusal then comes at
-        the next wait, and the batch runs again in savepoints, where it comes here).
+        A new stream (expected 0) needs no look-up: UNIQUE(stream_id, version)
+        refuses a second version 1. `position=False`: the event's position in the log is
+        not read back (the Event says 0), so on PostgreSQL's pipeline the append waits for
+        nothing; a refused version then shows at the batch's next wait, and the batch's run
+        in savepoints raises the ConcurrencyConflict here. `look=False`: the caller read
+        expected_version in this transaction (a lead's row keeps it beside its events), so
+        the stream is not read again; a stale one is refused by the same UNIQUE.
         """
         data = dumps(event_data(payload))
+        if expected_version and look:
+            current = self.version(stream_id)
+            if current != expected_version:
+                raise ConcurrencyConflict(
+                    f"stream {stream_id} is at version {current}, expected {expected_version}"
+                )
         created_at = self.sql.now()
         metadata = metadata or {}
         self.sql.lock_event_order()
-        row = (stream_id, expected_version + 1, payload.type, data, dumps(metadata), created_at)
-        position = 0
+        statement = (
+            "INSERT INTO events (stream_id, version, type, data, metadata, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        values = (stream_id, expected_version + 1, payload.type, data, dumps(metadata), created_at)
+        at = 0
         try:
-            if positioned:
-                position = self.sql.insert(INSERT, row, key="position")
+            if position:
+                at = self.sql.insert(statement, values, key="position")
             else:
-                self.sql.send(INSERT, row)
+                self.sql.send(statement, values)
         except self._is_conflict as error:
             raise ConcurrencyConflict(f"stream {stream_id} moved on concurrently") from error
-        return Event(stream_id, expected_version + 1, payload, metadata, created_at, position)
+        return Event(stream_id, expected_version + 1, payload, metadata, created_at, at)
 
     def version(self, stream_id: str) -> int:
         """The stream's last version (0 for a stream with no event yet): what the next append

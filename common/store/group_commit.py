@@ -7,6 +7,10 @@ in pipeline mode, so its statements do not each wait for a round trip). If a uni
 the pipeline reports an error at its end), the transaction is rolled back and the batch runs
 again with each unit in its own SAVEPOINT, so a failing unit rolls back alone while the
 others commit. So a unit may run twice before it commits: it must act only through its `tx`.
+The counters the units add to are gathered and written once per row at the batch's end (in
+savepoints, at each unit's end): see common/store/counters.py. A backend whose COMMIT returns
+before it is durable (SQLite's writer) gives `_durability`: the callers are answered once it
+is, while the next batch already runs.
 
 A backend gives the hooks: the connection a batch runs on (`_connection`), how a
 transaction begins, commits and rolls back, how a statement is run (the savepoints), whether
@@ -18,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar, cast
 
-from common.store.base import Unit
+from common.store.base import Later, Unit
 from common.store.tx import Tx
 
 Outcome = tuple[BaseException | None, object]
@@ -36,6 +41,7 @@ class GroupCommit(ABC, Generic[C]):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._waiting: list[tuple[Unit[object], asyncio.Future[object], int]] = []
         self._committer: asyncio.Task[None] | None = None
+        self._answering: set[asyncio.Future[None]] = set()  # batches waiting to be durable
         self.batches = 0  # how many commits served how many units: see the benchmarks
         self.units = 0
 
@@ -62,6 +68,12 @@ class GroupCommit(ABC, Generic[C]):
     def _in_transaction(self, conn: C) -> bool:
         """Is the batch's transaction still open? (An error may have ended it.)"""
 
+    # Does the first run send statements without waiting (PostgreSQL's pipeline)? Then an
+    # error may surface away from its statement, and even a batch of one runs again in a
+    # savepoint, where its statement raises the error its code expects (a refused event
+    # version: ConcurrencyConflict, not the driver's unique violation).
+    _pipelines = False
+
     def _broken(self, error: BaseException) -> bool:
         """Did `error` break the connection itself? Then the batch is not run again."""
         return False
@@ -69,12 +81,15 @@ class GroupCommit(ABC, Generic[C]):
     def _run_batch(self, units: list[Unit[object]]) -> list[Outcome]:
         """On the writer thread: the units in one transaction; each unit's outcome."""
         with self._connection() as (conn, tx):
+            tx.sql.gather(True)  # counter additions: once per row a batch (common.store.counters)
             self._begin(conn)
             try:
                 outcomes = self._together(conn, tx, units)
                 if isinstance(outcomes, Exception):
                     self._rollback(conn)
-                    if len(units) == 1 or self._broken(outcomes):
+                    tx.sql.drop_gathered()  # nothing of the first run may reach the second
+                    alone = len(units) == 1 and not self._pipelines
+                    if alone or self._broken(outcomes):
                         return [(outcomes, None)] * len(units)
                     self._begin(conn)
                     outcomes = [self._in_savepoint(conn, tx, unit) for unit in units]
@@ -83,6 +98,8 @@ class GroupCommit(ABC, Generic[C]):
             except BaseException:
                 self._rollback(conn)
                 raise
+            finally:
+                tx.sql.gather(False)
 
     def _together(self, conn: C, tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
         """Every unit in the one transaction, or the first error; a backend may send their
@@ -94,7 +111,11 @@ class GroupCommit(ABC, Generic[C]):
         self._execute(conn, "SAVEPOINT unit")
         try:
             result = unit(tx)
+            tx.sql.write_gathered()  # inside its savepoint: rolled back with it
+            if isinstance(result, Later):
+                result.read_answers()
         except Exception as error:
+            tx.sql.drop_gathered()
             if not self._in_transaction(conn):
                 raise  # the error ended the whole transaction: the batch fails with it
             self._execute(conn, "ROLLBACK TO SAVEPOINT unit")
@@ -141,15 +162,51 @@ class GroupCommit(ABC, Generic[C]):
             self.batches += 1
             self.units += len(batch)
             self._note([failure for failure, _ in outcomes])
+            committed: list[tuple[asyncio.Future[object], object]] = []
             for (unit, future, runs), (failure, result) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
                 if failure is None:
-                    future.set_result(result)
+                    committed.append((future, result))
                 elif self._retryable(failure) and runs < RETRIES:
                     self._waiting.append((unit, future, runs + 1))  # it sees the winner now
                 else:
                     future.set_exception(self._shown(failure))
+            self._answer(committed)
+
+    def _durability(self) -> Awaitable[None] | None:
+        """Right after a commit: what makes it safe from a power cut, if its COMMIT did not
+        (SQLite's writer: an fsync of the WAL on a thread of its own, while the next batch
+        runs). None: the commit was durable when it returned."""
+        return None
+
+    def _answer(self, committed: list[tuple[asyncio.Future[object], object]]) -> None:
+        """The committed units' callers get their answers once the commit is durable."""
+        durable = self._durability() if committed else None
+        if durable is None:
+            for future, result in committed:
+                if not future.done():
+                    future.set_result(result)
+            return
+        answering = asyncio.ensure_future(self._answer_when(durable, committed))
+        self._answering.add(answering)
+        answering.add_done_callback(self._answering.discard)
+
+    async def _answer_when(
+        self, durable: Awaitable[None], committed: list[tuple[asyncio.Future[object], object]]
+    ) -> None:
+        try:
+            await durable
+        except Exception as error:  # the commit may not survive a power cut: not accepted
+            self._note([error])
+            failed = self._shown(error)
+            for future, _ in committed:
+                if not future.done():
+                    future.set_exception(failed)
+            return
+        for future, result in committed:
+            if not future.done():
+                future.set_result(result)
 
     def _close_connection(self) -> None:
         """On the writer thread, after the last batch: what the backend closes there."""
@@ -158,6 +215,7 @@ class GroupCommit(ABC, Generic[C]):
     async def close(self) -> None:
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
+        await asyncio.gather(*self._answering, return_exceptions=True)
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close_connection)
         self._thread.shutdown(wait=True)
 
@@ -169,5 +227,13 @@ def _together(tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
         try:
             results.append((None, unit(tx)))
         except Exception as error:
+            tx.sql.drop_gathered()
             return error
+    try:
+        tx.sql.write_gathered()  # the batch's counter additions, each row once
+        for _, result in results:
+            if isinstance(result, Later):
+                result.read_answers()  # one wait for the keys of the whole batch
+    except Exception as error:
+        return error
     return results

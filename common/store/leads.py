@@ -11,6 +11,7 @@ from common.days import bounds
 from common.errors import LeadNotFound
 from common.model import LEAD_COLUMNS, Lead, LeadStatus, campaign_key
 from common.search import LeadSearch, SearchKind
+from common.store.contact_history import ContactHistory
 from common.store.sql import Row, Sql, loads
 
 SELECT = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads"
@@ -20,12 +21,6 @@ KEY_COLUMNS = ("email_key", "name_key")
 # How each kind of search is asked (common.search): a whole phone, e-mail or id through its
 # index; a part of a name, e-mail or phone as a substring, which reads every row it filters.
 LIKE = "LIKE ? ESCAPE '\\'"
-# A contact's leads of every campaign within a window, the earliest first (bounded: of one
-# campaign a window is minutes, so one contact's rows are few; past the bound, a new lead).
-_WINDOW = (
-    "SELECT id, created_at, campaign_id FROM (SELECT id, created_at, campaign_id FROM leads"
-    " WHERE {} = ? AND created_at >= ? ORDER BY created_at LIMIT 100) AS w"
-)
 SEARCHES = {
     SearchKind.LEAD_ID: "id = ?",
     SearchKind.PHONE: "phone = ?",
@@ -95,6 +90,7 @@ class LeadRows:
     def __init__(self, sql: Sql, zone: ZoneInfo):
         self.sql = sql
         self.zone = zone
+        self.history = ContactHistory(sql)  # intake's question, asked ahead or not
 
     def find(self, lead_id: str) -> Lead | None:
         row = self.sql.one(f"{SELECT} WHERE id = ?", (lead_id,))
@@ -167,29 +163,12 @@ class LeadRows:
     def contact_history(
         self, campaign_id: str, phone: str | None, email: str | None, since: str | None
     ) -> tuple[str | None, bool]:
-        """What intake asks of a contact, in one statement (on PostgreSQL, one round trip):
-        the first lead of this campaign since `since` with this phone or e-mail, as
-        `recent_with_contact` finds it (None, or no `since`: none looked for), and whether
-        any lead ever had either (the overview's repeat leads)."""
-        key, email_key = campaign_key(campaign_id), fold(email)
-        window = "" if since is None else f"{_WINDOW.format('phone')} UNION ALL "
-        window += "" if since is None else f"{_WINDOW.format('email_key')} UNION ALL "
-        rows = self.sql.all(
-            f"{window}SELECT NULL AS id, NULL AS created_at, NULL AS campaign_id"
-            " WHERE EXISTS (SELECT 1 FROM leads WHERE phone = ?)"
-            " OR EXISTS (SELECT 1 FROM leads WHERE email_key = ?)",
-            (
-                *(() if since is None else (phone, since, email_key, since)),
-                phone,
-                email_key,
-            ),
-        )
-        found = [
-            (row["created_at"], row["id"])
-            for row in rows
-            if row["id"] is not None and campaign_key(row["campaign_id"]) == key
-        ]
-        return (min(found)[1] if found else None), bool(rows)
+        """What intake asks of a contact, in one statement (asked ahead by a PostgreSQL
+        batch: common/store/contact_history.py): the first lead of this campaign since
+        `since` with this phone or e-mail, as `recent_with_contact` finds it (None, or no
+        `since`: none looked for), and whether any lead ever had either (the overview's
+        repeat leads)."""
+        return self.history.answer(campaign_id, phone, email, since)
 
     def latest(self, limit: int = 10) -> list[Lead]:
         rows = self.sql.all(f"{SELECT} ORDER BY created_at DESC LIMIT ?", (limit,))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
@@ -57,20 +56,10 @@ def minor_units(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-@cache
-def _upsert(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> str:
-    columns = ", ".join([*keys, *counters])
-    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counters)
-    return (
-        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * (len(keys) + len(counters)))})"
-        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    )
-
-
 def _add(sql: Sql, table: str, keys: dict[str, str], **deltas: int) -> None:
-    """Add to counters of the row with these keys, creating it at zero first (nothing waits
-    for its answer: on PostgreSQL's pipeline it costs no round trip)."""
-    sql.send(_upsert(table, tuple(keys), tuple(deltas)), (*keys.values(), *deltas.values()))
+    """Add to counters of the row with these keys, creating it at zero first (gathered over
+    a group-commit batch and written once per row: common.store.counters)."""
+    sql.add(table, keys, deltas)
 
 
 def _bump(sql: Sql, campaign_id: str, **deltas: int) -> None:

@@ -24,6 +24,19 @@ class Sql(Protocol):
         """Execute a statement whose count no one reads: on PostgreSQL's pipeline it goes
         without waiting for the server, and its error comes at the next wait."""
 
+    def add(self, table: str, keys: Mapping[str, str], deltas: Mapping[str, int]) -> None:
+        """Add `deltas` to the counters of `table`'s row with `keys`, made at zero first;
+        inside a group-commit batch gathered and written once per row (common.store.counters)."""
+
+    def gather(self, on: bool) -> None:
+        """Start or stop gathering counter additions (group commit's batch does)."""
+
+    def write_gathered(self) -> None:
+        """Write the gathered additions, each row once."""
+
+    def drop_gathered(self) -> None:
+        """Forget the gathered additions (their unit or batch rolled back)."""
+
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         """Execute once per parameter row."""
 
@@ -35,6 +48,10 @@ class Sql(Protocol):
 
     def value(self, sql: str, params: Params = ()) -> Any:
         """The first column of the first row, or None."""
+
+    def asking(self, sql: str, params: Params = ()) -> Callable[[], list[Row]]:
+        """`all`, its rows read when called: on PostgreSQL's pipeline the query goes now and
+        its answer comes with the next wait, not a wait of its own."""
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         """Execute an INSERT into a table with an integer key `key`; return the new key."""

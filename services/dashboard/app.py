@@ -13,7 +13,6 @@ from aiohttp_session import session_middleware
 from common import appkeys
 from common.config import Settings
 from common.integrations.registry import build_integrations
-from common.proxies import trusted_forwarded
 from common.ratelimit import KeyedLimiter
 from common.store.replay import StreamReplayer
 from common.web import base_app
@@ -46,8 +45,8 @@ def create_app(settings: Settings) -> web.Application:
     app = base_app(
         settings,
         "dashboard",
+        trusted_proxies=settings.dashboard.trusted_proxies,  # the real client address
         middlewares=(
-            trusted_forwarded(settings.dashboard.trusted_proxies),  # the real client address
             auth.sessions,
             auth.security_headers,
             pages.html_errors,  # inside security_headers: error pages get its headers too

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import Counter
 
-from common.metrics import Fold
+from common.metrics import FoldedCounter
 from common.ratelimit import KeyedLimiter
 
 RATE_LIMITER = web.AppKey("rate_limiter", KeyedLimiter)
-LEADS_CREATED = web.AppKey("leads_created", Counter)
-CAMPAIGN_LABEL = web.AppKey("campaign_label", Fold)
+LEADS_CREATED = web.AppKey("leads_created", FoldedCounter)

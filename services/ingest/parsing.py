@@ -28,6 +28,7 @@ COOKIES_FIELD = "cookies"  # Tilda's "send cookies" option
 MAX_EXTRA_FIELDS = 30
 MAX_EXTRA_KEY = 64
 MAX_EXTRA_VALUE = 1000
+SCALARS = (str, int, float, bool)  # the JSON values a known field may take, read as text
 
 
 async def read_submission(request: web.Request, region: str) -> Submission | None:
@@ -70,14 +71,15 @@ def fingerprint(lead: NewLead) -> str:
 
 async def read_fields(request: web.Request) -> JsonObject:
     """The body as a flat mapping of field name to value."""
-    if request.content_type == "application/json":
+    kind = request.content_type
+    if kind == "application/json":
         body = await json_body(request)
         if not isinstance(body, dict):
             raise BadRequest("the JSON body must be an object of fields")
         return body
-    if request.content_type == URLENCODED:
+    if kind == URLENCODED:
         return await _urlencoded(request)
-    if request.content_type in FORM_TYPES:
+    if kind in FORM_TYPES:
         try:
             form = await in_body_time(request, request.post())
         # RuntimeError: aiohttp's word for a part's unknown Content-Transfer-Encoding.
@@ -92,7 +94,7 @@ async def read_fields(request: web.Request) -> JsonObject:
                 value.file.close()
         return fields
     raise UnsupportedMediaType(
-        f"content type {request.content_type!r} is not accepted; "
+        f"content type {kind!r} is not accepted; "
         "send application/json, application/x-www-form-urlencoded or multipart/form-data"
     )
 
@@ -159,7 +161,7 @@ def _split(fields: JsonObject) -> Split:
         elif name == "formid":
             split.formid = value
         if name in KNOWN:
-            if isinstance(value, bool | int | float | str):
+            if isinstance(value, SCALARS):
                 text = str(value).strip()
                 if text:
                     known[name] = text
@@ -221,7 +223,10 @@ def _fill_from_context(known: dict[str, str], cookies: str, warnings: list[Warni
     missing = [name for name in ("yclid", *UTM_FIELDS) if name not in known]
     if missing and "?" in page:
         try:
-            query = parse_qs(urlsplit(page).query)
+            text = urlsplit(page).query
+            # Parsed only if it can hold a missing name (written out, or percent-encoded).
+            named = "%" in text or any(name in text for name in missing)
+            query = parse_qs(text) if named else {}
         except ValueError as error:  # e.g. http://[::1 — the page is kept as text
             warnings.append(_warning("page_url", page, f"not a URL ({error}); UTM not read"))
             query = {}

@@ -6,13 +6,13 @@ import logging
 
 from aiohttp import web
 
-from common import appkeys
+from common import appkeys, logs
 from common.alerts import raising
 from common.contacts import mask_email, mask_name, mask_phone
-from common.leads import Accepted, LeadService, Submission
+from common.leads import Acceptance, Accepted, Submission
 from common.store import Tx
 from common.web import json_response
-from services.ingest.keys import CAMPAIGN_LABEL, LEADS_CREATED, RATE_LIMITER
+from services.ingest.keys import LEADS_CREATED, RATE_LIMITER
 from services.ingest.openapi import document
 from services.ingest.parsing import read_submission
 
@@ -28,28 +28,28 @@ async def create_lead(request: web.Request) -> web.Response:
         return json_response({"status": "test", "message": "probe accepted, no lead created"})
     alerts = app[appkeys.SETTINGS].alerts
 
-    def accept(tx: Tx) -> Accepted:
-        accepted = LeadService.accept(tx, submission, settings)
+    def announce(tx: Tx, accepted: Accepted) -> None:
         if not accepted.replayed and not accepted.repeat:  # opt-in: [alerts.*] new_leads
             raising.new_lead(
                 tx, alerts, str(accepted.answer["lead_id"]), submission.lead.campaign_id
             )
-        return accepted
 
-    accepted = await app[appkeys.STORE].write(accept)
+    accepted = await app[appkeys.STORE].write(Acceptance(submission, settings, announce))
     if accepted.replayed:
         return json_response(accepted.answer, headers={"Idempotent-Replayed": "true"})
     if not accepted.repeat:
-        app[LEADS_CREATED].labels(app[CAMPAIGN_LABEL](submission.lead.campaign_id)).inc()
+        app[LEADS_CREATED].inc(submission.lead.campaign_id)
     _log(submission, accepted)
     return json_response(accepted.answer)
 
 
 def _log(submission: Submission, accepted: Accepted) -> None:
     lead = submission.lead
-    log.info(
+    logs.fields_line(
+        log,
+        logging.INFO,
         "repeat submission" if accepted.repeat else "lead accepted",
-        extra={
+        {
             "request_id": submission.metadata["request_id"],
             "lead_id": accepted.answer["lead_id"],
             "campaign_id": lead.campaign_id,

@@ -166,6 +166,9 @@ async def test_cors_preflight_for_a_configured_origin(ingest):
         "/api/v1/leads", json={"phone": "+79161234567"}, headers={"Origin": ORIGIN}
     )
     assert post.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert post.headers["Access-Control-Expose-Headers"] == "X-Request-ID"
+    plain = await ingest.post("/api/v1/leads", json={"phone": "+79161234568"})  # a server's
+    assert plain.status == 200 and "Access-Control-Allow-Origin" not in plain.headers
 
 
 async def test_cors_preflight_from_an_unknown_origin_is_refused(ingest):

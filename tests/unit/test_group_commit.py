@@ -57,3 +57,19 @@ async def test_a_unit_that_fails_alone_raises_to_its_caller(store):
     with pytest.raises(Exception, match="no_such_table"):
         await store.write(lambda tx: tx.sql.run("INSERT INTO no_such_table VALUES (1)"))
     assert await store.write(lambda tx: tx.sql.value("SELECT 1")) == 1  # still usable
+
+
+async def test_callers_are_answered_only_once_their_commit_is_on_the_disk(store):
+    """The writer commits with synchronous=NORMAL and fsyncs the WAL on a thread of its
+    own: no caller may hear of its write before an fsync that began after its commit."""
+    writer = store.writer
+
+    async def one(n):
+        before = writer.commits
+        await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id=f"c{n}")))
+        assert writer.synced > before  # the fsync covering this caller's commit is done
+
+    await asyncio.gather(*(one(n) for n in range(60)))
+    assert writer.synced == writer.commits
+    assert await store.write(lambda tx: tx.sql.value("PRAGMA synchronous")) == 1  # NORMAL
+    assert await store.read(lambda tx: tx.sql.value("PRAGMA synchronous")) == 2  # FULL

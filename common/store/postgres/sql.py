@@ -12,6 +12,8 @@ from typing import Any
 
 import psycopg
 
+from common.store.counters import GatheredCounters
+from common.store.postgres.inserts import GatheredInserts
 from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
@@ -29,7 +31,7 @@ def dialect(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class PgSql:
+class PgSql(GatheredCounters):
     """The Sql protocol over one psycopg connection, for one transaction.
 
     Inside `pipelined()` (group commit's batch) statements go to the server without waiting
@@ -41,10 +43,12 @@ class PgSql:
     monotonic clock, so a lease taken late in a long batch is measured from when it was taken
     without a round trip each time."""
 
-    __slots__ = ("_clock", "_locked", "_pipeline", "conn")
+    __slots__ = ("_clock", "_inserts", "_locked", "_pipeline", "conn")
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
+        self._inserts = GatheredInserts(conn, dialect)  # a pipelined batch's INSERTs
+        self.gather(False)
         self._pipeline: psycopg.Pipeline | None = None
         self._clock: tuple[datetime, float] | None = None  # the server's time, and when
         self._locked = False  # the event-order lock is held, in a pipeline (no savepoints)
@@ -59,29 +63,65 @@ class PgSql:
                 self._pipeline, self._locked = None, False
 
     def run(self, sql: str, params: Params = ()) -> int:
+        self._before(sql)
         cursor = self.conn.execute(dialect(sql), params)
         if self._pipeline is not None:
             self._pipeline.sync()  # the count comes with the answer: wait for it
         return cursor.rowcount
 
     def send(self, sql: str, params: Params = ()) -> None:
+        if self._gathers_inserts(sql):
+            self._inserts.add(sql, params)
+            return
+        self._before(sql)
         self.conn.execute(dialect(sql), params)
 
+    def _gathers_inserts(self, sql: str) -> bool:
+        """In a pipelined batch (group commit's first run), a plain INSERT waits for the
+        others of its statement (common/store/postgres/inserts.py)."""
+        return self._gathering and self._pipeline is not None and GatheredInserts.takes(sql)
+
+    def _before(self, sql: str) -> None:
+        self._inserts.before(sql)
+        super()._before(sql)
+
+    def gather(self, on: bool) -> None:
+        super().gather(on)
+        self._inserts.drop()
+
+    def write_gathered(self) -> None:
+        self._inserts.send_all()
+        super().write_gathered()
+
+    def drop_gathered(self) -> None:
+        self._inserts.drop()
+        super().drop_gathered()
+
     def many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._before(sql)
         with self.conn.cursor() as cursor:
             cursor.executemany(dialect(sql), list(rows))
 
     def one(self, sql: str, params: Params = ()) -> Row | None:
+        self._before(sql)
         row: Row | None = self.conn.execute(dialect(sql), params).fetchone()
         return row
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
+        self._before(sql)
         return self.conn.execute(dialect(sql), params).fetchall()
+
+    def asking(self, sql: str, params: Params = ()) -> Callable[[], list[Row]]:
+        self._before(sql)
+        return self.conn.execute(dialect(sql), params).fetchall
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         return self.inserting(sql, params, key)()
 
     def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        if self._gathers_inserts(sql):
+            return self._inserts.add(sql, params, key)
+        self._before(sql)
         cursor = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params)
 
         def new_key() -> int:
@@ -92,16 +132,19 @@ class PgSql:
         return new_key
 
     def value(self, sql: str, params: Params = ()) -> Any:
+        self._before(sql)
         row = self.conn.execute(dialect(sql), params).fetchone()
         return None if row is None else next(iter(row.values()))
 
     def now(self) -> str:
         """The database's clock, so leases mean the same on every host."""
         if self._clock is None:
-            self._clock = (self.value("SELECT clock_timestamp()"), time.monotonic())
-        server, read_at = self._clock
-        moment = server + timedelta(seconds=time.monotonic() - read_at)
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
+            server: datetime = self.value("SELECT clock_timestamp()")
+            # Kept as naive UTC: the conversion once a transaction, not once a reading.
+            self._clock = (server.astimezone(UTC).replace(tzinfo=None), time.monotonic())
+        utc, read_at = self._clock
+        moment = utc + timedelta(seconds=time.monotonic() - read_at)
+        return moment.isoformat("T", "microseconds") + "Z"
 
     def lock_event_order(self) -> None:
         # Once a pipelined batch: it runs without savepoints, so nothing releases the lock

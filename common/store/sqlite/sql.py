@@ -7,16 +7,18 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from common import clock
+from common.store.counters import GatheredCounters
 from common.store.sql import Params, Row, among
 
 
-class SqliteSql:
+class SqliteSql(GatheredCounters):
     """The Sql protocol over one sqlite3 connection."""
 
     __slots__ = ("conn",)
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
+        self.gather(False)
 
     def now(self) -> str:
         return clock.now_iso()
@@ -45,24 +47,34 @@ class SqliteSql:
         return f"json_each({column}) AS {alias}"
 
     def run(self, sql: str, params: Params = ()) -> int:
+        self._before(sql)
         return self.conn.execute(sql, params).rowcount
 
     def send(self, sql: str, params: Params = ()) -> None:
+        self._before(sql)
         self.conn.execute(sql, params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._before(sql)
         self.conn.executemany(sql, rows)
 
     def one(self, sql: str, params: Params = ()) -> Row | None:
+        self._before(sql)
         row: Row | None = self.conn.execute(sql, params).fetchone()
         return row
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
+        self._before(sql)
         return self.conn.execute(sql, params).fetchall()
+
+    def asking(self, sql: str, params: Params = ()) -> Callable[[], list[Row]]:
+        rows = self.all(sql, params)
+        return lambda: rows
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         # lastrowid, not RETURNING: a RETURNING row costs sqlite3 one more step, and every
         # step hands the GIL to the event loop and back.
+        self._before(sql)
         rowid = self.conn.execute(sql, params).lastrowid
         assert rowid is not None
         return rowid
@@ -72,5 +84,6 @@ class SqliteSql:
         return lambda: rowid
 
     def value(self, sql: str, params: Params = ()) -> Any:
+        self._before(sql)
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]

@@ -2,17 +2,30 @@
 
 One thread owns the write connection; a batch (see group_commit.py for how it runs and
 runs again) is one BEGIN IMMEDIATE … COMMIT on it, and callers get their answers only after
-the COMMIT (an fsync with synchronous=FULL).
+the commit is on the disk.
+
+Durable, yet off the write lock: the writer's connection commits with synchronous=NORMAL
+(its frames written to the WAL, not yet fsync'd), and a thread of its own then fsyncs the
+WAL before the batch's callers are answered, while the writer already runs the next batch.
+One fsync covers every commit made before it began, so batches that wait together share it.
+What an acknowledged lead survives is what synchronous=FULL gives (SQLite's WAL keeps every
+frame fsync'd before a checkpoint copies it, and replays the WAL up to its last whole commit
+on recovery); what changes is that a commit is visible to other connections about an fsync
+before it is durable: after a power cut in that moment a dispatcher may have delivered a lead
+that the database then lacks, and whose form, never answered, is sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+from common.errors import DatabaseUnavailable
 from common.store.group_commit import GroupCommit
 from common.store.sqlite.connection import busy_or, is_unavailable
 from common.store.tx import Tx
@@ -30,25 +43,40 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         # into the database and truncates it, so freed space is not refilled by the WAL.
         self.failing: str | None = None
         self._truncate_wal = False
+        self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadrelay-fsync")
+        self._wal = ""
+        self.commits = 0  # COMMITs made (counted on the writer thread)
+        self.synced = 0  # how many of them the last fsync of the WAL covered
 
     async def open(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
 
     def _open(self) -> None:
         self._conn = self._connect()
+        # Its COMMIT writes the WAL; `_sync` makes it durable before anyone is answered.
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        file = self._conn.execute("PRAGMA database_list").fetchone()["file"]
+        self._wal = f"{file}-wal"
         self._tx = self._make_tx(self._conn)
 
     def _close_connection(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._syncer.shutdown(wait=True)
 
     def _shown(self, error: BaseException) -> BaseException:
+        if isinstance(error, OSError):  # the fsync of the WAL failed: nothing is promised
+            shown = DatabaseUnavailable(f"the database cannot make writes durable now: {error}")
+            shown.__cause__ = error
+            return shown
         return busy_or(error)
 
     def _note(self, failures: list[BaseException | None]) -> None:
         """Remember whether the database could take this batch's writes."""
-        broken = [f for f in failures if f is not None and is_unavailable(f)]
+        broken = [
+            f for f in failures if f is not None and (is_unavailable(f) or isinstance(f, OSError))
+        ]
         if broken:
             self.failing = str(broken[0])
             self._truncate_wal |= any("FULL" in getattr(f, "sqlite_errorname", "") for f in broken)
@@ -69,6 +97,29 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         conn.execute("COMMIT")
+        self.commits += 1
+
+    def _durability(self) -> Awaitable[None]:
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._syncer, self._sync, self.commits)
+
+    def _sync(self, needed: int) -> None:
+        """On the fsync thread: make the first `needed` commits durable, unless an fsync
+        that began after the last of them already did."""
+        if self.synced >= needed:
+            return
+        covered = self.commits  # every commit made before this fsync begins
+        try:
+            fd = os.open(self._wal, os.O_RDONLY)
+        except FileNotFoundError:
+            # No WAL: a checkpoint with TRUNCATE copied (and fsync'd) every frame already.
+            self.synced = max(self.synced, covered)
+            return
+        try:
+            os.fdatasync(fd)  # as SQLite syncs its WAL: the data and the size that finds it
+        finally:
+            os.close(fd)
+        self.synced = max(self.synced, covered)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         if conn.in_transaction:  # some errors (a full disk) have rolled it back already
