@@ -175,9 +175,16 @@ class LeadService:
             LeadService.record(tx, lead_id, merged, metadata)
 
     @staticmethod
-    def record(tx: Tx, lead_id: str, payload: LeadEvent, metadata: Metadata | None = None) -> Event:
-        """Append an event to an existing lead and project it."""
-        version = tx.leads.version(lead_id)
+    def record(
+        tx: Tx,
+        lead_id: str,
+        payload: LeadEvent,
+        metadata: Metadata | None = None,
+        known_version: int | None = None,
+    ) -> Event:
+        """Append an event to an existing lead and project it. `known_version`: the lead's
+        version as the caller read it in this transaction (spares reading it again)."""
+        version = known_version if known_version is not None else tx.leads.version(lead_id)
         if version is None:
             raise LeadNotFound(f"lead {lead_id} does not exist")
         event = tx.events.append(lead_id, version, payload, metadata, position=False, look=False)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 
 from common.errors import RateLimited
 from common.store import Store
+
+# A process reserves as many turns of a shared bucket as its rate gives in this time: at 7
+# a second one at a time; at 1,000 a second 200, one round trip for them all (while it is
+# under way, this process's calls wait: measured, at 0.05 s a call waited 5 ms on average).
+# Turns it does not use are lost to the others for no longer than this.
+RESERVE_SECONDS = 0.2
 
 
 class KeyedLimiter:
@@ -49,25 +56,80 @@ class KeyedLimiter:
 
 
 class SharedLimiter:
-    """`async with limiter:` waits for a token of a bucket kept in the database, so every
-    process on every host together stays under `rate` calls a second (the aiolimiter
-    interface the integrations use, backed by `tx.rates`)."""
+    """`async with limiter:` waits for a call's turn in a bucket kept in the database, so
+    every process on every host together stays under `rate` calls a second (the aiolimiter
+    interface the integrations use, backed by `tx.rates`).
+
+    A turn costs a round trip and a commit, so where the rate allows several calls in
+    RESERVE_SECONDS this process reserves that many turns at once and hands them out 1/rate
+    apart, reserving the next ones while half of them are still ahead (so no call waits for
+    that round trip). A turn not used by its time is dropped, never used late, so the calls
+    never come closer together than the turns were. At 7 a second the turns are reserved one
+    at a time, when a call wants one, as before."""
 
     def __init__(self, store: Store, name: str, rate: float):
         self.store = store
         self.name = name
         self.rate = rate
+        self._count = max(1, int(rate * RESERVE_SECONDS))
+        self._turns: deque[list[float]] = deque()  # [first turn (monotonic), how many]
+        self._reserving: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> None:
-        name, rate = self.name, self.rate
-        while True:
-            wait = await self.store.write_alone(lambda tx: tx.rates.take(name, rate))
-            if not wait:
-                return
-            await asyncio.sleep(wait)  # until the bucket's next token is due
+        while (turn := self._turn()) is None:
+            await asyncio.shield(self._reserve())  # a caller cancelled leaves it to the others
+        if self._count > 1 and self._reserving is None and self._ahead() < RESERVE_SECONDS / 2:
+            self._reserve().add_done_callback(_seen)  # a failure shows at the next wait
+        delay = turn - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)  # until this call's turn
+
+    def _reserve(self) -> asyncio.Task[None]:
+        """The reservation under way, or a new one."""
+        if self._reserving is None:
+            self._reserving = asyncio.create_task(self._reserved())
+        return self._reserving
+
+    async def _reserved(self) -> None:
+        name, rate, count = self.name, self.rate, self._count
+        try:
+            wait = await self.store.write_alone(lambda tx: tx.rates.reserve(name, rate, count))
+            self._turns.append([time.monotonic() + wait, count])
+        finally:
+            self._reserving = None
+
+    def _turn(self) -> float | None:
+        """The next reserved turn not yet past (those past are dropped), or None."""
+        interval, now = 1.0 / self.rate, time.monotonic()
+        while self._turns:
+            run = self._turns[0]
+            missed = min(int((now - run[0]) / interval), int(run[1]))
+            if missed > 0:
+                run[0] += missed * interval
+                run[1] -= missed
+            if run[1] >= 1:
+                turn = run[0]
+                run[0] += interval
+                run[1] -= 1
+                return turn
+            self._turns.popleft()
+        return None
+
+    def _ahead(self) -> float:
+        """Seconds until the last turn reserved."""
+        if not self._turns:
+            return 0.0
+        first, left = self._turns[-1]
+        return first + left / self.rate - time.monotonic()
 
     async def __aexit__(self, *exc: object) -> None:
         return None
+
+
+def _seen(task: asyncio.Task[None]) -> None:
+    """A reservation made ahead that failed: the next caller makes another and sees why."""
+    if not task.cancelled():
+        task.exception()
 
 
 def share_limits(store: Store, integrations: dict[str, Any]) -> None:

@@ -60,6 +60,14 @@ class PendingGroup:
     first_run_after: str
 
 
+@dataclass(frozen=True)
+class Held:
+    """A task its claim still holds, and the version of its outcome's lead then (None: the
+    lead does not exist)."""
+
+    lead_version: int | None
+
+
 def _types(types: tuple[TaskType, ...]) -> str:
     return among("type", types)
 
@@ -98,6 +106,22 @@ class TaskQueue:
             )
         )
 
+    def due_types(self, types: tuple[TaskType, ...]) -> set[TaskType]:
+        """Which of `types` have a task due: `has_due` for each, in one read (a busy
+        dispatcher looks for its batch types every 10 ms)."""
+        now = self.sql.now()
+        one = (
+            "SELECT type FROM (SELECT ? AS type) AS kind WHERE EXISTS (SELECT 1 FROM tasks"
+            " WHERE status = 'pending' AND run_after <= ? AND tasks.type = kind.type)"
+            " OR EXISTS (SELECT 1 FROM tasks"
+            " WHERE status = 'processing' AND locked_until <= ? AND tasks.type = kind.type)"
+        )
+        rows = self.sql.all(
+            " UNION ALL ".join([one] * len(types)),
+            tuple(value for kind in types for value in (str(kind), now, now)),
+        )
+        return {TaskType(row["type"]) for row in rows}
+
     def claim_due(
         self,
         limit: int,
@@ -110,7 +134,7 @@ class TaskQueue:
         now = self.sql.now()
         # A task whose lease ran out as often as it may be tried (its handler never finished:
         # a crash each time?) fails rather than being claimed forever.
-        self.sql.run(
+        self.sql.send(
             "UPDATE tasks SET status = 'failed', locked_until = NULL, updated_at = ?,"
             " last_error = 'gave up after ' || attempts || ' attempts that never finished'"
             f" WHERE status = 'processing' AND locked_until <= ? {_types(types)}"
@@ -147,6 +171,33 @@ class TaskQueue:
             "UPDATE tasks SET result = ? WHERE id = ? AND status = 'processing' AND attempts = ?",
             [(dumps(result), task.id, task.attempts) for task in tasks],
         )
+
+    def hold(self, task: Task, lead_id: str | None) -> Held | None:
+        """`still_held`, in the statement that also locks the task's row to this
+        transaction's end (so on PostgreSQL no other claim takes it before the outcome is
+        written) and reads the version of the lead `lead_id` (an outcome's event appends the
+        next): one round trip, where an outcome's writes then need no read. None: not held."""
+        row = self.sql.one(
+            "UPDATE tasks SET updated_at = ? WHERE id = ? AND status = 'processing'"
+            " AND attempts = ? RETURNING (SELECT version FROM leads WHERE id = ?) AS version",
+            (self.sql.now(), task.id, task.attempts, lead_id),
+        )
+        return None if row is None else Held(row["version"])
+
+    def hold_all(self, tasks: list[Task]) -> dict[int, Held]:
+        """`hold` for many tasks at once, each with the version of its own lead (its
+        `lead_id`): one statement, one round trip for all. The tasks not in the answer are
+        no longer held."""
+        if not tasks:
+            return {}
+        pairs = ", ".join("(?, ?)" for _ in tasks)
+        rows = self.sql.all(
+            "UPDATE tasks SET updated_at = ?"
+            f" WHERE status = 'processing' AND (id, attempts) IN (VALUES {pairs})"
+            " RETURNING id, (SELECT version FROM leads WHERE id = tasks.lead_id) AS version",
+            (self.sql.now(), *(value for task in tasks for value in (task.id, task.attempts))),
+        )
+        return {row["id"]: Held(row["version"]) for row in rows}
 
     def still_held(self, task: Task) -> bool:
         """Is `task` still processing under the claim that produced it (its attempt)?"""
@@ -307,7 +358,8 @@ class TaskQueue:
     def _set(self, task_id: int, **values: object) -> None:
         values["updated_at"] = self.sql.now()
         assignments = ", ".join(f"{name} = ?" for name in values)
-        self.sql.run(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))
+        # No one reads its count: on PostgreSQL's pipeline it waits for no answer.
+        self.sql.send(f"UPDATE tasks SET {assignments} WHERE id = ?", (*values.values(), task_id))
 
     def pending_groups(self) -> list[PendingGroup]:
         """The pending tasks by type, due or waiting on purpose (a backoff, a check's

@@ -21,7 +21,7 @@ from common.integrations.base import (
 from common.model import Lead, Task
 from common.store import Store
 from services.dispatcher.alerts_raise import AlertTriggers
-from services.dispatcher.outcomes import Done, Failed, settle
+from services.dispatcher.outcomes import Done, Failed, Settler
 from services.dispatcher.processor import Settle, TwoStep
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class CrmDelivery(TwoStep):
         self.on_outcome = on_outcome
         self.health = health
         self.alerts = alerts
+        self.settler = Settler(store, settings.dispatcher)
 
     async def send(self, task: Task) -> Settle:
         lead_id = task.lead_id or ""
@@ -65,8 +66,8 @@ class CrmDelivery(TwoStep):
     async def _settle(
         self, task: Task, lead: Lead, name: str | None, outcome: Done | Failed
     ) -> None:
-        lead_id = lead.id
-        status = await settle(self.store, task, lead_id, outcome, self.settings.dispatcher)
+        lead_id = lead.id  # the task's own (claimed with it, or found by its lead_id)
+        status = await self.settler.settle(task, outcome)
         self.on_outcome(name or "-", status)
         if self.alerts is not None and isinstance(outcome, Failed):
             await self.alerts.delivered(name, lead_id, outcome.failure, status == "failed")

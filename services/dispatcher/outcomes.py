@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -11,7 +13,7 @@ from common.config import DispatcherSettings
 from common.events import LeadEvent, LeadSentToCrm
 from common.integrations.base import DeliveryFailure
 from common.leads import LeadService
-from common.model import JsonObject, Task
+from common.model import JsonObject, Metadata, Task
 from common.store import Store, Tx
 
 Settled = Literal["completed", "pending", "failed", "stale"]
@@ -33,6 +35,9 @@ class Failed:
     failure: DeliveryFailure
     event: Callable[[str], LeadEvent] | None = None
 
+
+Future = asyncio.Future[Literal["completed", "pending", "failed", "stale"]]
+Finished = tuple[Task, "Done | Failed", Future]
 
 JITTER = 0.75  # a retry waits 75–100 % of its step: spread out, yet the schedule is known
 
@@ -67,13 +72,41 @@ def apply_outcome(
     another dispatcher claimed the task meanwhile (attempts moved on), or it
     finished it, this outcome is stale and changes nothing.
     """
-    if not tx.tasks.still_held(task):
+    held = tx.tasks.hold(task, lead_id)  # one round trip: the fence, and the lead's version
+    if held is None:
         return "stale"
+    return _write(tx, task, lead_id, outcome, held.lead_version, settings)
+
+
+def apply_own(
+    tx: Tx, finished: list[tuple[Task, Done | Failed]], settings: DispatcherSettings
+) -> list[Settled]:
+    """`apply_outcome` for many tasks, each on its own lead (`task.lead_id`): their fences and
+    their leads' versions in one statement (on PostgreSQL one round trip for all)."""
+    held = tx.tasks.hold_all([task for task, _ in finished])
+    return [
+        _write(tx, task, task.lead_id, outcome, held[task.id].lead_version, settings)
+        if task.id in held
+        else "stale"
+        for task, outcome in finished
+    ]
+
+
+def _write(
+    tx: Tx,
+    task: Task,
+    lead_id: str | None,
+    outcome: Done | Failed,
+    lead_version: int | None,
+    settings: DispatcherSettings,
+) -> Settled:
+    """The outcome of a task this transaction holds (its lead at `lead_version`)."""
+    metadata: Metadata = {"task_id": task.id}
     if isinstance(outcome, Done):
         assert lead_id is not None
-        LeadService.record(tx, lead_id, outcome.event, {"task_id": task.id})
+        LeadService.record(tx, lead_id, outcome.event, metadata, lead_version)
         if isinstance(outcome.event, LeadSentToCrm):
-            LeadService.mark_merged(tx, lead_id, outcome.event, {"task_id": task.id})
+            LeadService.mark_merged(tx, lead_id, outcome.event, metadata)
         tx.tasks.complete(task.id, outcome.result)
         return "completed"
     failure = outcome.failure
@@ -85,7 +118,7 @@ def apply_outcome(
     if failure.temporary:
         reason = f"gave up after {task.attempts} attempts: {reason}"
     if outcome.event is not None and lead_id is not None:
-        LeadService.record(tx, lead_id, outcome.event(reason), {"task_id": task.id})
+        LeadService.record(tx, lead_id, outcome.event(reason), metadata, lead_version)
     tx.tasks.fail(task.id, reason)
     return "failed"
 
@@ -116,3 +149,69 @@ async def settle(
     settings: DispatcherSettings,
 ) -> Settled:
     return await store.write(lambda tx: apply_outcome(tx, task, lead_id, outcome, settings))
+
+
+class Settler:
+    """Writes the outcomes of tasks on their own leads (the CRM deliveries), the ones that
+    finish while a unit waits for the writer in that one unit: a unit takes, when it runs,
+    every outcome that came meanwhile, so their fences cost one statement (on PostgreSQL one
+    round trip for the lot instead of one each). A unit that fails (an outcome's error, not
+    a lost race: those run again) leaves each of its outcomes to be written alone, so each
+    gets its own answer."""
+
+    def __init__(self, store: Store, settings: DispatcherSettings):
+        self.store = store
+        self.settings = settings
+        self._lock = threading.Lock()  # the writer thread takes what the event loop adds
+        self._waiting: list[Finished] = []
+        self._unit_waiting = False  # a unit that will take them is on its way
+        self._units: set[asyncio.Task[None]] = set()
+
+    async def settle(self, task: Task, outcome: Done | Failed) -> Settled:
+        future: asyncio.Future[Settled] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            self._waiting.append((task, outcome, future))
+            new_unit = not self._unit_waiting
+            self._unit_waiting = True
+        if new_unit:
+            unit = asyncio.create_task(self._write())
+            self._units.add(unit)
+            unit.add_done_callback(self._units.discard)
+        return await future
+
+    def _take(self) -> list[Finished]:
+        with self._lock:
+            taken, self._waiting = self._waiting, []
+            self._unit_waiting = False
+        return taken
+
+    async def _write(self) -> None:
+        taken: list[Finished] = []
+        drawn = False
+
+        def unit(tx: Tx) -> list[Settled]:
+            nonlocal taken, drawn
+            if not drawn:  # a unit may run twice: the second run writes the same outcomes
+                taken, drawn = self._take(), True
+            return apply_own(tx, [(task, outcome) for task, outcome, _ in taken], self.settings)
+
+        try:
+            settled = await self.store.write(unit)
+        except Exception:
+            if not drawn:  # the batch failed before this unit ran
+                taken = self._take()
+            await asyncio.gather(*(self._alone(*finished) for finished in taken))
+            return
+        for (_, _, future), status in zip(taken, settled, strict=True):
+            if not future.done():
+                future.set_result(status)
+
+    async def _alone(self, task: Task, outcome: Done | Failed, future: Future) -> None:
+        try:
+            status = await settle(self.store, task, task.lead_id, outcome, self.settings)
+        except Exception as error:
+            if not future.done():
+                future.set_exception(error)
+        else:
+            if not future.done():
+                future.set_result(status)

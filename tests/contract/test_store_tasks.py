@@ -4,12 +4,14 @@ table, the claim's order, its fencing by attempt number, and two claimers at onc
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from common import clock
-from common.model import TaskStatus, TaskType
+from common.leads import LeadService
+from common.model import NewLead, TaskStatus, TaskType
 from common.store import open_store
-from common.store.tasks import OPEN_OF_LEAD, OPEN_STATUSES
+from common.store.tasks import OPEN_OF_LEAD, OPEN_STATUSES, Held
 from common.tasks import TASK_CLASSES, CheckUpload, SendToCrm
 from tests.contract.kit import age, backend, count, database_now, insert_many
 from tests.helpers import execute, rows
@@ -298,3 +300,37 @@ async def test_a_lead_s_open_tasks_are_found_through_the_index_of_lead_ids(store
     plan = rows(database, f"{explain} {OPEN_OF_LEAD}", ("open-7",) * len(OPEN_STATUSES))
     shown = " ".join(str(value) for row in plan for value in row.values())
     assert shown.count("tasks_by_lead") == len(OPEN_STATUSES), shown
+
+
+async def test_hold_fences_by_attempt_and_reads_each_task_s_lead_version(store, database):
+    """`hold_all` (and `hold`) answer only for the tasks their claim still holds, each with
+    its own lead's version (None for a lead that does not exist), in one statement."""
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="c")))
+    orphan = await store.write(lambda tx: tx.tasks.enqueue(SendToCrm(), lead_id="no-such-lead"))
+    claimed = await claim(store)
+    by_id = {task.id: task for task in claimed}
+    mine = next(task for task in claimed if task.lead_id == lead_id)
+    stale = replace(mine, attempts=mine.attempts - 1)  # an earlier claim's view of it
+
+    held = await store.write(lambda tx: tx.tasks.hold_all([mine, by_id[orphan], stale]))
+    assert held == {mine.id: Held(1), orphan: Held(None)}
+    assert await store.write(lambda tx: tx.tasks.hold(stale, lead_id)) is None
+    assert await store.write(lambda tx: tx.tasks.hold(mine, lead_id)) == Held(1)
+    assert await store.write(lambda tx: tx.tasks.hold_all([])) == {}
+    assert row(database, mine.id)["status"] == TaskStatus.PROCESSING  # holding changes no state
+
+
+async def test_due_types_names_the_types_with_work_due_in_one_read(store, database):
+    """Pending and due, or processing with a lease run out: the types `has_due` would say
+    yes for, each once; a task not yet due or leased names none."""
+    kinds = (SEND, UPLOAD, TaskType.CHECK_YANDEX_UPLOAD)
+    assert await store.read(lambda tx: tx.tasks.due_types(kinds)) == set()
+    await enqueue(store, 2, UPLOAD)
+    later = await store.write(lambda tx: tx.tasks.enqueue(CheckUpload("u1"), delay=3600))
+    [leased] = await enqueue(store, 1, SEND)
+    await claim(store, types=(SEND,))
+    assert await store.read(lambda tx: tx.tasks.due_types(kinds)) == {UPLOAD}
+    age(database, "tasks", "locked_until", 2 * LEASE, f"id = {leased}")  # its dispatcher died
+    assert await store.read(lambda tx: tx.tasks.due_types(kinds)) == {UPLOAD, SEND}
+    assert await store.read(lambda tx: tx.tasks.due_types((TaskType.CHECK_YANDEX_UPLOAD,))) == set()
+    assert row(database, later)["status"] == TaskStatus.PENDING

@@ -46,6 +46,37 @@ async def test_a_shared_rate_limit_holds_across_processes(postgres_server):
     assert len(taken) >= 10  # and the budget was used, not starved
 
 
+async def test_a_fast_shared_limit_reserves_its_turns_in_one_round_trip(postgres_server):
+    """At 100 a second a process reserves 0.2 s of turns (20) at once and hands them out
+    10 ms apart: five calls cost one write of the bucket, and none comes before its turn."""
+    store = await open_store(pg.fresh_database(postgres_server), 2.0, zone=ZONE)
+    calls: list[float] = []
+    started = time.monotonic()
+    try:
+        limiter = SharedLimiter(store, "crm:shop", 100)
+        for _ in range(5):
+            async with limiter:
+                calls.append(time.monotonic())
+        [bucket] = rows(store.location, "SELECT tokens FROM rate_buckets")
+    finally:
+        await store.close()
+    assert bucket["tokens"] == 1 - 20  # one reservation of 20, the first due at once
+    assert calls[-1] - started >= 0.04  # the fifth turn is four turns after the first
+
+
+async def test_a_reservation_waits_behind_the_turns_taken_before_it(postgres_server):
+    """Turns are handed out in order: a second reservation's first turn comes after the
+    first reservation's last, whoever took them."""
+    store = await open_store(pg.fresh_database(postgres_server), 2.0, zone=ZONE)
+    try:
+        first = await store.write_alone(lambda tx: tx.rates.reserve("crm:amo", 10, 5))
+        second = await store.write_alone(lambda tx: tx.rates.reserve("crm:amo", 10, 5))
+    finally:
+        await store.close()
+    assert first == 0
+    assert 0.4 < second <= 0.5  # five turns 0.1 s apart, less what refilled meanwhile
+
+
 def cli(database: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADRELAY_")}
     env |= {"LEADRELAY_DATABASE": database, "LEADRELAY_CONFIG": os.devnull}

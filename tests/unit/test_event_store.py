@@ -52,3 +52,21 @@ async def test_reads_cannot_write(store):
     with pytest.raises(Exception, match="readonly|read-only"):
         await store.read(lambda tx: tx.events.append("s", 0, created("a")))
     assert await store.read(lambda tx: tx.events.count()) == 0
+
+
+async def test_an_append_that_reads_nothing_back_is_refused_alike(store):
+    """`position=False, look=False` sends the insert without reading the stream or the new
+    position (0 in the answer, a real one in the table); a stale version is still refused,
+    by UNIQUE(stream_id, version), and writes nothing."""
+    await store.write(lambda tx: tx.events.append("s", 0, created("a")))
+
+    def append_blind(tx):
+        return tx.events.append("s", 1, LeadLost(), position=False, look=False)
+
+    event = await store.write(append_blind)
+    assert (event.version, event.position) == (2, 0)
+    with pytest.raises(ConcurrencyConflict):
+        await store.write(append_blind)
+    stream = await store.read(lambda tx: tx.events.read_stream("s"))
+    assert [e.version for e in stream] == [1, 2]
+    assert all(e.position > 0 for e in stream)

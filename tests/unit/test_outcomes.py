@@ -1,13 +1,18 @@
 """Writing a task's outcome: only its current holder may."""
 
+import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from common import clock
 from common.config import DispatcherSettings
-from common.events import LeadSentToCrm
+from common.errors import LeadNotFound
+from common.events import LeadCrmDeliveryFailed, LeadSentToCrm
+from common.integrations.base import PermanentFailure
 from common.leads import LeadService
 from common.model import NewLead
-from services.dispatcher.outcomes import Done, apply_outcome
+from common.tasks import SendToCrm
+from services.dispatcher.outcomes import Done, Failed, Settler, apply_outcome
 from tests.helpers import rows
 
 SENT = Done(LeadSentToCrm("amo", crm_lead_id="1"))
@@ -43,3 +48,37 @@ def test_the_default_retry_schedule_outlasts_a_night():
     assert backoff(1, settings, None) <= settings.retry_base_delay
     assert backoff(40, settings, None) >= 0.75 * settings.retry_max_delay
     assert backoff(1, settings, retry_after=90) == 90  # the server's Retry-After wins
+
+
+async def test_outcomes_finished_together_are_written_together_each_as_alone(store):
+    """The Settler writes the outcomes that come together in one unit: each gets the answer
+    it would have got alone, a stale one changes nothing, and one that raises (a task whose
+    lead is gone) fails alone while the others are written."""
+    settings = DispatcherSettings()
+    lead_ids = []
+    for n in range(3):
+        lead = NewLead(campaign_id="c", phone=f"+7916000000{n}")
+        lead_ids.append((await store.write(lambda tx, d=lead: LeadService.create_lead(tx, d)))[0])
+    orphan = await store.write(lambda tx: tx.tasks.enqueue(SendToCrm(), lead_id="no-such-lead"))
+    claimed = {t.lead_id: t for t in await store.write(lambda tx: tx.tasks.claim_due(10, 60))}
+    sent, stale, refused = (claimed[lead_id] for lead_id in lead_ids)
+    stale = replace(stale, attempts=stale.attempts - 1)  # an earlier claim's view of it
+    failed = Failed(PermanentFailure("rejected"), lambda why: LeadCrmDeliveryFailed(why, "amo"))
+    settler = Settler(store, settings)
+
+    answers = await asyncio.gather(
+        settler.settle(sent, SENT),
+        settler.settle(stale, SENT),
+        settler.settle(refused, failed),
+        settler.settle(claimed["no-such-lead"], SENT),
+        return_exceptions=True,
+    )
+    assert answers[:3] == ["completed", "stale", "failed"]
+    assert isinstance(answers[3], LeadNotFound)
+    events = rows(store.location, "SELECT stream_id, type FROM events WHERE version = 2")
+    assert sorted((e["stream_id"], e["type"]) for e in events) == sorted(
+        [(lead_ids[0], "LEAD_SENT_TO_CRM"), (lead_ids[2], "LEAD_CRM_DELIVERY_FAILED")]
+    )
+    statuses = {r["id"]: r["status"] for r in rows(store.location, "SELECT id, status FROM tasks")}
+    assert [statuses[t.id] for t in (sent, stale, refused)] == ["completed", "processing", "failed"]
+    assert statuses[orphan] == "processing"  # its unit rolled back: left for its lease
