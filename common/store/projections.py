@@ -115,13 +115,16 @@ def _update_lead(
     status: LeadStatus | None = None,
     keep: tuple[LeadStatus, ...] = (),
     **values: object,
-) -> str:
-    """Set columns on the event's lead; return its campaign.
+) -> None:
+    """Set columns on the event's lead. Nothing waits for it (on PostgreSQL's pipeline, no
+    round trip): the lead exists, as every event but its first is appended after its
+    version was read.
 
     `status` is not set over a status in `keep`: a late delivery report must
     not turn a paid lead back into a delivered one.
     """
-    return str(_set_lead(sql, event, status, keep, values, "campaign_id")["campaign_id"])
+    assignments, params = _assignments(event, status, keep, values)
+    sql.send(f"UPDATE leads SET {assignments} WHERE id = ?", (*params, event.stream_id))
 
 
 def _set_lead(
@@ -132,7 +135,20 @@ def _set_lead(
     values: dict[str, object],
     returning: str,
 ) -> Row:
-    """`_update_lead`'s statement; the lead's `returning` columns as they are now."""
+    """`_update_lead`, waiting for the lead's `returning` columns as they are now."""
+    assignments, params = _assignments(event, status, keep, values)
+    row = sql.one(
+        f"UPDATE leads SET {assignments} WHERE id = ? RETURNING {returning}",
+        (*params, event.stream_id),
+    )
+    if row is None:
+        raise LookupError(f"{event.type} for unknown lead {event.stream_id}")
+    return row
+
+
+def _assignments(
+    event: Event, status: LeadStatus | None, keep: tuple[LeadStatus, ...], values: dict[str, object]
+) -> tuple[str, list[object]]:
     values |= {"updated_at": event.created_at, "version": event.version}
     assignments = [f"{name} = ?" for name in values]
     params = list(values.values())
@@ -143,13 +159,18 @@ def _set_lead(
         else:
             assignments.append("status = ?")
         params += [*keep, status]
-    row = sql.one(
-        f"UPDATE leads SET {', '.join(assignments)} WHERE id = ? RETURNING {returning}",
-        (*params, event.stream_id),
+    return ", ".join(assignments), params
+
+
+def _bump_campaign_of(sql: Sql, event: Event, counter: str) -> None:
+    """One more on a counter of the campaign of the event's lead, the campaign read from the
+    lead's row by the statement itself, so nothing waits for it."""
+    sql.send(
+        f"INSERT INTO campaign_stats (campaign_id, {counter}) SELECT campaign_id, 1 FROM leads"
+        f" WHERE id = ? ON CONFLICT (campaign_id) DO UPDATE"
+        f" SET {counter} = campaign_stats.{counter} + excluded.{counter}",
+        (event.stream_id,),
     )
-    if row is None:
-        raise LookupError(f"{event.type} for unknown lead {event.stream_id}")
-    return row
 
 
 # utm_stats (issue 18): each lead counted once, on the row of its cohort (its local creation
@@ -254,7 +275,7 @@ def _lead_created(
 
 
 def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
-    campaign = _update_lead(
+    _update_lead(
         sql,
         event,
         status=LeadStatus.SENT_TO_CRM,
@@ -263,11 +284,11 @@ def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
         crm_lead_id=sent.crm_lead_id,
         last_error=None,
     )
-    _bump(sql, campaign, leads_delivered=1)
+    _bump_campaign_of(sql, event, "leads_delivered")
 
 
 def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> None:
-    campaign = _update_lead(
+    _update_lead(
         sql,
         event,
         status=LeadStatus.CRM_FAILED,
@@ -275,7 +296,7 @@ def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> N
         crm_connection=failed.connection,
         last_error=failed.reason,
     )
-    _bump(sql, campaign, delivery_failed=1)
+    _bump_campaign_of(sql, event, "delivery_failed")
 
 
 def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered, zone: ZoneInfo) -> None:
@@ -343,17 +364,17 @@ def _lead_lost(sql: Sql, event: Event, zone: ZoneInfo) -> None:
 
 
 def _conversion_uploaded(sql: Sql, event: Event) -> None:
-    campaign = _update_lead(sql, event, conversion_status="uploaded", last_error=None)
-    _bump(sql, campaign, conversions_uploaded=1)
+    _update_lead(sql, event, conversion_status="uploaded", last_error=None)
+    _bump_campaign_of(sql, event, "conversions_uploaded")
 
 
 def _conversion_processed(sql: Sql, event: Event, linked: Linked) -> None:
     """Metrica says, per upload, how many rows it linked; a lead's row is known to be linked
     when all of its upload was, and known not to be when none was."""
     status = {"all": "linked", "none": "not_linked", "some": "partly_linked"}.get(linked)
-    campaign = _update_lead(sql, event, conversion_status=status or "unconfirmed")
+    _update_lead(sql, event, conversion_status=status or "unconfirmed")
     if linked == "all":
-        _bump(sql, campaign, conversions_linked=1)
+        _bump_campaign_of(sql, event, "conversions_linked")
 
 
 def _lead_erased(sql: Sql, event: Event) -> None:
