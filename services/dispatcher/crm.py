@@ -8,6 +8,7 @@ from functools import partial
 
 import aiohttp
 
+from common import logs
 from common.config import Settings
 from common.contacts import mask_phone
 from common.events import LeadCrmDeliveryFailed, LeadSentToCrm
@@ -71,10 +72,12 @@ class CrmDelivery(TwoStep):
         self.on_outcome(name or "-", status)
         if self.alerts is not None and isinstance(outcome, Failed):
             await self.alerts.delivered(name, lead_id, outcome.failure, status == "failed")
-        log.info(
-            "send_to_crm %s",
-            status,
-            extra={
+        # One line a delivery, off the event loop when nothing else listens (common.logs).
+        logs.fields_line(
+            log,
+            logging.INFO,
+            f"send_to_crm {status}",
+            {
                 "task_id": task.id,
                 "lead_id": lead_id,
                 "connection": name,
