@@ -128,8 +128,6 @@ class LeadService:
     ) -> tuple[str, int]:
         """LEAD_CREATED, its row and counters, and the send_to_crm task. `seen`: whether its
         contact came before, when the caller has already asked."""
-        # UUIDv7 ids grow with time, so each new lead lands at the end of every index keyed
-        # by it (leads, events, tasks) instead of on a random page of an ever larger tree.
         lead_id, task_id = LeadService._create(tx, lead, metadata, seen)
         return lead_id, task_id()
 
@@ -139,6 +137,8 @@ class LeadService:
     ) -> tuple[str, Callable[[], int]]:
         """`create_lead`, the task's id read when called: on PostgreSQL's pipeline nothing
         here waits for the server (the event's position is not read back either)."""
+        # UUIDv7 ids grow with time, so each new lead lands at the end of every index keyed
+        # by it (leads, events, tasks) instead of on a random page of an ever larger tree.
         lead_id = str(uuid7())
         repeat = seen
         if repeat is None:

@@ -109,9 +109,7 @@ class GroupCommit(ABC, Generic[C]):
         self._execute(conn, "SAVEPOINT unit")
         try:
             result = unit(tx)
-            tx.sql.write_gathered()  # inside its savepoint: rolled back with it
-            if isinstance(result, Later):
-                result.read_answers()
+            _finish(tx, [result])  # inside its savepoint: rolled back with it
         except Exception as error:
             tx.sql.drop_gathered()
             if not self._in_transaction(conn):
@@ -221,13 +219,18 @@ def _together(tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
         try:
             results.append((None, unit(tx)))
         except Exception as error:
-            tx.sql.drop_gathered()
-            return error
+            return error  # the batch rolls back, and drops what it gathered
     try:
-        tx.sql.write_gathered()  # the batch's counter additions, each row once
-        for _, result in results:
-            if isinstance(result, Later):
-                result.read_answers()  # one wait for the keys of the whole batch
+        _finish(tx, [result for _, result in results])  # one wait for the whole batch's keys
     except Exception as error:
         return error
     return results
+
+
+def _finish(tx: Tx, results: list[object]) -> None:
+    """After units ran: the counters they added written, each row once, then the answers
+    they still wait for read (`Later`)."""
+    tx.sql.write_gathered()
+    for result in results:
+        if isinstance(result, Later):
+            result.read_answers()

@@ -36,7 +36,7 @@ class Failed:
     event: Callable[[str], LeadEvent] | None = None
 
 
-Future = asyncio.Future[Literal["completed", "pending", "failed", "stale"]]
+Future = asyncio.Future[Settled]
 Finished = tuple[Task, "Done | Failed", Future]
 
 JITTER = 0.75  # a retry waits 75–100 % of its step: spread out, yet the schedule is known
