@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar, cast
 
-from common.store.base import Later, Unit
+from common.store.base import Later, ReadsAhead, Unit
 from common.store.tx import Tx
 
 Outcome = tuple[BaseException | None, object]
@@ -66,12 +66,6 @@ class GroupCommit(ABC, Generic[C]):
     def _in_transaction(self, conn: C) -> bool:
         """Is the batch's transaction still open? (An error may have ended it.)"""
 
-    # Does the first run send statements without waiting (PostgreSQL's pipeline)? Then an
-    # error may surface away from its statement, and even a batch of one runs again in a
-    # savepoint, where its statement raises the error its code expects (a refused event
-    # version: ConcurrencyConflict, not the driver's unique violation).
-    _pipelines = False
-
     def _broken(self, error: BaseException) -> bool:
         """Did `error` break the connection itself? Then the batch is not run again."""
         return False
@@ -86,8 +80,12 @@ class GroupCommit(ABC, Generic[C]):
                 if isinstance(outcomes, Exception):
                     self._rollback(conn)
                     tx.sql.drop_gathered()  # nothing of the first run may reach the second
-                    alone = len(units) == 1 and not self._pipelines
-                    if alone or self._broken(outcomes):
+                    # Even a batch of one runs again: its first run kept its INSERTs (or
+                    # did not wait for each answer), so the error may have surfaced away
+                    # from its statement; in a savepoint that statement raises the error its
+                    # code expects (a refused event version: ConcurrencyConflict, not the
+                    # driver's unique violation).
+                    if self._broken(outcomes):
                         return [(outcomes, None)] * len(units)
                     self._begin(conn)
                     outcomes = [self._in_savepoint(conn, tx, unit) for unit in units]
@@ -101,9 +99,23 @@ class GroupCommit(ABC, Generic[C]):
 
     def _together(self, conn: C, tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
         """Every unit in the one transaction, or the first error; a backend may send their
-        statements without waiting for each answer here (any error sends the batch to its
-        savepoints, which run one statement at a time and so name each unit's own error)."""
+        statements without waiting for each answer here, or keep its INSERTs for the batch's
+        end (any error sends the batch to its savepoints, which run one statement at a time
+        and so name each unit's own error)."""
         return _together(tx, units)
+
+    @staticmethod
+    def _reads_first(tx: Tx, units: list[Unit[object]]) -> list[Outcome] | Exception:
+        """The units' reads that can go ahead (`ReadsAhead`) before any unit runs, then the
+        units together: no unit's read comes between the batch's writes. What was asked
+        ahead ends with the run (run again in savepoints, each unit asks anew)."""
+        try:
+            for unit in units:
+                if isinstance(unit, ReadsAhead):
+                    unit.read_ahead(tx)
+            return _together(tx, units)
+        finally:
+            tx.leads.history.forget()
 
     def _in_savepoint(self, conn: C, tx: Tx, unit: Unit[object]) -> Outcome:
         self._execute(conn, "SAVEPOINT unit")

@@ -12,8 +12,8 @@ from typing import Any
 
 import psycopg
 
-from common.store.counters import GatheredCounters
-from common.store.postgres.inserts import GatheredInserts
+from common.store.inserts import KeepsInserts
+from common.store.postgres.inserts import PgInserts
 from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
@@ -31,7 +31,7 @@ def dialect(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class PgSql(GatheredCounters):
+class PgSql(KeepsInserts):
     """The Sql protocol over one psycopg connection, for one transaction.
 
     Inside `pipelined()` (group commit's batch) statements go to the server without waiting
@@ -43,11 +43,12 @@ class PgSql(GatheredCounters):
     monotonic clock, so a lease taken late in a long batch is measured from when it was taken
     without a round trip each time."""
 
-    __slots__ = ("_clock", "_inserts", "_locked", "_pipeline", "conn")
+    __slots__ = ("_clock", "_locked", "_pipeline", "conn")
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
-        self._inserts = GatheredInserts(conn, dialect)  # a pipelined batch's INSERTs
+        self._inserts = PgInserts(conn, dialect)  # a pipelined batch's INSERTs
+        self._keeping = False
         self.gather(False)
         self._pipeline: psycopg.Pipeline | None = None
         self._clock: tuple[datetime, float] | None = None  # the server's time, and when
@@ -55,7 +56,7 @@ class PgSql(GatheredCounters):
 
     @contextmanager
     def pipelined(self) -> Iterator[None]:
-        with self.conn.pipeline() as pipeline:
+        with self.conn.pipeline() as pipeline, self.keeping():
             self._pipeline = pipeline
             try:
                 yield
@@ -70,32 +71,11 @@ class PgSql(GatheredCounters):
         return cursor.rowcount
 
     def send(self, sql: str, params: Params = ()) -> None:
-        if self._gathers_inserts(sql):
+        if self._keeps(sql):
             self._inserts.add(sql, params)
             return
         self._before(sql)
         self.conn.execute(dialect(sql), params)
-
-    def _gathers_inserts(self, sql: str) -> bool:
-        """In a pipelined batch (group commit's first run), a plain INSERT waits for the
-        others of its statement (common/store/postgres/inserts.py)."""
-        return self._gathering and self._pipeline is not None and GatheredInserts.takes(sql)
-
-    def _before(self, sql: str) -> None:
-        self._inserts.before(sql)
-        super()._before(sql)
-
-    def gather(self, on: bool) -> None:
-        super().gather(on)
-        self._inserts.drop()
-
-    def write_gathered(self) -> None:
-        self._inserts.send_all()
-        super().write_gathered()
-
-    def drop_gathered(self) -> None:
-        self._inserts.drop()
-        super().drop_gathered()
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self._before(sql)
@@ -119,7 +99,7 @@ class PgSql(GatheredCounters):
         return self.inserting(sql, params, key)()
 
     def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
-        if self._gathers_inserts(sql):
+        if self._keeps(sql):
             return self._inserts.add(sql, params, key)
         self._before(sql)
         cursor = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params)

@@ -12,7 +12,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
-from common.store.base import ReadsAhead, Unit
+from common.store.base import Unit
 from common.store.group_commit import GroupCommit, Outcome
 from common.store.postgres.sql import PgSql
 from common.store.tx import Tx
@@ -42,8 +42,6 @@ class PgWriter(GroupCommit[Connection]):
     server in one transaction, so a burst of leads costs one fsync'd commit (and one turn
     at the event-order lock), not one each."""
 
-    _pipelines = True
-
     def __init__(self, pool: ConnectionPool[Connection], make_tx: Callable[[Connection], Tx]):
         super().__init__("leadrelay-pg-writer")
         self.pool = pool
@@ -65,15 +63,10 @@ class PgWriter(GroupCommit[Connection]):
         assert isinstance(tx.sql, PgSql)
         outcomes: list[Outcome] | Exception = []
         try:
-            with tx.sql.pipelined():
-                for unit in units:  # their reads first: one wait for all of their answers
-                    if isinstance(unit, ReadsAhead):
-                        unit.read_ahead(tx)
-                outcomes = super()._together(conn, tx, units)
+            with tx.sql.pipelined():  # their reads first: one wait for all of their answers
+                outcomes = self._reads_first(tx, units)
         except Exception as error:  # reported by the pipeline's last sync
             outcomes = outcomes if isinstance(outcomes, Exception) else error
-        if isinstance(outcomes, Exception):
-            tx.leads.history.forget()  # run again in savepoints: each unit asks anew
         return outcomes
 
     def _begin(self, conn: Connection) -> None:

@@ -7,17 +7,22 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from common import clock
-from common.store.counters import GatheredCounters
+from common.store.inserts import KeepsInserts
 from common.store.sql import Params, Row, among
+from common.store.sqlite.inserts import SqliteInserts
 
 
-class SqliteSql(GatheredCounters):
-    """The Sql protocol over one sqlite3 connection."""
+class SqliteSql(KeepsInserts):
+    """The Sql protocol over one sqlite3 connection. Inside `keeping()` (group commit's first
+    run of a batch) plain INSERTs are kept and sent as multi-row statements
+    (common/store/sqlite/inserts.py)."""
 
     __slots__ = ("conn",)
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
+        self._inserts = SqliteInserts(conn)
+        self._keeping = False
         self.gather(False)
 
     def now(self) -> str:
@@ -51,6 +56,9 @@ class SqliteSql(GatheredCounters):
         return self.conn.execute(sql, params).rowcount
 
     def send(self, sql: str, params: Params = ()) -> None:
+        if self._keeps(sql):
+            self._inserts.add(sql, params)
+            return
         self._before(sql)
         self.conn.execute(sql, params)
 
@@ -72,6 +80,8 @@ class SqliteSql(GatheredCounters):
         return lambda: rows
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
+        if self._keeps(sql):
+            return self._inserts.add(sql, params, key)()
         # lastrowid, not RETURNING: a RETURNING row costs sqlite3 one more step, and every
         # step hands the GIL to the event loop and back.
         self._before(sql)
@@ -80,6 +90,8 @@ class SqliteSql(GatheredCounters):
         return rowid
 
     def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
+        if self._keeps(sql):
+            return self._inserts.add(sql, params, key)
         rowid = self.insert(sql, params, key)
         return lambda: rowid
 

@@ -26,9 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from common.errors import DatabaseUnavailable
-from common.store.group_commit import GroupCommit
+from common.store.base import Unit
+from common.store.group_commit import GroupCommit, Outcome
 from common.store.sqlite.checkpoints import BACKSTOP_PAGES, Checkpointer
 from common.store.sqlite.connection import busy_or, is_unavailable
+from common.store.sqlite.sql import SqliteSql
 from common.store.tx import Tx
 
 
@@ -92,6 +94,15 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
     def _connection(self) -> Iterator[tuple[sqlite3.Connection, Tx]]:
         assert self._conn is not None and self._tx is not None, "the store is not open"
         yield self._conn, self._tx
+
+    def _together(
+        self, conn: sqlite3.Connection, tx: Tx, units: list[Unit[object]]
+    ) -> list[Outcome] | Exception:
+        """The units' reads first, then the units with their INSERTs kept and sent as
+        multi-row statements at the end (common/store/sqlite/inserts.py)."""
+        assert isinstance(tx.sql, SqliteSql)
+        with tx.sql.keeping():
+            return self._reads_first(tx, units)
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         if self._truncate_wal:
