@@ -1,7 +1,7 @@
-"""A pipelined PostgreSQL batch sends its plain INSERTs together, one executemany a statement
-(common/store/postgres/inserts.py). Whatever is gathered, a unit must read what it and the
-units before it wrote, new keys must be each row's own, and a refused row must fail its
-unit alone. The same tests hold on SQLite, where nothing is gathered."""
+"""A group-commit batch keeps its plain INSERTs and sends them together (common/store/inserts.py):
+one executemany a statement on PostgreSQL, multi-row VALUES in chunks on SQLite. Whatever is
+kept, a unit must read what it and the units before it wrote, new keys must be each row's own,
+and a refused row must fail its unit alone, with the error its code expects."""
 
 import asyncio
 
@@ -11,6 +11,7 @@ from common.errors import ConcurrencyConflict
 from common.events import LeadLost
 from common.leads import LeadService
 from common.model import NewLead
+from common.store.sqlite.inserts import chunks
 from tests.helpers import rows, write_together
 
 
@@ -56,7 +57,22 @@ async def test_a_refused_row_fails_its_unit_alone(store):
     assert lost == []
 
 
-@pytest.mark.parametrize("count", [1, 40])
+async def test_a_refused_row_of_a_batch_of_one_raises_the_conflict(store):
+    lead_id, _ = await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="a")))
+    with pytest.raises(ConcurrencyConflict):
+        await store.write(lambda tx: tx.events.append(lead_id, 0, LeadLost("test"), position=False))
+    assert rows(store.location, "SELECT * FROM events WHERE type = 'LEAD_LOST'") == []
+
+
+def test_rows_go_in_power_of_two_chunks():
+    assert chunks(23, 16) == [16, 4, 2, 1]
+    assert chunks(64, 64) == [64]
+    assert chunks(200, 64) == [64, 64, 64, 8]
+    assert chunks(5, 1) == [1] * 5
+    assert chunks(0, 64) == []
+
+
+@pytest.mark.parametrize("count", [1, 40, 150])
 async def test_every_new_task_id_is_its_own(store, count):
     made = await asyncio.gather(
         *(
