@@ -1,4 +1,8 @@
-"""The small pieces of the public surface: address lists and folded label values."""
+"""The small pieces of the public surface: address lists, folded label values, the collector."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 from common.metrics import OTHER, Fold
 from common.model import campaign_key
@@ -26,3 +30,28 @@ def test_an_ipv6_client_is_counted_by_its_64_and_an_ipv4_one_by_its_address():
     assert client_of("2001:db8:1:2::1") != client_of("2001:db8:1:3::1")
     assert client_of("203.0.113.7") == "203.0.113.7" != client_of("203.0.113.8")
     assert client_of("::ffff:203.0.113.7") == "::ffff:203.0.113.7"
+
+
+def test_a_started_process_sets_start_up_aside_and_still_collects_cycles():
+    # In a process of its own: the collector's settings are the whole process's.
+    script = """
+import gc
+from common.serving import YOUNG_GENERATION, settle_collector
+settle_collector()
+assert gc.get_threshold()[0] == YOUNG_GENERATION, gc.get_threshold()
+assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()  # the imports, set aside
+ring = []
+ring.append(ring)
+del ring
+assert gc.collect() >= 1  # a cycle made after start-up is still found
+print("settled")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "settled", done.stderr
