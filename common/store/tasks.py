@@ -68,6 +68,19 @@ class Held:
     lead_version: int | None
 
 
+def holding(count: int) -> str:
+    """`TaskQueue.hold_all`'s statement for `count` tasks. Its lead's id is compared as an
+    expression (the CAST): SQLite plans a subquery in RETURNING that names a column of the
+    updated row as a scan of every lead, once for each task held (measured: 116 ms for 64
+    tasks beside 20,000 leads, 0.4 ms through the index)."""
+    pairs = ", ".join("(?, ?)" for _ in range(count))
+    return (
+        "UPDATE tasks SET updated_at = ?"
+        f" WHERE status = 'processing' AND (id, attempts) IN (VALUES {pairs}) RETURNING id,"
+        " (SELECT version FROM leads WHERE id = CAST(tasks.lead_id AS TEXT)) AS version"
+    )
+
+
 def _types(types: tuple[TaskType, ...]) -> str:
     return among("type", types)
 
@@ -190,11 +203,8 @@ class TaskQueue:
         no longer held."""
         if not tasks:
             return {}
-        pairs = ", ".join("(?, ?)" for _ in tasks)
         rows = self.sql.all(
-            "UPDATE tasks SET updated_at = ?"
-            f" WHERE status = 'processing' AND (id, attempts) IN (VALUES {pairs})"
-            " RETURNING id, (SELECT version FROM leads WHERE id = tasks.lead_id) AS version",
+            holding(len(tasks)),
             (self.sql.now(), *(value for task in tasks for value in (task.id, task.attempts))),
         )
         return {row["id"]: Held(row["version"]) for row in rows}
