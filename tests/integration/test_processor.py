@@ -90,6 +90,46 @@ async def test_batch_types_get_every_claimed_task_at_once(store):
     assert batches == [[1, 2, 3]]
 
 
+async def test_a_batch_type_is_taken_while_single_tasks_flow(store):
+    """While every claim of single tasks comes back full, the batch types are looked for
+    less often (BATCH_LOOK_FLOWING), yet looked for: an upload queued meanwhile runs while
+    the deliveries still flow."""
+    await fill(store, 5000)
+    singles, batches = [], []
+
+    async def single(batch):
+        [task] = batch
+        singles.append(task.id)
+        await store.write(lambda tx: tx.tasks.complete(task.id, {}))
+
+    async def upload(batch):
+        batches.append((len(singles), [task.id for task in batch]))
+        await store.write(lambda tx: [tx.tasks.complete(task.id, {}) for task in batch])
+
+    processor = BackgroundTaskProcessor(
+        store,
+        {TaskType.SEND_TO_CRM: single, TaskType.SEND_TO_YANDEX: upload},
+        settings(),
+        batch_types=frozenset({TaskType.SEND_TO_YANDEX}),
+    )
+    processor.start()
+
+    async def flowing():
+        return len(singles) >= 10
+
+    await wait_for_async(flowing)
+    [conversion] = await fill(store, 1, SendToYandex())
+
+    async def uploaded():
+        return batches
+
+    await wait_for_async(uploaded)
+    await processor.stop()
+    [(delivered_before, taken)] = batches
+    assert taken == [conversion]
+    assert delivered_before < 5000  # taken while the deliveries still flowed
+
+
 async def test_stop_waits_within_grace_then_releases_the_rest(store):
     await fill(store, 2)
     started = []
