@@ -54,8 +54,8 @@ async def test_runs_at_most_concurrency_at_once_and_completes_all(store):
         states = [(t.id, t.status, t.attempts, t.run_after, t.locked_until) for t in tasks if t]
         raise AssertionError(f"running {running}, in flight {processor.busy}, {states}") from error
     # Claimed no more than it can run and READY_ROUNDS rounds ready beside it.
-    held = (await store.read(lambda tx: tx.tasks.counts()))["processing"]
-    assert held == 3 + 3 * READY_ROUNDS < len(ids)
+    counts = await store.read(lambda tx: tx.tasks.counts())
+    assert counts["processing"] == 3 + 3 * READY_ROUNDS < len(ids), (counts, processor.busy)
     release.set()
 
     async def all_done():
