@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from common.model import JsonObject, Task, TaskStatus, TaskType
+from common.model import JsonObject, Lead, Task, TaskStatus, TaskType
 from common.store.codec import task_data, task_payload_of
 from common.store.leads import LeadRows
 from common.store.sql import Row, Sql, among, dumps, later, loads, marks
@@ -30,7 +30,8 @@ OPEN_OF_LEAD = (
 )
 
 
-def task_from_row(row: Row) -> Task:
+def task_from_row(row: Row, lead: Lead | None = None) -> Task:
+    """The task a row holds; `lead`: its lead, read with it by a claim."""
     data = loads(row["payload"]) or {}
     return Task(
         id=row["id"],
@@ -45,6 +46,7 @@ def task_from_row(row: Row) -> Task:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         lead_id=row["lead_id"] or data.get("lead_id"),  # rows older than the column had it here
+        lead=lead,
     )
 
 
@@ -66,6 +68,19 @@ class Held:
     lead does not exist)."""
 
     lead_version: int | None
+
+
+def holding(count: int) -> str:
+    """`TaskQueue.hold_all`'s statement for `count` tasks. Its lead's id is compared as an
+    expression (the CAST): SQLite plans a subquery in RETURNING that names a column of the
+    updated row as a scan of every lead, once for each task held (measured: 116 ms for 64
+    tasks beside 20,000 leads, 0.4 ms through the index)."""
+    pairs = ", ".join("(?, ?)" for _ in range(count))
+    return (
+        "UPDATE tasks SET updated_at = ?"
+        f" WHERE status = 'processing' AND (id, attempts) IN (VALUES {pairs}) RETURNING id,"
+        " (SELECT version FROM leads WHERE id = CAST(tasks.lead_id AS TEXT)) AS version"
+    )
 
 
 def _types(types: tuple[TaskType, ...]) -> str:
@@ -148,12 +163,12 @@ class TaskQueue:
             f" WHERE id IN ({due}) RETURNING {COLUMNS}",
             (later(now, lease), now, *params),
         )
-        tasks = sorted((task_from_row(row) for row in rows), key=lambda task: task.id)
+        rows = sorted(rows, key=lambda row: row["id"])
         if not with_leads:
-            return tasks
+            return [task_from_row(row) for row in rows]
         found = LeadRows(self.sql, ZoneInfo("UTC"))  # by id: no day is read, so any zone does
         leads = found.many([row["lead_id"] for row in rows if row["lead_id"]])
-        return [replace(task, lead=leads.get(task.lead_id or "")) for task in tasks]
+        return [task_from_row(row, leads.get(row["lead_id"] or "")) for row in rows]
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
         """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
@@ -190,11 +205,8 @@ class TaskQueue:
         no longer held."""
         if not tasks:
             return {}
-        pairs = ", ".join("(?, ?)" for _ in tasks)
         rows = self.sql.all(
-            "UPDATE tasks SET updated_at = ?"
-            f" WHERE status = 'processing' AND (id, attempts) IN (VALUES {pairs})"
-            " RETURNING id, (SELECT version FROM leads WHERE id = tasks.lead_id) AS version",
+            holding(len(tasks)),
             (self.sql.now(), *(value for task in tasks for value in (task.id, task.attempts))),
         )
         return {row["id"]: Held(row["version"]) for row in rows}

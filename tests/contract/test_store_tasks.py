@@ -11,7 +11,7 @@ from common import clock
 from common.leads import LeadService
 from common.model import NewLead, TaskStatus, TaskType
 from common.store import open_store
-from common.store.tasks import OPEN_OF_LEAD, OPEN_STATUSES, Held
+from common.store.tasks import OPEN_OF_LEAD, OPEN_STATUSES, Held, holding
 from common.tasks import TASK_CLASSES, CheckUpload, SendToCrm
 from tests.contract.kit import age, backend, count, database_now, insert_many
 from tests.helpers import execute, rows
@@ -318,6 +318,25 @@ async def test_hold_fences_by_attempt_and_reads_each_task_s_lead_version(store, 
     assert await store.write(lambda tx: tx.tasks.hold(mine, lead_id)) == Held(1)
     assert await store.write(lambda tx: tx.tasks.hold_all([])) == {}
     assert row(database, mine.id)["status"] == TaskStatus.PROCESSING  # holding changes no state
+
+
+async def test_hold_all_reads_each_lead_through_its_index(store, database):
+    """A delivery's settle holds its task through `hold_all`: each held task's lead version
+    is one index lookup, not a walk over every lead (SQLite planned the subquery in
+    RETURNING as a scan of the leads table once a task: the settles' cost grew with it)."""
+    now = clock.now_iso()
+    insert_many(
+        database,
+        "INSERT INTO leads (id, campaign_id, status, created_at, updated_at, version)"
+        " VALUES (?, 'c', 'new', ?, ?, 1)",
+        [(f"lead-{n}", now, now) for n in range(3000)],
+    )
+    execute(database, "ANALYZE")
+    explain = "EXPLAIN" if backend(database) == "postgresql" else "EXPLAIN QUERY PLAN"
+    plan = rows(database, f"{explain} {holding(2)}", (now, 1, 1, 2, 1))
+    shown = " ".join(str(value) for row in plan for value in row.values())
+    assert "leads_pkey" in shown or "sqlite_autoindex_leads_1" in shown, shown
+    assert "SCAN leads" not in shown and "Seq Scan on leads" not in shown, shown
 
 
 async def test_due_types_names_the_types_with_work_due_in_one_read(store, database):

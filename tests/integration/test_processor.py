@@ -10,7 +10,7 @@ from common.leads import LeadService
 from common.model import NewLead, TaskType
 from common.tasks import SendToCrm, SendToYandex
 from services.dispatcher.app import create_app
-from services.dispatcher.processor import BackgroundTaskProcessor
+from services.dispatcher.processor import READY_ROUNDS, BackgroundTaskProcessor
 from tests.helpers import ago, stored, wait_for_async
 
 
@@ -27,7 +27,7 @@ async def fill(store, count: int, payload=SendToCrm(), delay: float = 0.0) -> li
 
 
 async def test_runs_at_most_concurrency_at_once_and_completes_all(store):
-    ids = await fill(store, 15)
+    ids = await fill(store, 30)
     running, peak, done = set(), 0, []
     release = asyncio.Event()
 
@@ -53,12 +53,13 @@ async def test_runs_at_most_concurrency_at_once_and_completes_all(store):
         tasks = await store.read(lambda tx: [tx.tasks.get(i) for i in ids])
         states = [(t.id, t.status, t.attempts, t.run_after, t.locked_until) for t in tasks if t]
         raise AssertionError(f"running {running}, in flight {processor.busy}, {states}") from error
-    # Claimed no more than it can run and READY_ROUNDS rounds ready beside it (3 + 3 * 3).
-    assert (await store.read(lambda tx: tx.tasks.counts()))["processing"] == 12
+    # Claimed no more than it can run and READY_ROUNDS rounds ready beside it.
+    counts = await store.read(lambda tx: tx.tasks.counts())
+    assert counts["processing"] == 3 + 3 * READY_ROUNDS < len(ids), (counts, processor.busy)
     release.set()
 
     async def all_done():
-        return len(done) == 15
+        return len(done) == len(ids)
 
     await wait_for_async(all_done)
     await processor.stop()
@@ -88,6 +89,46 @@ async def test_batch_types_get_every_claimed_task_at_once(store):
     await wait_for_async(handled)
     await processor.stop()
     assert batches == [[1, 2, 3]]
+
+
+async def test_a_batch_type_is_taken_while_single_tasks_flow(store):
+    """While every claim of single tasks comes back full, the batch types are looked for
+    less often (BATCH_LOOK_FLOWING), yet looked for: an upload queued meanwhile runs while
+    the deliveries still flow."""
+    await fill(store, 5000)
+    singles, batches = [], []
+
+    async def single(batch):
+        [task] = batch
+        singles.append(task.id)
+        await store.write(lambda tx: tx.tasks.complete(task.id, {}))
+
+    async def upload(batch):
+        batches.append((len(singles), [task.id for task in batch]))
+        await store.write(lambda tx: [tx.tasks.complete(task.id, {}) for task in batch])
+
+    processor = BackgroundTaskProcessor(
+        store,
+        {TaskType.SEND_TO_CRM: single, TaskType.SEND_TO_YANDEX: upload},
+        settings(),
+        batch_types=frozenset({TaskType.SEND_TO_YANDEX}),
+    )
+    processor.start()
+
+    async def flowing():
+        return len(singles) >= 10
+
+    await wait_for_async(flowing)
+    [conversion] = await fill(store, 1, SendToYandex())
+
+    async def uploaded():
+        return batches
+
+    await wait_for_async(uploaded)
+    await processor.stop()
+    [(delivered_before, taken)] = batches
+    assert taken == [conversion]
+    assert delivered_before < 5000  # taken while the deliveries still flowed
 
 
 async def test_stop_waits_within_grace_then_releases_the_rest(store):
