@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from dataclasses import fields as fields_of
 from typing import TypedDict
-from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, unquote_to_bytes, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 import orjson
 from aiohttp import web
@@ -15,14 +15,12 @@ from pydantic import ValidationError
 from common.errors import BadRequest, InvalidField, UnsupportedMediaType
 from common.leads import Submission
 from common.model import UTM_FIELDS, Json, JsonObject, NewLead
-from common.web import header_text, in_body_time, json_body, request_id
+from common.web import header_text, json_body, request_id
+from services.ingest.forms import Form, multipart, urlencoded
 from services.ingest.schemas import MAX_KEY_LENGTH, LeadIn
 
 URLENCODED = "application/x-www-form-urlencoded"
-FORM_TYPES = (URLENCODED, "multipart/form-data")
-# A form posts in its page's charset (HTML's form submission algorithm). Old Russian sites are
-# in windows-1251 and most do not name it: a body that is not UTF-8 is read as that.
-LEGACY_CHARSET = "windows-1251"
+MULTIPART = "multipart/form-data"
 KNOWN = set(LeadIn.model_fields)
 COOKIES_FIELD = "cookies"  # Tilda's "send cookies" option
 MAX_EXTRA_FIELDS = 30
@@ -35,8 +33,11 @@ NEW_LEAD_FIELDS = tuple(f.name for f in fields_of(NewLead))
 async def read_submission(request: web.Request, region: str) -> Submission | None:
     """The submission: its lead, its idempotency key and where it came from; None for
     Tilda's probe. BadRequest, InvalidField (no usable contact) and the like otherwise."""
-    fields = await read_fields(request)
-    split = _split(fields)  # one pass over the fields for everything below
+    form = await read_fields(request)
+    split = _split(form.fields)  # one pass over the fields for everything below
+    for name, (shown, reason) in form.unreadable.items():
+        known = name.strip().lower()
+        split.warnings.append(_warning(known if known in KNOWN else name, shown, reason))
     if split.probe:
         return None
     lead = build_lead(split, region)
@@ -75,56 +76,22 @@ def fingerprint(lead: NewLead) -> str:
     return hashlib.sha256(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-async def read_fields(request: web.Request) -> JsonObject:
-    """The body as a flat mapping of field name to value."""
+async def read_fields(request: web.Request) -> Form:
+    """The body as a flat mapping of field name to value (and a form's unreadable fields)."""
     kind = request.content_type
     if kind == "application/json":
         body = await json_body(request)
         if not isinstance(body, dict):
             raise BadRequest("the JSON body must be an object of fields")
-        return body
+        return Form(body)
     if kind == URLENCODED:
-        return await _urlencoded(request)
-    if kind in FORM_TYPES:
-        try:
-            form = await in_body_time(request, request.post())
-        # RuntimeError: aiohttp's word for a part's unknown Content-Transfer-Encoding.
-        except (ValueError, AssertionError, UnicodeDecodeError, LookupError, RuntimeError) as error:
-            raise BadRequest(f"the form body cannot be read: {error}") from error
-        # File uploads are not lead data; they are dropped (their temporary files closed).
-        fields: JsonObject = {}
-        for key, value in form.items():
-            if isinstance(value, str):
-                fields[key] = value
-            elif isinstance(value, web.FileField):
-                value.file.close()
-        return fields
+        return Form(await urlencoded(request))
+    if kind == MULTIPART:
+        return await multipart(request)
     raise UnsupportedMediaType(
         f"content type {kind!r} is not accepted; "
         "send application/json, application/x-www-form-urlencoded or multipart/form-data"
     )
-
-
-async def _urlencoded(request: web.Request) -> JsonObject:
-    """name=value pairs in the charset the request names, else UTF-8, else LEGACY_CHARSET
-    (whether the pairs are percent-encoded, as browsers send them, or raw bytes)."""
-    raw = (await in_body_time(request, request.read())).rstrip()
-    charset = request.charset or _charset_of(raw)
-    try:
-        pairs = parse_qsl(
-            raw.decode(charset), keep_blank_values=True, encoding=charset, errors="strict"
-        )
-    except (ValueError, UnicodeDecodeError, LookupError) as error:
-        raise BadRequest(f"the form body cannot be read as {charset}: {error}") from error
-    return dict(pairs)
-
-
-def _charset_of(raw: bytes) -> str:
-    try:
-        unquote_to_bytes(raw).decode("utf-8")
-    except UnicodeDecodeError:
-        return LEGACY_CHARSET
-    return "utf-8"
 
 
 CONTACTS = ("phone", "email")

@@ -1,0 +1,133 @@
+"""Form bodies (urlencoded, multipart) read as text in the charset their page posted in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from aiohttp import BodyPartReader, MultipartReader, web
+
+from common.errors import BadRequest
+from common.model import JsonObject
+from common.web import in_body_time
+
+# A form posts in its page's charset (HTML's form submission algorithm). Old Russian sites are
+# in windows-1251 and most do not name it: text that is not UTF-8 is read as that.
+LEGACY_CHARSET = "windows-1251"
+# HTML sends the form's charset in a field of this name when the form has one (RFC 7578 4.6).
+CHARSET_FIELD = "_charset_"
+
+
+def form_charset(named: str | None, raw: bytes) -> str:
+    """The charset a form's text is read in: the one its sender named (an unknown one is a
+    BadRequest naming it), else UTF-8 if `raw` is UTF-8, else LEGACY_CHARSET."""
+    if named:
+        try:
+            b"a".decode(named, "ignore")  # also refuses bytes-to-bytes codecs such as base64
+        except (LookupError, ValueError) as error:
+            raise BadRequest(f"the form's charset {named!r} is unknown") from error
+        return named
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return LEGACY_CHARSET
+    return "utf-8"
+
+
+async def urlencoded(request: web.Request) -> JsonObject:
+    """name=value pairs in form_charset (whether percent-encoded, as browsers send them, or
+    raw bytes)."""
+    raw = (await in_body_time(request, request.read())).rstrip()
+    charset = form_charset(request.charset, b"" if request.charset else unquote_to_bytes(raw))
+    try:
+        pairs = parse_qsl(
+            raw.decode(charset), keep_blank_values=True, encoding=charset, errors="strict"
+        )
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"the form body cannot be read as {charset}: {error}") from error
+    return dict(pairs)
+
+
+@dataclass
+class Form:
+    """A multipart form's text fields, and those whose bytes are not in their named charset
+    (name: the text as far as it reads, and why it was left out)."""
+
+    fields: JsonObject = field(default_factory=dict)
+    unreadable: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Part:
+    name: str
+    raw: bytes
+    charset: str  # the part's own, "" if it names none
+
+
+async def multipart(request: web.Request) -> Form:
+    """Each text part in form_charset of the first charset named: the part's own, the form's
+    `_charset_` field, the request's. Files and other non-text parts are dropped."""
+    try:
+        parts = await in_body_time(request, _text_parts(request))
+    # RuntimeError: aiohttp's word for a part's unknown Content-Transfer-Encoding.
+    except (ValueError, AssertionError, RuntimeError) as error:
+        raise BadRequest(f"the form body cannot be read: {error}") from error
+    given = [part.raw for part in parts if part.name == CHARSET_FIELD]
+    form_named = given[-1].decode("ascii", "replace").strip() if given else ""
+    form = Form()
+    for part in parts:
+        if part.name == CHARSET_FIELD:
+            continue
+        charset = form_charset(part.charset or form_named or request.charset, part.raw)
+        try:  # the last part of a name wins, as the last pair of a name does in urlencoded
+            form.fields[part.name] = part.raw.decode(charset)
+            form.unreadable.pop(part.name, None)
+        except UnicodeDecodeError:
+            shown = part.raw.decode(charset, "replace")
+            form.unreadable[part.name] = (shown, f"not readable as {charset}")
+            form.fields.pop(part.name, None)
+    return form
+
+
+async def _text_parts(request: web.Request) -> list[_Part]:
+    """The text parts' bytes (Content-Transfer-Encoding undone), within the body limit."""
+    reader = FormReader(request.headers, request.content)
+    parts, size = [], 0
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise ValueError("a nested multipart body is not a form field")
+        if part.name is None:
+            raise ValueError("a part has no name")
+        raw = bytearray()
+        while chunk := await part.read_chunk():
+            size += len(chunk)
+            if 0 < request.client_max_size < size:
+                raise web.HTTPRequestEntityTooLarge(
+                    max_size=request.client_max_size, actual_size=size
+                )
+            raw.extend(chunk)
+        kind = part.headers.get("Content-Type")
+        if not part.filename and (kind is None or kind.lower().startswith("text/")):
+            parts.append(_Part(part.name, part.decode(bytes(raw)), part.get_charset("")))
+    return parts
+
+
+class FormReader(MultipartReader):
+    """aiohttp's multipart reader, but a first `_charset_` part is returned as any other part
+    (multipart() applies it, wherever it is in the form). aiohttp 3.13 reads that part itself
+    and then skips no boundary after it, so every such form fails with "Invalid HTTP header"
+    (aio-libs/aiohttp pull request 13640, open). Drop this class once a release has the fix."""
+
+    async def next(self) -> MultipartReader | BodyPartReader | None:
+        if self._at_eof:
+            return None
+        await self._maybe_release_last_part()
+        if self._at_bof:
+            await self._read_until_first_boundary()
+            self._at_bof = False
+        else:
+            await self._read_boundary()
+        if self._at_eof:
+            return None
+        self._last_part = await self.fetch_next_part()
+        return self._last_part
