@@ -22,8 +22,6 @@ ALERT_CHATS: dict[str, dict[str, str | Mapping[str, str]]] = {
         "flash_chat_not_blocked": "Чат {chat} не заблокирован: ничего не изменено",
         "action_unblock_chat": "Снова отправлять оповещения в чат",
         "did_unblock_chat": "Чат Telegram снова получает оповещения",
-        "problem_chat_blocked": "Чат Telegram {chat} не принимает бота: оповещения туда не"
-        " отправляются",
         "problem_chat_open": "Подключения",
     },
     "en": {
@@ -41,7 +39,6 @@ ALERT_CHATS: dict[str, dict[str, str | Mapping[str, str]]] = {
         "flash_chat_not_blocked": "Chat {chat} is not blocked: nothing changed",
         "action_unblock_chat": "Sending alerts to a chat again",
         "did_unblock_chat": "Telegram chat receives alerts again",
-        "problem_chat_blocked": "Telegram chat {chat} refuses the bot: no alerts are sent there",
         "problem_chat_open": "Connections",
     },
 }
