@@ -37,6 +37,7 @@ class Action(StrEnum):
     COSTS_IMPORT = "costs_import"  # Direct cost imports queued
     REBUILD = "rebuild"  # the projections rewritten from the events
     AUTHORIZE = "authorize"  # a CRM's OAuth tokens stored from an authorization code
+    UNBLOCK_CHAT = "unblock_chat"  # a Telegram chat that refused the bot sent to again
 
 
 def cli_actor() -> str:

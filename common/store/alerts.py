@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from common.store.sql import Row, Sql
 
 COLUMNS = "key, firing, problem, streak, notified, since, updated_at"
+CHAT_COLUMNS = "chat_id, moved_to, blocked, updated_at"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ChatState:
     chat_id: str
     moved_to: str | None = None
     blocked: str | None = None
+    since: str | None = None  # when this was last written (UTC): when a blocked chat refused
 
 
 class AlertStates:
@@ -91,19 +93,14 @@ class AlertStates:
         )
 
     def chat(self, chat_id: str) -> ChatState:
-        row = self.sql.one(
-            "SELECT chat_id, moved_to, blocked FROM alert_chats WHERE chat_id = ?", (chat_id,)
-        )
-        if row is None:
-            return ChatState(chat_id)
-        return ChatState(str(row["chat_id"]), row["moved_to"], row["blocked"])
+        row = self.sql.one(f"SELECT {CHAT_COLUMNS} FROM alert_chats WHERE chat_id = ?", (chat_id,))
+        return ChatState(chat_id) if row is None else _chat(row)
 
     def blocked_chats(self) -> list[ChatState]:
         rows = self.sql.all(
-            "SELECT chat_id, moved_to, blocked FROM alert_chats WHERE blocked IS NOT NULL"
-            " ORDER BY chat_id"
+            f"SELECT {CHAT_COLUMNS} FROM alert_chats WHERE blocked IS NOT NULL ORDER BY chat_id"
         )
-        return [ChatState(str(row["chat_id"]), row["moved_to"], row["blocked"]) for row in rows]
+        return [_chat(row) for row in rows]
 
     def keep_chat(self, chat: ChatState) -> None:
         self.sql.run(
@@ -112,6 +109,17 @@ class AlertStates:
             " blocked = excluded.blocked, updated_at = excluded.updated_at",
             (chat.chat_id, chat.moved_to, chat.blocked, self.sql.now()),
         )
+
+    def unblock(self, chat_id: str) -> bool:
+        """A person says the bot is back in the chat: the next alert is sent there again (and
+        if Telegram still refuses, the chat is blocked again). Where it moved is kept. True
+        when the chat was blocked."""
+        row = self.sql.one(
+            "UPDATE alert_chats SET blocked = NULL, updated_at = ?"
+            " WHERE chat_id = ? AND blocked IS NOT NULL RETURNING chat_id",
+            (self.sql.now(), chat_id),
+        )
+        return row is not None
 
 
 def _state(row: Row) -> AlertState:
@@ -123,3 +131,7 @@ def _state(row: Row) -> AlertState:
         notified=bool(row["notified"]),
         since=str(row["since"]),
     )
+
+
+def _chat(row: Row) -> ChatState:
+    return ChatState(str(row["chat_id"]), row["moved_to"], row["blocked"], str(row["updated_at"]))

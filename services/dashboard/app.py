@@ -18,6 +18,7 @@ from common.store.replay import StreamReplayer
 from common.web import base_app
 from services.dashboard import (
     access,
+    alert_chats,
     api,
     audit_page,
     auth,
@@ -94,6 +95,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/admin/tasks/retry-failed", queue.retry_all, name="retry_all")
     r.add_post("/admin/tasks/{task_id}/retry", queue.retry_task, name="retry_task")
     r.add_get("/admin/connections", connections.page, name="connections")
+    r.add_post("/admin/alert-chats/{chat_id}/unblock", alert_chats.unblock, name="unblock_chat")
     r.add_get("/admin/payments", payments.unmatched, name="payments")
     r.add_get("/admin/payments/{payment_id}/find", payments.find_lead, name="find_lead")
     r.add_post("/admin/payments/{payment_id}/attach", payments.attach, name="attach_payment")

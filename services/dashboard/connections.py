@@ -16,6 +16,7 @@ from common.model import Task, TaskType
 from common.store import Tx
 from common.store.credentials import StoredTokens
 from common.tasks import ResolveDeal
+from services.dashboard.alert_chats import blocked
 from services.dashboard.keys import QUERIES
 from services.dashboard.queries import RETRYING_ATTEMPTS
 from services.dashboard.signals import Failure, read_failure
@@ -124,4 +125,6 @@ async def page(request: web.Request) -> dict[str, object]:
         "connections": credential_states(settings, stored),
         "troubles": {trouble.connection: trouble for trouble in found},
         "unrouted": next((trouble for trouble in found if trouble.connection is None), None),
+        "alerts_telegram": settings.alerts.telegram is not None,
+        "blocked_chats": await blocked(request),
     }

@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.dashboard import formats
+from services.dashboard.alert_chat_words import ALERT_CHATS
 from services.dashboard.audit_words import AUDIT
 from services.dashboard.erasure_words import ERASURE
 from services.dashboard.overview_words import OVERVIEW
@@ -1000,6 +1001,7 @@ CATALOGUE: dict[str, dict[str, Text]] = {
         **LISTS[lang],
         **AUDIT[lang],
         **ERASURE[lang],
+        **ALERT_CHATS[lang],
     }
     for lang in LANGUAGES
 }

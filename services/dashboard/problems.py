@@ -1,8 +1,8 @@
 """Configuration problems on the overview (a connection failing, reconciliation failing, a CRM's
-webhook switched off, refused credentials) that an admin may acknowledge with a note: the
-problem is then shown as acknowledged, not as an alert, while it says the same and for
-ACK_HOURS; a changed problem or a passed time makes it an alert again. Recorded in the audit
-log."""
+webhook switched off, refused credentials, a Telegram chat refusing the alerts' bot) that an
+admin may acknowledge with a note: the problem is then shown as acknowledged, not as an alert,
+while it says the same and for ACK_HOURS; a changed problem or a passed time makes it an alert
+again. Recorded in the audit log."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from common import appkeys, clock
 from common.audit import Action
 from common.store import Tx
 from common.store.acknowledged import Acknowledged
+from common.store.alerts import ChatState
 from services.dashboard import audit, auth
+from services.dashboard.alert_chats import alert_key
 from services.dashboard.connections import CredentialState, credential_states
 from services.dashboard.keys import QUERIES
 from services.dashboard.pages import flash, words
@@ -25,7 +27,10 @@ LONGEST_NOTE = 500
 
 
 def current(
-    failing: list[tuple[str, int]], readings: Readings, connections: list[CredentialState]
+    failing: list[tuple[str, int]],
+    readings: Readings,
+    connections: list[CredentialState],
+    chats: list[ChatState],
 ) -> dict[str, str]:
     """Each problem the overview shows now, by its key: what it says (a count that grows is
     the same problem; a different reason is a new one)."""
@@ -36,6 +41,7 @@ def current(
         if reading.webhook:
             found[f"webhook:{name}"] = reading.webhook
     found |= {f"credentials:{c.name}": c.error for c in connections if c.error}
+    found |= {alert_key(chat.chat_id): chat.blocked for chat in chats if chat.blocked}
     return found
 
 
@@ -52,10 +58,9 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     key, note = form.get("problem", ""), form.get("note", "").strip()[:LONGEST_NOTE]
     store, settings = request.app[appkeys.STORE], request.app[appkeys.SETTINGS]
     health = await request.app[QUERIES].health()
-    stored = await store.read(lambda tx: tx.credentials.all())
-    shown = current(
-        health["failing"], health["reconciliation"], credential_states(settings, stored)
-    )
+    stored, chats = await store.read(lambda tx: (tx.credentials.all(), tx.alerts.blocked_chats()))
+    connections = credential_states(settings, stored)
+    shown = current(health["failing"], health["reconciliation"], connections, chats)
     t = words(request)
     if key not in shown:  # solved since the page was opened, or never one
         await flash(request, t("ack_gone"))

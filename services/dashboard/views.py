@@ -16,6 +16,7 @@ from common.model import Event, Lead
 from common.report import Period, Scope
 from common.store import Tx
 from common.store.acknowledged import Acknowledged
+from common.store.alerts import ChatState
 from common.store.tasks import PendingGroup
 from services.dashboard import audit, auth, headline, i18n, problems
 from services.dashboard.connections import CredentialState, credential_states
@@ -91,7 +92,9 @@ async def overview(
     t = words(request)
     settings = request.app[appkeys.SETTINGS]
 
-    def read(tx: Tx) -> tuple[dict[str, object], list[CredentialState], dict[str, Acknowledged]]:
+    def read(
+        tx: Tx,
+    ) -> tuple[dict[str, object], list[CredentialState], list[ChatState], dict[str, Acknowledged]]:
         page = {
             "campaigns": CampaignService.stats(tx),
             "latest_leads": [masked(lead) for lead in tx.leads.latest(10)],
@@ -99,15 +102,17 @@ async def overview(
             "queue": waiting(tx.tasks.pending_groups()),
         }
         connections = credential_states(settings, tx.credentials.all())
-        return page, connections, tx.acknowledged.current(clock.iso(clock.now()))
+        chats = tx.alerts.blocked_chats()
+        return page, connections, chats, tx.acknowledged.current(clock.iso(clock.now()))
 
-    page, connections, acknowledged = await request.app[appkeys.STORE].read(read)
+    page, connections, chats, acknowledged = await request.app[appkeys.STORE].read(read)
     report, previous, sources = await queries.overview(period, scope)
     chosen = overview_query(period, preset, scope)
     health = await queries.health()
-    shown = problems.current(health["failing"], health["reconciliation"], connections)
+    shown = problems.current(health["failing"], health["reconciliation"], connections, chats)
     return page | {
         "connections": connections,
+        "blocked_chats": chats,
         "acknowledged": problems.holding(shown, acknowledged),
         "health": health,
         "report": report,
