@@ -55,6 +55,9 @@ class AlertSending:
             case Sent():
                 await self.store.write(lambda tx: tx.tasks.complete(task.id, {"sent": True}))
                 log.info("alert sent", extra=about)
+                # It took a message: whatever stopped it (a chat that refused the bot, sent to
+                # again from the dashboard) is over, on this process's /healthz too.
+                self.health.report(f"alerts:{channel}:{alert.to}", None)
             case TryLater(reason=reason, retry_after=wait) if not task.exhausted:
                 delay = backoff(task.attempts, self.settings.dispatcher, wait)
                 await self.store.write(lambda tx: tx.tasks.retry_if_held(task, delay, reason))

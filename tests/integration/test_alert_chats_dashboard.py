@@ -17,9 +17,12 @@ from common.alerts.channels import Channels
 from common.alerts.messages import Message
 from common.alerts.subjects import Channel, Destination
 from common.config import Settings
+from common.health import Health
 from common.model import Role
 from common.store.alerts import ChatState
+from common.tasks import SendAlert
 from services.dashboard.app import create_app
+from services.dispatcher.alerts import AlertSending
 from services.dashboard.i18n import translator
 from tests.helpers import rows
 from tests.integration.alerting import TOKEN, telegram_emulator  # noqa: F401 (a fixture)
@@ -178,3 +181,27 @@ async def test_unblocking_keeps_where_the_chat_moved(store):
     assert not await store.write(lambda tx: tx.alerts.unblock("-42"))  # no such chat
     chat = await store.read(lambda tx: tx.alerts.chat(CHAT))
     assert (chat.moved_to, chat.blocked) == ("-1009999", None) and chat.since
+
+
+async def test_a_running_dispatcher_s_health_clears_once_the_chat_takes_a_message(
+    store, telegram, http, database
+):
+    """The dispatcher says on /healthz that alerts to a refusing chat stopped; once the chat
+    is sent to again (the dashboard's unblock) and takes a message, it says so no longer."""
+    state, url = telegram
+    health = Health()
+    sending = AlertSending(settings_of(database, url), store, http, health)
+
+    async def alert() -> None:
+        problem = SendAlert(kind="problem", channel="telegram", to=CHAT, key="x", problem="down")
+        task_id = await store.write(lambda tx: tx.tasks.enqueue(problem))
+        task = await store.read(lambda tx: tx.tasks.get(task_id))
+        await sending.send(task)
+
+    state.blocked.add(CHAT)
+    await alert()
+    assert KEY in health.reported and "stopped" in health.reported[KEY]
+    state.blocked.discard(CHAT)
+    assert await store.write(lambda tx: tx.alerts.unblock(CHAT))
+    await alert()
+    assert KEY not in health.reported
