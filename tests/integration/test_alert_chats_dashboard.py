@@ -22,8 +22,8 @@ from common.model import Role
 from common.store.alerts import ChatState
 from common.tasks import SendAlert
 from services.dashboard.app import create_app
-from services.dispatcher.alerts import AlertSending
 from services.dashboard.i18n import translator
+from services.dispatcher.alerts import AlertSending
 from tests.helpers import rows
 from tests.integration.alerting import TOKEN, telegram_emulator  # noqa: F401 (a fixture)
 from tests.integration.test_audit import CLIENT, log_in, trail, via
