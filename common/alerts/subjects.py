@@ -27,6 +27,12 @@ class Destination:
     channel: Channel
     to: str  # a chat id or an e-mail address, as configured
 
+    @property
+    def key(self) -> str:
+        """The alert (and the dispatcher's /healthz line) about this destination refusing
+        alerts: a Telegram chat that blocked the bot."""
+        return f"alerts:{self.channel}:{self.to}"
+
 
 def _channels(settings: AlertsSettings) -> list[tuple[Channel, TelegramAlerts | EmailAlerts]]:
     found: list[tuple[Channel, TelegramAlerts | EmailAlerts]] = []

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from common import appkeys
 from common.alerts import raising
+from common.alerts.subjects import Channel, Destination
 from common.audit import Action
 from common.errors import NotFound
 from common.store import Tx
@@ -24,7 +25,7 @@ LONGEST_ID = 64  # a chat id (-1001234567890) or a channel's @name is far shorte
 
 def alert_key(chat_id: str) -> str:
     """The alert the dispatcher raises for a chat that refuses the bot."""
-    return f"alerts:telegram:{chat_id}"
+    return Destination(Channel.TELEGRAM, chat_id).key
 
 
 async def blocked(request: web.Request) -> list[ChatState]:

@@ -57,7 +57,7 @@ class AlertSending:
                 log.info("alert sent", extra=about)
                 # It took a message: whatever stopped it (a chat that refused the bot, sent to
                 # again from the dashboard) is over, on this process's /healthz too.
-                self.health.report(f"alerts:{channel}:{alert.to}", None)
+                self.health.report(destination.key, None)
             case TryLater(reason=reason, retry_after=wait) if not task.exhausted:
                 delay = backoff(task.attempts, self.settings.dispatcher, wait)
                 await self.store.write(lambda tx: tx.tasks.retry_if_held(task, delay, reason))
@@ -67,6 +67,6 @@ class AlertSending:
                 log.warning("alert not sent", extra=about | {"reason": reason})
                 if isinstance(outcome, Refused) and outcome.blocked:
                     self.health.report(
-                        f"alerts:{channel}:{alert.to}",
+                        destination.key,
                         f"alerts to {channel} {shown_to} stopped: {reason}",
                     )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from common import appkeys
+from common.alerts.subjects import Channel, Destination
 from common.config import Settings
 from common.crm_tokens import stored_credentials
 from common.integrations.registry import build_integrations
@@ -91,7 +92,8 @@ async def task_loop(app: web.Application) -> AsyncIterator[None]:
     metrics.before_scrape.append(count_tasks)
     for chat in await store.read(lambda tx: tx.alerts.blocked_chats()):
         health.report(
-            f"alerts:telegram:{chat.chat_id}", f"Telegram chat {chat.chat_id}: {chat.blocked}"
+            Destination(Channel.TELEGRAM, chat.chat_id).key,
+            f"Telegram chat {chat.chat_id}: {chat.blocked}",
         )
     processor.start()
     loops = [
