@@ -24,6 +24,7 @@ from common.tasks import SendAlert
 from services.dashboard.app import create_app
 from services.dashboard.i18n import translator
 from services.dispatcher.alerts import AlertSending
+from services.dispatcher.app import create_app as dispatcher_app
 from tests.helpers import rows
 from tests.integration.alerting import TOKEN, telegram_emulator  # noqa: F401 (a fixture)
 from tests.integration.test_audit import CLIENT, log_in, trail, via
@@ -205,3 +206,16 @@ async def test_a_running_dispatcher_s_health_clears_once_the_chat_takes_a_messag
     assert await store.write(lambda tx: tx.alerts.unblock(CHAT))
     await alert()
     assert KEY not in health.reported
+
+
+async def test_a_dispatcher_started_with_a_blocked_chat_says_so_on_healthz(
+    aiohttp_client, store, telegram, database
+):
+    await store.write(lambda tx: tx.alerts.keep_chat(ChatState(CHAT, blocked="Forbidden")))
+    client = await aiohttp_client(dispatcher_app(settings_of(database, telegram[1])))
+    answer = await client.get("/healthz")
+    assert answer.status == 503
+    assert f"Telegram chat {CHAT}: Forbidden" in await answer.text()
+    await store.write(lambda tx: tx.alerts.unblock(CHAT))
+    restarted = await aiohttp_client(dispatcher_app(settings_of(database, telegram[1])))
+    assert CHAT not in await (await restarted.get("/healthz")).text()
