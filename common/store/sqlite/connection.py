@@ -18,7 +18,6 @@ def pragmas(busy_timeout: float) -> tuple[str, ...]:
         # What a write frees (a rewritten row's old cell, a page let go) is zeroed, so an
         # erased person leaves no copy in the file's free space (common.erasure).
         "PRAGMA secure_delete = ON",
-        "PRAGMA temp_store = MEMORY",
     )
 
 

@@ -61,6 +61,11 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         self._conn.execute("PRAGMA synchronous = NORMAL")
         # Checkpoints run beside it (checkpoints.py); its own only past a backstop.
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+        # A multi-row INSERT (inserts.py) keeps a statement journal, to undo itself alone if
+        # a row is refused: in memory, not a temporary file a statement. (The writer's
+        # statements are small; readers keep the default, so a large export's sort does not
+        # grow in memory.)
+        self._conn.execute("PRAGMA temp_store = MEMORY")
         file = self._conn.execute("PRAGMA database_list").fetchone()["file"]
         self._wal = f"{file}-wal"
         self._tx = self._make_tx(self._conn)
