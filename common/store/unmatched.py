@@ -1,4 +1,5 @@
-"""Unmatched payments: won deals that name no lead of ours, kept for a person to attach."""
+"""Unmatched payments: won deals that name no lead of ours, kept for a person to attach, or to
+dismiss as not ours (a test deal, a CRM's demo data) and bring back."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 from common.store.sql import Row, Sql
 
 COLUMNS = (
-    "id, connection, crm_ref, amount, currency, paid_at, received_at, status, lead_id, attached_at"
+    "id, connection, crm_ref, amount, currency, paid_at, received_at, status, lead_id, attached_at,"
+    " dismissed_at, dismissed_reason"
 )
 
 
@@ -23,6 +25,8 @@ class UnmatchedPayment:
     status: str
     lead_id: str | None
     attached_at: str | None
+    dismissed_at: str | None
+    dismissed_reason: str | None
 
 
 def _from_row(row: Row) -> UnmatchedPayment:
@@ -63,7 +67,8 @@ class UnmatchedPayments:
         return None if found is None else int(found["id"])
 
     def open_count(self, connection: str) -> int:
-        """How many of the connection's payments wait for a person."""
+        """How many of the connection's payments wait for a person (the cap counts these:
+        an attached or dismissed one makes room)."""
         return int(
             self.sql.value(
                 "SELECT count(*) FROM unmatched_payments WHERE connection = ? AND status = 'open'",
@@ -83,11 +88,39 @@ class UnmatchedPayments:
         )
         return [_from_row(row) for row in rows]
 
+    def dismissed(self, limit: int = 200) -> list[UnmatchedPayment]:
+        """The payments a person said are not ours, the latest dismissed first."""
+        rows = self.sql.all(
+            f"SELECT {COLUMNS} FROM unmatched_payments WHERE status = 'dismissed'"
+            " ORDER BY dismissed_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_from_row(row) for row in rows]
+
     def attach(self, payment_id: int, lead_id: str) -> bool:
         """Mark it attached to the lead; False if it was not open."""
         changed = self.sql.run(
             "UPDATE unmatched_payments SET status = 'attached', lead_id = ?, attached_at = ?"
             " WHERE id = ? AND status = 'open'",
             (lead_id, self.sql.now(), payment_id),
+        )
+        return changed == 1
+
+    def dismiss(self, payment_id: int, reason: str) -> bool:
+        """Set an open payment aside as not ours, saying why; False if it was not open. A
+        repeated webhook of its deal finds it kept (UNIQUE) and leaves it dismissed."""
+        changed = self.sql.run(
+            "UPDATE unmatched_payments SET status = 'dismissed', dismissed_at = ?,"
+            " dismissed_reason = ? WHERE id = ? AND status = 'open'",
+            (self.sql.now(), reason, payment_id),
+        )
+        return changed == 1
+
+    def reopen(self, payment_id: int) -> bool:
+        """Bring a dismissed payment back to the open ones; False if it was not dismissed."""
+        changed = self.sql.run(
+            "UPDATE unmatched_payments SET status = 'open', dismissed_at = NULL,"
+            " dismissed_reason = NULL WHERE id = ? AND status = 'dismissed'",
+            (payment_id,),
         )
         return changed == 1
