@@ -4,6 +4,7 @@ dismiss as not ours (a test deal, a CRM's demo data) and bring back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from common.store.sql import Row, Sql
 
@@ -81,18 +82,19 @@ class UnmatchedPayments:
         return None if row is None else _from_row(row)
 
     def open(self, limit: int = 200) -> list[UnmatchedPayment]:
-        rows = self.sql.all(
-            f"SELECT {COLUMNS} FROM unmatched_payments WHERE status = 'open'"
-            " ORDER BY received_at DESC LIMIT ?",
-            (limit,),
-        )
-        return [_from_row(row) for row in rows]
+        return self._listed("open", "received_at DESC", limit)
 
     def dismissed(self, limit: int = 200) -> list[UnmatchedPayment]:
         """The payments a person said are not ours, the latest dismissed first."""
+        return self._listed("dismissed", "dismissed_at DESC, id DESC", limit)
+
+    def _listed(
+        self, status: Literal["open", "dismissed"], order: str, limit: int
+    ) -> list[UnmatchedPayment]:
+        # The status written in, not bound: the planner then knows unmatched_open serves it.
         rows = self.sql.all(
-            f"SELECT {COLUMNS} FROM unmatched_payments WHERE status = 'dismissed'"
-            " ORDER BY dismissed_at DESC, id DESC LIMIT ?",
+            f"SELECT {COLUMNS} FROM unmatched_payments WHERE status = '{status}'"
+            f" ORDER BY {order} LIMIT ?",
             (limit,),
         )
         return [_from_row(row) for row in rows]

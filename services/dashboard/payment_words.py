@@ -11,6 +11,7 @@ DISMISSAL: dict[str, dict[str, str | Mapping[str, str]]] = {
         "not_ours": "Не наша",
         "not_ours_help": "Тестовая сделка, демо-данные CRM, клиент пришёл не через нас",
         "dismiss_reason": "Почему",
+        "dismiss_reason_hint": "Почему не наша",
         "dismiss": "Не наша оплата",
         "dismissed_payments": "Отклонённые",
         "dismissed_help": "Оплаты, отмеченные как не наши: они не занимают место в пределе"
@@ -33,6 +34,7 @@ DISMISSAL: dict[str, dict[str, str | Mapping[str, str]]] = {
         "not_ours": "Not ours",
         "not_ours_help": "A test deal, a CRM's demo data, a client who did not come through us",
         "dismiss_reason": "Why",
+        "dismiss_reason_hint": "Why not ours",
         "dismiss": "Not our payment",
         "dismissed_payments": "Dismissed",
         "dismissed_help": "Payments marked as not ours: they take no room under the"
