@@ -29,6 +29,8 @@ class Action(StrEnum):
     ERASE = "erase"  # a person's data erased (dashboard, CLI, or retention)
     EXPORT = "export"  # leads, a report or the audit log itself downloaded
     ATTACH_PAYMENT = "attach_payment"
+    DISMISS_PAYMENT = "dismiss_payment"  # an unmatched payment set aside as not ours, and why
+    REOPEN_PAYMENT = "reopen_payment"  # a dismissed one brought back to the open ones
     ACKNOWLEDGE = "acknowledge"  # a configuration problem acknowledged
     USER_ADDED = "user_added"
     USER_REMOVED = "user_removed"

@@ -205,6 +205,8 @@ class PaymentService:
         if payment is None:
             raise NotFound(f"no unmatched payment {payment_id}")
         lead = tx.leads.get(lead_id)  # LeadNotFound: a 404 naming the lead
+        if payment.status == "dismissed":
+            raise Conflict(f"payment {payment_id} is dismissed as not ours: bring it back first")
         if payment.status != "open":
             raise Conflict(f"payment {payment_id} is already attached to lead {payment.lead_id}")
         if lead.status == LeadStatus.PAID:

@@ -1,13 +1,16 @@
-"""Unmatched payments: won deals that name no lead of ours, kept for a person to attach."""
+"""Unmatched payments: won deals that name no lead of ours, kept for a person to attach, or to
+dismiss as not ours (a test deal, a CRM's demo data) and bring back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from common.store.sql import Row, Sql
 
 COLUMNS = (
-    "id, connection, crm_ref, amount, currency, paid_at, received_at, status, lead_id, attached_at"
+    "id, connection, crm_ref, amount, currency, paid_at, received_at, status, lead_id, attached_at,"
+    " dismissed_at, dismissed_reason"
 )
 
 
@@ -23,6 +26,8 @@ class UnmatchedPayment:
     status: str
     lead_id: str | None
     attached_at: str | None
+    dismissed_at: str | None
+    dismissed_reason: str | None
 
 
 def _from_row(row: Row) -> UnmatchedPayment:
@@ -63,7 +68,8 @@ class UnmatchedPayments:
         return None if found is None else int(found["id"])
 
     def open_count(self, connection: str) -> int:
-        """How many of the connection's payments wait for a person."""
+        """How many of the connection's payments wait for a person (the cap counts these:
+        an attached or dismissed one makes room)."""
         return int(
             self.sql.value(
                 "SELECT count(*) FROM unmatched_payments WHERE connection = ? AND status = 'open'",
@@ -76,9 +82,19 @@ class UnmatchedPayments:
         return None if row is None else _from_row(row)
 
     def open(self, limit: int = 200) -> list[UnmatchedPayment]:
+        return self._listed("open", "received_at DESC", limit)
+
+    def dismissed(self, limit: int = 200) -> list[UnmatchedPayment]:
+        """The payments a person said are not ours, the latest dismissed first."""
+        return self._listed("dismissed", "dismissed_at DESC, id DESC", limit)
+
+    def _listed(
+        self, status: Literal["open", "dismissed"], order: str, limit: int
+    ) -> list[UnmatchedPayment]:
+        # The status written in, not bound: the planner then knows unmatched_open serves it.
         rows = self.sql.all(
-            f"SELECT {COLUMNS} FROM unmatched_payments WHERE status = 'open'"
-            " ORDER BY received_at DESC LIMIT ?",
+            f"SELECT {COLUMNS} FROM unmatched_payments WHERE status = '{status}'"
+            f" ORDER BY {order} LIMIT ?",
             (limit,),
         )
         return [_from_row(row) for row in rows]
@@ -89,5 +105,24 @@ class UnmatchedPayments:
             "UPDATE unmatched_payments SET status = 'attached', lead_id = ?, attached_at = ?"
             " WHERE id = ? AND status = 'open'",
             (lead_id, self.sql.now(), payment_id),
+        )
+        return changed == 1
+
+    def dismiss(self, payment_id: int, reason: str) -> bool:
+        """Set an open payment aside as not ours, saying why; False if it was not open. A
+        repeated webhook of its deal finds it kept (UNIQUE) and leaves it dismissed."""
+        changed = self.sql.run(
+            "UPDATE unmatched_payments SET status = 'dismissed', dismissed_at = ?,"
+            " dismissed_reason = ? WHERE id = ? AND status = 'open'",
+            (self.sql.now(), reason, payment_id),
+        )
+        return changed == 1
+
+    def reopen(self, payment_id: int) -> bool:
+        """Bring a dismissed payment back to the open ones; False if it was not dismissed."""
+        changed = self.sql.run(
+            "UPDATE unmatched_payments SET status = 'open', dismissed_at = NULL,"
+            " dismissed_reason = NULL WHERE id = ? AND status = 'dismissed'",
+            (payment_id,),
         )
         return changed == 1

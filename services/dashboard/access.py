@@ -25,6 +25,8 @@ STAFF_MAY = {
     "lang",
     "retry_task",  # send one lead's failed task again
     "attach_payment",  # give an unmatched payment its lead
+    "dismiss_payment",  # say an unmatched payment is not ours
+    "reopen_payment",  # bring a dismissed one back
 }
 # The pages (by route name) staff may not even read: the audit log names every user's
 # actions and addresses.

@@ -99,6 +99,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/admin/payments", payments.unmatched, name="payments")
     r.add_get("/admin/payments/{payment_id}/find", payments.find_lead, name="find_lead")
     r.add_post("/admin/payments/{payment_id}/attach", payments.attach, name="attach_payment")
+    r.add_post("/admin/payments/{payment_id}/dismiss", payments.dismiss, name="dismiss_payment")
+    r.add_post("/admin/payments/{payment_id}/reopen", payments.reopen, name="reopen_payment")
     r.add_post("/admin/problems/acknowledge", problems.acknowledge, name="acknowledge_problem")
     r.add_get("/admin/audit", audit_page.page, name="audit")
     r.add_get("/admin/audit.{kind:csv|xlsx}", audit_page.export, name="audit_download")

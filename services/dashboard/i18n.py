@@ -13,6 +13,7 @@ from services.dashboard.alert_chat_words import ALERT_CHATS
 from services.dashboard.audit_words import AUDIT
 from services.dashboard.erasure_words import ERASURE
 from services.dashboard.overview_words import OVERVIEW
+from services.dashboard.payment_words import DISMISSAL
 
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
@@ -1002,6 +1003,7 @@ CATALOGUE: dict[str, dict[str, Text]] = {
         **AUDIT[lang],
         **ERASURE[lang],
         **ALERT_CHATS[lang],
+        **DISMISSAL[lang],
     }
     for lang in LANGUAGES
 }

@@ -13,8 +13,9 @@ def problem(connection: str, cap: int) -> str:
     return (
         f"connection {connection} holds {cap} open unmatched payments"
         " (webhooks.max_unmatched_per_connection): new ones are deferred, kept only in their"
-        " webhook receipts (outcome 'deferred'); attach or review the open ones, and change"
-        " the webhook's secret if they are not real"
+        " webhook receipts (outcome 'deferred'); attach the open ones, or dismiss those not"
+        " ours, on the dashboard's Unmatched payments page, and change the webhook's secret"
+        " if they are not real"
     )
 
 

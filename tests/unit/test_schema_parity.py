@@ -21,6 +21,10 @@ TOUCHED = re.compile(
     r"|ALTER TABLE (\w+) ADD COLUMN (\w+)",
     re.I,
 )
+# A table SQLite builds again (it cannot change a CHECK in place: 0026) gets its indexes back
+# as they were, so neither engine's report names them.
+REBUILT = re.compile(r"ALTER TABLE (\w+) RENAME TO", re.I)
+INDEX_ON = re.compile(r"CREATE (?:UNIQUE )?INDEX (\w+) ON (\w+)", re.I)
 
 
 def shared(schema: Schema, engine: str) -> Schema:
@@ -40,7 +44,10 @@ def report(sqlite_path: Path, postgres_url: str) -> list[str]:
 def touched(number: int) -> list[str]:
     """What migration `number` creates, drops or adds, as the report names it."""
     [sql] = [m.sql for m in migrations("sqlite") if m.number == number]
-    return [m[0] or f"{m[1]}.{m[2]}" for m in TOUCHED.findall(sql)]
+    rebuilt = set(REBUILT.findall(sql))
+    again = {index for index, table in INDEX_ON.findall(sql) if table in rebuilt}
+    names = [m[0] or f"{m[1]}.{m[2]}" for m in TOUCHED.findall(sql)]
+    return [name for name in names if name not in again]
 
 
 def test_both_engines_migrated_from_empty_hold_the_same_schema(tmp_path, postgres_server):
