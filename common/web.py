@@ -98,6 +98,14 @@ def error_answer(request: web.Request, error: Exception) -> web.Response:
     return json_error(500, "internal", "internal error; it has been logged")
 
 
+# A NUL character (U+0000) is meaningless in any text here, and PostgreSQL's text refuses it.
+# A path that holds one (percent-encoded: the HTTP parser refuses a raw one) is refused before
+# any handler sees it; a query string only where it is read (the dashboard's filters: ingest
+# reads no query, and a lead is never refused for its address); a form's fields where read.
+NUL = "%00"
+NUL_IN_ADDRESS = "the address holds a NUL character (%00)"
+
+
 def request_middleware(proxies: list[str]) -> AioMiddleware:
     """The one middleware (each layer costs a coroutine and a wrapper per request): it echoes a
     sane X-Request-ID or makes one (it goes into logs and event metadata), takes the client's
@@ -115,6 +123,8 @@ def request_middleware(proxies: list[str]) -> AioMiddleware:
         guard.head_arrived(request.transport)  # the head is in: its deadline is met
         try:
             try:
+                if NUL in request.raw_path and NUL in request.raw_path.split("?", 1)[0]:
+                    raise BadRequest(NUL_IN_ADDRESS)
                 if forwarded is not None and "X-Forwarded-For" in request.headers:
                     response = await forwarded(request, handler)
                 else:

@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> web.Application:
         context_processors=[pages.page_context],
     )
     # After aiohttp-jinja2's own middleware (setup appends it), so a refusal is a whole page.
+    app.middlewares.append(auth.no_nul_in_address)
     app.middlewares.append(access.admin_only)
     app.cleanup_ctx.append(dashboard_services)
     app.cleanup_ctx.append(stall_watch)  # alerts when the task queue stalls (issue 19)

@@ -16,12 +16,12 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from common import appkeys
 from common.audit import Action, AuditEntry
 from common.config import DashboardSettings
-from common.errors import Forbidden, RateLimited, Unauthorized
+from common.errors import BadRequest, Forbidden, RateLimited, Unauthorized
 from common.model import Role
 from common.store import Store, Tx
 from common.store.sessions import SessionUser
 from common.users import NOBODY, password_matches
-from common.web import Handler, in_body_time
+from common.web import NUL, NUL_IN_ADDRESS, Handler, in_body_time
 from services.dashboard.keys import LOGIN_LIMITER, SESSIONS
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,10 @@ async def check_csrf(request: web.Request) -> dict[str, str]:
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise Forbidden("the form's csrf_token is missing or wrong; reload the page", code="csrf")
-    return {k: str(v) for k, v in form.items()}
+    fields = {k: str(v) for k, v in form.items()}
+    if any("\x00" in f"{name}{value}" for name, value in fields.items()):
+        raise BadRequest("a field of the form holds a NUL character (U+0000)")
+    return fields
 
 
 def _bearer_ok(request: web.Request, settings: DashboardSettings) -> bool:
@@ -109,6 +112,15 @@ async def require_login(request: web.Request, handler: Handler) -> web.StreamRes
     if request.path.startswith("/api/"):
         raise Unauthorized("log in, or send Authorization: Bearer <dashboard.api_token>")
     raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
+
+
+@web.middleware
+async def no_nul_in_address(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The dashboard reads its query (filters, searches, pages): one holding a NUL character
+    is a 400 naming it (common.web refuses one in a path, for every process)."""
+    if NUL in request.raw_path:
+        raise BadRequest(NUL_IN_ADDRESS)
+    return await handler(request)
 
 
 @web.middleware

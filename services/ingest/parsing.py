@@ -278,13 +278,29 @@ def _refusal(detail: list[dict[str, str]]) -> InvalidField:
 def build_lead(split: Split, region: str) -> NewLead:
     """The validated, normalised lead; InvalidField when no usable contact remains."""
     _fill_from_context(split.known, split.cookies, split.warnings)
+    _without_nul(split.known, split.warnings)
     lead, warnings = _validate(split.known, region, split.warnings)
     return lead.new_lead(split.extra, warnings)
+
+
+def _without_nul(known: dict[str, str], warnings: list[Warning]) -> None:
+    """A NUL character (U+0000: a broken form or a probe, never a person's text) is taken out
+    of a field, with a warning; the lead is kept (PostgreSQL's text could not hold it). A field
+    of NULs alone is left out. Extra fields are kept as JSON, where it is written escaped."""
+    for name, text in list(known.items()):
+        if "\x00" in text:
+            cleaned = text.replace("\x00", "").strip()
+            warnings.append(_warning(name, text.replace("\x00", "\\0"), "NUL characters taken out"))
+            if cleaned:
+                known[name] = cleaned
+            else:
+                del known[name]
 
 
 def tilda_key(tranid: Json, formid: Json) -> str | None:
     """Tilda's own idempotency key: every submission carries `tranid` (and `formid`), and
     Tilda sends it again on each of its retries (it waits 5 s for a 200, then retries)."""
-    if not isinstance(tranid, str | int) or not str(tranid).strip():
+    if not isinstance(tranid, str | int) or not str(tranid).replace("\x00", "").strip():
         return None
-    return f"tilda:{formid if isinstance(formid, str | int) else ''}:{tranid}"[:200]
+    form = formid if isinstance(formid, str | int) else ""
+    return f"tilda:{form}:{tranid}".replace("\x00", "")[:200]

@@ -11,7 +11,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from common.errors import ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
+from common.errors import BadRequest, ConcurrencyConflict, DatabaseBusy, DatabaseUnavailable
 from common.store.base import Unit
 from common.store.group_commit import GroupCommit, Outcome
 from common.store.postgres.sql import PgSql
@@ -106,8 +106,12 @@ def mapped(error: BaseException) -> BaseException:
     """The error a caller should see: DatabaseBusy for a lock not had in time, a lost race
     or a deadlock, DatabaseUnavailable when the server or the pool fails."""
     busy = errors.LockNotAvailable | errors.SerializationFailure | errors.DeadlockDetected
-    if isinstance(error, busy):
-        shown: BaseException = DatabaseBusy("the database is busy, retry shortly")
+    if isinstance(error, psycopg.DataError) and "NUL" in str(error):
+        # SQLite's text holds U+0000, PostgreSQL's refuses it: a value that came in with one
+        # is the input's fault, said as such, where no boundary took it out before.
+        shown: BaseException = BadRequest("text may not hold a NUL character (U+0000)")
+    elif isinstance(error, busy):
+        shown = DatabaseBusy("the database is busy, retry shortly")
     elif isinstance(error, psycopg.OperationalError | PoolTimeout):
         shown = DatabaseUnavailable(f"the database is unavailable now: {error}")
     else:
