@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import sqlite3
 import time
@@ -139,10 +140,29 @@ def moscow(moment: datetime) -> str:
     return moment.astimezone(MOSCOW).isoformat()
 
 
+_PORTS = random.Random()  # its own: tests that seed the module's generator do not steer it
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port free now, below the kernel's ephemeral range: a port the kernel hands out (bind
+    to 0) is in that range, where every outgoing connection of the parallel tests takes its
+    own, and one did take a service's port between this check and the service's bind
+    ("address already in use"). Below the range only an explicit bind can take it."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(50):
+        port = _PORTS.randint(min(10000, low - 1000), low - 1)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # all taken: the kernel's choice, as before
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
