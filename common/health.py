@@ -5,7 +5,9 @@ most, and beats after every round it completes. /healthz answers 503 naming the 
 when a loop has not completed a round in that time, when work reports a problem (a CRM's
 webhook switched off, reconciliation failing round after round, our credentials refused),
 or when the database
-refused the last write for a reason of its own (disk full, I/O error).
+refused the last write for a reason of its own (disk full, I/O error). A problem that work
+elsewhere can mend (another process on the same database) is reported with a recheck, which
+/healthz asks before it answers.
 """
 
 from __future__ import annotations
