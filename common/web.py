@@ -192,7 +192,7 @@ def json_response(
 async def healthz(request: web.Request) -> web.Response:
     """200 while the process can do its work; 503 with the reasons when it cannot."""
     app = request.app
-    problems = app[appkeys.HEALTH].problems()
+    problems = await app[appkeys.HEALTH].rechecked()
     store = app.get(appkeys.STORE)
     if store is not None and (database := store.problem()):
         problems.append(f"the database refused the last write: {database}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -14,8 +16,36 @@ from common.web import in_body_time
 # A form posts in its page's charset (HTML's form submission algorithm). Old Russian sites are
 # in windows-1251 and most do not name it: text that is not UTF-8 is read as that.
 LEGACY_CHARSET = "windows-1251"
-# HTML sends the form's charset in a field of this name when the form has one (RFC 7578 4.6).
+# HTML sends the form's charset in a field of this name when the form has one (RFC 7578 4.6,
+# HTML's "URL-encoded form data"): its value is an ASCII name, found before any decoding.
 CHARSET_FIELD = "_charset_"
+# Python's cp1251 leaves byte 0x98 unmapped; the Encoding Standard's index-windows-1251 (what
+# browsers decode with) maps it, pointer 24, to U+0098. Decoding windows-1251 with this error
+# handler reads a form as a browser would; every other byte the two tables map alike.
+WINDOWS_1251_ERRORS = "leadrelay-windows-1251"
+
+
+def _browsers_0x98(error: UnicodeError) -> tuple[str, int]:
+    if isinstance(error, UnicodeDecodeError) and error.object[error.start : error.end] == b"\x98":
+        return "\x98", error.end
+    raise error
+
+
+codecs.register_error(WINDOWS_1251_ERRORS, _browsers_0x98)
+
+
+def errors_for(charset: str) -> str:
+    """The decoding error handler for `charset` (a known one): strict, but for windows-1251
+    read as browsers read it."""
+    return WINDOWS_1251_ERRORS if codecs.lookup(charset).name == "cp1251" else "strict"
+
+
+def declared_charset(fields: Iterable[tuple[str, bytes]], request: web.Request) -> str:
+    """The charset a form declares for its text ("" if none): its last `_charset_` field's,
+    else the request Content-Type's. Multipart and urlencoded forms alike; a multipart part's
+    own charset comes before it (form_charset's `named`)."""
+    given = [value for name, value in fields if name == CHARSET_FIELD]
+    return given[-1].decode("ascii", "replace").strip() if given else request.charset or ""
 
 
 def form_charset(named: str | None, raw: bytes) -> str:
@@ -35,17 +65,28 @@ def form_charset(named: str | None, raw: bytes) -> str:
 
 
 async def urlencoded(request: web.Request) -> JsonObject:
-    """name=value pairs in form_charset (whether percent-encoded, as browsers send them, or
-    raw bytes)."""
+    """name=value pairs in form_charset of the charset the form declares (whether
+    percent-encoded, as browsers send them, or raw bytes); `_charset_` is not one of them."""
     raw = (await in_body_time(request, request.read())).rstrip()
-    charset = form_charset(request.charset, b"" if request.charset else unquote_to_bytes(raw))
+    named = declared_charset(_charset_pairs(raw), request)
+    charset = form_charset(named, b"" if named else unquote_to_bytes(raw))
+    errors = errors_for(charset)
     try:
         pairs = parse_qsl(
-            raw.decode(charset), keep_blank_values=True, encoding=charset, errors="strict"
+            raw.decode(charset, errors), keep_blank_values=True, encoding=charset, errors=errors
         )
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the form body cannot be read as {charset}: {error}") from error
-    return dict(pairs)
+    return {name: value for name, value in pairs if name != CHARSET_FIELD}
+
+
+def _charset_pairs(raw: bytes) -> list[tuple[str, bytes]]:
+    """The body's `_charset_` pairs, their values as bytes (latin-1 maps each byte to itself);
+    none without parsing when the name is not in the body (a browser writes it as is)."""
+    if CHARSET_FIELD.encode() not in raw:
+        return []
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    return [(name, value.encode("latin-1")) for name, value in pairs if name == CHARSET_FIELD]
 
 
 @dataclass
@@ -72,15 +113,14 @@ async def multipart(request: web.Request) -> Form:
     # RuntimeError: aiohttp's word for a part's unknown Content-Transfer-Encoding.
     except (ValueError, AssertionError, RuntimeError) as error:
         raise BadRequest(f"the form body cannot be read: {error}") from error
-    given = [part.raw for part in parts if part.name == CHARSET_FIELD]
-    form_named = given[-1].decode("ascii", "replace").strip() if given else ""
+    declared = declared_charset(((part.name, part.raw) for part in parts), request)
     form = Form()
     for part in parts:
         if part.name == CHARSET_FIELD:
             continue
-        charset = form_charset(part.charset or form_named or request.charset, part.raw)
+        charset = form_charset(part.charset or declared, part.raw)
         try:  # the last part of a name wins, as the last pair of a name does in urlencoded
-            form.fields[part.name] = part.raw.decode(charset)
+            form.fields[part.name] = part.raw.decode(charset, errors_for(charset))
             form.unreadable.pop(part.name, None)
         except UnicodeDecodeError:
             shown = part.raw.decode(charset, "replace")

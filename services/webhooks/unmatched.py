@@ -1,10 +1,13 @@
-"""What /healthz says of a connection whose unmatched payments reached their cap."""
+"""What /healthz says of a connection whose unmatched payments reached their cap, until they
+are fewer again: a payment attached or dismissed on the dashboard (another process) frees room
+that /healthz sees when next asked, one indexed count for each connection it reports full."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from common import appkeys
+from common.health import Recheck
 from common.payments import DEFERRED, Answer
 from services.webhooks.keys import INTEGRATIONS
 
@@ -21,11 +24,10 @@ def problem(connection: str, cap: int) -> str:
 
 def unmatched_room(app: web.Application, connection: str, answer: Answer, cap: int) -> None:
     """Report the connection full when a payment was deferred; clear it once one fits again."""
-    about = f"unmatched:{connection}"
     if answer.get("status") == DEFERRED:  # one of its notices was (PaymentService says so)
-        app[appkeys.HEALTH].report(about, problem(connection, cap))
+        _report_full(app, connection, cap)
     elif answer.get("status") == "unmatched":
-        app[appkeys.HEALTH].report(about, None)
+        app[appkeys.HEALTH].report(f"unmatched:{connection}", None)
 
 
 async def check_unmatched_room(app: web.Application) -> None:
@@ -36,4 +38,18 @@ async def check_unmatched_room(app: web.Application) -> None:
     held = await app[appkeys.STORE].read(lambda tx: [tx.unmatched.open_count(n) for n in names])
     for name, count in zip(names, held, strict=True):
         if count >= cap:
-            app[appkeys.HEALTH].report(f"unmatched:{name}", problem(name, cap))
+            _report_full(app, name, cap)
+
+
+def _report_full(app: web.Application, connection: str, cap: int) -> None:
+    app[appkeys.HEALTH].report(
+        f"unmatched:{connection}", problem(connection, cap), _still_full(app, connection, cap)
+    )
+
+
+def _still_full(app: web.Application, connection: str, cap: int) -> Recheck:
+    async def holds() -> bool:
+        count = await app[appkeys.STORE].read(lambda tx: tx.unmatched.open_count(connection))
+        return count >= cap
+
+    return holds
