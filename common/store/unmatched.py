@@ -12,6 +12,8 @@ COLUMNS = (
     "id, connection, crm_ref, amount, currency, paid_at, received_at, status, lead_id, attached_at,"
     " dismissed_at, dismissed_reason"
 )
+# What the cap counts: a connection's payments waiting for a person (its own index, 0027).
+OPEN_COUNT = "SELECT count(*) FROM unmatched_payments WHERE connection = ? AND status = 'open'"
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,7 @@ class UnmatchedPayments:
     def open_count(self, connection: str) -> int:
         """How many of the connection's payments wait for a person (the cap counts these:
         an attached or dismissed one makes room)."""
-        return int(
-            self.sql.value(
-                "SELECT count(*) FROM unmatched_payments WHERE connection = ? AND status = 'open'",
-                (connection,),
-            )
-        )
+        return int(self.sql.value(OPEN_COUNT, (connection,)))
 
     def get(self, payment_id: int) -> UnmatchedPayment | None:
         row = self.sql.one(f"SELECT {COLUMNS} FROM unmatched_payments WHERE id = ?", (payment_id,))

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from common import clock
-from tests.contract.kit import count, database_now
-from tests.helpers import rows
+from common.store.unmatched import OPEN_COUNT
+from tests.contract.kit import backend, count, database_now, insert_many
+from tests.helpers import execute, rows
 
 SLACK = timedelta(seconds=5)
 
@@ -59,3 +60,22 @@ async def test_a_dismissed_payment_makes_room_and_its_repeat_stays_dismissed(sto
     assert count(database, "unmatched_payments") == 2
     [kept] = rows(database, "SELECT status FROM unmatched_payments WHERE id = ?", (first,))
     assert kept["status"] == "dismissed"
+
+
+async def test_a_connection_s_open_payments_are_counted_through_their_index(store, database):
+    """The cap's count (every deferred payment, and /healthz while a connection is full) reads
+    the connection's open payments alone (0027), not every attached or dismissed one it had."""
+    now = clock.now_iso()
+    insert_many(
+        database,
+        "INSERT INTO unmatched_payments (connection, crm_ref, amount, currency, paid_at,"
+        " received_at, status) VALUES ('amo', ?, '1.00', 'RUB', ?, ?, ?)",
+        [(f"deal-{n}", now, now, "attached" if n % 2 else "dismissed") for n in range(3000)],
+    )
+    await store.write(keeper("deal-open"))
+    assert await store.read(lambda tx: tx.unmatched.open_count("amo")) == 1
+    execute(database, "ANALYZE")
+    explain = "EXPLAIN" if backend(database) == "postgresql" else "EXPLAIN QUERY PLAN"
+    plan = rows(database, f"{explain} {OPEN_COUNT}", ("amo",))
+    shown = " ".join(str(value) for row in plan for value in row.values())
+    assert "unmatched_open_by_connection" in shown, shown
