@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 from prometheus_client import (
     CollectorRegistry,
@@ -12,6 +12,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from common.store.base import Batching
 
 # The *_created series double the output and nobody graphs them.
 disable_created_metrics()
@@ -105,3 +108,29 @@ class Metrics:
         for refresh in self.before_scrape:
             await refresh()
         return generate_latest(self.registry)
+
+
+class BatchingCollector:
+    """Group commit's counters (common/store/group_commit.py), read at each scrape: nothing
+    is added to the write path. Batches over time is the commit rate, units over batches
+    the mean batch, seconds over batches the writer's mean time a batch."""
+
+    def __init__(self, batching: Callable[[], Batching]):
+        self.batching = batching
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.batching()
+        yield CounterMetricFamily(
+            "leadrelay_store_batches", "Group-commit batches committed", value=now.batches
+        )
+        yield CounterMetricFamily(
+            "leadrelay_store_units", "Units of work those batches carried", value=now.units
+        )
+        yield CounterMetricFamily(
+            "leadrelay_store_batch_seconds",
+            "Time the writer spent running batches, commits included",
+            value=now.seconds,
+        )
+        yield GaugeMetricFamily(
+            "leadrelay_store_waiting", "Units of work waiting for the next batch", value=now.waiting
+        )

@@ -24,7 +24,7 @@ from common import appkeys, logs
 from common.config import ServerSettings, Settings, load_settings
 from common.errors import BadRequest, DatabaseBusy, Forbidden, LeadrelayError, RateLimited
 from common.health import Health
-from common.metrics import Metrics
+from common.metrics import BatchingCollector, Metrics
 from common.model import Json
 from common.proxies import trusted_forwarded
 from common.serving import (
@@ -244,7 +244,10 @@ def store_ctx(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
                 zone=settings.dashboard.zone,
             )
             app[appkeys.STORE] = store
+            collector = BatchingCollector(store.batching)
+            app[appkeys.METRICS].registry.register(collector)
             yield
+            app[appkeys.METRICS].registry.unregister(collector)
             await store.close()
         finally:
             hold.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,16 @@ class ReadsAhead(ABC):
     @abstractmethod
     def __call__(self, tx: Tx) -> object:
         """The unit itself."""
+
+
+@dataclass(frozen=True)
+class Batching:
+    """Group commit's work so far (common/store/group_commit.py)."""
+
+    batches: int  # batches committed
+    units: int  # the units of work they carried
+    seconds: float  # the writer's time running them (commits and reruns included)
+    waiting: int  # units waiting for the next batch now
 
 
 class Store(ABC):
@@ -101,6 +112,10 @@ class Store(ABC):
     def problem(self) -> str | None:
         """Why the database cannot take writes now (disk full, I/O error), if it cannot."""
         return None
+
+    @abstractmethod
+    def batching(self) -> Batching:
+        """Group commit's work so far (the process's /metrics)."""
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -21,15 +21,17 @@ callers (`_shown`), and which failures are lost races worth running again in the
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from typing import Generic, TypeVar, cast
 
-from common.store.base import Later, ReadsAhead, Unit
+from common.store.base import Batching, Later, ReadsAhead, Unit
 from common.store.tx import Tx
 
 Outcome = tuple[BaseException | None, object]
+
 RETRIES = 5  # runs of a unit that keeps losing races before its caller sees the error
 C = TypeVar("C")  # the backend's connection
 T = TypeVar("T")
@@ -40,8 +42,11 @@ class GroupCommit(ABC, Generic[C]):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
         self._waiting: list[tuple[Unit[object], asyncio.Future[object], int]] = []
         self._committer: asyncio.Task[None] | None = None
-        self.batches = 0  # how many commits served how many units: see the benchmarks
+        # How many batches served how many units, in how long on the writer (each batch's
+        # run, its commit and any run again in savepoints): /metrics shows them.
+        self.batches = 0
         self.units = 0
+        self.seconds = 0.0
 
     @abstractmethod
     def _connection(self) -> AbstractContextManager[tuple[C, Tx]]:
@@ -72,6 +77,13 @@ class GroupCommit(ABC, Generic[C]):
 
     def _run_batch(self, units: list[Unit[object]]) -> list[Outcome]:
         """On the writer thread: the units in one transaction; each unit's outcome."""
+        started = time.perf_counter()
+        try:
+            return self._run_units(units)
+        finally:
+            self.seconds += time.perf_counter() - started  # only this thread adds to it
+
+    def _run_units(self, units: list[Unit[object]]) -> list[Outcome]:
         with self._connection() as (conn, tx):
             tx.sql.gather(True)  # counter additions: once per row a batch (common.store.counters)
             self._begin(conn)
@@ -181,6 +193,10 @@ class GroupCommit(ABC, Generic[C]):
                 else:
                     future.set_exception(self._shown(failure))
             self._answer(committed)
+
+    def batching(self) -> Batching:
+        """What group commit has done so far, and how many units wait for the next batch."""
+        return Batching(self.batches, self.units, self.seconds, len(self._waiting))
 
     def _answer(self, committed: list[tuple[asyncio.Future[object], object]]) -> None:
         """The committed units' callers get their answers once the commit is durable."""

@@ -220,3 +220,28 @@ async def test_a_form_in_an_unknown_charset_is_a_clear_400(ingest, db_path):
     assert resp.status == 400
     assert "no-such-charset" in (await resp.json())["message"]
     assert rows(db_path, "SELECT count(*) AS n FROM leads")[0]["n"] == 0
+
+
+def _sample(text: str, name: str) -> float:
+    [value] = [line.split()[-1] for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(value)
+
+
+async def test_metrics_show_what_group_commit_did(ingest):
+    """Batches, the units they carried and the writer's time, read at each scrape: a lead
+    is one more unit in at least one more batch, and no unit is left waiting."""
+    names = ("batches_total", "units_total", "batch_seconds_total", "waiting")
+
+    async def scraped() -> dict[str, float]:
+        text = await (await ingest.get("/metrics")).text()
+        return {name: _sample(text, f"leadrelay_store_{name}") for name in names}
+
+    before = await scraped()
+    phones = ("+79161234567", "+79161234568", "+79161234569")
+    for phone in phones:
+        assert (await ingest.post("/api/v1/leads", json={"phone": phone})).status == 200
+    after = await scraped()
+    assert before["batches_total"] + 1 <= after["batches_total"] <= before["batches_total"] + 3
+    assert after["units_total"] - before["units_total"] >= len(phones)
+    assert after["batch_seconds_total"] > before["batch_seconds_total"]
+    assert after["waiting"] == 0

@@ -19,7 +19,7 @@ from psycopg import errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from common.store.base import Store, Unit
+from common.store.base import Batching, Store, Unit
 from common.store.postgres.migrate import migrate
 from common.store.postgres.sql import PgSql
 from common.store.postgres.writer import Connection, PgWriter, mapped
@@ -147,6 +147,9 @@ class PgStore(Store):
 
     def problem(self) -> str | None:
         return self.writer.failing
+
+    def batching(self) -> Batching:
+        return self.writer.batching()
 
     def changed(self) -> bool:
         if self._notified:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from common.store.base import Store, Unit
+from common.store.base import Batching, Store, Unit
 from common.store.secrets import kept_in_file
 from common.store.sqlite.connection import DEFAULT_BUSY_TIMEOUT, busy_or, connect
 from common.store.sqlite.migrate import migrate
@@ -107,6 +107,9 @@ class SqliteStore(Store):
 
     def problem(self) -> str | None:
         return self.writer.failing
+
+    def batching(self) -> Batching:
+        return self.writer.batching()
 
     def changed(self) -> bool:
         """PRAGMA data_version moves when any other connection commits: a few microseconds,
