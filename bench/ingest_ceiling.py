@@ -111,6 +111,26 @@ async def offered_load(url: str, rate: int, seconds: float) -> tuple[list[float]
     return took, bad
 
 
+async def batching(base_url: str) -> dict[str, float]:
+    """The ingest process's group-commit counters, from its /metrics."""
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics") as resp:
+        text = await resp.text()
+    found = re.findall(r"^leadrelay_store_(\w+)_total ([\d.e+-]+)$", text, re.MULTILINE)
+    return {name: float(value) for name, value in found}
+
+
+def batch_line(before: dict[str, float], after: dict[str, float]) -> str:
+    """Between two scrapes: the mean batch, and the writer's time a batch and its CPU."""
+    batches = after["batches"] - before["batches"]
+    if not batches:
+        return "no batch"
+    each = {name: (after[name] - before[name]) / batches for name in after}
+    return (
+        f"batches of {each['units']:.1f} leads, the writer {each['batch_seconds'] * 1e3:.1f} ms"
+        f" a batch, {each['batch_cpu_seconds'] * 1e3:.1f} ms of it its CPU"
+    )
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):  # the peak resident set
@@ -137,12 +157,14 @@ async def main(seconds: int, rate: int, connections: int, rounds: int) -> None:
             # Alternate the two, so a change in the machine's load hits both alike.
             for n in range(rounds):
                 ceiling, ceiling_bad = wrk(ceiling_url, seconds, connections)
+                before = await batching(ingest.url)
                 durable, durable_bad = wrk(url, seconds, connections)
+                batches = batch_line(before, await batching(ingest.url))
                 ratios.append(durable / ceiling)
                 bad += ceiling_bad + durable_bad
                 print(
                     f"round {n + 1}: ceiling {ceiling:,.0f} leads/s,"
-                    f" durable ingest {durable:,.0f} leads/s: {durable / ceiling:.2f} x"
+                    f" durable ingest {durable:,.0f} leads/s: {durable / ceiling:.2f} x ({batches})"
                 )
         finally:
             ceiling_proc.terminate()

@@ -131,6 +131,11 @@ class BatchingCollector:
             "Time the writer spent running batches, commits included",
             value=now.seconds,
         )
+        yield CounterMetricFamily(
+            "leadrelay_store_batch_cpu_seconds",
+            "The writer thread's CPU in that time (the rest it waited: disk, locks, the GIL)",
+            value=now.cpu_seconds,
+        )
         yield GaugeMetricFamily(
             "leadrelay_store_waiting", "Units of work waiting for the next batch", value=now.waiting
         )

@@ -47,6 +47,7 @@ class Batching:
     batches: int  # batches committed
     units: int  # the units of work they carried
     seconds: float  # the writer's time running them (commits and reruns included)
+    cpu_seconds: float  # the writer thread's CPU in that time
     waiting: int  # units waiting for the next batch now
 
 
