@@ -33,7 +33,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bare_post import bare_app  # noqa: E402
-from bench.report import percentiles  # noqa: E402
+from bench.report import batch_line, batching, percentiles  # noqa: E402
 from tests import pg  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 from tests.emulators.faults import Faults  # noqa: E402
@@ -183,8 +183,10 @@ async def drain(backlog: int, latency: float, admin: str | None) -> None:
         took = await wait_sent(system.database, backlog)
         cpu = (cpu_seconds(dispatcher) - before) / backlog  # travels better than the ratio
         rate = backlog / took
+        totals = await batching(system.services["dispatcher"].url)  # since it started
+        batches = batch_line(dict.fromkeys(totals, 0.0), totals)
         line = f"drain {backlog} leads, CRM answering in {latency * 1000:.0f} ms: {rate:,.0f}/s"
-        line += f" ({cpu * 1e6:.0f} us of the dispatcher's CPU a delivery)"
+        line += f" ({cpu * 1e6:.0f} us of the dispatcher's CPU a delivery; {batches})"
         if latency:
             bound = CONCURRENCY / latency
             line += f" = {rate / bound:.2f} x concurrency/latency ({bound:.0f}/s)"

@@ -28,7 +28,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import percentiles  # noqa: E402
+from bench.report import batch_line, batching, percentiles  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -109,26 +109,6 @@ async def offered_load(url: str, rate: int, seconds: float) -> tuple[list[float]
             pending = {t for t in pending if not t.done()}
         await asyncio.gather(*pending)
     return took, bad
-
-
-async def batching(base_url: str) -> dict[str, float]:
-    """The ingest process's group-commit counters, from its /metrics."""
-    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/metrics") as resp:
-        text = await resp.text()
-    found = re.findall(r"^leadrelay_store_(\w+)_total ([\d.e+-]+)$", text, re.MULTILINE)
-    return {name: float(value) for name, value in found}
-
-
-def batch_line(before: dict[str, float], after: dict[str, float]) -> str:
-    """Between two scrapes: the mean batch, and the writer's time a batch and its CPU."""
-    batches = after["batches"] - before["batches"]
-    if not batches:
-        return "no batch"
-    each = {name: (after[name] - before[name]) / batches for name in after}
-    return (
-        f"batches of {each['units']:.1f} leads, the writer {each['batch_seconds'] * 1e3:.1f} ms"
-        f" a batch, {each['batch_cpu_seconds'] * 1e3:.1f} ms of it its CPU"
-    )
 
 
 def rss_mb(pid: int) -> float:
