@@ -23,6 +23,21 @@ CHARSET_FIELD = "_charset_"
 # browsers decode with) maps it, pointer 24, to U+0098. Decoding windows-1251 with this error
 # handler reads a form as a browser would; every other byte the two tables map alike.
 WINDOWS_1251_ERRORS = "leadrelay-windows-1251"
+# Python's own "text encodings" (the codecs module's "Python Specific Encodings") decode
+# bytes but are no charset: punycode and idna decode labels, the escapes decode Python's
+# backslash syntax, and some raise UnicodeError where a charset raises UnicodeDecodeError.
+NOT_CHARSETS = frozenset(
+    [
+        "idna",
+        "mbcs",
+        "oem",
+        "palmos",
+        "punycode",
+        "raw-unicode-escape",
+        "undefined",
+        "unicode-escape",
+    ]
+)
 
 
 def _browsers_0x98(error: UnicodeError) -> tuple[str, int]:
@@ -55,7 +70,9 @@ def form_charset(named: str | None, raw: bytes) -> str:
         try:
             b"a".decode(named, "ignore")  # also refuses bytes-to-bytes codecs such as base64
         except (LookupError, ValueError) as error:
-            raise BadRequest(f"the form's charset {named!r} is unknown") from error
+            raise BadRequest(f"the form's charset {named[:40]!r} is unknown") from error
+        if codecs.lookup(named).name in NOT_CHARSETS:
+            raise BadRequest(f"the form's charset {named!r} is not a charset")
         return named
     try:
         raw.decode("utf-8")
