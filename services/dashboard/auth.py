@@ -79,7 +79,14 @@ async def csrf_token(request: web.Request) -> str:
 
 async def check_csrf(request: web.Request) -> dict[str, str]:
     """The posted form, once its csrf_token matches the session's."""
-    form = await in_body_time(request, request.post())
+    try:
+        form = await in_body_time(request, request.post())
+    # LookupError: a charset Python does not know; ValueError (UnicodeError too): bytes not in
+    # the charset named, or a charset that is no text encoding (base64, punycode).
+    except (LookupError, ValueError) as error:
+        raise BadRequest(f"the form cannot be read as text: {error}"[:200]) from error
+    if any(not isinstance(value, str) for value in form.values()):  # a file or binary part
+        raise BadRequest("a field of the form is not text")
     session = await get_session(request)
     given = str(form.get("csrf_token", ""))
     expected = session.get("csrf", "")

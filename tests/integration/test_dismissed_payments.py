@@ -15,6 +15,7 @@ from services.webhooks.app import create_app as webhooks_app
 from tests.helpers import crm_connections, rows, snapshot
 from tests.integration.test_dashboard import csrf_of
 from tests.integration.test_dashboard_users import PASSWORDS, add, log_in
+from tests.integration.test_ingest_multipart_charsets import multipart
 from tests.integration.test_webhooks import amo_form, delivered_lead, post_amo
 
 PASSWORD = "s3cret-pass"
@@ -160,3 +161,37 @@ async def test_an_attached_payment_cannot_be_dismissed(dash, hooks, database, st
     assert late.status == 200 and "уже привязана или отклонена" in await late.text()
     assert status(database, payment_id) == "attached"
     assert audit_of(database, "dismiss_payment") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        pytest.param(b"reason=demo", "charset=nope", id="unknown-charset"),
+        pytest.param(b"reason=abc-9", "charset=punycode", id="python-only-codec"),
+        pytest.param(b"reason=demo", "charset=base64", id="bytes-codec"),
+        pytest.param(multipart(("reason", b"\xff\xfe", None)), "multipart", id="not-utf-8-part"),
+        pytest.param(
+            multipart(("reason", b"demo", "application/octet-stream")), "multipart", id="binary"
+        ),
+    ],
+)
+async def test_a_form_that_is_not_text_is_a_400_on_login_and_dismissal(
+    dash, hooks, database, body, kind
+):
+    """aiohttp reads a form in the charset its request names: these answered 500 (and a
+    binary part was kept as the reason "bytearray(b'demo')")."""
+    payment_id = (await won(hooks, "90000001"))["unmatched_payment_id"]
+    await log_in(dash, "admin", PASSWORD)
+    before = snapshot(database)
+    if kind == "multipart":
+        kind = "multipart/form-data; boundary=b"
+        body = multipart(("csrf_token", (await token(dash)).encode(), None)) + body
+        body = body.replace(b"--b--\r\n--b\r\n", b"--b\r\n")
+    else:
+        kind = f"application/x-www-form-urlencoded; {kind}"
+        body = f"csrf_token={await token(dash)}&".encode() + body
+    for url in ("/login", f"{PAYMENTS}/{payment_id}/dismiss"):
+        resp = await dash.post(url, data=body, headers={"Content-Type": kind})
+        assert resp.status == 400, (url, await resp.text())
+    assert snapshot(database) == before
+    assert status(database, payment_id) == "open"
