@@ -149,24 +149,29 @@ async def multipart(request: web.Request) -> Form:
 async def _text_parts(request: web.Request) -> list[_Part]:
     """The text parts' bytes (Content-Transfer-Encoding undone), within the body limit."""
     reader = FormReader(request.headers, request.content)
-    parts, size = [], 0
+    parts = []
     while (part := await reader.next()) is not None:
+        _within_limit(request)
         if not isinstance(part, BodyPartReader):
             raise ValueError("a nested multipart body is not a form field")
         if part.name is None:
             raise ValueError("a part has no name")
         raw = bytearray()
         while chunk := await part.read_chunk():
-            size += len(chunk)
-            if 0 < request.client_max_size < size:
-                raise web.HTTPRequestEntityTooLarge(
-                    max_size=request.client_max_size, actual_size=size
-                )
+            _within_limit(request)
             raw.extend(chunk)
         kind = part.headers.get("Content-Type")
         if not part.filename and (kind is None or kind.lower().startswith("text/")):
             parts.append(_Part(part.name, part.decode(bytes(raw)), part.get_charset("")))
     return parts
+
+
+def _within_limit(request: web.Request) -> None:
+    """A 413 once the body received passes the limit: every byte of it, boundaries and part
+    headers too (counting the parts' contents alone let empty parts stream without end)."""
+    received = request.content.total_bytes
+    if 0 < request.client_max_size < received:
+        raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size, actual_size=received)
 
 
 class FormReader(MultipartReader):
