@@ -164,34 +164,32 @@ async def test_an_attached_payment_cannot_be_dismissed(dash, hooks, database, st
 
 
 @pytest.mark.parametrize(
-    ("body", "kind"),
+    ("body", "kind", "answer"),
     [
-        pytest.param(b"reason=demo", "charset=nope", id="unknown-charset"),
-        pytest.param(b"reason=abc-9", "charset=punycode", id="python-only-codec"),
-        pytest.param(b"reason=demo", "charset=base64", id="bytes-codec"),
-        pytest.param(multipart(("reason", b"\xff\xfe", None)), "multipart", id="not-utf-8-part"),
-        pytest.param(
-            multipart(("reason", b"demo", "application/octet-stream")), "multipart", id="binary"
-        ),
+        pytest.param(b"reason=demo", "charset=nope", 400, id="unknown-charset"),
+        pytest.param(b"reason=abc-9", "charset=punycode", 400, id="python-only-codec"),
+        pytest.param(b"reason=demo", "charset=base64", 400, id="bytes-codec"),
+        # Every dashboard form is urlencoded; aiohttp's multipart reader counted only the
+        # parts' contents towards the body limit, and read a part not in UTF-8 into a 500.
+        pytest.param([("reason", b"\xff\xfe", None)], "multipart", 415, id="multipart"),
+        pytest.param([("n" * 1000, b"", None)] * 100, "multipart", 415, id="empty-parts"),
     ],
 )
-async def test_a_form_that_is_not_text_is_a_400_on_login_and_dismissal(
-    dash, hooks, database, body, kind
+async def test_a_form_that_is_not_urlencoded_text_is_a_4xx_on_login_and_dismissal(
+    dash, hooks, database, body, kind, answer
 ):
-    """aiohttp reads a form in the charset its request names: these answered 500 (and a
-    binary part was kept as the reason "bytearray(b'demo')")."""
+    """These answered 500 (the multipart ones were read whatever their size)."""
     payment_id = (await won(hooks, "90000001"))["unmatched_payment_id"]
     await log_in(dash, "admin", PASSWORD)
     before = snapshot(database)
     if kind == "multipart":
         kind = "multipart/form-data; boundary=b"
-        body = multipart(("csrf_token", (await token(dash)).encode(), None)) + body
-        body = body.replace(b"--b--\r\n--b\r\n", b"--b\r\n")
+        body = multipart(("csrf_token", (await token(dash)).encode(), None), *body)
     else:
         kind = f"application/x-www-form-urlencoded; {kind}"
         body = f"csrf_token={await token(dash)}&".encode() + body
     for url in ("/login", f"{PAYMENTS}/{payment_id}/dismiss"):
         resp = await dash.post(url, data=body, headers={"Content-Type": kind})
-        assert resp.status == 400, (url, await resp.text())
+        assert resp.status == answer, (url, await resp.text())
     assert snapshot(database) == before
     assert status(database, payment_id) == "open"
