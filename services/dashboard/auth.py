@@ -16,7 +16,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from common import appkeys
 from common.audit import Action, AuditEntry
 from common.config import DashboardSettings
-from common.errors import BadRequest, Forbidden, RateLimited, Unauthorized
+from common.errors import BadRequest, Forbidden, RateLimited, Unauthorized, UnsupportedMediaType
 from common.model import Role
 from common.store import Store, Tx
 from common.store.sessions import SessionUser
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 PUBLIC = ("/login", "/lang", "/healthz", "/metrics", "/static/")
 SESSION_DAYS = 7
+URLENCODED = "application/x-www-form-urlencoded"
 TRIED_NAME = 100  # characters of a failed login's name kept in the audit log
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -79,7 +80,17 @@ async def csrf_token(request: web.Request) -> str:
 
 async def check_csrf(request: web.Request) -> dict[str, str]:
     """The posted form, once its csrf_token matches the session's."""
-    form = await in_body_time(request, request.post())
+    # Every form of the dashboard is urlencoded, which request.post() reads within the body
+    # limit; its multipart reader counts only the parts' contents, so a form of empty parts
+    # streamed without end (300 MB to /login grew the process by as much).
+    if request.content_type != URLENCODED:
+        raise UnsupportedMediaType(f"a form is posted as {URLENCODED}")
+    try:
+        form = await in_body_time(request, request.post())
+    # LookupError: a charset Python does not know; ValueError (UnicodeError too): bytes not in
+    # the charset named, or a charset that is no text encoding (base64, punycode).
+    except (LookupError, ValueError) as error:
+        raise BadRequest(f"the form cannot be read as text: {error}"[:200]) from error
     session = await get_session(request)
     given = str(form.get("csrf_token", ""))
     expected = session.get("csrf", "")

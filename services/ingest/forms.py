@@ -23,6 +23,21 @@ CHARSET_FIELD = "_charset_"
 # browsers decode with) maps it, pointer 24, to U+0098. Decoding windows-1251 with this error
 # handler reads a form as a browser would; every other byte the two tables map alike.
 WINDOWS_1251_ERRORS = "leadrelay-windows-1251"
+# Python's own "text encodings" (the codecs module's "Python Specific Encodings") decode
+# bytes but are no charset: punycode and idna decode labels, the escapes decode Python's
+# backslash syntax, and some raise UnicodeError where a charset raises UnicodeDecodeError.
+NOT_CHARSETS = frozenset(
+    [
+        "idna",
+        "mbcs",
+        "oem",
+        "palmos",
+        "punycode",
+        "raw-unicode-escape",
+        "undefined",
+        "unicode-escape",
+    ]
+)
 
 
 def _browsers_0x98(error: UnicodeError) -> tuple[str, int]:
@@ -55,7 +70,9 @@ def form_charset(named: str | None, raw: bytes) -> str:
         try:
             b"a".decode(named, "ignore")  # also refuses bytes-to-bytes codecs such as base64
         except (LookupError, ValueError) as error:
-            raise BadRequest(f"the form's charset {named!r} is unknown") from error
+            raise BadRequest(f"the form's charset {named[:40]!r} is unknown") from error
+        if codecs.lookup(named).name in NOT_CHARSETS:
+            raise BadRequest(f"the form's charset {named!r} is not a charset")
         return named
     try:
         raw.decode("utf-8")
@@ -132,24 +149,29 @@ async def multipart(request: web.Request) -> Form:
 async def _text_parts(request: web.Request) -> list[_Part]:
     """The text parts' bytes (Content-Transfer-Encoding undone), within the body limit."""
     reader = FormReader(request.headers, request.content)
-    parts, size = [], 0
+    parts = []
     while (part := await reader.next()) is not None:
+        _within_limit(request)
         if not isinstance(part, BodyPartReader):
             raise ValueError("a nested multipart body is not a form field")
         if part.name is None:
             raise ValueError("a part has no name")
         raw = bytearray()
         while chunk := await part.read_chunk():
-            size += len(chunk)
-            if 0 < request.client_max_size < size:
-                raise web.HTTPRequestEntityTooLarge(
-                    max_size=request.client_max_size, actual_size=size
-                )
+            _within_limit(request)
             raw.extend(chunk)
         kind = part.headers.get("Content-Type")
         if not part.filename and (kind is None or kind.lower().startswith("text/")):
             parts.append(_Part(part.name, part.decode(bytes(raw)), part.get_charset("")))
     return parts
+
+
+def _within_limit(request: web.Request) -> None:
+    """A 413 once the body received passes the limit: every byte of it, boundaries and part
+    headers too (counting the parts' contents alone let empty parts stream without end)."""
+    received = request.content.total_bytes
+    if 0 < request.client_max_size < received:
+        raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size, actual_size=received)
 
 
 class FormReader(MultipartReader):

@@ -15,6 +15,7 @@ from services.webhooks.app import create_app as webhooks_app
 from tests.helpers import crm_connections, rows, snapshot
 from tests.integration.test_dashboard import csrf_of
 from tests.integration.test_dashboard_users import PASSWORDS, add, log_in
+from tests.integration.test_ingest_multipart_charsets import multipart
 from tests.integration.test_webhooks import amo_form, delivered_lead, post_amo
 
 PASSWORD = "s3cret-pass"
@@ -160,3 +161,35 @@ async def test_an_attached_payment_cannot_be_dismissed(dash, hooks, database, st
     assert late.status == 200 and "уже привязана или отклонена" in await late.text()
     assert status(database, payment_id) == "attached"
     assert audit_of(database, "dismiss_payment") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "answer"),
+    [
+        pytest.param(b"reason=demo", "charset=nope", 400, id="unknown-charset"),
+        pytest.param(b"reason=abc-9", "charset=punycode", 400, id="python-only-codec"),
+        pytest.param(b"reason=demo", "charset=base64", 400, id="bytes-codec"),
+        # Every dashboard form is urlencoded; aiohttp's multipart reader counted only the
+        # parts' contents towards the body limit, and read a part not in UTF-8 into a 500.
+        pytest.param([("reason", b"\xff\xfe", None)], "multipart", 415, id="multipart"),
+        pytest.param([("n" * 1000, b"", None)] * 100, "multipart", 415, id="empty-parts"),
+    ],
+)
+async def test_a_form_that_is_not_urlencoded_text_is_a_4xx_on_login_and_dismissal(
+    dash, hooks, database, body, kind, answer
+):
+    """These answered 500 (the multipart ones were read whatever their size)."""
+    payment_id = (await won(hooks, "90000001"))["unmatched_payment_id"]
+    await log_in(dash, "admin", PASSWORD)
+    before = snapshot(database)
+    if kind == "multipart":
+        kind = "multipart/form-data; boundary=b"
+        body = multipart(("csrf_token", (await token(dash)).encode(), None), *body)
+    else:
+        kind = f"application/x-www-form-urlencoded; {kind}"
+        body = f"csrf_token={await token(dash)}&".encode() + body
+    for url in ("/login", f"{PAYMENTS}/{payment_id}/dismiss"):
+        resp = await dash.post(url, data=body, headers={"Content-Type": kind})
+        assert resp.status == answer, (url, await resp.text())
+    assert snapshot(database) == before
+    assert status(database, payment_id) == "open"

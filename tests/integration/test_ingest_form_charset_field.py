@@ -71,6 +71,30 @@ async def test_an_unknown_charset_field_is_a_clear_400_writing_nothing(ingest, d
     assert snapshot(db_path) == before
 
 
+# Python decodes with these, but they are no charset: punycode read a multipart part into a
+# 500 (its UnicodeError is no UnicodeDecodeError), the escapes read "\u0418" as "И".
+@pytest.mark.parametrize("charset", ["punycode", "unicode_escape", "raw-unicode-escape", "palmos"])
+async def test_a_python_only_codec_is_a_400_in_every_place_a_charset_is_named(
+    ingest, db_path, charset
+):
+    await ingest.get("/healthz")
+    before = snapshot(db_path)
+    text = b"name=abc-9%5Cu0418&" + PHONE.encode()
+    urlencoded = [
+        await post_form(ingest, f"_charset_={charset}&".encode() + text),
+        await post_form(ingest, text, charset=charset),
+    ]
+    phone = ("phone", b"+79161234567", None)
+    forms = [
+        multipart(("_charset_", charset.encode(), None), ("name", b"abc-9", None), phone),
+        multipart(("name", b"abc-9", f"text/plain; charset={charset}"), phone),
+    ]
+    for resp in urlencoded + [await post_multipart(ingest, form) for form in forms]:
+        assert resp.status == 400, await resp.text()
+        assert f"{charset!r} is not a charset" in (await resp.json())["message"]
+    assert snapshot(db_path) == before
+
+
 # Byte 0x98 is U+0098 in the Encoding Standard's index-windows-1251 (pointer 24); Python's
 # cp1251 has no mapping for it. Around it, letters of both tables.
 WITH_0x98 = "Звоните".encode("cp1251") + b"\x98" + " после 18:00".encode("cp1251")
