@@ -23,9 +23,16 @@ def pragmas(busy_timeout: float) -> tuple[str, ...]:
 
 def connect(path: Path, busy_timeout: float, *, read_only: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (we issue BEGIN ourselves), usable from any thread
-    that the owner hands it to. WAL is a property of the file, set once by migrate()."""
+    that the owner hands it to. WAL is a property of the file, set once by migrate(), which
+    alone creates it: here a missing file is an error (SQLITE_CANTOPEN), not a new empty
+    database at the path (a reader opened after the file was moved away made one, which the
+    next process to start would have migrated and run on)."""
     conn = sqlite3.connect(
-        path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
+        f"{Path(path).resolve().as_uri()}?mode=rw",
+        uri=True,
+        isolation_level=None,
+        timeout=busy_timeout,
+        check_same_thread=False,
     )
     conn.row_factory = sqlite3.Row
     for pragma in pragmas(busy_timeout):

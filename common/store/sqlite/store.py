@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ class SqliteStore(Store):
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._watch: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file opened
         self._seen_version = -1
 
     def _tx(self, conn: sqlite3.Connection) -> Tx:
@@ -52,6 +54,7 @@ class SqliteStore(Store):
         await asyncio.to_thread(migrate, self.path, self.busy_timeout)
         await self.writer.open()
         self._watch = connect(self.path, self.busy_timeout, read_only=True)
+        self._file = _identity(self.path)
         return self
 
     async def close(self) -> None:
@@ -106,7 +109,23 @@ class SqliteStore(Store):
         return str(self.path)
 
     def problem(self) -> str | None:
-        return self.writer.failing
+        return self.writer.failing or self._moved()
+
+    def _moved(self) -> str | None:
+        """Whether the file at the configured path is still the one this process opened (a
+        stat: /healthz asks). One moved, deleted or replaced under a running process goes on
+        taking its writes where no other process or backup finds them."""
+        try:
+            now = _identity(self.path)
+        except FileNotFoundError:
+            now = None
+        if now == self._file:
+            return None
+        what = "is gone" if now is None else "is another file"
+        return (
+            f"the database file {self.path} {what} since this process opened it (moved or"
+            " replaced): its writes go to a file nothing else reads; restart it"
+        )
 
     def batching(self) -> Batching:
         return self.writer.batching()
@@ -119,3 +138,8 @@ class SqliteStore(Store):
         moved = version != self._seen_version
         self._seen_version = version
         return bool(moved)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
