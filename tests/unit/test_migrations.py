@@ -1,5 +1,6 @@
 """Migrations: the one source rendered per engine, its locks, and the refusal of a newer schema."""
 
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -174,3 +175,37 @@ def test_a_sqlite_database_of_the_old_files_migrates_to_the_schema_of_a_new_one(
     assert migrate(old) == migrate(new) == migrations()[-1].number
     assert differences(describe_sqlite(old), describe_sqlite(new), ("old", "new"), True) == []
     assert rows(db_path, "SELECT cursor FROM reconcile_cursors") == [{"cursor": "42"}]
+
+
+def _migrated_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and "migrat" in r.msg
+    ]
+
+
+@pytest.mark.sqlite_only
+def test_a_migration_run_logs_one_line_naming_its_database(db_path, caplog):
+    """One INFO line a run that changed the schema (where, from which version to which), the
+    migrations one by one at DEBUG; nothing for a database already current (a dashboard's
+    private scratch database used to log every migration, as if the real one were migrated)."""
+    caplog.set_level(logging.INFO)
+    last = migrations()[-1].number
+    migrate(Path(db_path), upto=10)
+    assert _migrated_lines(caplog) == [f"migrated {db_path} from version 0 to 10"]
+    caplog.clear()
+    migrate(Path(db_path))
+    assert _migrated_lines(caplog) == [f"migrated {db_path} from version 10 to {last}"]
+    caplog.clear()
+    migrate(Path(db_path))
+    assert _migrated_lines(caplog) == []
+
+
+def test_a_postgres_migration_logs_its_database_by_name_not_url(postgres_server, caplog):
+    caplog.set_level(logging.INFO)
+    url = pg.fresh_database(postgres_server)
+    migrate_postgres(url)
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    last = source.migrations("postgresql")[-1].number
+    lines = _migrated_lines(caplog)
+    assert lines == [f"migrated the PostgreSQL database {name} from version 0 to {last}"]
+    assert not any("postgresql://" in line or "@" in line for line in lines)

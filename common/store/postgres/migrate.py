@@ -34,7 +34,7 @@ def migrate(dsn: str, upto: int | None = None) -> int:
             conn.execute(VERSION_TABLE)
             _adopt_snapshot(conn)
             row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-            version = int(row[0]) if row else 0
+            version = first = int(row[0]) if row else 0
             for migration in pending("postgresql", version, upto):
                 with conn.transaction():
                     conn.execute(migration.sql.encode())
@@ -43,7 +43,14 @@ def migrate(dsn: str, upto: int | None = None) -> int:
                         (migration.number, migration.name),
                     )
                 version = migration.number
-                log.info("applied migration %s", migration.name)
+                log.debug("applied migration %s", migration.name)
+            if version != first:  # the server named, not the URL: it may hold a password
+                log.info(
+                    "migrated the PostgreSQL database %s from version %s to %s",
+                    conn.info.dbname,
+                    first,
+                    version,
+                )
             return version
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))

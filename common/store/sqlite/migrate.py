@@ -57,14 +57,16 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | 
         conn.create_function("fold_case", 1, fold, deterministic=True)
         conn.execute("BEGIN EXCLUSIVE")
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            version = first = conn.execute("PRAGMA user_version").fetchone()[0]
             for migration in pending("sqlite", version, upto):
                 for statement in split_statements(migration.sql):
                     conn.execute(statement)
                 version = migration.number
                 conn.execute(f"PRAGMA user_version = {version}")
-                log.info("applied migration %s", migration.name)
+                log.debug("applied migration %s", migration.name)
             conn.execute("COMMIT")
+            if version != first:
+                log.info("migrated %s from version %s to %s", path, first, version)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
