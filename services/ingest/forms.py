@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+import webencodings
 from aiohttp import BodyPartReader, MultipartReader, web
 
 from common.errors import BadRequest
@@ -19,40 +20,30 @@ LEGACY_CHARSET = "windows-1251"
 # HTML sends the form's charset in a field of this name when the form has one (RFC 7578 4.6,
 # HTML's "URL-encoded form data"): its value is an ASCII name, found before any decoding.
 CHARSET_FIELD = "_charset_"
-# Python's cp1251 leaves byte 0x98 unmapped; the Encoding Standard's index-windows-1251 (what
-# browsers decode with) maps it, pointer 24, to U+0098. Decoding windows-1251 with this error
-# handler reads a form as a browser would; every other byte the two tables map alike.
-WINDOWS_1251_ERRORS = "leadrelay-windows-1251"
-# Python's own "text encodings" (the codecs module's "Python Specific Encodings") decode
-# bytes but are no charset: punycode and idna decode labels, the escapes decode Python's
-# backslash syntax, and some raise UnicodeError where a charset raises UnicodeDecodeError.
-NOT_CHARSETS = frozenset(
-    [
-        "idna",
-        "mbcs",
-        "oem",
-        "palmos",
-        "punycode",
-        "raw-unicode-escape",
-        "undefined",
-        "unicode-escape",
-    ]
-)
+# The Windows code pages as browsers read them (the Encoding Standard's index-windows-125x):
+# a byte 0x80-0x9F that Python's cp125x leaves unmapped (0x98 in windows-1251; 0x81, 0x8D,
+# 0x8F, 0x90, 0x9D in windows-1252) is the C1 control of the same value there. Decoding with
+# this error handler reads such a form as a browser would; every other byte the tables map
+# alike, and a byte neither maps stays an error.
+WINDOWS_ERRORS = "leadrelay-windows-c1"
+WINDOWS_CODECS = frozenset(f"cp125{n}" for n in range(9))
 
 
-def _browsers_0x98(error: UnicodeError) -> tuple[str, int]:
-    if isinstance(error, UnicodeDecodeError) and error.object[error.start : error.end] == b"\x98":
-        return "\x98", error.end
+def _browsers_c1(error: UnicodeError) -> tuple[str, int]:
+    if isinstance(error, UnicodeDecodeError) and error.end - error.start == 1:
+        byte = error.object[error.start]
+        if 0x80 <= byte <= 0x9F:
+            return chr(byte), error.end
     raise error
 
 
-codecs.register_error(WINDOWS_1251_ERRORS, _browsers_0x98)
+codecs.register_error(WINDOWS_ERRORS, _browsers_c1)
 
 
 def errors_for(charset: str) -> str:
-    """The decoding error handler for `charset` (a known one): strict, but for windows-1251
-    read as browsers read it."""
-    return WINDOWS_1251_ERRORS if codecs.lookup(charset).name == "cp1251" else "strict"
+    """The decoding error handler for `charset` (a Python codec's name): strict, but for the
+    Windows code pages read as browsers read them."""
+    return WINDOWS_ERRORS if codecs.lookup(charset).name in WINDOWS_CODECS else "strict"
 
 
 def declared_charset(fields: Iterable[tuple[str, bytes]], request: web.Request) -> str:
@@ -64,16 +55,17 @@ def declared_charset(fields: Iterable[tuple[str, bytes]], request: web.Request) 
 
 
 def form_charset(named: str | None, raw: bytes) -> str:
-    """The charset a form's text is read in: the one its sender named (an unknown one is a
-    BadRequest naming it), else UTF-8 if `raw` is UTF-8, else LEGACY_CHARSET."""
+    """The Python codec a form's text is read in: of the charset its sender named, by the
+    Encoding Standard's labels as a browser reads them ("latin1" is windows-1252 there), a
+    name no browser knows a BadRequest naming it (Python's own codecs too: base64, punycode,
+    utf-7, the unicode escapes); else UTF-8 if `raw` is UTF-8, else LEGACY_CHARSET."""
     if named:
-        try:
-            b"a".decode(named, "ignore")  # also refuses bytes-to-bytes codecs such as base64
-        except (LookupError, ValueError) as error:
-            raise BadRequest(f"the form's charset {named[:40]!r} is unknown") from error
-        if codecs.lookup(named).name in NOT_CHARSETS:
-            raise BadRequest(f"the form's charset {named!r} is not a charset")
-        return named
+        encoding = webencodings.lookup(named)
+        if encoding is None:
+            raise BadRequest(f"the form's charset {named[:40]!r} is not one browsers know")
+        if encoding.name == "replacement":  # labels whose text browsers cannot read either
+            raise BadRequest(f"the form's charset {named[:40]!r} cannot be read")
+        return str(encoding.codec_info.name)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

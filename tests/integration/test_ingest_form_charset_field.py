@@ -71,9 +71,12 @@ async def test_an_unknown_charset_field_is_a_clear_400_writing_nothing(ingest, d
     assert snapshot(db_path) == before
 
 
-# Python decodes with these, but they are no charset: punycode read a multipart part into a
-# 500 (its UnicodeError is no UnicodeDecodeError), the escapes read "\u0418" as "И".
-@pytest.mark.parametrize("charset", ["punycode", "unicode_escape", "raw-unicode-escape", "palmos"])
+# Python decodes with these, but no browser does (they are no label of the Encoding
+# Standard): punycode read a multipart part into a 500 (its UnicodeError is no
+# UnicodeDecodeError), the escapes read "\u0418" as "И", utf-7 "+ADw-" as "<".
+@pytest.mark.parametrize(
+    "charset", ["punycode", "unicode_escape", "raw-unicode-escape", "palmos", "utf-7", "base64"]
+)
 async def test_a_python_only_codec_is_a_400_in_every_place_a_charset_is_named(
     ingest, db_path, charset
 ):
@@ -91,7 +94,7 @@ async def test_a_python_only_codec_is_a_400_in_every_place_a_charset_is_named(
     ]
     for resp in urlencoded + [await post_multipart(ingest, form) for form in forms]:
         assert resp.status == 400, await resp.text()
-        assert f"{charset!r} is not a charset" in (await resp.json())["message"]
+        assert f"{charset!r} is not one browsers know" in (await resp.json())["message"]
     assert snapshot(db_path) == before
 
 
@@ -134,4 +137,23 @@ async def test_other_charsets_stay_strict(ingest, db_path):
     # cp1253 and the Encoding Standard's index-windows-1253 both leave 0xAA unmapped: a 400.
     resp = await post_form(ingest, f"comment=%AA&{PHONE}".encode(), charset="windows-1253")
     assert resp.status == 400, await resp.text()
-    assert "windows-1253" in (await resp.json())["message"]
+    assert "1253" in (await resp.json())["message"]
+
+
+@pytest.mark.parametrize("label", ["latin1", "ISO-8859-1", "windows-1252", "us-ascii"])
+async def test_a_latin_label_is_read_as_windows_1252_as_browsers_read_it(ingest, db_path, label):
+    """The Encoding Standard reads every one of these labels as windows-1252: 0x80 is "€"
+    (Latin-1 would make it a control), and 0x81, which Python's cp1252 leaves unmapped, is
+    U+0081 (index-windows-1252)."""
+    resp = await post_form(ingest, f"comment=5%80%81&{PHONE}".encode(), charset=label)
+    assert (await the_lead(resp, db_path))["comment"] == "5€\x81"
+
+
+@pytest.mark.parametrize("label", ["iso-2022-kr", "hz-gb-2312", "replacement"])
+async def test_a_label_browsers_read_as_unreadable_is_a_400(ingest, db_path, label):
+    """The Encoding Standard's "replacement" labels: a browser shows their text as one U+FFFD."""
+    before = snapshot(db_path)
+    resp = await post_form(ingest, f"name=abc&{PHONE}".encode(), charset=label)
+    assert resp.status == 400, await resp.text()
+    assert "cannot be read" in (await resp.json())["message"]
+    assert snapshot(db_path) == before
