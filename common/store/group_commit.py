@@ -31,7 +31,6 @@ from common.store.base import Batching, Later, ReadsAhead, Unit
 from common.store.tx import Tx
 
 Outcome = tuple[BaseException | None, object]
-
 RETRIES = 5  # runs of a unit that keeps losing races before its caller sees the error
 C = TypeVar("C")  # the backend's connection
 T = TypeVar("T")
