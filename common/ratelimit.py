@@ -55,6 +55,32 @@ class KeyedLimiter:
         await limiter.acquire()  # has capacity: returns at once
 
 
+class ServerClock:
+    """When, on this process's monotonic clock, the database server read its own clock.
+
+    A reservation's turns are due from the moment the server made it. Placed from when its
+    answer was heard instead, a process that hears late (a busy event loop, a slow network)
+    places them late, into the next process's turns, and the CRM sees calls closer than
+    1/rate. The server's clock is mapped by the offset of the quickest recent round trip
+    (its answer left the server soonest after the clock was read, so its midpoint is
+    closest), and a reading is never placed before its request was sent or after its answer
+    came. Samples older than WINDOW seconds are forgotten (the server's clock may be stepped)."""
+
+    WINDOW = 30.0
+    SAMPLES = 64
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, float, float]] = deque(maxlen=self.SAMPLES)
+
+    def local(self, at: float, sent: float, heard: float) -> float:
+        """The monotonic time of the server's reading `at`, made between `sent` and `heard`."""
+        self._samples.append((heard, heard - sent, at - (sent + heard) / 2))
+        while self._samples[0][0] < heard - self.WINDOW:
+            self._samples.popleft()
+        _, _, offset = min(self._samples, key=lambda sample: sample[1])
+        return min(max(at - offset, sent), heard)
+
+
 class SharedLimiter:
     """`async with limiter:` waits for a call's turn in a bucket kept in the database, so
     every process on every host together stays under `rate` calls a second (the aiolimiter
@@ -74,6 +100,7 @@ class SharedLimiter:
         self._count = max(1, int(rate * RESERVE_SECONDS))
         self._turns: deque[list[float]] = deque()  # [first turn (monotonic), how many]
         self._reserving: asyncio.Task[None] | None = None
+        self._server = ServerClock()
 
     async def __aenter__(self) -> None:
         while (turn := self._turn()) is None:
@@ -93,8 +120,10 @@ class SharedLimiter:
     async def _reserved(self) -> None:
         name, rate, count = self.name, self.rate, self._count
         try:
-            wait = await self.store.write_alone(lambda tx: tx.rates.reserve(name, rate, count))
-            self._turns.append([time.monotonic() + wait, count])
+            sent = time.monotonic()
+            got = await self.store.write_alone(lambda tx: tx.rates.reserve(name, rate, count))
+            reserved = self._server.local(got.at, sent, time.monotonic())
+            self._turns.append([reserved + got.wait, count])
         finally:
             self._reserving = None
 

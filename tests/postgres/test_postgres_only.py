@@ -73,8 +73,10 @@ async def test_a_reservation_waits_behind_the_turns_taken_before_it(postgres_ser
         second = await store.write_alone(lambda tx: tx.rates.reserve("crm:amo", 10, 5))
     finally:
         await store.close()
-    assert first == 0
-    assert 0.4 < second <= 0.5  # five turns 0.1 s apart, less what refilled meanwhile
+    assert first.wait == 0
+    assert 0.4 < second.wait <= 0.5  # five turns 0.1 s apart, less what refilled meanwhile
+    # Each with the server's clock when it reserved (this host's, for the local server).
+    assert first.at <= second.at and abs(second.at - time.time()) < 5
 
 
 def cli(database: str, *args: str) -> subprocess.CompletedProcess:
