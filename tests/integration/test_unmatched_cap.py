@@ -29,7 +29,9 @@ async def test_past_the_cap_payments_are_deferred_with_2xx_and_health_says_so(ca
         statuses.append((await resp.json())["status"])
     assert statuses == ["unmatched"] * CAP + ["deferred"] * 20
     assert len(rows(store.location, "SELECT * FROM unmatched_payments")) == CAP
-    deferred = rows(store.location, "SELECT * FROM webhook_receipts WHERE outcome = 'deferred'")
+    deferred = rows(
+        store.location, "SELECT * FROM webhook_receipts WHERE outcome = 'deferred' ORDER BY id"
+    )
     assert len(deferred) == 20 and "90000024" in deferred[-1]["body"]  # kept for later
     health = await capped.get("/healthz")
     assert health.status == 503 and health.headers["Retry-After"]
