@@ -109,7 +109,7 @@ class SqliteStore(Store):
         return str(self.path)
 
     def problem(self) -> str | None:
-        return self.writer.failing or self._moved()
+        return self.writer.problem() or self._moved()
 
     def _moved(self) -> str | None:
         """Whether the file at the configured path is still the one this process opened (a
