@@ -46,9 +46,10 @@ BATCH_LOOK_FLOWING = 0.5
 # (measured: 270-345 us of CPU a delivery against 315-390) and leave the slots empty less
 # often. Twelve, claimed three rounds at a time while some are ready: on PostgreSQL a claim
 # waits for a batch or two of ~15 ms each, and claims of a round at a time left the slots
-# waiting on them (bench/dispatch.py --postgres: 2,158-2,330 deliveries/s against
-# 1,451-1,928 in the same minutes, 340-373 us of CPU a delivery against 377-497; on SQLite
-# no difference beyond the runs' noise). Their leases are renewed like those of running work.
+# waiting on them (bench/dispatch.py's instant-CRM drain on PostgreSQL, eight runs each,
+# alternated in the same minutes: 1,833-2,330 deliveries/s, mean 2,137, against 1,451-2,250,
+# mean 1,822; on SQLite no difference beyond the runs' noise). Their leases are renewed like
+# those of running work.
 READY_ROUNDS = 12
 CLAIM_ROUNDS = 3
 
