@@ -146,7 +146,7 @@ class PgStore(Store):
         return self.dsn
 
     def problem(self) -> str | None:
-        return self.writer.failing
+        return self.writer.trouble.problem()
 
     def batching(self) -> Batching:
         return self.writer.batching()

@@ -15,6 +15,7 @@ from common.errors import BadRequest, ConcurrencyConflict, DatabaseBusy, Databas
 from common.store.base import Unit
 from common.store.group_commit import GroupCommit, Outcome
 from common.store.postgres.sql import PgSql
+from common.store.trouble import WriteTrouble
 from common.store.tx import Tx
 
 # A unit that lost a race to another process runs again in the next batch: a deadlock, a
@@ -46,7 +47,10 @@ class PgWriter(GroupCommit[Connection]):
         super().__init__("leadrelay-pg-writer")
         self.pool = pool
         self.make_tx = make_tx
-        self.failing: str | None = None
+        # Why writes fail now (the server or the pool, or a lock held): what /healthz reports.
+        self.trouble = WriteTrouble(
+            _unavailable, _lock_held, "a lock our writes wait for (a row's, or the order of events)"
+        )
 
     @contextmanager
     def _connection(self) -> Iterator[tuple[Connection, Tx]]:
@@ -95,11 +99,20 @@ class PgWriter(GroupCommit[Connection]):
         return mapped(error)
 
     def _note(self, failures: list[BaseException | None]) -> None:
-        broken = [f for f in failures if isinstance(f, psycopg.OperationalError | PoolTimeout)]
-        if broken:
-            self.failing = str(broken[0]).strip() or broken[0].__class__.__name__
-        elif not all(failures):
-            self.failing = None
+        self.trouble.heard(failures)
+
+
+def _lock_held(error: BaseException) -> bool:
+    return isinstance(error, errors.LockNotAvailable)  # waited lock_timeout (= busy_timeout)
+
+
+def _unavailable(error: BaseException) -> bool:
+    """The server or the pool failed; not a lock held past its time, nor a race lost (a
+    deadlock, a serialization failure: run again in the next batch), which the driver
+    reports as operational errors too."""
+    return isinstance(error, psycopg.OperationalError | PoolTimeout) and not isinstance(
+        error, errors.LockNotAvailable | errors.SerializationFailure | errors.DeadlockDetected
+    )
 
 
 def mapped(error: BaseException) -> BaseException:

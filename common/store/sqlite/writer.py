@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,10 +31,8 @@ from common.store.group_commit import GroupCommit, Outcome
 from common.store.sqlite.checkpoints import BACKSTOP_PAGES, Checkpointer
 from common.store.sqlite.connection import busy_or, is_busy, is_unavailable
 from common.store.sqlite.sql import SqliteSql
+from common.store.trouble import WriteTrouble
 from common.store.tx import Tx
-
-# How long /healthz names a write refused for a held lock (writes still refused keep it).
-LOCKED_SECONDS = 30.0
 
 
 class SqliteWriter(GroupCommit[sqlite3.Connection]):
@@ -45,11 +42,12 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         self._make_tx = make_tx
         self._conn: sqlite3.Connection | None = None
         self._tx: Tx | None = None
-        # Why the last write failed when the disk or the file did (None once one succeeds):
-        # what /healthz reports. After a full disk the next batch first checkpoints the WAL
-        # into the database and truncates it, so freed space is not refilled by the WAL.
-        self.failing: str | None = None
-        self._locked: tuple[float, str] | None = None  # when a write last found the lock held
+        # Why writes fail now, the disk or the file, or the write lock held: what /healthz
+        # reports. After a full disk the next batch first checkpoints the WAL into the
+        # database and truncates it, so freed space is not refilled by the WAL.
+        self.trouble = WriteTrouble(
+            lambda f: is_unavailable(f) or isinstance(f, OSError), is_busy, "the write lock"
+        )
         self._truncate_wal = False
         self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadrelay-fsync")
         self.checkpoints = Checkpointer(connect)
@@ -90,33 +88,12 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         return busy_or(error)
 
     def _note(self, failures: list[BaseException | None]) -> None:
-        """Remember whether the database could take this batch's writes: not when the disk
-        or the file failed, nor when the write lock stayed held past busy_timeout (another
-        connection's long transaction: every write waits, then answers 503)."""
-        broken = [
-            f for f in failures if f is not None and (is_unavailable(f) or isinstance(f, OSError))
-        ]
-        locked = [f for f in failures if f is not None and is_busy(f)]
-        if broken:
-            self.failing = str(broken[0])
-            self._truncate_wal |= any("FULL" in getattr(f, "sqlite_errorname", "") for f in broken)
-        elif locked:
-            self._locked = (time.monotonic(), str(locked[0]))
-        if not broken and not all(failures):
-            self.failing = self._locked = None
+        broken = self.trouble.heard(failures)
+        self._truncate_wal |= any("FULL" in getattr(f, "sqlite_errorname", "") for f in broken)
 
     def problem(self) -> str | None:
-        """Why writes fail now: the disk or the file, or a write lock held past busy_timeout
-        within the last LOCKED_SECONDS (a process that writes rarely may not try again soon;
-        one that does keeps the line while its writes keep being refused)."""
-        if self.failing is not None:
-            return self.failing
-        if self._locked is not None and time.monotonic() - self._locked[0] < LOCKED_SECONDS:
-            return (
-                "another connection held the write lock past busy_timeout, so writes were"
-                f" refused ({self._locked[1]})"
-            )
-        return None
+        """Why writes fail now (common/store/trouble.py)."""
+        return self.trouble.problem()
 
     @contextmanager
     def _connection(self) -> Iterator[tuple[sqlite3.Connection, Tx]]:
