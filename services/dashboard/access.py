@@ -23,7 +23,8 @@ STAFF_MAY = {
     "login",
     "logout",
     "lang",
-    "retry_task",  # send one lead's failed task again
+    "retry_task",  # send one lead's failed task again (from /admin/tasks)
+    "send_again",  # the same from the lead's card
     "attach_payment",  # give an unmatched payment its lead
     "dismiss_payment",  # say an unmatched payment is not ours
     "reopen_payment",  # bring a dismissed one back

@@ -11,6 +11,7 @@ from common.users import add_user, hash_password, remove_user
 from services.dashboard.app import create_app
 from tests.helpers import rows
 from tests.integration.test_dashboard import csrf_of, seed
+from tests.integration.test_lead_card import failed_lead, open_deliveries
 
 CONFIGURED = "configured-pass"
 PASSWORDS = {"anna": "anna-admin-pass", "vera": "vera-staff-pass"}
@@ -111,6 +112,21 @@ async def test_staff_work_with_leads_but_bulk_actions_are_an_admin_s(dash, store
     one = await post(dash, f"/admin/tasks/{task_id}/retry")  # one lead: staff may
     assert one.status == 302
     assert (await store.read(lambda tx: tx.tasks.get(task_id))).status == "pending"
+
+
+async def test_staff_may_send_one_lead_again_from_its_card(dash, store):
+    """The card's "Send again" is the same action as retrying that lead's task on /admin/tasks,
+    which staff may: the button they see must not answer 403."""
+    await add(store, "anna", Role.ADMIN)
+    await add(store, "vera", Role.STAFF)
+    lead_id = await failed_lead(store)
+    assert (await log_in(dash, "vera", PASSWORDS["vera"])).status == 302
+    page = await (await dash.get(f"/admin/leads/{lead_id}")).text()
+    assert 'id="send-again"' in page
+    url = f"/admin/leads/{lead_id}/send-again"
+    resp = await dash.post(url, data={"csrf_token": csrf_of(page)}, allow_redirects=False)
+    assert resp.status == 302, await resp.text()
+    assert open_deliveries(store, lead_id) == [{"status": "pending", "attempts": 0}]
 
 
 async def test_an_admin_may_retry_everything(dash, store):
