@@ -281,7 +281,7 @@ class DirectSettings(Section):
     currency: str = Field("RUB", min_length=3, max_length=3)
     language: str = "ru"  # Accept-Language: the language of error texts and campaign names
     rate_limit: float = Field(1, gt=0)  # requests per second to the Reports service
-    # Yesterday and today are imported this often (today's figures keep changing); 0 = only
+    # Today and the two days before are imported this often (their figures still change); 0 = only
     # on demand (`leadrelay costs import`).
     import_every: float = Field(3600, ge=0)
     # A Direct campaign (its id or its name) -> our campaign_id; unlisted ones attach to the
