@@ -33,18 +33,13 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bare_post import bare_app  # noqa: E402
-from bench.report import batch_line, batching, percentiles  # noqa: E402
+from bench.report import Cores, batch_line, batching, cpu_seconds, percentiles  # noqa: E402
 from tests import pg  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 from tests.emulators.faults import Faults  # noqa: E402
 from tests.helpers import free_port, rows  # noqa: E402
 
 CONCURRENCY = 16
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -179,9 +174,11 @@ async def drain(backlog: int, latency: float, admin: str | None) -> None:
         await post(system, backlog)
         await system.start("dispatcher")
         dispatcher = system.services["dispatcher"].proc.pid
-        before = cpu_seconds(dispatcher)
+        cores = Cores(dispatcher)
+        cores.start()
         took = await wait_sent(system.database, backlog)
-        cpu = (cpu_seconds(dispatcher) - before) / backlog  # travels better than the ratio
+        cores.stop()
+        cpu = cores.process_seconds / backlog  # travels better than the ratio
         rate = backlog / took
         totals = await batching(system.services["dispatcher"].url)  # since it started
         batches = batch_line(dict.fromkeys(totals, 0.0), totals)
@@ -196,6 +193,7 @@ async def drain(backlog: int, latency: float, admin: str | None) -> None:
             line += f" = {rate / bare:.2f} x a bare aiohttp client to a bare server ({bare:,.0f}/s,"
             line += f" the median of {', '.join(f'{run:,.0f}' for run in runs)})"
         print(line)
+        print("   ", cores.line("the dispatcher"))
 
 
 async def kill_and_recover(admin: str | None) -> None:

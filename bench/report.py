@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
+import time
+from pathlib import Path
 
 import aiohttp
 
@@ -39,3 +42,49 @@ def batch_line(before: dict[str, float], after: dict[str, float]) -> str:
         f"batches of {each['units']:.1f} units, the writer {each['batch_seconds'] * 1e3:.1f} ms"
         f" a batch, {each['batch_cpu_seconds'] * 1e3:.1f} ms of it its CPU"
     )
+
+
+class Cores:
+    """Where the machine's cores went between `start()` and `stop()`: the whole machine busy
+    (from /proc/stat), the process measured, this benchmark's own process (the emulated CRM
+    serves from it) and the rest (on PostgreSQL, mostly its server). A figure near the core
+    count says the machine, not the process, is what limits."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.count = os.cpu_count() or 1
+        self.process_seconds = 0.0  # the measured process's CPU between start and stop
+
+    def start(self) -> None:
+        self._from = (_machine(), cpu_seconds(self.pid), time.process_time(), time.monotonic())
+
+    def stop(self) -> None:
+        (busy0, all0), process0, own0, at0 = self._from
+        (busy1, all1), process1 = _machine(), cpu_seconds(self.pid)
+        own1, at1 = time.process_time(), time.monotonic()
+        self._wall = max(at1 - at0, 1e-9)
+        self._busy = (busy1 - busy0) / max(all1 - all0, 1) * self.count
+        self._own = own1 - own0
+        self.process_seconds = process1 - process0
+
+    def line(self, name: str) -> str:
+        process, own = self.process_seconds / self._wall, self._own / self._wall
+        rest = max(self._busy - process - own, 0.0)
+        return (
+            f"cores busy {self._busy:.2f} of {self.count}: {name} {process:.2f},"
+            f" this benchmark's emulators {own:.2f}, the rest {rest:.2f}"
+        )
+
+
+def _machine() -> tuple[int, int]:
+    """(busy, all) clock ticks of every core since boot."""
+    first = Path("/proc/stat").read_text().split("\n", 1)[0]
+    ticks = [int(field) for field in first.split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU seconds so far (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
