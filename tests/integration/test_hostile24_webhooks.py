@@ -1,0 +1,102 @@
+"""A hostile pass over the webhooks process: the same delivery many times at once is counted
+once on every CRM, and what a sender writes never reaches a log line unmasked."""
+
+import asyncio
+import json
+import logging
+
+import pytest
+
+from common.config import Settings
+from common.logs import JsonFormatter
+from common.signing import signed_headers
+from services.webhooks.app import create_app
+from tests.helpers import SECRET, crm_connections, rows
+from tests.integration.test_webhooks import FORM, amo_form, b24_form, delivered_lead
+
+AT_ONCE = 50
+
+
+@pytest.fixture
+async def hooks(aiohttp_client, database, b24):
+    settings = Settings(database=database, crm=crm_connections(b24.url + b24.path))
+    return await aiohttp_client(create_app(settings))
+
+
+def generic_payment(crm_lead_id: str, message_id: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {"type": "payment", "crm_lead_id": crm_lead_id, "amount": "10", "currency": "RUB"}
+    ).encode()
+    return body, signed_headers(SECRET, message_id, body) | {"Content-Type": "application/json"}
+
+
+async def all_at_once(hooks, path: str, body: bytes | str, headers: dict[str, str]) -> list[str]:
+    async def one() -> str:
+        resp = await hooks.post(path, data=body, headers=headers)
+        assert resp.status == 200, await resp.text()
+        return str((await resp.json())["status"])
+
+    return await asyncio.gather(*(one() for _ in range(AT_ONCE)))
+
+
+def payments(database: str) -> int:
+    [row] = rows(database, "SELECT count(*) AS n FROM events WHERE type = 'PAYMENT_REGISTERED'")
+    return int(row["n"])
+
+
+async def test_one_amocrm_win_posted_50_times_at_once_is_paid_once(hooks, store, database):
+    await delivered_lead(store, "amo", "888")
+    path = "/api/v1/webhooks/crm/amo?token=hook-secret"
+    answers = await all_at_once(hooks, path, amo_form(("888", "142", "10")), FORM)
+    assert sorted(set(answers)) == ["duplicate", "ok"] and answers.count("ok") == 1
+    assert payments(database) == 1
+    [stats] = rows(database, "SELECT payments, revenue_minor FROM campaign_stats")
+    assert (stats["payments"], stats["revenue_minor"]) == (1, 1000)
+
+
+async def test_one_signed_payment_replayed_50_times_at_once_is_paid_once(hooks, store, database):
+    await delivered_lead(store, "shop", "777")
+    body, headers = generic_payment("777", "replayed-1")
+    answers = await all_at_once(hooks, "/api/v1/webhooks/crm/shop", body, headers)
+    assert answers.count("ok") == 1 and answers.count("duplicate") == AT_ONCE - 1
+    assert payments(database) == 1
+
+
+async def test_a_payment_of_no_lead_posted_50_times_at_once_is_kept_once(hooks, database, b24):
+    path = "/api/v1/webhooks/crm/amo?token=hook-secret"
+    answers = await all_at_once(hooks, path, amo_form(("999", "142", "10")), FORM)
+    assert set(answers) == {"unmatched"}
+    b24.add_deal("55", STAGE_SEMANTIC_ID="S", OPPORTUNITY="700.00", CURRENCY_ID="RUB")
+    answers = await all_at_once(hooks, "/api/v1/webhooks/crm/b24", b24_form("55"), FORM)
+    assert set(answers) == {"unmatched"}
+    kept = rows(database, "SELECT connection, crm_ref FROM unmatched_payments ORDER BY id")
+    assert [(k["connection"], k["crm_ref"]) for k in kept] == [("amo", "999"), ("b24", "deal:55")]
+    assert payments(database) == 0
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "lost", "crm_lead_id": "ivan.petrov@example.com +79161234567"},
+        {
+            "type": "payment",
+            "crm_lead_id": "ivan.petrov@example.com +79161234567",
+            "amount": "1",
+            "currency": "RUB",
+        },
+        {"type": "ivan.petrov@example.com +79161234567"},
+    ],
+    ids=["lost", "unmatched", "type"],
+)
+async def test_what_a_sender_wrote_is_answered_but_not_logged(hooks, caplog, event):
+    caplog.set_level(logging.INFO)
+    body = json.dumps(event).encode()
+    headers = signed_headers(SECRET, "m-log", body) | {"Content-Type": "application/json"}
+    resp = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    assert resp.status == 200, await resp.text()
+    assert "ivan.petrov@example.com" in (await resp.json())["reason"]  # the CRM is told why
+    formatter = JsonFormatter("webhooks")
+    [line] = [formatter.format(r) for r in caplog.records if r.msg == "webhook handled"]
+    assert '"status"' in line
+    for personal in ("ivan.petrov", "example.com", "9161234567"):
+        assert personal not in line
