@@ -19,7 +19,9 @@ AT_ONCE = 50
 
 @pytest.fixture
 async def hooks(aiohttp_client, database, b24):
-    settings = Settings(database=database, crm=crm_connections(b24.url + b24.path))
+    crm = crm_connections(b24.url + b24.path)
+    crm["b24"]["rate_limit"] = 1000  # 50 deal reads at once, not 25 s of them
+    settings = Settings(database=database, crm=crm)
     return await aiohttp_client(create_app(settings))
 
 
@@ -62,6 +64,22 @@ async def test_one_signed_payment_replayed_50_times_at_once_is_paid_once(hooks, 
     assert payments(database) == 1
 
 
+async def test_one_bitrix24_deal_posted_50_times_at_once_is_paid_once(hooks, store, database, b24):
+    lead_id = await delivered_lead(store, "b24", "501")
+    b24.add_deal(
+        "77", STAGE_SEMANTIC_ID="S", OPPORTUNITY="2500.00", CURRENCY_ID="RUB", LEAD_ID="501"
+    )
+    answers = await all_at_once(hooks, "/api/v1/webhooks/crm/b24", b24_form("77"), FORM)
+    assert answers.count("ok") == 1 and set(answers) == {"ok", "duplicate"}
+    assert payments(database) == 1
+    [lead] = rows(database, "SELECT id, status, payment_amount FROM leads")
+    assert (lead["id"], lead["status"], lead["payment_amount"]) == (lead_id, "paid", "2500.00")
+    open_tasks = (
+        "SELECT count(*) AS n FROM tasks WHERE type = 'resolve_crm_deal' AND status != 'completed'"
+    )
+    assert rows(database, open_tasks) == [{"n": 0}]
+
+
 async def test_a_payment_of_no_lead_posted_50_times_at_once_is_kept_once(hooks, database, b24):
     path = "/api/v1/webhooks/crm/amo?token=hook-secret"
     answers = await all_at_once(hooks, path, amo_form(("999", "142", "10")), FORM)
@@ -100,3 +118,27 @@ async def test_what_a_sender_wrote_is_answered_but_not_logged(hooks, caplog, eve
     assert '"status"' in line
     for personal in ("ivan.petrov", "example.com", "9161234567"):
         assert personal not in line
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("crm_lead_id", True, "must be a string"),
+        ("lead_id", False, "must be a string"),
+        ("crm_lead_id", "30\u00000001", "NUL"),
+        ("lead_id", "\u0000", "NUL"),
+    ],
+    ids=["true", "false", "nul in crm_lead_id", "nul in lead_id"],
+)
+async def test_a_generic_payment_naming_no_usable_lead_is_a_422_on_both_backends(
+    hooks, database, field, value, said
+):
+    """`true` was looked up as the lead "True" and kept unmatched; a NUL was kept on SQLite
+    and refused with a 400 by PostgreSQL."""
+    body = json.dumps({"type": "payment", field: value, "amount": "1", "currency": "RUB"})
+    headers = signed_headers(SECRET, "m-id", body.encode()) | {"Content-Type": "application/json"}
+    resp = await hooks.post("/api/v1/webhooks/crm/shop", data=body, headers=headers)
+    assert resp.status == 422, await resp.text()
+    answer = await resp.json()
+    assert answer["detail"][0]["field"] == field and said in answer["message"]
+    assert rows(database, "SELECT id FROM unmatched_payments") == []
