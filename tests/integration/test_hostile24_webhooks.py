@@ -4,6 +4,7 @@ once on every CRM, and what a sender writes never reaches a log line unmasked.""
 import asyncio
 import json
 import logging
+import secrets
 
 import pytest
 
@@ -142,3 +143,19 @@ async def test_a_generic_payment_naming_no_usable_lead_is_a_422_on_both_backends
     answer = await resp.json()
     assert answer["detail"][0]["field"] == field and said in answer["message"]
     assert rows(database, "SELECT id FROM unmatched_payments") == []
+
+
+async def test_a_signed_delivery_with_a_webhook_id_of_3000_characters_is_refused(hooks, database):
+    """PostgreSQL's unique index on (connection, message_id) takes 2,704 bytes a row: such an
+    id answered 503 there, naming the index, and was kept on SQLite."""
+    body = json.dumps({"type": "payment", "crm_lead_id": "1", "amount": "1", "currency": "RUB"})
+    message_id = secrets.token_hex(1500)  # random: PostgreSQL cannot compress it below the limit
+    headers = signed_headers(SECRET, message_id, body.encode())
+    resp = await hooks.post(
+        "/api/v1/webhooks/crm/shop",
+        data=body,
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    assert resp.status == 401, await resp.text()
+    assert "webhook-id is longer than 256" in (await resp.json())["message"]
+    assert rows(database, "SELECT id FROM webhook_receipts") == []
