@@ -33,13 +33,15 @@ def generic_payment(crm_lead_id: str, message_id: str) -> tuple[bytes, dict[str,
     return body, signed_headers(SECRET, message_id, body) | {"Content-Type": "application/json"}
 
 
-async def all_at_once(hooks, path: str, body: bytes | str, headers: dict[str, str]) -> list[str]:
+async def all_at_once(
+    hooks, path: str, body: bytes | str, headers: dict[str, str], times: int = AT_ONCE
+) -> list[str]:
     async def one() -> str:
         resp = await hooks.post(path, data=body, headers=headers)
         assert resp.status == 200, await resp.text()
         return str((await resp.json())["status"])
 
-    return await asyncio.gather(*(one() for _ in range(AT_ONCE)))
+    return await asyncio.gather(*(one() for _ in range(times)))
 
 
 def payments(database: str) -> int:
@@ -55,6 +57,24 @@ async def test_one_amocrm_win_posted_50_times_at_once_is_paid_once(hooks, store,
     assert payments(database) == 1
     [stats] = rows(database, "SELECT payments, revenue_minor FROM campaign_stats")
     assert (stats["payments"], stats["revenue_minor"]) == (1, 1000)
+
+
+async def test_two_webhook_processes_given_one_win_25_times_each_pay_once(
+    aiohttp_client, hooks, store, database, b24
+):
+    """Two hosts behind one balancer, one database: each app has its own store and writer."""
+    other = await aiohttp_client(
+        create_app(Settings(database=database, crm=crm_connections(b24.url + b24.path)))
+    )
+    await delivered_lead(store, "amo", "888")
+    path = "/api/v1/webhooks/crm/amo?token=hook-secret"
+    body = amo_form(("888", "142", "10"))
+    both = await asyncio.gather(
+        all_at_once(hooks, path, body, FORM, 25), all_at_once(other, path, body, FORM, 25)
+    )
+    answers = [answer for one in both for answer in one]
+    assert answers.count("ok") == 1 and answers.count("duplicate") == 49
+    assert payments(database) == 1
 
 
 async def test_one_signed_payment_replayed_50_times_at_once_is_paid_once(hooks, store, database):
