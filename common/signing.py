@@ -13,6 +13,7 @@ from common.errors import InvalidSignature
 
 PREFIX = "whsec_"
 TOLERANCE_SECONDS = 5 * 60
+LONGEST_ID = 256  # characters of a webhook-id
 
 
 def decode_secret(secret: str) -> bytes:
@@ -69,6 +70,10 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | No
         raise InvalidSignature("webhook-id, webhook-timestamp and webhook-signature are required")
     if not message_id.isascii():
         raise InvalidSignature("webhook-id must be ASCII")
+    # An id is a few dozen characters (msg_<base62>); PostgreSQL's unique index on it holds at
+    # most 2,704 bytes a row, and a longer one answered 503 there while SQLite kept it.
+    if len(message_id) > LONGEST_ID:
+        raise InvalidSignature(f"webhook-id is longer than {LONGEST_ID} characters")
     # isascii first: str.isdigit() accepts "²" and other digits int() does not.
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise InvalidSignature("webhook-timestamp is not Unix seconds")

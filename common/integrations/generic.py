@@ -75,8 +75,13 @@ def parse_payment_event(body: bytes) -> Notice:
     if kind not in ("payment", "lost"):
         return Notice("other", note=f"type {kind!r} is not handled")
     for name, value in (("lead_id", lead_id), ("crm_lead_id", crm_lead_id)):
-        if value is not None and (not isinstance(value, str | int) or len(str(value)) > 100):
+        if value is None:
+            continue
+        # bool is an int to Python: `true` would look for a lead "True"
+        if isinstance(value, bool) or not isinstance(value, str | int) or len(str(value)) > 100:
             raise _invalid(name, "must be a string of at most 100 characters")
+        if "\x00" in str(value):  # SQLite kept it, PostgreSQL refused it: one answer on both
+            raise _invalid(name, "must not hold a NUL character (U+0000)")
     if lead_id is None and crm_lead_id is None:
         raise _invalid("lead_id", "lead_id or crm_lead_id is required")
     ours = None if lead_id is None else str(lead_id)

@@ -44,8 +44,19 @@ async def crm_webhook(request: web.Request) -> web.Response:
         )
         unmatched_room(request.app, crm_id, answer, cap)
     request.app[HANDLED].labels(crm_id, answer.get("status", "ok")).inc()
-    log.info("webhook handled", extra={"connection": crm_id, "answer": answer})
+    log.info("webhook handled", extra={"connection": crm_id, "answer": loggable(answer)})
     return web.json_response(answer)
+
+
+def loggable(answer: Answer) -> Answer:
+    """The answer without its reasons: they quote what the sender wrote (a generic CRM's
+    crm_lead_id or type, a Bitrix24 event name), which may be a phone or an e-mail, and a
+    log line keeps personal data masked. The CRM still gets them; statuses and ids stay."""
+    kept: Answer = {key: value for key, value in answer.items() if key != "reason"}
+    results = answer.get("results")
+    if isinstance(results, list):
+        kept["results"] = [loggable(item) if isinstance(item, dict) else item for item in results]
+    return kept
 
 
 async def _deal_notice(
