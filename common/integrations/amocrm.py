@@ -78,6 +78,18 @@ def lead_body(lead: Lead, pipeline_id: int | None) -> list[dict[str, Any]]:
     return [body]
 
 
+def _crm_id(value: object) -> str | None:
+    """An amoCRM id as its API writes them (an integer), in the text we keep; None for
+    anything else (null, "abc", 1.5, true)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        return None
+    return text if is_crm_id(text) else None
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -119,10 +131,15 @@ class AmoCrmIntegration(CrmIntegration):
         )
         classify_http(reply, f"AmoCRM '{self.name}'")
         created = reply.json()
-        if not isinstance(created, list) or not created or "id" not in created[0]:
-            raise PermanentFailure(f"AmoCRM '{self.name}' answered without a lead id")
-        crm_id = str(created[0]["id"])
-        merged = created[0].get("merged") is True
+        first = created[0] if isinstance(created, list) and created else None
+        crm_id = _crm_id(first.get("id")) if isinstance(first, dict) else None
+        if first is None or crm_id is None:
+            # The CRM may hold the lead all the same: another POST could add it twice.
+            raise PermanentFailure(
+                f"AmoCRM '{self.name}' answered HTTP {reply.status} without a lead id:"
+                f" {reply.excerpt()[:200]}"
+            )
+        merged = first.get("merged") is True
         problems: tuple[str, ...] = ()
         try:
             await self._note(http, crm_id, lead_text(lead))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -21,6 +23,12 @@ from common.model import Delivered, Lead, Notice
 from common.reconciling import Page, Recheck, Window
 
 ERROR_TEXT_LIMIT = 500
+# The most of an answer read into memory. The largest we ask for are Metrica's list of a
+# counter's uploads (10,000 by default, a few MB) and a Direct report; a CRM's answer is
+# kilobytes. A server that sends more (50 MB of junk, or without end) has its answer
+# dropped unread past this, as if the connection broke: otherwise every slot could hold
+# such a body at once.
+ANSWER_LIMIT = 16 * 1024 * 1024
 
 
 class DeliveryFailure(Exception):
@@ -63,10 +71,10 @@ class Reply:
 
     def retry_after(self) -> float | None:
         """Seconds from Retry-After, given as seconds or as an HTTP date."""
-        value = self.headers.get("Retry-After")
+        value = self.headers.get("Retry-After", "").strip()
         if not value:
             return None
-        if value.strip().isdigit():
+        if value.isascii() and value.isdigit():  # "²" is a digit to str.isdigit, not to float
             return float(value)
         try:
             return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
@@ -106,7 +114,7 @@ async def request(
     """
     try:
         async with http.request(method, url, allow_redirects=False, **kwargs) as resp:
-            text = await resp.text(errors="replace")
+            text = (await _bounded(resp, service)).decode(_charset(resp), errors="replace")
             reply = Reply(resp.status, text, dict(resp.headers))
     except TimeoutError as error:
         raise TemporaryFailure(f"{service} did not answer in time") from error
@@ -119,6 +127,36 @@ async def request(
             " followed; correct the address in the configuration"
         )
     return reply
+
+
+async def _bounded(resp: aiohttp.ClientResponse, service: str) -> bytes:
+    """The answer's body, read up to ANSWER_LIMIT bytes; TemporaryFailure past it."""
+    if (resp.content_length or 0) > ANSWER_LIMIT:
+        resp.close()
+        raise _too_large(resp, service)
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > ANSWER_LIMIT:
+            resp.close()  # the rest stays unread: the connection is not reused
+            raise _too_large(resp, service)
+    return bytes(body)
+
+
+def _too_large(resp: aiohttp.ClientResponse, service: str) -> TemporaryFailure:
+    return TemporaryFailure(
+        f"{service} answered HTTP {resp.status} with more than {ANSWER_LIMIT} bytes;"
+        " the answer was not read"
+    )
+
+
+def _charset(resp: aiohttp.ClientResponse) -> str:
+    """The charset the answer names, if Python knows it; else UTF-8 (what JSON is)."""
+    charset = resp.charset
+    if charset:
+        with contextlib.suppress(LookupError):
+            return codecs.lookup(charset).name
+    return "utf-8"
 
 
 class Credentials(Protocol):

@@ -107,7 +107,15 @@ class Bitrix24Integration(CrmIntegration):
         if retry and (found := await self.find_lead(http, lead.id)) is not None:
             return Delivered(found)
         params = {"fields": lead_fields(lead), "params": {"REGISTER_SONET_EVENT": "Y"}}
-        return Delivered(str(await self.method(http, "crm.lead.add", params)))
+        result = await self.method(http, "crm.lead.add", params)
+        # crm.lead.add's result is the new lead's integer ID (b24restdocs, crm-lead-add.md).
+        added = None if isinstance(result, bool) else str(result)
+        if not isinstance(result, int | str) or added is None or not is_crm_id(added):
+            # Perhaps added all the same: the retry looks for it by ORIGIN_ID first.
+            raise TemporaryFailure(
+                f"Bitrix24 '{self.name}' crm.lead.add answered without a lead id: {result!r:.100}"
+            )
+        return Delivered(added)
 
     async def find_lead(self, http: aiohttp.ClientSession, lead_id: str) -> str | None:
         """The portal's id of our lead, if an earlier crm.lead.add took it but its answer
@@ -117,7 +125,7 @@ class Bitrix24Integration(CrmIntegration):
         wanted = {"filter": {"ORIGINATOR_ID": ORIGINATOR, "ORIGIN_ID": lead_id}, "select": ["ID"]}
         found = await self.method(http, "crm.lead.list", wanted)
         ids = [str(row["ID"]) for row in found or [] if isinstance(row, dict) and row.get("ID")]
-        return min(ids, key=int) if ids and all(i.isdigit() for i in ids) else None
+        return min(ids, key=int) if ids and all(is_crm_id(i) for i in ids) else None
 
     async def get_deal(self, http: aiohttp.ClientSession, deal_id: str) -> dict[str, Any]:
         deal = await self.method(http, "crm.deal.get", {"id": deal_id})

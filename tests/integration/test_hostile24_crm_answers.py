@@ -1,0 +1,201 @@
+"""A CRM that answers a lead's delivery as a broken or hostile server would: a 200 whose
+ids are junk, a Retry-After no date holds, a body of 50 MB or without end.
+
+Each lead is kept (delivered later, or failed with the reason on it) and never added twice;
+the dispatcher's real delivery (CrmDelivery) runs against a small server on a real socket.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+
+from common import clock
+from common.config import Settings
+from common.integrations.base import ANSWER_LIMIT, Reply
+from tests.emulators.faults import start
+from tests.helpers import crm_connections, rows
+from tests.integration.test_crm_duplicates import deliver_due, new_lead
+
+Answer = Callable[[web.Request], web.StreamResponse]
+
+
+@pytest.fixture
+async def hostile():
+    """A server answering every call with `answer` (set by the test); `posts` counts them."""
+    state = {"answer": None, "posts": 0, "sent": 0}
+
+    async def anything(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        state["posts"] += 1
+        return await state["answer"](request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    runner, url = await start(app)
+    state["url"] = url
+    yield state
+    await runner.cleanup()
+
+
+def fixed(status: int, body: bytes, headers: dict[str, str] | None = None):
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, headers=headers or {})
+
+    return answer
+
+
+def configured(settings, url: str, route: str) -> Settings:
+    connections = crm_connections(f"{url}/rest/1/abc", base_url=url)
+    connections["shop"]["url"] = f"{url}/leads"
+    return Settings(database=settings.database, crm=connections, routing={"default_crm": route})
+
+
+def task_and_lead(store) -> tuple[dict, dict]:
+    [task] = rows(store.location, "SELECT status, last_error, run_after FROM tasks")
+    [lead] = rows(store.location, "SELECT status, crm_lead_id FROM leads")
+    return task, lead
+
+
+# amoCRM's POST /api/v4/leads/complex answers an array of {"id": <integer>, "contact_id",
+# "company_id", "request_id", "merged"} (Kommo API reference, "Complex adding of leads").
+AMO_JUNK = {
+    "a list of a number": b"[1]",
+    "a list of null": b"[null]",
+    "an id of letters": b'[{"id": "abc"}]',
+    "a null id": b'[{"id": null}]',
+    "a fractional id": b'[{"id": 1.5}]',
+    "a boolean id": b'[{"id": true}]',
+}
+
+
+@pytest.mark.parametrize("body", list(AMO_JUNK.values()), ids=list(AMO_JUNK))
+async def test_an_amocrm_200_with_a_junk_id_fails_the_lead_once_and_says_why(
+    settings, store, hostile, body
+):
+    """The 200 may mean the lead is in the CRM: a retry would add it a second time (amoCRM
+    has no request id to look a lead up by). Before: int("abc") or "id" in 1 raised out of
+    the delivery, an "internal error" tried again an hour later."""
+    hostile["answer"] = fixed(200, body, {"Content-Type": "application/hal+json"})
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "amo"), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "failed"
+    assert "answered HTTP 200 without a lead id" in task["last_error"]
+    assert lead == {"status": "crm_failed", "crm_lead_id": None}
+    assert hostile["posts"] == 1  # no note, no second add
+
+
+# crm.lead.add's result is the new lead's integer ID (b24restdocs, crm-lead-add.md).
+B24_JUNK = {
+    "null": b'{"result": null}',
+    "false": b'{"result": false}',
+    "a list": b'{"result": [501]}',
+    "an object": b'{"result": {"ID": 501}}',
+    "letters": b'{"result": "ok"}',
+}
+
+
+@pytest.mark.parametrize("body", list(B24_JUNK.values()), ids=list(B24_JUNK))
+async def test_a_bitrix24_add_answered_without_an_id_keeps_no_junk_id(
+    settings, store, hostile, body
+):
+    """Before: the lead was "sent" with crm_lead_id "None", "False" or "[501]", which no
+    payment webhook names. Now it is tried again (the retry looks for it by ORIGIN_ID
+    first, so it is not added twice)."""
+    hostile["answer"] = fixed(200, body, {"Content-Type": "application/json"})
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "b24"), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "pending" and "without a lead id" in task["last_error"]
+    assert lead["crm_lead_id"] is None and lead["status"] != "sent_to_crm"
+
+
+FAR = {
+    "thirty digits": "9" * 30,  # float 1e30: past any date, timedelta overflowed
+    "four hundred digits": "9" * 400,  # float inf
+    "a date in 2099": "Wed, 21 Oct 2099 07:28:00 GMT",
+}
+
+
+@pytest.mark.parametrize("retry_after", list(FAR.values()), ids=list(FAR))
+async def test_a_retry_after_far_away_waits_at_most_retry_max_delay(
+    settings, store, hostile, retry_after
+):
+    """RFC 9110 §10.2.3: Retry-After is a delay or a date. Before: 30 digits raised an
+    OverflowError writing the retry (an "internal error"), and a date in 2099 parked the
+    lead until then, neither tried nor failed."""
+    hostile["answer"] = fixed(429, b"", {"Retry-After": retry_after})
+    await new_lead(store, "spring")
+    config = configured(settings, hostile["url"], "shop")
+    await deliver_due(config, store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "pending" and "answered HTTP 429" in task["last_error"]
+    latest = clock.now() + timedelta(seconds=config.dispatcher.retry_max_delay + 60)
+    assert clock.parse(task["run_after"]) <= latest
+    assert lead["status"] == "new"
+
+
+def test_a_retry_after_of_a_digit_no_float_reads_is_no_retry_after():
+    """str.isdigit takes "²" (Latin-1 0xB2, as a header can carry it); float does not."""
+    assert Reply(429, "", {"Retry-After": "²"}).retry_after() is None
+    assert Reply(429, "", {"Retry-After": " 7 "}).retry_after() == 7.0
+
+
+def streamed(megabytes: int | None, counter: dict):
+    """A 200 of `megabytes` MB (None: without end), counting what it got to send."""
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        chunk = b" " * (1 << 20)
+        while megabytes is None or counter["sent"] < megabytes:
+            try:
+                await resp.write(chunk)
+            except ConnectionError:
+                return resp
+            counter["sent"] += 1
+        await resp.write(b'{"id": "7"}')
+        return resp
+
+    return answer
+
+
+@pytest.mark.parametrize("megabytes", [50, None], ids=["50 MB", "without end"])
+async def test_a_huge_answer_is_not_read_whole_and_the_lead_waits(
+    settings, store, hostile, megabytes
+):
+    """Before: the whole body was read into memory (and decoded: twice its size), in
+    every slot that met it; one without end held its slot until the time-out."""
+    hostile["answer"] = streamed(megabytes, hostile)
+    await new_lead(store, "spring")
+    started = time.monotonic()
+    await deliver_due(configured(settings, hostile["url"], "shop"), store, timeout=30)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "pending" and f"more than {ANSWER_LIMIT} bytes" in task["last_error"]
+    assert lead["status"] == "new"
+    # It stopped reading at the limit: what the server got out is the limit and what the
+    # sockets' buffers held, far from 50 MB (and from the 30 s time-out).
+    assert hostile["sent"] < ANSWER_LIMIT // (1 << 20) + 16
+    assert time.monotonic() - started < 25
+
+
+async def test_an_answer_trickling_a_byte_a_second_ends_at_the_time_out(settings, store, hostile):
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        for byte in b'{"id": "7"}' * 100:
+            await resp.write(bytes([byte]))
+            await asyncio.sleep(1.0)  # the server's pace, not a synchronisation
+        return resp
+
+    hostile["answer"] = trickle
+    await new_lead(store, "spring")
+    started = time.monotonic()
+    await deliver_due(configured(settings, hostile["url"], "shop"), store, timeout=1.5)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "pending" and "did not answer in time" in task["last_error"]
+    assert time.monotonic() - started < 10 and lead["status"] == "new"
