@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import aiohttp
 import orjson
@@ -121,12 +121,30 @@ async def request(
     except aiohttp.ClientError as error:
         raise TemporaryFailure(f"{service} unreachable: {error.__class__.__name__}") from error
     if 300 <= reply.status < 400:
-        where = reply.headers.get("Location", "(no Location header)")
+        where = _where(reply.headers.get("Location"), url)
         raise TemporaryFailure(
             f"{service} answered HTTP {reply.status} redirecting to {where}: redirects are not"
             " followed; correct the address in the configuration"
         )
     return reply
+
+
+def _where(location: str | None, sent: str) -> str:
+    """Where a 3xx points, as far as it may be shown: its origin, and whether its path is
+    the one asked. Not the path or query themselves: a Bitrix24 webhook's path carries its
+    secret code, and a renamed portal redirects to the same path on its new name."""
+    if location is None:
+        return "(no Location header)"
+    try:
+        target = urlsplit(urljoin(sent, location.strip()))
+        host, port = target.hostname, target.port
+    except ValueError:
+        return "an address that is not a URL"
+    if target.scheme not in ("http", "https") or not host:
+        return "an address that is not a URL"
+    same = "the same path" if target.path == urlsplit(sent).path else "another path"
+    host = f"[{host}]" if ":" in host else host
+    return f"{target.scheme}://{host}{'' if port is None else f':{port}'} ({same})"
 
 
 async def _bounded(resp: aiohttp.ClientResponse, service: str) -> bytes:

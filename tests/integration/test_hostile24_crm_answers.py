@@ -6,6 +6,7 @@ the dispatcher's real delivery (CrmDelivery) runs against a small server on a re
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -48,8 +49,8 @@ def fixed(status: int, body: bytes, headers: dict[str, str] | None = None):
     return answer
 
 
-def configured(settings, url: str, route: str) -> Settings:
-    connections = crm_connections(f"{url}/rest/1/abc", base_url=url)
+def configured(settings, url: str, route: str, b24_code: str = "abc") -> Settings:
+    connections = crm_connections(f"{url}/rest/1/{b24_code}", base_url=url)
     connections["shop"]["url"] = f"{url}/leads"
     return Settings(database=settings.database, crm=connections, routing={"default_crm": route})
 
@@ -199,3 +200,27 @@ async def test_an_answer_trickling_a_byte_a_second_ends_at_the_time_out(settings
     task, lead = task_and_lead(store)
     assert task["status"] == "pending" and "did not answer in time" in task["last_error"]
     assert time.monotonic() - started < 10 and lead["status"] == "new"
+
+
+async def test_a_renamed_bitrix24_portal_redirect_keeps_the_webhook_code_out_of_logs_and_tasks(
+    settings, store, hostile, caplog
+):
+    """A renamed portal answers 301 to the same path on its new name, and that path holds
+    the inbound webhook's secret code (b24restdocs, "Inbound webhooks": whoever has the URL
+    can call the REST API). Before: the whole Location was in the task's last_error, the
+    lead's timeline and the dispatcher's log."""
+    code = "k3y0fth3w3bh00k7"
+    moved = f"https://renamed.bitrix24.ru/rest/1/{code}/crm.lead.add.json"
+    hostile["answer"] = fixed(301, b"", {"Location": moved})
+    caplog.set_level(logging.INFO)
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "b24", b24_code=code), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "pending" and lead["status"] == "new"
+    assert "redirecting to https://renamed.bitrix24.ru (the same path)" in task["last_error"]
+    stored_text = str(rows(store.location, "SELECT * FROM tasks")) + str(
+        rows(store.location, "SELECT * FROM events")
+    )
+    logged = str([record.__dict__ for record in caplog.records])  # message and fields
+    assert code not in stored_text and code not in logged
+    assert "renamed.bitrix24.ru" in logged  # the delivery's line was written, without it
