@@ -163,8 +163,17 @@ class Bitrix24Integration(CrmIntegration):
         return [Notice("deleted" if event == DEAL_DELETED else "deal", deal_id=deal_id)]
 
     async def resolve_deal(self, http: aiohttp.ClientSession, deal_id: str) -> Notice:
-        """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
-        return deal_notice(await self.get_deal(http, deal_id))
+        """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news.
+
+        The deal is the one asked for: an answer without its ID would make every such deal
+        one payment ("deal ''"), the second one's money taken for a repeat of the first."""
+        deal = await self.get_deal(http, deal_id)
+        said = deal.get("ID", deal_id)
+        if str(said) != deal_id:
+            raise TemporaryFailure(
+                f"Bitrix24 '{self.name}' crm.deal.get answered deal {said!r:.40} for deal {deal_id}"
+            )
+        return deal_notice(deal | {"ID": deal_id})
 
     def notice_of(self, item: dict[str, Any]) -> Notice:
         return deal_notice(item)
@@ -207,7 +216,8 @@ class Bitrix24Integration(CrmIntegration):
             raise PermanentFailure(f"{service} gave no list")
         if len(rows) > LIST_PAGE:
             raise PermanentFailure(f"{service} gave {len(rows)} deals for a page of {LIST_PAGE}")
-        deals = [row for row in rows if isinstance(row, dict)]
+        # A deal without a readable ID is skipped and counted: it cannot be told from another.
+        deals = [row for row in rows if isinstance(row, dict) and _id(row) > 0]
         last = max((_id(deal) for deal in deals), default=after)
         if len(rows) < LIST_PAGE:
             return Page(deals, None, len(rows) - len(deals))  # the window is read

@@ -15,6 +15,9 @@ from common.model import LEAD_FIELDS, Delivered, Lead, Notice
 from common.money import money
 from common.signing import Signer, verify
 
+# The longest id a payment webhook may name (crm_lead_id), and so the longest kept from an
+# answer to a delivery.
+ID_LIMIT = 100
 LEAD_KEYS = ("id", "campaign_id", *LEAD_FIELDS, "extra", "created_at")
 
 
@@ -47,9 +50,15 @@ class GenericIntegration(CrmIntegration):
         reply = await self.call(http, "POST", str(self.connection.url), data=body, headers=headers)
         classify_http(reply, f"generic CRM '{self.name}'")
         answer = reply.json()
-        if isinstance(answer, dict) and answer.get("id") is not None:
-            return Delivered(str(answer["id"]))
-        return Delivered(None)
+        given = answer.get("id") if isinstance(answer, dict) else None
+        if given is None:
+            return Delivered(None)
+        usable = isinstance(given, str | int) and not isinstance(given, bool)
+        if not usable or len(str(given)) > ID_LIMIT:
+            # Delivered all the same; an id no payment webhook could name is not kept.
+            problem = f"the answer's id was not kept: not a string of at most {ID_LIMIT} characters"
+            return Delivered(None, problems=(problem,))
+        return Delivered(str(given))
 
     def authenticate(self, request: WebhookRequest) -> str | None:
         return verify(self.connection.secret.get_secret_value(), request.headers, request.body)
@@ -75,8 +84,8 @@ def parse_payment_event(body: bytes) -> Notice:
     if kind not in ("payment", "lost"):
         return Notice("other", note=f"type {kind!r} is not handled")
     for name, value in (("lead_id", lead_id), ("crm_lead_id", crm_lead_id)):
-        if value is not None and (not isinstance(value, str | int) or len(str(value)) > 100):
-            raise _invalid(name, "must be a string of at most 100 characters")
+        if value is not None and (not isinstance(value, str | int) or len(str(value)) > ID_LIMIT):
+            raise _invalid(name, f"must be a string of at most {ID_LIMIT} characters")
     if lead_id is None and crm_lead_id is None:
         raise _invalid("lead_id", "lead_id or crm_lead_id is required")
     ours = None if lead_id is None else str(lead_id)

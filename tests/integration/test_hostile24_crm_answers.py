@@ -11,12 +11,16 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+import aiohttp
+import orjson
 import pytest
 from aiohttp import web
 
-from common import clock
+from common import clock, deals
 from common.config import Settings
-from common.integrations.base import ANSWER_LIMIT, Reply
+from common.integrations.base import ANSWER_LIMIT, Reply, TemporaryFailure
+from common.integrations.registry import build_integrations
+from common.reconciling import Window
 from tests.emulators.faults import start
 from tests.helpers import crm_connections, rows
 from tests.integration.test_crm_duplicates import deliver_due, new_lead
@@ -224,3 +228,77 @@ async def test_a_renamed_bitrix24_portal_redirect_keeps_the_webhook_code_out_of_
     logged = str([record.__dict__ for record in caplog.records])  # message and fields
     assert code not in stored_text and code not in logged
     assert "renamed.bitrix24.ru" in logged  # the delivery's line was written, without it
+
+
+def won(**fields: object) -> dict[str, object]:
+    """A won Bitrix24 deal without a lead of ours, as crm.deal.get's `result` gives it."""
+    return {"STAGE_SEMANTIC_ID": "S", "OPPORTUNITY": "5000", "CURRENCY_ID": "RUB", **fields}
+
+
+async def test_bitrix24_deals_read_without_their_id_are_two_payments_not_one(
+    settings, store, hostile
+):
+    """crm.deal.get answers the deal's fields, ID among them (b24restdocs, crm-deal-get.md).
+    Before: two won deals read without it were both deal "": the second one's 5,000 RUB was
+    taken for the first one's again and kept nowhere."""
+
+    async def deal(request: web.Request) -> web.Response:
+        return web.json_response({"result": won()})
+
+    hostile["answer"] = deal
+    b24 = build_integrations(configured(settings, hostile["url"], "b24"))["b24"]
+    async with aiohttp.ClientSession() as http:
+        for deal_id in ("101", "102"):
+            task_id, payload = await store.write(
+                lambda tx, d=deal_id: deals.store_notice(tx, "b24", d, b"event=ONCRMDEALUPDATE")
+            )
+            answer = await deals.resolve(store, b24, http, task_id, payload, {})
+            assert answer["status"] == "unmatched"
+    kept = rows(store.location, "SELECT crm_ref, amount FROM unmatched_payments ORDER BY id")
+    assert kept == [
+        {"crm_ref": "deal:101", "amount": "5000.00"},
+        {"crm_ref": "deal:102", "amount": "5000.00"},
+    ]
+
+
+async def test_a_bitrix24_deal_read_as_another_deal_is_not_applied(settings, store, hostile):
+    hostile["answer"] = fixed(200, orjson.dumps({"result": won(ID="99")}))
+    b24 = build_integrations(configured(settings, hostile["url"], "b24"))["b24"]
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(TemporaryFailure, match="answered deal '99' for deal 101"):
+            await b24.resolve_deal(http, "101")
+
+
+async def test_a_bitrix24_list_of_deals_skips_and_counts_those_without_an_id(settings, hostile):
+    listed = [won(ID="7"), won(), won(ID=None), won(ID="x")]
+    hostile["answer"] = fixed(200, orjson.dumps({"result": listed}))
+    b24 = build_integrations(configured(settings, hostile["url"], "b24"))["b24"]
+    now = clock.now()
+    async with aiohttp.ClientSession() as http:
+        page = await b24.closed_page(http, Window(now - timedelta(hours=1), now, None))
+    assert [deal["ID"] for deal in page.items] == ["7"] and page.skipped == 3
+
+
+GENERIC_IDS = {
+    "5,000 characters": {"id": "x" * 5000},
+    "an object": {"id": {"crm": 7}},
+    "a boolean": {"id": True},
+    "a fraction": {"id": 1.5},
+}
+
+
+@pytest.mark.parametrize("body", list(GENERIC_IDS.values()), ids=list(GENERIC_IDS))
+async def test_a_generic_answer_with_an_id_no_webhook_can_name_is_delivered_without_it(
+    settings, store, hostile, body
+):
+    """A payment webhook names the CRM's id as a string of at most 100 characters (README,
+    "Any other CRM"). Before: "xxxx…" (5,000), "{'crm': 7}", "True" or "1.5" was kept as
+    the lead's crm_lead_id."""
+    hostile["answer"] = fixed(200, orjson.dumps(body), {"Content-Type": "application/json"})
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "shop"), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "completed"
+    assert lead == {"status": "sent_to_crm", "crm_lead_id": None}
+    [sent] = rows(store.location, "SELECT data FROM events WHERE type = 'LEAD_SENT_TO_CRM'")
+    assert "the answer's id was not kept" in sent["data"] and "xxxx" not in sent["data"]
