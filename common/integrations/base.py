@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import aiohttp
 import orjson
@@ -115,6 +115,8 @@ async def request(
     try:
         async with http.request(method, url, allow_redirects=False, **kwargs) as resp:
             text = (await _bounded(resp, service)).decode(_charset(resp), errors="replace")
+            if not 200 <= resp.status < 300:  # an error's text is shown and kept: see _scrub
+                text = _scrub(text, url, kwargs.get("headers"))
             reply = Reply(resp.status, text, dict(resp.headers))
     except TimeoutError as error:
         raise TemporaryFailure(f"{service} did not answer in time") from error
@@ -145,6 +147,22 @@ def _where(location: str | None, sent: str) -> str:
     same = "the same path" if target.path == urlsplit(sent).path else "another path"
     host = f"[{host}]" if ":" in host else host
     return f"{target.scheme}://{host}{'' if port is None else f':{port}'} ({same})"
+
+
+SCRUBBED = "***"
+
+
+def _scrub(text: str, url: str, headers: Mapping[str, str] | None) -> str:
+    """An error answer's text without what we sent that is secret: a web server's error
+    page names the path asked for (a Bitrix24 inbound webhook's holds its code), and a
+    server may echo the Authorization header (a bearer token)."""
+    sent = urlsplit(url)
+    secrets = [sent.path, sent.query, unquote(sent.path)]
+    authorization = (headers or {}).get("Authorization", "")
+    secrets += [authorization, authorization.partition(" ")[2]]
+    for secret in sorted((s for s in secrets if len(s) >= 8), key=len, reverse=True):
+        text = text.replace(secret, SCRUBBED)
+    return text
 
 
 async def _bounded(resp: aiohttp.ClientResponse, service: str) -> bytes:

@@ -302,3 +302,40 @@ async def test_a_generic_answer_with_an_id_no_webhook_can_name_is_delivered_with
     assert lead == {"status": "sent_to_crm", "crm_lead_id": None}
     [sent] = rows(store.location, "SELECT data FROM events WHERE type = 'LEAD_SENT_TO_CRM'")
     assert "the answer's id was not kept" in sent["data"] and "xxxx" not in sent["data"]
+
+
+async def test_an_error_page_that_echoes_the_address_keeps_the_webhook_code_out(
+    settings, store, hostile
+):
+    """A web server's 404 page names the path asked for ("The requested URL /rest/1/<code>/
+    crm.lead.add.json was not found on this server"), and a Bitrix24 inbound webhook's path
+    holds its secret code. Before: the page's text, code and all, was the lead's failure."""
+    code = "k3y0fth3w3bh00k7"
+
+    async def not_found(request: web.Request) -> web.Response:
+        page = f"<p>The requested URL {request.path_qs} was not found on this server.</p>"
+        return web.Response(status=404, text=page, content_type="text/html")
+
+    hostile["answer"] = not_found
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "b24", b24_code=code), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "failed" and "HTTP 404" in task["last_error"]
+    assert "was not found on this server" in task["last_error"]
+    stored_text = str(rows(store.location, "SELECT * FROM tasks")) + str(
+        rows(store.location, "SELECT * FROM events")
+    )
+    assert code not in stored_text
+
+
+async def test_an_error_body_that_echoes_the_token_keeps_it_out(settings, store, hostile):
+    async def echo(request: web.Request) -> web.Response:
+        said = {"title": "Unavailable", "detail": f"got {request.headers['Authorization']}"}
+        return web.json_response(said, status=503)
+
+    hostile["answer"] = echo
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "amo"), store)
+    task, _ = task_and_lead(store)
+    assert task["status"] == "pending" and "HTTP 503" in task["last_error"]
+    assert "amo-secret" not in task["last_error"]
