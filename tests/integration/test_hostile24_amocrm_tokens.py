@@ -2,15 +2,23 @@
 the account, or the integration's access to it, needs a person, and no refresh helps."""
 
 import aiohttp
+import pytest
+from aiohttp import web
 
 from common.crm_tokens import stored_credentials
 from common.health import Health
+from common.integrations.base import TemporaryFailure
 from common.integrations.registry import build_integrations
 from common.model import TaskType
 from services.dispatcher.crm import CrmDelivery
-from tests.emulators.faults import Faults
+from tests.emulators.faults import Faults, start
 from tests.helpers import ago, execute, rows, stored
-from tests.integration.test_amocrm_oauth import amo, authorized, oauth_settings  # noqa: F401
+from tests.integration.test_amocrm_oauth import (  # noqa: F401
+    OAUTH,
+    amo,
+    authorized,
+    oauth_settings,
+)
 from tests.integration.test_crm_duplicates import new_lead
 
 
@@ -59,3 +67,26 @@ async def test_a_refused_fresh_token_is_not_refreshed_again_for_every_lead(
     leads = rows(store.location, "SELECT status FROM leads")
     assert [lead["status"] for lead in leads] == ["sent_to_crm"] * 5
     assert amo.oauth.grants.count("refresh_token") == 2 and len(amo.received) == 5
+
+
+async def test_a_token_endpoint_error_that_echoes_the_request_keeps_its_secrets_out(database):
+    """amoCRM's token endpoint gets the client secret and the refresh token in its body. A
+    400 had them taken out of its answer; a 503 (or a 429) kept them, on the credential's
+    last_error, the task and the log."""
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response({"title": "Unavailable", "got": await request.json()}, status=503)
+
+    app = web.Application()
+    app.router.add_post("/oauth2/access_token", echo)
+    runner, url = await start(app)
+    settings = oauth_settings(database, url)
+    integration = build_integrations(settings)["amo"]
+    try:
+        async with aiohttp.ClientSession() as http:
+            with pytest.raises(TemporaryFailure, match="HTTP 503") as failure:
+                await integration.exchange(http, "refresh_token", "refresh-token-value-1")
+    finally:
+        await runner.cleanup()
+    assert "refresh-token-value-1" not in failure.value.message
+    assert OAUTH.client_secret not in failure.value.message and "***" in failure.value.message
