@@ -124,8 +124,14 @@ class Bitrix24Integration(CrmIntegration):
         and crm-lead-list.md: `filter`, `select`)."""
         wanted = {"filter": {"ORIGINATOR_ID": ORIGINATOR, "ORIGIN_ID": lead_id}, "select": ["ID"]}
         found = await self.method(http, "crm.lead.list", wanted)
-        ids = [str(row["ID"]) for row in found or [] if isinstance(row, dict) and row.get("ID")]
-        return min(ids, key=int) if ids and all(is_crm_id(i) for i in ids) else None
+        rows = found if isinstance(found, list) else None
+        ids = [str(row.get("ID")) for row in rows or [] if isinstance(row, dict)]
+        if rows is None or len(ids) < len(rows) or not all(is_crm_id(i) for i in ids):
+            # Not "no such lead": added again, it would be in the portal twice.
+            raise TemporaryFailure(
+                f"Bitrix24 '{self.name}' crm.lead.list gave no list of leads: {found!r:.100}"
+            )
+        return min(ids, key=int) if ids else None
 
     async def get_deal(self, http: aiohttp.ClientSession, deal_id: str) -> dict[str, Any]:
         deal = await self.method(http, "crm.deal.get", {"id": deal_id})

@@ -339,3 +339,36 @@ async def test_an_error_body_that_echoes_the_token_keeps_it_out(settings, store,
     task, _ = task_and_lead(store)
     assert task["status"] == "pending" and "HTTP 503" in task["last_error"]
     assert "amo-secret" not in task["last_error"]
+
+
+B24_LISTS = {
+    "an object": b'{"result": {"ID": "501"}}',
+    "a string": b'{"result": "501"}',
+    "a row without ID": b'{"result": [{"TITLE": "x"}]}',
+    "an ID of letters": b'{"result": [{"ID": "abc"}]}',
+}
+
+
+@pytest.mark.parametrize("body", list(B24_LISTS.values()), ids=list(B24_LISTS))
+async def test_a_bitrix24_lead_list_that_lists_nothing_readable_adds_no_second_lead(
+    settings, store, hostile, body
+):
+    """The first add's answer was a 503, so the retry first looks for the lead by ORIGIN_ID
+    (crm.lead.list's `result` is an array of leads, b24restdocs crm-lead-list.md). Before:
+    a list it could not read counted as "not there", and crm.lead.add went a second time."""
+    calls: list[str] = []
+
+    async def portal(request: web.Request) -> web.Response:
+        calls.append(request.path.rsplit("/", 1)[-1])
+        if calls[-1] == "crm.lead.add.json":
+            return web.json_response({"error": "INTERNAL_SERVER_ERROR"}, status=503)
+        return web.Response(body=body, content_type="application/json")
+
+    hostile["answer"] = portal
+    await new_lead(store, "spring")
+    config = configured(settings, hostile["url"], "b24")
+    await deliver_due(config, store)
+    await deliver_due(config, store)
+    task, lead = task_and_lead(store)
+    assert calls == ["crm.lead.add.json", "crm.lead.list.json"]
+    assert task["status"] == "pending" and "crm.lead.list gave no list" in task["last_error"]
