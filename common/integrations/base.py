@@ -114,7 +114,7 @@ async def request(
     """
     try:
         async with http.request(method, url, allow_redirects=False, **kwargs) as resp:
-            text = (await _bounded(resp, service)).decode(_charset(resp), errors="replace")
+            text = _text(resp, await _bounded(resp, service))
             if not 200 <= resp.status < 300:  # an error's text is shown and kept: see _scrub
                 text = _scrub(text, url, kwargs.get("headers"))
             reply = Reply(resp.status, text, dict(resp.headers))
@@ -186,13 +186,19 @@ def _too_large(resp: aiohttp.ClientResponse, service: str) -> TemporaryFailure:
     )
 
 
-def _charset(resp: aiohttp.ClientResponse) -> str:
-    """The charset the answer names, if Python knows it; else UTF-8 (what JSON is)."""
-    charset = resp.charset
-    if charset:
-        with contextlib.suppress(LookupError):
-            return codecs.lookup(charset).name
-    return "utf-8"
+def _text(resp: aiohttp.ClientResponse, body: bytes) -> str:
+    """The answer as text. JSON is UTF-8 whatever charset its Content-Type names (RFC 8259
+    §8.1 and §11: "no charset parameter is defined", and a recipient ignores one; a byte
+    order mark may be ignored too), so a UTF-8 body is read as such under a wrong label;
+    a body that is not UTF-8 is read in the charset named, if Python knows it."""
+    charset = None
+    with contextlib.suppress(LookupError):
+        charset = codecs.lookup(resp.charset).name if resp.charset else None
+    json = resp.content_type == "application/json" or resp.content_type.endswith("+json")
+    if json or charset is None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return body.decode("utf-8-sig" if json else "utf-8")
+    return body.decode(charset or "utf-8", errors="replace")
 
 
 class Credentials(Protocol):

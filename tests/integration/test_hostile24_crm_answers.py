@@ -372,3 +372,24 @@ async def test_a_bitrix24_lead_list_that_lists_nothing_readable_adds_no_second_l
     task, lead = task_and_lead(store)
     assert calls == ["crm.lead.add.json", "crm.lead.list.json"]
     assert task["status"] == "pending" and "crm.lead.list gave no list" in task["last_error"]
+
+
+LABELS = {
+    "a UTF-16 label": ("application/json; charset=utf-16", b'[{"id": 7}]'),
+    "a label Python does not know": ("application/json; charset=x-junk", b'[{"id": 7}]'),
+    "a byte order mark": ("application/json", b'\xef\xbb\xbf[{"id": 7}]'),
+    "text/html on JSON": ("text/html; charset=windows-1251", b'[{"id": 7}]'),
+}
+
+
+@pytest.mark.parametrize(("content_type", "body"), list(LABELS.values()), ids=list(LABELS))
+async def test_an_amocrm_answer_under_a_wrong_label_is_read_as_the_utf8_json_it_is(
+    settings, store, hostile, content_type, body
+):
+    """RFC 8259 §11: JSON has no charset parameter, and a recipient ignores one. Before: a
+    UTF-16 label made the answer junk, and a lead the CRM had taken failed for good."""
+    hostile["answer"] = fixed(200, body, {"Content-Type": content_type})
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "amo"), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "completed" and lead == {"status": "sent_to_crm", "crm_lead_id": "7"}
