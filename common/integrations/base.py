@@ -46,6 +46,10 @@ class TemporaryFailure(DeliveryFailure):
     """Network error, timeout, 429, 5xx, a CRM's own 'too many requests': retry later."""
 
 
+class TimedOut(TemporaryFailure):
+    """No whole answer within the time limit: the server may hold every call that long."""
+
+
 class AuthFailure(TemporaryFailure):
     """The CRM refused our credentials (401/403, a refused refresh): kept for retry, and shown
     at once, since only a person can fix it."""
@@ -119,7 +123,7 @@ async def request(
                 text = _scrub(text, url, kwargs.get("headers"))
             reply = Reply(resp.status, text, dict(resp.headers))
     except TimeoutError as error:
-        raise TemporaryFailure(f"{service} did not answer in time") from error
+        raise TimedOut(f"{service} did not answer in time") from error
     except aiohttp.ClientError as error:
         raise TemporaryFailure(f"{service} unreachable: {error.__class__.__name__}") from error
     if 300 <= reply.status < 400:
