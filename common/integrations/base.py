@@ -171,9 +171,12 @@ def _scrub(text: str, url: str, headers: Mapping[str, str] | None) -> str:
 
 async def _bounded(resp: aiohttp.ClientResponse, service: str) -> bytes:
     """The answer's body, read up to ANSWER_LIMIT bytes; TemporaryFailure past it."""
-    if (resp.content_length or 0) > ANSWER_LIMIT:
+    length = resp.content_length
+    if length is not None and length > ANSWER_LIMIT:
         resp.close()
         raise _too_large(resp, service)
+    if length is not None and "Content-Encoding" not in resp.headers:
+        return await resp.read()  # no more than it said: aiohttp's own one read
     body = bytearray()
     async for chunk in resp.content.iter_chunked(64 * 1024):
         body += chunk

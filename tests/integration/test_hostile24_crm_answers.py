@@ -150,11 +150,14 @@ def test_a_retry_after_of_a_digit_no_float_reads_is_no_retry_after():
     assert Reply(429, "", {"Retry-After": " 7 "}).retry_after() == 7.0
 
 
-def streamed(megabytes: int | None, counter: dict):
-    """A 200 of `megabytes` MB (None: without end), counting what it got to send."""
+def streamed(megabytes: int | None, counter: dict, declared: bool = False):
+    """A 200 of `megabytes` MB (None: without end), counting what it got to send; with
+    `declared`, its Content-Length says so."""
 
     async def answer(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        if declared and megabytes is not None:
+            resp.content_length = (megabytes << 20) + len(b'{"id": "7"}')
         await resp.prepare(request)
         chunk = b" " * (1 << 20)
         while megabytes is None or counter["sent"] < megabytes:
@@ -169,13 +172,17 @@ def streamed(megabytes: int | None, counter: dict):
     return answer
 
 
-@pytest.mark.parametrize("megabytes", [50, None], ids=["50 MB", "without end"])
+@pytest.mark.parametrize(
+    ("megabytes", "declared"),
+    [(50, False), (50, True), (None, False)],
+    ids=["50 MB", "50 MB with its Content-Length", "without end"],
+)
 async def test_a_huge_answer_is_not_read_whole_and_the_lead_waits(
-    settings, store, hostile, megabytes
+    settings, store, hostile, megabytes, declared
 ):
     """Before: the whole body was read into memory (and decoded: twice its size), in
     every slot that met it; one without end held its slot until the time-out."""
-    hostile["answer"] = streamed(megabytes, hostile)
+    hostile["answer"] = streamed(megabytes, hostile, declared)
     await new_lead(store, "spring")
     started = time.monotonic()
     await deliver_due(configured(settings, hostile["url"], "shop"), store, timeout=30)
