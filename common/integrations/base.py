@@ -86,7 +86,8 @@ class Reply:
             return None
 
     def excerpt(self) -> str:
-        return " ".join(self.text.split())[:ERROR_TEXT_LIMIT]
+        # From the start only: splitting a 16 MB error page whole would hold it many times.
+        return " ".join(self.text[: ERROR_TEXT_LIMIT * 8].split())[:ERROR_TEXT_LIMIT]
 
 
 def classify_http(reply: Reply, service: str) -> None:

@@ -7,7 +7,6 @@ the dispatcher's real delivery (CrmDelivery) runs against a small server on a re
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -184,15 +183,13 @@ async def test_a_huge_answer_is_not_read_whole_and_the_lead_waits(
     every slot that met it; one without end held its slot until the time-out."""
     hostile["answer"] = streamed(megabytes, hostile, declared)
     await new_lead(store, "spring")
-    started = time.monotonic()
     await deliver_due(configured(settings, hostile["url"], "shop"), store, timeout=30)
     task, lead = task_and_lead(store)
     assert task["status"] == "pending" and f"more than {ANSWER_LIMIT} bytes" in task["last_error"]
     assert lead["status"] == "new"
-    # It stopped reading at the limit: what the server got out is the limit and what the
-    # sockets' buffers held, far from 50 MB (and from the 30 s time-out).
+    # It stopped reading at the limit (not at the 30 s time-out): what the server got out
+    # is the limit and what the sockets' buffers held, far from 50 MB.
     assert hostile["sent"] < ANSWER_LIMIT // (1 << 20) + 16
-    assert time.monotonic() - started < 25
 
 
 async def test_an_answer_trickling_a_byte_a_second_ends_at_the_time_out(settings, store, hostile):
@@ -206,11 +203,10 @@ async def test_an_answer_trickling_a_byte_a_second_ends_at_the_time_out(settings
 
     hostile["answer"] = trickle
     await new_lead(store, "spring")
-    started = time.monotonic()
     await deliver_due(configured(settings, hostile["url"], "shop"), store, timeout=1.5)
     task, lead = task_and_lead(store)
     assert task["status"] == "pending" and "did not answer in time" in task["last_error"]
-    assert time.monotonic() - started < 10 and lead["status"] == "new"
+    assert lead["status"] == "new"  # the 1,100 bytes would have taken 18 minutes
 
 
 async def test_a_renamed_bitrix24_portal_redirect_keeps_the_webhook_code_out_of_logs_and_tasks(
