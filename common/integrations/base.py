@@ -37,6 +37,9 @@ class DeliveryFailure(Exception):
     temporary = True
 
     def __init__(self, message: str, retry_after: float | None = None):
+        # U+0000 from an answer (raw, or a JSON "\u0000"): PostgreSQL refuses it in text,
+        # and the failure could not be recorded at all.
+        message = message.replace("\x00", "\ufffd")
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after

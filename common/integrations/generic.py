@@ -54,7 +54,7 @@ class GenericIntegration(CrmIntegration):
         if given is None:
             return Delivered(None)
         usable = isinstance(given, str | int) and not isinstance(given, bool)
-        if not usable or len(str(given)) > ID_LIMIT:
+        if not usable or len(str(given)) > ID_LIMIT or "\x00" in str(given):
             # Delivered all the same; an id no payment webhook could name is not kept.
             problem = f"the answer's id was not kept: not a string of at most {ID_LIMIT} characters"
             return Delivered(None, problems=(problem,))
@@ -84,8 +84,8 @@ def parse_payment_event(body: bytes) -> Notice:
     if kind not in ("payment", "lost"):
         return Notice("other", note=f"type {kind!r} is not handled")
     for name, value in (("lead_id", lead_id), ("crm_lead_id", crm_lead_id)):
-        if value is not None and (not isinstance(value, str | int) or len(str(value)) > ID_LIMIT):
-            raise _invalid(name, f"must be a string of at most {ID_LIMIT} characters")
+        if value is not None and (not isinstance(value, str | int) or len(str(value)) > 100):
+            raise _invalid(name, "must be a string of at most 100 characters")
     if lead_id is None and crm_lead_id is None:
         raise _invalid("lead_id", "lead_id or crm_lead_id is required")
     ours = None if lead_id is None else str(lead_id)

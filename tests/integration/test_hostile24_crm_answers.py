@@ -287,6 +287,7 @@ GENERIC_IDS = {
     "an object": {"id": {"crm": 7}},
     "a boolean": {"id": True},
     "a fraction": {"id": 1.5},
+    "a NUL": {"id": "7\u00008"},  # PostgreSQL refuses it in text
 }
 
 
@@ -296,7 +297,7 @@ async def test_a_generic_answer_with_an_id_no_webhook_can_name_is_delivered_with
 ):
     """A payment webhook names the CRM's id as a string of at most 100 characters (README,
     "Any other CRM"). Before: "xxxx…" (5,000), "{'crm': 7}", "True" or "1.5" was kept as
-    the lead's crm_lead_id."""
+    the lead's crm_lead_id; one holding a NUL could not be written on PostgreSQL."""
     hostile["answer"] = fixed(200, orjson.dumps(body), {"Content-Type": "application/json"})
     await new_lead(store, "spring")
     await deliver_due(configured(settings, hostile["url"], "shop"), store)
@@ -305,6 +306,19 @@ async def test_a_generic_answer_with_an_id_no_webhook_can_name_is_delivered_with
     assert lead == {"status": "sent_to_crm", "crm_lead_id": None}
     [sent] = rows(store.location, "SELECT data FROM events WHERE type = 'LEAD_SENT_TO_CRM'")
     assert "the answer's id was not kept" in sent["data"] and "xxxx" not in sent["data"]
+
+
+async def test_an_error_answer_holding_a_nul_is_kept_as_the_reason(settings, store, hostile):
+    """PostgreSQL refuses U+0000 in text; SQLite keeps it. The reason must be written on
+    both, or the failure itself could not be recorded."""
+    hostile["answer"] = fixed(
+        400, b'{"error": "bad\\u0000field\x00"}', {"Content-Type": "application/json"}
+    )
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "shop"), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "failed" and "HTTP 400" in task["last_error"]
+    assert lead["status"] == "crm_failed"
 
 
 async def test_an_error_page_that_echoes_the_address_keeps_the_webhook_code_out(
