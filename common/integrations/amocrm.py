@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +45,12 @@ TRACKING = {
 }
 
 
+# After a token fresh from a refresh is refused, how long a 401 asks for no other: the
+# refreshes stop while a person fixes the account (the first 401 is on /healthz at once),
+# and one is tried again after this, as when the token runs out by its time.
+REFRESH_PAUSE = timedelta(minutes=10)
+
+
 def _field(code: str, value: str, enum_code: str | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {"value": value}
     if enum_code:
@@ -78,6 +84,18 @@ def lead_body(lead: Lead, pipeline_id: int | None) -> list[dict[str, Any]]:
     return [body]
 
 
+def _crm_id(value: object) -> str | None:
+    """An amoCRM id as its API writes them (an integer), in the text we keep; None for
+    anything else (null, "abc", 1.5, true)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        return None
+    return text if is_crm_id(text) else None
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -98,6 +116,9 @@ class AmoCrmIntegration(CrmIntegration):
             LongLivedToken(connection.token) if connection.token else NotAuthorized(name)
         )
         self.currency = currency  # AmoCRM's webhooks carry a price but no currency
+        # Until when a 401 is not answered with a refresh: set when a token fresh from one
+        # was refused too (see `call`).
+        self.refresh_paused_until = datetime.min.replace(tzinfo=UTC)
         base = str(connection.base_url).rstrip("/")
         self.url = base + "/api/v4/leads/complex"
         self.notes_url = base + "/api/v4/leads/notes"
@@ -119,10 +140,15 @@ class AmoCrmIntegration(CrmIntegration):
         )
         classify_http(reply, f"AmoCRM '{self.name}'")
         created = reply.json()
-        if not isinstance(created, list) or not created or "id" not in created[0]:
-            raise PermanentFailure(f"AmoCRM '{self.name}' answered without a lead id")
-        crm_id = str(created[0]["id"])
-        merged = created[0].get("merged") is True
+        first = created[0] if isinstance(created, list) and created else None
+        crm_id = _crm_id(first.get("id")) if isinstance(first, dict) else None
+        if first is None or crm_id is None:
+            # The CRM may hold the lead all the same: another POST could add it twice.
+            raise PermanentFailure(
+                f"AmoCRM '{self.name}' answered HTTP {reply.status} without a lead id:"
+                f" {reply.excerpt()[:200]}"
+            )
+        merged = first.get("merged") is True
         problems: tuple[str, ...] = ()
         try:
             await self._note(http, crm_id, lead_text(lead))
@@ -257,13 +283,23 @@ class AmoCrmIntegration(CrmIntegration):
         self, http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
     ) -> Reply:
         """A request with the connection's current token. A 401 (amoCRM's answer to an
-        expired or revoked access token) asks for a fresh token once and tries again."""
+        expired or revoked access token) asks for a fresh token once and tries again.
+
+        A fresh token refused too says the token is not what is wrong (the account, or the
+        integration's access to it, is): for REFRESH_PAUSE no 401 asks for another, else
+        every call (each lead, each retry) would spend a refresh while a person is needed."""
         given = kwargs.pop("headers", None) or {}
         token = await self.credentials.bearer(http)
         reply = await super().call(http, method, url, headers=given | _bearer(token), **kwargs)
-        if reply.status == 401 and self.credentials.renewable:
+        if (
+            reply.status == 401
+            and self.credentials.renewable
+            and clock.now() >= self.refresh_paused_until
+        ):
             token = await self.credentials.bearer(http, refused=token)
             reply = await super().call(http, method, url, headers=given | _bearer(token), **kwargs)
+            if reply.status == 401:
+                self.refresh_paused_until = clock.now() + REFRESH_PAUSE
         return reply
 
     async def exchange(

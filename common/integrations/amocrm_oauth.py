@@ -67,8 +67,11 @@ async def exchange(
     url = str(connection.base_url).rstrip("/") + TOKEN_PATH
     reply = await call(url, json=body)
     service = f"amoCRM '{name}' token endpoint"
+    if not 200 <= reply.status < 300:  # whatever the status, an answer may echo what it got
+        text = reply.text.replace(value or "\0", "***").replace(secret or "\0", "***")
+        reply = Reply(reply.status, text, reply.headers)
     if reply.status in (400, 401, 403):
-        said = reply.excerpt().replace(value, "***").replace(secret or "\0", "***")
+        said = reply.excerpt()
         raise AuthFailure(
             f"{service} refused the {field.replace('_', ' ')} (HTTP {reply.status}: {said});"
             f" authorize again: leadrelay amocrm authorize {name} --code <a new code>"

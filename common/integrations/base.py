@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import hmac
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -9,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import aiohttp
 import orjson
@@ -21,6 +23,12 @@ from common.model import Delivered, Lead, Notice
 from common.reconciling import Page, Recheck, Window
 
 ERROR_TEXT_LIMIT = 500
+# The most of an answer read into memory. The largest we ask for are Metrica's list of a
+# counter's uploads (10,000 by default, a few MB) and a Direct report; a CRM's answer is
+# kilobytes. A server that sends more (50 MB of junk, or without end) has its answer
+# dropped unread past this, as if the connection broke: otherwise every slot could hold
+# such a body at once.
+ANSWER_LIMIT = 16 * 1024 * 1024
 
 
 class DeliveryFailure(Exception):
@@ -29,6 +37,9 @@ class DeliveryFailure(Exception):
     temporary = True
 
     def __init__(self, message: str, retry_after: float | None = None):
+        # U+0000 from an answer (raw, or a JSON "\u0000"): PostgreSQL refuses it in text,
+        # and the failure could not be recorded at all.
+        message = message.replace("\x00", "\ufffd")
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
@@ -36,6 +47,10 @@ class DeliveryFailure(Exception):
 
 class TemporaryFailure(DeliveryFailure):
     """Network error, timeout, 429, 5xx, a CRM's own 'too many requests': retry later."""
+
+
+class TimedOut(TemporaryFailure):
+    """No whole answer within the time limit: the server may hold every call that long."""
 
 
 class AuthFailure(TemporaryFailure):
@@ -63,10 +78,10 @@ class Reply:
 
     def retry_after(self) -> float | None:
         """Seconds from Retry-After, given as seconds or as an HTTP date."""
-        value = self.headers.get("Retry-After")
+        value = self.headers.get("Retry-After", "").strip()
         if not value:
             return None
-        if value.strip().isdigit():
+        if value.isascii() and value.isdigit():  # "²" is a digit to str.isdigit, not to float
             return float(value)
         try:
             return max(0.0, (parsedate_to_datetime(value) - clock.now()).total_seconds())
@@ -74,7 +89,8 @@ class Reply:
             return None
 
     def excerpt(self) -> str:
-        return " ".join(self.text.split())[:ERROR_TEXT_LIMIT]
+        # From the start only: splitting a 16 MB error page whole would hold it many times.
+        return " ".join(self.text[: ERROR_TEXT_LIMIT * 8].split())[:ERROR_TEXT_LIMIT]
 
 
 def classify_http(reply: Reply, service: str) -> None:
@@ -106,19 +122,94 @@ async def request(
     """
     try:
         async with http.request(method, url, allow_redirects=False, **kwargs) as resp:
-            text = await resp.text(errors="replace")
+            text = _text(resp, await _bounded(resp, service))
+            if not 200 <= resp.status < 300:  # an error's text is shown and kept: see _scrub
+                text = _scrub(text, url, kwargs.get("headers"))
             reply = Reply(resp.status, text, dict(resp.headers))
     except TimeoutError as error:
-        raise TemporaryFailure(f"{service} did not answer in time") from error
+        raise TimedOut(f"{service} did not answer in time") from error
     except aiohttp.ClientError as error:
         raise TemporaryFailure(f"{service} unreachable: {error.__class__.__name__}") from error
     if 300 <= reply.status < 400:
-        where = reply.headers.get("Location", "(no Location header)")
+        where = _where(reply.headers.get("Location"), url)
         raise TemporaryFailure(
             f"{service} answered HTTP {reply.status} redirecting to {where}: redirects are not"
             " followed; correct the address in the configuration"
         )
     return reply
+
+
+def _where(location: str | None, sent: str) -> str:
+    """Where a 3xx points, as far as it may be shown: its origin, and whether its path is
+    the one asked. Not the path or query themselves: a Bitrix24 webhook's path carries its
+    secret code, and a renamed portal redirects to the same path on its new name."""
+    if location is None:
+        return "(no Location header)"
+    try:
+        target = urlsplit(urljoin(sent, location.strip()))
+        host, port = target.hostname, target.port
+    except ValueError:
+        return "an address that is not a URL"
+    if target.scheme not in ("http", "https") or not host:
+        return "an address that is not a URL"
+    same = "the same path" if target.path == urlsplit(sent).path else "another path"
+    host = f"[{host}]" if ":" in host else host
+    return f"{target.scheme}://{host}{'' if port is None else f':{port}'} ({same})"
+
+
+SCRUBBED = "***"
+
+
+def _scrub(text: str, url: str, headers: Mapping[str, str] | None) -> str:
+    """An error answer's text without what we sent that is secret: a web server's error
+    page names the path asked for (a Bitrix24 inbound webhook's holds its code), and a
+    server may echo the Authorization header (a bearer token)."""
+    sent = urlsplit(url)
+    secrets = [sent.path, sent.query, unquote(sent.path)]
+    authorization = (headers or {}).get("Authorization", "")
+    secrets += [authorization, authorization.partition(" ")[2]]
+    for secret in sorted((s for s in secrets if len(s) >= 8), key=len, reverse=True):
+        text = text.replace(secret, SCRUBBED)
+    return text
+
+
+async def _bounded(resp: aiohttp.ClientResponse, service: str) -> bytes:
+    """The answer's body, read up to ANSWER_LIMIT bytes; TemporaryFailure past it."""
+    length = resp.content_length
+    if length is not None and length > ANSWER_LIMIT:
+        resp.close()
+        raise _too_large(resp, service)
+    if length is not None and "Content-Encoding" not in resp.headers:
+        return await resp.read()  # no more than it said: aiohttp's own one read
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > ANSWER_LIMIT:
+            resp.close()  # the rest stays unread: the connection is not reused
+            raise _too_large(resp, service)
+    return bytes(body)
+
+
+def _too_large(resp: aiohttp.ClientResponse, service: str) -> TemporaryFailure:
+    return TemporaryFailure(
+        f"{service} answered HTTP {resp.status} with more than {ANSWER_LIMIT} bytes;"
+        " the answer was not read"
+    )
+
+
+def _text(resp: aiohttp.ClientResponse, body: bytes) -> str:
+    """The answer as text. JSON is UTF-8 whatever charset its Content-Type names (RFC 8259
+    §8.1 and §11: "no charset parameter is defined", and a recipient ignores one; a byte
+    order mark may be ignored too), so a UTF-8 body is read as such under a wrong label;
+    a body that is not UTF-8 is read in the charset named, if Python knows it."""
+    charset = None
+    with contextlib.suppress(LookupError):
+        charset = codecs.lookup(resp.charset).name if resp.charset else None
+    json = resp.content_type == "application/json" or resp.content_type.endswith("+json")
+    if json or charset is None:
+        with contextlib.suppress(UnicodeDecodeError):
+            return body.decode("utf-8-sig" if json else "utf-8")
+    return body.decode(charset or "utf-8", errors="replace")
 
 
 class Credentials(Protocol):

@@ -107,7 +107,15 @@ class Bitrix24Integration(CrmIntegration):
         if retry and (found := await self.find_lead(http, lead.id)) is not None:
             return Delivered(found)
         params = {"fields": lead_fields(lead), "params": {"REGISTER_SONET_EVENT": "Y"}}
-        return Delivered(str(await self.method(http, "crm.lead.add", params)))
+        result = await self.method(http, "crm.lead.add", params)
+        # crm.lead.add's result is the new lead's integer ID (b24restdocs, crm-lead-add.md).
+        added = None if isinstance(result, bool) else str(result)
+        if not isinstance(result, int | str) or added is None or not is_crm_id(added):
+            # Perhaps added all the same: the retry looks for it by ORIGIN_ID first.
+            raise TemporaryFailure(
+                f"Bitrix24 '{self.name}' crm.lead.add answered without a lead id: {result!r:.100}"
+            )
+        return Delivered(added)
 
     async def find_lead(self, http: aiohttp.ClientSession, lead_id: str) -> str | None:
         """The portal's id of our lead, if an earlier crm.lead.add took it but its answer
@@ -116,8 +124,14 @@ class Bitrix24Integration(CrmIntegration):
         and crm-lead-list.md: `filter`, `select`)."""
         wanted = {"filter": {"ORIGINATOR_ID": ORIGINATOR, "ORIGIN_ID": lead_id}, "select": ["ID"]}
         found = await self.method(http, "crm.lead.list", wanted)
-        ids = [str(row["ID"]) for row in found or [] if isinstance(row, dict) and row.get("ID")]
-        return min(ids, key=int) if ids and all(i.isdigit() for i in ids) else None
+        rows = found if isinstance(found, list) else None
+        ids = [str(row.get("ID")) for row in rows or [] if isinstance(row, dict)]
+        if rows is None or len(ids) < len(rows) or not all(is_crm_id(i) for i in ids):
+            # Not "no such lead": added again, it would be in the portal twice.
+            raise TemporaryFailure(
+                f"Bitrix24 '{self.name}' crm.lead.list gave no list of leads: {found!r:.100}"
+            )
+        return min(ids, key=int) if ids else None
 
     async def get_deal(self, http: aiohttp.ClientSession, deal_id: str) -> dict[str, Any]:
         deal = await self.method(http, "crm.deal.get", {"id": deal_id})
@@ -155,8 +169,17 @@ class Bitrix24Integration(CrmIntegration):
         return [Notice("deleted" if event == DEAL_DELETED else "deal", deal_id=deal_id)]
 
     async def resolve_deal(self, http: aiohttp.ClientSession, deal_id: str) -> Notice:
-        """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news."""
-        return deal_notice(await self.get_deal(http, deal_id))
+        """Read the deal: won (semantic S) is paid, failed (F) is lost, the rest is news.
+
+        The deal is the one asked for: an answer without its ID would make every such deal
+        one payment ("deal ''"), the second one's money taken for a repeat of the first."""
+        deal = await self.get_deal(http, deal_id)
+        said = deal.get("ID", deal_id)
+        if str(said) != deal_id:
+            raise TemporaryFailure(
+                f"Bitrix24 '{self.name}' crm.deal.get answered deal {said!r:.40} for deal {deal_id}"
+            )
+        return deal_notice(deal | {"ID": deal_id})
 
     def notice_of(self, item: dict[str, Any]) -> Notice:
         return deal_notice(item)
@@ -199,7 +222,8 @@ class Bitrix24Integration(CrmIntegration):
             raise PermanentFailure(f"{service} gave no list")
         if len(rows) > LIST_PAGE:
             raise PermanentFailure(f"{service} gave {len(rows)} deals for a page of {LIST_PAGE}")
-        deals = [row for row in rows if isinstance(row, dict)]
+        # A deal without a readable ID is skipped and counted: it cannot be told from another.
+        deals = [row for row in rows if isinstance(row, dict) and _id(row) > 0]
         last = max((_id(deal) for deal in deals), default=after)
         if len(rows) < LIST_PAGE:
             return Page(deals, None, len(rows) - len(deals))  # the window is read

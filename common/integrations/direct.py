@@ -371,4 +371,9 @@ def parse_report(
     if counted is not None and counted != len(rows) + len(skipped):
         message = f"{SERVICE} counted {counted} rows but sent {len(rows) + len(skipped)}"
         return TryLater(message, None)
+    if not rows and not skipped and counted is None:
+        # No row, and not the count asked for ("Total rows: 0") either: an empty 200 (a
+        # proxy's) or the column line alone is no report of a range without costs, which
+        # would zero the range's costs.
+        return TryLater(f"{SERVICE} answered 200 without rows or their count", None)
     return Report(tuple(rows), tuple(skipped), request_id)

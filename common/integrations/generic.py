@@ -15,6 +15,9 @@ from common.model import LEAD_FIELDS, Delivered, Lead, Notice
 from common.money import money
 from common.signing import Signer, verify
 
+# The longest id a payment webhook may name (crm_lead_id), and so the longest kept from an
+# answer to a delivery.
+ID_LIMIT = 100
 LEAD_KEYS = ("id", "campaign_id", *LEAD_FIELDS, "extra", "created_at")
 
 
@@ -47,9 +50,15 @@ class GenericIntegration(CrmIntegration):
         reply = await self.call(http, "POST", str(self.connection.url), data=body, headers=headers)
         classify_http(reply, f"generic CRM '{self.name}'")
         answer = reply.json()
-        if isinstance(answer, dict) and answer.get("id") is not None:
-            return Delivered(str(answer["id"]))
-        return Delivered(None)
+        given = answer.get("id") if isinstance(answer, dict) else None
+        if given is None:
+            return Delivered(None)
+        usable = isinstance(given, str | int) and not isinstance(given, bool)
+        if not usable or len(str(given)) > ID_LIMIT or "\x00" in str(given):
+            # Delivered all the same; an id no payment webhook could name is not kept.
+            problem = f"the answer's id was not kept: not a string of at most {ID_LIMIT} characters"
+            return Delivered(None, problems=(problem,))
+        return Delivered(str(given))
 
     def authenticate(self, request: WebhookRequest) -> str | None:
         return verify(self.connection.secret.get_secret_value(), request.headers, request.body)

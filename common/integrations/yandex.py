@@ -21,6 +21,7 @@ from common.integrations.base import (
     PermanentFailure,
     Reply,
     TemporaryFailure,
+    is_crm_id,
     request,
 )
 
@@ -68,9 +69,10 @@ class Uploading:
     @classmethod
     def of(cls, body: Any) -> Uploading:
         uploading = body.get("uploading") if isinstance(body, dict) else None
-        if not isinstance(uploading, dict) or "id" not in uploading:
+        if not isinstance(uploading, dict) or upload_id(uploading) is None:
             # A proxy's HTML page, a list or `null` says nothing about the upload: look again
-            # later rather than end the check and leave the lead unconfirmed for good.
+            # later rather than end the check and leave the lead unconfirmed for good. An id
+            # that is no id (null, an object, "../x") would be kept and asked about for good.
             raise TemporaryFailure("Yandex Metrica answered without an uploading; will look again")
 
         def count(name: str) -> int:
@@ -78,13 +80,22 @@ class Uploading:
             return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
         return cls(
-            id=str(uploading["id"]),
+            id=str(upload_id(uploading)),
             status=str(uploading.get("status") or "UNKNOWN"),
             line_quantity=count("line_quantity"),
             linked_quantity=count("linked_quantity"),
             user_not_found_quantity=count("user_not_found_quantity"),
             goal_not_found_quantity=count("goal_not_found_quantity"),
         )
+
+
+def upload_id(uploading: dict[str, object]) -> str | None:
+    """An uploading's id as Metrica writes it (an integer; "Information about an upload of
+    offline conversions": path parameter `id`, integer), as text; None for anything else."""
+    value = uploading.get("id")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    return str(value) if is_crm_id(str(value)) else None
 
 
 def build_csv(conversions: list[Conversion], target: str) -> str:
@@ -182,9 +193,11 @@ def classify(reply: Reply) -> None:
     body = reply.json()
     message = reply.excerpt()
     if isinstance(body, dict):
-        errors = body.get("errors") or []
-        texts = [e.get("message", "") for e in errors if isinstance(e, dict)]
-        message = "; ".join(t for t in texts if t) or body.get("message") or message
+        errors = body.get("errors")
+        listed = errors if isinstance(errors, list) else []
+        texts = [e.get("message") for e in listed if isinstance(e, dict)]
+        said = "; ".join(t for t in texts if isinstance(t, str) and t) or body.get("message")
+        message = said if isinstance(said, str) and said else message
     text = f"Yandex Metrica answered HTTP {reply.status}: {message}"
     if reply.status in (401, 403, 429) or reply.status >= 500:
         raise TemporaryFailure(text, reply.retry_after())
@@ -248,9 +261,16 @@ class YandexDirectIntegration:
         classify(reply)
         body = reply.json()
         found = body.get("uploadings") if isinstance(body, dict) else None
-        for uploading in found if isinstance(found, list) else []:
+        if not isinstance(found, list):
+            # Not "no such upload": sent again, the conversions would be counted twice.
+            raise UnexpectedAnswer(
+                f"Yandex Metrica listed its uploadings without a list: {reply.excerpt()[:200]}"
+            )
+        for uploading in found:
             if isinstance(uploading, dict) and uploading.get("comment") == comment:
-                return str(uploading.get("id"))
+                if (found_id := upload_id(uploading)) is None:
+                    raise UnexpectedAnswer(f"Yandex Metrica listed upload {comment} without an id")
+                return found_id
         return None
 
     async def uploading(self, http: aiohttp.ClientSession, upload_id: str) -> Uploading:

@@ -18,6 +18,7 @@ from common.integrations.base import (
     CrmIntegration,
     DeliveryFailure,
     PermanentFailure,
+    TimedOut,
 )
 from common.model import Lead, Task
 from common.store import Store
@@ -47,6 +48,12 @@ class CrmDelivery(TwoStep):
         self.health = health
         self.alerts = alerts
         self.settler = Settler(store, settings.dispatcher)
+        # Connections whose last call ran out of time, and their calls now in flight: such
+        # a connection gets one call at a time until one is answered. A CRM that holds each
+        # call until the time-out otherwise holds every slot, and the leads of every other
+        # connection wait behind its backlog (16 slots, 20 s each: 1,000 leads, 21 minutes).
+        self.unanswering: set[str] = set()
+        self.in_flight: dict[str, int] = {}
 
     async def send(self, task: Task) -> Settle:
         lead_id = task.lead_id or ""
@@ -54,10 +61,24 @@ class CrmDelivery(TwoStep):
         if lead is None:
             return partial(self._unknown_lead, task)
         name = self.settings.route_for(lead.campaign_id)
-        # Attempts count from 1 at the claim: a later one may follow an add that reached
-        # the CRM while its answer was lost.
-        outcome = await self._send(lead, name, retry=task.attempts > 1)
+        if name in self.unanswering and self.in_flight.get(name, 0) > 0:
+            return partial(self._wait, task, name)
+        if name is not None:
+            self.in_flight[name] = self.in_flight.get(name, 0) + 1
+        try:
+            # Attempts count from 1 at the claim: a later one may follow an add that reached
+            # the CRM while its answer was lost.
+            outcome = await self._send(lead, name, retry=task.attempts > 1)
+        finally:
+            if name is not None:
+                self.in_flight[name] -= 1
         return partial(self._settle, task, lead, name, outcome)
+
+    async def _wait(self, task: Task, name: str) -> None:
+        """Back to pending without spending an attempt: no call was made."""
+        delay = self.settings.dispatcher.request_timeout
+        note = f"connection {name!r} did not answer in time: one call at a time until it does"
+        await self.store.write(lambda tx: tx.tasks.wait_if_held(task, delay, note))
 
     async def _unknown_lead(self, task: Task) -> None:
         log.error("task %s names an unknown lead %s", task.id, task.lead_id)
@@ -97,7 +118,12 @@ class CrmDelivery(TwoStep):
         except DeliveryFailure as failure:
             if isinstance(failure, AuthFailure):  # retried for a day, but shown at once
                 self.health.report(f"crm:{name}", f"connection {name!r}: {failure.message}")
+            if isinstance(failure, TimedOut):
+                self.unanswering.add(name)
+            else:  # it answered, if only to refuse
+                self.unanswering.discard(name)
             return Failed(failure, lambda reason: LeadCrmDeliveryFailed(reason, connection=name))
+        self.unanswering.discard(name)
         self.health.report(f"crm:{name}", None)
         sent = LeadSentToCrm(
             connection=name,

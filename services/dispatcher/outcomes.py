@@ -48,10 +48,12 @@ def step(attempts: int, settings: DispatcherSettings) -> float:
 
 
 def backoff(attempts: int, settings: DispatcherSettings, retry_after: float | None) -> float:
-    """Exponential backoff with jitter; never sooner than the server's Retry-After."""
+    """Exponential backoff with jitter; never sooner than the server's Retry-After, nor
+    later than retry_max_delay: a Retry-After of a date in 2099 or of 30 digits (which
+    no date holds) would park the task for good, neither tried nor failed."""
     ceiling = step(attempts, settings)
     delay = random.uniform(ceiling * JITTER, ceiling)
-    return max(delay, retry_after or 0.0)
+    return max(delay, min(retry_after or 0.0, settings.retry_max_delay))
 
 
 def shortest_retry_span(settings: DispatcherSettings) -> float:

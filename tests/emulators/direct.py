@@ -111,6 +111,11 @@ class Direct(Emulator):
         self.requests_per_10s = 20  # "Restrictions": per user
         self.split_above_days: int | None = None  # a longer range times out (502)
         self.answers: list[int] = []  # the next requests get these statuses (500, 502)
+        # The next requests get a 200 with this text instead of the report: what a proxy in
+        # between may answer (an empty body), or the column line alone. "Report content"
+        # (…/en/report-format): a report always ends with its count line unless
+        # skipReportSummary is asked for.
+        self.hollow: list[str] = []
         self.reports: dict[str, Offline] = {}  # offline reports by ReportName
         self.ids = itertools.count(1)
         self._recent: list[float] = []  # when this user's recent requests came
@@ -306,6 +311,9 @@ def create_app(direct: Direct) -> web.Application:
             return error_response(request_id, 400, error.code, error.text, error.detail)
 
     async def answer(request: web.Request, request_id: str) -> web.StreamResponse:
+        if direct.hollow:
+            text = direct.hollow.pop(0)
+            return web.Response(text=text, content_type="text/tab-separated-values")
         if direct.answers:
             status = direct.answers.pop(0)
             text = "Server temporarily unavailable" if status == 500 else "Request timed out"

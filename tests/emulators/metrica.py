@@ -65,6 +65,12 @@ class Metrica(Emulator):
         # Bodies the next looks at an uploading get instead of it (an HTML error page from a
         # proxy, a list, `null`): what a hostile or broken answer looks like on the wire.
         self.junk_looks: list[tuple[str, str]] = []  # (content type, body)
+        # The same for the next lists of uploadings ("List of uploads of offline conversions"
+        # answers {"uploadings": [...]}): a 200 that lists nothing readable.
+        self.junk_lists: list[tuple[str, str]] = []
+        # The id the next accepted uploads are shown with instead of their own ("Information
+        # about an upload": `id`, an integer): null, an object, a path.
+        self.junk_ids: list[object] = []
         # The counter's window: visits this many days old still take a conversion (a counter
         # that enabled offline conversions long ago: 21; one that just did: from 1 up).
         self.threshold_days: float = 21
@@ -197,6 +203,8 @@ def create_app(metrica: Metrica) -> web.Application:
             metrica.lose_answers -= 1
             assert request.transport is not None
             request.transport.abort()  # stored, but the client never hears of it
+        if metrica.junk_ids:
+            return web.json_response({"uploading": uploading | {"id": metrica.junk_ids.pop(0)}})
         return web.json_response({"uploading": uploading})
 
     async def uploadings(request: web.Request) -> web.Response:
@@ -206,6 +214,9 @@ def create_app(metrica: Metrica) -> web.Application:
             return refusal
         limit = int(request.query.get("limit", "10000"))
         offset = int(request.query.get("offset", "0"))
+        if metrica.junk_lists:
+            content_type, text = metrica.junk_lists.pop(0)
+            return web.Response(text=text, content_type=content_type)
         listed = list(metrica.uploadings.values())[offset : offset + limit]
         return web.json_response({"uploadings": listed})
 
