@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import hmac
 from abc import ABC, abstractmethod
@@ -18,6 +17,7 @@ import orjson
 from aiolimiter import AsyncLimiter
 
 from common import clock
+from common.charsets import text_codec
 from common.errors import BadRequest
 from common.model import Delivered, Lead, Notice
 from common.reconciling import Page, Recheck, Window
@@ -201,10 +201,9 @@ def _text(resp: aiohttp.ClientResponse, body: bytes) -> str:
     """The answer as text. JSON is UTF-8 whatever charset its Content-Type names (RFC 8259
     §8.1 and §11: "no charset parameter is defined", and a recipient ignores one; a byte
     order mark may be ignored too), so a UTF-8 body is read as such under a wrong label;
-    a body that is not UTF-8 is read in the charset named, if Python knows it."""
-    charset = None
-    with contextlib.suppress(LookupError):
-        charset = codecs.lookup(resp.charset).name if resp.charset else None
+    a body that is not UTF-8 is read in the charset named, as a browser reads the label
+    (common/charsets.py: never one of Python's codecs that are no text encoding)."""
+    charset = text_codec(resp.charset) if resp.charset else None
     json = resp.content_type == "application/json" or resp.content_type.endswith("+json")
     if json or charset is None:
         with contextlib.suppress(UnicodeDecodeError):

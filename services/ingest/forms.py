@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-import webencodings
 from aiohttp import BodyPartReader, MultipartReader, web
 
+from common.charsets import text_codec
 from common.errors import BadRequest
 from common.model import JsonObject
 from common.web import in_body_time
@@ -60,12 +60,10 @@ def form_charset(named: str | None, raw: bytes) -> str:
     name no browser knows a BadRequest naming it (Python's own codecs too: base64, punycode,
     utf-7, the unicode escapes); else UTF-8 if `raw` is UTF-8, else LEGACY_CHARSET."""
     if named:
-        encoding = webencodings.lookup(named)
-        if encoding is None:
-            raise BadRequest(f"the form's charset {named[:40]!r} is not one browsers know")
-        if encoding.name == "replacement":  # labels whose text browsers cannot read either
-            raise BadRequest(f"the form's charset {named[:40]!r} cannot be read")
-        return str(encoding.codec_info.name)
+        codec = text_codec(named)
+        if codec is None:
+            raise BadRequest(f"the form's charset {named[:40]!r} is not one browsers read")
+        return codec
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -396,6 +396,10 @@ LABELS = {
     "a label Python does not know": ("application/json; charset=x-junk", b'[{"id": 7}]'),
     "a byte order mark": ("application/json", b'\xef\xbb\xbf[{"id": 7}]'),
     "text/html on JSON": ("text/html; charset=windows-1251", b'[{"id": 7}]'),
+    # Python's codecs that are no text encoding (bytes.decode raised LookupError: an internal
+    # error, the lead retried an hour later) and ones no browser reads: not charsets at all.
+    "a Python codec as the charset": ("text/plain; charset=base64", b'[{"id": 7}]'),
+    "utf-7 as the charset": ("text/plain; charset=utf-7", b'[{"id": 7}]'),
 }
 
 
