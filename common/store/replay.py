@@ -136,7 +136,7 @@ class StreamReplayer:
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="leadrelay-replay-")
         # One lead's row has no day in it; the scratch's daily_stats are thrown away.
-        self._scratch = SqliteStore(Path(self._folder.name) / "stream.db", zone=UTC)
+        self._scratch = SqliteStore(Path(self._folder.name) / "stream.db", zone=UTC, scratch=True)
 
     async def open(self) -> StreamReplayer:
         await self._scratch.open()

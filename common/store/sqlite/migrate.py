@@ -37,9 +37,16 @@ def split_statements(script: str) -> Iterable[str]:
             statement = ""
 
 
-def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | None = None) -> int:
+def migrate(
+    path: Path,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    upto: int | None = None,
+    *,
+    level: int = logging.INFO,
+) -> int:
     """Bring the schema up to date (or to version `upto`) under an exclusive lock; return
-    the version.
+    the version. What it did is logged at `level` (a private scratch database's making is
+    no news: DEBUG).
 
     Four processes may start at once: the first takes the lock and migrates,
     the others wait on busy_timeout, then find nothing left to do.
@@ -66,7 +73,7 @@ def migrate(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, upto: int | 
                 log.debug("applied migration %s", migration.name)
             conn.execute("COMMIT")
             if version != first:
-                log.info("migrated %s from version %s to %s", path, first, version)
+                log.log(level, "migrated %s from version %s to %s", path, first, version)
         except BaseException:
             conn.execute("ROLLBACK")
             raise

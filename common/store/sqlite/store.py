@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import threading
@@ -33,8 +34,10 @@ class SqliteStore(Store):
         max_attempts: int = 10,
         *,
         zone: ZoneInfo,
+        scratch: bool = False,
     ):
         self.path = path
+        self.scratch = scratch  # a private database of a moment (the lead card's replay)
         self.zone = zone
         self.busy_timeout = busy_timeout
         self.max_attempts = max_attempts
@@ -51,7 +54,8 @@ class SqliteStore(Store):
         return Tx(SqliteSql(conn), sqlite3.IntegrityError, self.max_attempts, self.zone)
 
     async def open(self) -> SqliteStore:
-        await asyncio.to_thread(migrate, self.path, self.busy_timeout)
+        level = logging.DEBUG if self.scratch else logging.INFO
+        await asyncio.to_thread(partial(migrate, self.path, self.busy_timeout, level=level))
         await self.writer.open()
         self._watch = connect(self.path, self.busy_timeout, read_only=True)
         self._file = _identity(self.path)
