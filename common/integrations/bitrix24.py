@@ -85,7 +85,10 @@ def result_of(reply: Reply, service: str) -> Any:
         raise PermanentFailure(message)
     classify_http(reply, service)
     if not isinstance(body, dict) or "result" not in body:
-        raise PermanentFailure(f"{service} answered without a result")
+        # A 2xx that is no error: the portal may have done what it was asked (an add whose
+        # answer came out wrong), so it is asked again, not given up; a lead's add looks for
+        # the lead by ORIGIN_ID first.
+        raise TemporaryFailure(f"{service} answered HTTP {reply.status} without a result")
     return body["result"]
 
 

@@ -118,6 +118,21 @@ async def test_a_bitrix24_add_answered_without_an_id_keeps_no_junk_id(
     assert lead["crm_lead_id"] is None and lead["status"] != "sent_to_crm"
 
 
+@pytest.mark.parametrize("body", [b"{}", b'{"time": {"start": 1}}'], ids=["{}", "time only"])
+async def test_a_bitrix24_add_answered_200_without_a_result_is_tried_again(
+    settings, store, hostile, body
+):
+    """A 200 that is no error and holds no `result` may follow an add the portal made: it
+    is asked again, and the retry looks for the lead by ORIGIN_ID first. Before: the lead
+    failed for good, and its "Send again" could add it a second time."""
+    hostile["answer"] = fixed(200, body, {"Content-Type": "application/json"})
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "b24"), store)
+    task, lead = task_and_lead(store)
+    assert task["status"] == "pending" and "without a result" in task["last_error"]
+    assert lead["status"] != "crm_failed"
+
+
 FAR = {
     "thirty digits": "9" * 30,  # float 1e30: past any date, timedelta overflowed
     "four hundred digits": "9" * 400,  # float inf
