@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from common.config import Settings
+from common.days import day_of
 from common.events import LeadSentToCrm, PaymentRegistered
 from common.integrations.registry import build_integrations
 from common.leads import LeadService
@@ -180,12 +181,13 @@ async def test_bitrix24_price_typed_then_reopened_won_again_and_deleted(hooks, s
     bitrix24.change_deal(b24, "77", OPPORTUNITY="2500.00")
     assert (await post_b24(hooks, "ONCRMDEALUPDATE", "77"))["status"] == "amount_set"
     assert revenue(store) == (1, bitrix24.won_total(b24)) == (1, 2500)
-    # The sale and its amount count on the day the deal was won, not the day the price came.
+    # The sale and its amount count on the day the deal was won, not the day the price came:
+    # the business's day (dashboard.timezone), not UTC's (they differ three hours a day).
     [day] = rows(
         store.location, "SELECT day, payments, revenue_minor FROM daily_stats WHERE payments > 0"
     )
     assert (day["day"], day["payments"], day["revenue_minor"]) == (
-        stored(won_at)[:10],
+        str(day_of(stored(won_at), store.zone)),
         1,
         250000,
     )
@@ -223,7 +225,7 @@ async def test_a_correction_lands_on_the_day_of_the_payment(hooks, store):
     assert answer["status"] == "corrected"
     days = rows(store.location, "SELECT day, payments, revenue_minor FROM daily_stats")
     assert [(d["day"], d["payments"], d["revenue_minor"]) for d in days if d["payments"]] == [
-        (paid_at[:10], 1, 150000)
+        (str(day_of(paid_at, store.zone)), 1, 150000)
     ]
     assert await verify(store) == []
 
