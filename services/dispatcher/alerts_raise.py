@@ -14,10 +14,10 @@ import time
 from collections.abc import Coroutine
 from datetime import timedelta
 
-from common import clock
 from common.alerts import raising
 from common.alerts.subjects import destinations
 from common.config import AmoCrmConnection, Settings
+from common.days import today
 from common.integrations.base import AuthFailure, DeliveryFailure
 from common.store import Store, Tx
 
@@ -87,8 +87,11 @@ class AlertTriggers:
             await self.store.write(unit)
 
     def credentials(self) -> None:
-        """Tell amoCRM long-lived tokens that expire within credential_expiry_days."""
-        soon = clock.now().date() + timedelta(days=self.alerts.credential_expiry_days)
+        """Tell amoCRM long-lived tokens that expire within credential_expiry_days, days
+        of the business's calendar (dashboard.timezone), not UTC's."""
+        soon = today(self.settings.dashboard.zone) + timedelta(
+            days=self.alerts.credential_expiry_days
+        )
         for name, connection in self.settings.crm.items():
             if isinstance(connection, AmoCrmConnection) and connection.token_expires:
                 expires = connection.token_expires
