@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from common.audit import Action, AuditEntry, cli_actor
+from common.days import today
 from common.leads import LeadService
 from common.model import NewLead
 from common.store import open_store
@@ -61,7 +63,7 @@ def test_retry_failed_is_recorded_and_audit_prints_the_newest(cli, database):  #
     assert json.loads(lines[0][5]) == {"tasks": "1"}
     assert lines[1][0].endswith("+03:00")  # in dashboard.timezone (Moscow)
     assert cli("audit", "--limit", "1")[1].count("\n") == 1
-    yesterday = ago(days=1).date().isoformat()
+    yesterday = (today(ZoneInfo("Europe/Moscow")) - timedelta(days=1)).isoformat()  # its day
     assert [line.split("\t")[2] for line in cli("audit", "--since", yesterday)[1].splitlines()] == [
         "retry_all"
     ]

@@ -7,16 +7,16 @@ import itertools
 from datetime import date, timedelta
 
 from common import clock
-from common.cost_imports import chunks, next_import
+from common.cost_imports import chunks, next_import, settling, today
 from common.model import Task, TaskStatus
 from common.tasks import ImportDirectCosts
-from tests.helpers import ago, stored
+from tests.helpers import ZONE, ago, stored
 
 EVERY = 3600.0
 
 
 def test_a_range_is_cut_into_consecutive_pieces_of_at_most_31_days():
-    first = clock.now().date() - timedelta(days=400)
+    first = today(ZONE) - timedelta(days=400)
     pieces = chunks(first, first + timedelta(days=69))
     assert [(b - a).days + 1 for a, b in pieces] == [31, 31, 8]
     assert pieces[0][0] == first and pieces[-1][1] == first + timedelta(days=69)
@@ -50,9 +50,9 @@ def task(
 
 
 def test_the_next_import_is_a_period_after_the_last_the_schedule_queued():
-    today = clock.now().date()
-    window = (today - timedelta(days=2), today)
-    older = (today - timedelta(days=40), today - timedelta(days=10))
+    window = settling(ZONE)  # the business's last three days, as the schedule's
+    last = window[1]  # today
+    older = (last - timedelta(days=40), last - timedelta(days=10))
     before = clock.now()
     assert before <= next_import([], window, EVERY) <= clock.now()  # never queued: now
 
@@ -69,9 +69,9 @@ def test_the_next_import_is_a_period_after_the_last_the_schedule_queued():
 
 
 def test_no_import_is_due_while_one_of_the_schedule_or_of_the_window_is_still_open():
-    today = clock.now().date()
-    window = (today - timedelta(days=2), today)
-    yesterdays = (today - timedelta(days=3), today - timedelta(days=1))
+    window = settling(ZONE)  # the business's last three days, as the schedule's
+    last = window[1]  # today
+    yesterdays = (last - timedelta(days=3), last - timedelta(days=1))
     for status in (TaskStatus.PENDING, TaskStatus.PROCESSING):
         waiting = [task(1, yesterdays, status, created=90_000)]
         assert next_import(waiting, window, EVERY) is None
