@@ -5,7 +5,7 @@ schedule that keeps the last three days fresh."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -32,6 +32,18 @@ IMPORTS = TaskType.IMPORT_DIRECT_COSTS
 def day(back: int) -> date:
     """The business's day `back` days before today (Moscow, the default zone)."""
     return clock.now().astimezone(Settings().dashboard.zone).date() - timedelta(days=back)
+
+
+@pytest.fixture(autouse=True)
+def one_day(move_clock):
+    """A test reads day(n) again and again, and the import the business's today: started in
+    the last two minutes before Moscow's midnight (the moved-clock pass did, at 20:59:38 UTC:
+    the costs of 29 December were imported and those of the 30th read), the clock moves past
+    that midnight first, so every reading is of one day."""
+    now = clock.now().astimezone(Settings().dashboard.zone)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(), now.tzinfo)
+    if midnight - now < timedelta(minutes=2):
+        move_clock(seconds=(midnight - now).total_seconds() + 1)
 
 
 def with_direct(settings: Settings, url: str, import_every: float = 0) -> Settings:
