@@ -10,7 +10,8 @@ from datetime import date, timedelta
 
 from common.audit import Action, cli_entry
 from common.config import Settings
-from common.cost_imports import imports, today
+from common.cost_imports import imports
+from common.days import today
 from common.integrations.direct import DirectReports
 from common.store import Store, Tx
 from common.tasks import ImportDirectCosts

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common import clock
+from common.days import today
 from common.integrations.direct import DirectReports
 from common.model import Task, TaskStatus
 from common.tasks import ImportDirectCosts
@@ -21,11 +22,6 @@ from common.tasks import ImportDirectCosts
 CHUNK_DAYS = 31  # days in one report: a month's rows come at once, a year in a dozen reports
 SETTLING_DAYS = 3  # the days whose figures still change, today included
 LOOK_BACK = 100  # import tasks read to find the schedule's last one (a split adds two)
-
-
-def today(zone: ZoneInfo) -> date:
-    """The business's today (`dashboard.timezone`)."""
-    return clock.now().astimezone(zone).date()
 
 
 def settling(zone: ZoneInfo) -> tuple[date, date]:

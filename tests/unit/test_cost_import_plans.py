@@ -7,7 +7,8 @@ import itertools
 from datetime import date, timedelta
 
 from common import clock
-from common.cost_imports import chunks, next_import, settling, today
+from common.cost_imports import chunks, next_import, settling
+from common.days import today
 from common.model import Task, TaskStatus
 from common.tasks import ImportDirectCosts
 from tests.helpers import ZONE, ago, stored
