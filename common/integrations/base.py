@@ -203,12 +203,13 @@ def _text(resp: aiohttp.ClientResponse, body: bytes) -> str:
     order mark may be ignored too), so a UTF-8 body is read as such under a wrong label;
     a body that is not UTF-8 is read in the charset named, as a browser reads the label
     (common/charsets.py: never one of Python's codecs that are no text encoding)."""
-    charset = text_codec(resp.charset) if resp.charset else None
     json = resp.content_type == "application/json" or resp.content_type.endswith("+json")
-    if json or charset is None:
+    named = text_codec(resp.charset) if resp.charset and not json else None
+    if named is None:  # JSON, or no charset a browser would read: UTF-8 first
         with contextlib.suppress(UnicodeDecodeError):
             return body.decode("utf-8-sig" if json else "utf-8")
-    return body.decode(charset or "utf-8", errors="replace")
+        named = text_codec(resp.charset) if resp.charset else None
+    return body.decode(named or "utf-8", errors="replace")
 
 
 class Credentials(Protocol):

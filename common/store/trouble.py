@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 LOCKED_SECONDS = 30.0
 
-Test = Callable[[BaseException], bool]
+Judge = Callable[[BaseException], bool]  # does this error say so?
 
 
 class WriteTrouble:
-    def __init__(self, unavailable: Test, busy: Test, lock: str):
+    def __init__(self, unavailable: Judge, busy: Judge, lock: str):
         self._unavailable = unavailable
         self._lock = lock  # what the backend's writes wait for, as the line names it
         self._busy = busy

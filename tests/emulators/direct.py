@@ -113,8 +113,8 @@ class Direct(Emulator):
         self.answers: list[int] = []  # the next requests get these statuses (500, 502)
         # The next requests get a 200 with this text instead of the report: what a proxy in
         # between may answer (an empty body), or the column line alone. "Report content"
-        # (…/en/report-format): a report always ends with its count line unless
-        # skipReportSummary is asked for.
+        # (yandex.com/dev/direct/doc/en/report-format, above): a report always ends with its
+        # count line unless skipReportSummary is asked for.
         self.hollow: list[str] = []
         self.reports: dict[str, Offline] = {}  # offline reports by ReportName
         self.ids = itertools.count(1)
