@@ -138,13 +138,23 @@ class PgSql(KeepsInserts):
     def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
         # Many dispatchers on many hosts claim at once: each skips the rows another is
         # claiming (its UPDATE holds their locks to its commit) instead of waiting for them.
+        # Each kind is read from its own partial index in due order, `limit` rows at most, and
+        # the two merged: a claim costs its `limit`, not the backlog. (One query over both
+        # with ORDER BY CASE … sorted every due task on each claim: 3,000 rows a claim of 48
+        # behind a backlog of 3,000, the server's largest cost a delivery.) What a kind
+        # locks beyond the merged `limit` stays locked to this transaction's end: other
+        # claims skip it meanwhile, and take it in their next.
         query = (
-            "SELECT id FROM tasks WHERE ((status = 'pending' AND run_after <= ?)"
-            f" OR (status = 'processing' AND locked_until <= ?)) {among('type', types)}"
-            " ORDER BY CASE WHEN status = 'pending' THEN run_after ELSE locked_until END, id"
-            " LIMIT ? FOR UPDATE SKIP LOCKED"
+            "WITH pending AS (SELECT id, run_after AS due FROM tasks"
+            f" WHERE status = 'pending' AND run_after <= ? {among('type', types)}"
+            " ORDER BY run_after, id LIMIT ? FOR UPDATE SKIP LOCKED),"
+            " expired AS (SELECT id, locked_until AS due FROM tasks"
+            f" WHERE status = 'processing' AND locked_until <= ? {among('type', types)}"
+            " ORDER BY locked_until, id LIMIT ? FOR UPDATE SKIP LOCKED)"
+            " SELECT id FROM (SELECT id, due FROM pending UNION ALL SELECT id, due FROM expired)"
+            " AS due ORDER BY due, id LIMIT ?"
         )
-        return query, (now, now, *types, limit)
+        return query, (now, *types, limit, now, *types, limit, limit)
 
     def json_keys(self, column: str, alias: str) -> str:
         return f"json_object_keys({column}::json) AS {alias}(key)"
