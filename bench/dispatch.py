@@ -1,14 +1,20 @@
 """Dispatcher: backlog drain rate, recovery after kill -9, POST→CRM latency, idle CPU, RSS.
 
 .venv/bin/python bench/dispatch.py [--backlog 3000] [--rate 200] [--seconds 10] [--postgres]
+                                   [--dispatchers N]
 
 Every phase runs real processes (ingest, dispatcher) against the generic CRM emulator,
 with a fresh database each, and ends with `leadrelay verify`. The drain to an instant CRM
 is a ratio to its reference measured in the same run (bench/bare_post.py: a bare aiohttp
 client POSTing the same signed body to a bare aiohttp server, the same concurrency; the
 median of three runs, each the backlog's count of requests); the
-drain to a 50 ms CRM a ratio to the bound concurrency / latency. --postgres runs the drains
-and the kill -9 on PostgreSQL (LEADRELAY_TEST_POSTGRES, or a durable local cluster).
+drain to a 50 ms CRM a ratio to the bound concurrency / latency. Beside the instant drain it
+prints the machine's own bound: the deliveries a second if every core were as busy as in the
+drain, at the drain's CPU a delivery over all processes (the dispatcher, the emulated CRM in
+this process, PostgreSQL's server); no dispatcher on this machine can pass it without costing
+less CPU a delivery. --dispatchers N drains to the instant CRM once more with N dispatcher
+processes on the same database, the concurrency shared out among them. --postgres runs the
+drains and the kill -9 on PostgreSQL (LEADRELAY_TEST_POSTGRES, or a durable local cluster).
 """
 
 from __future__ import annotations
@@ -167,33 +173,53 @@ async def bare_post(url: str, count: int) -> float:
     return float(out)
 
 
-async def drain(backlog: int, latency: float, admin: str | None) -> None:
+async def drain(backlog: int, latency: float, admin: str | None, dispatchers: int = 1) -> None:
+    """Deliver a backlog; with `dispatchers` > 1, that many processes on the one database (as a
+    successor runs beside a live one), the concurrency shared out so the total stays the
+    reference's."""
     async with running(admin) as system:
         system.shop.faults = Faults(delay=latency)
+        if dispatchers > 1:
+            each = f"concurrency = {CONCURRENCY // dispatchers}"
+            config = system.tmp / "leadrelay.toml"
+            config.write_text(config.read_text().replace(f"concurrency = {CONCURRENCY}", each))
         await system.start("ingest")
         await post(system, backlog)
         await system.start("dispatcher")
-        dispatcher = system.services["dispatcher"].proc.pid
-        cores = Cores(dispatcher)
+        first = system.services["dispatcher"]
+        others = [await system.start_instance("dispatcher", n) for n in range(1, dispatchers)]
+        cores = Cores(*(service.proc.pid for service in [first, *others]))
         cores.start()
         took = await wait_sent(system.database, backlog)
         cores.stop()
         cpu = cores.process_seconds / backlog  # travels better than the ratio
         rate = backlog / took
-        totals = await batching(system.services["dispatcher"].url)  # since it started
+        totals = await batching(first.url)  # since it started
         batches = batch_line(dict.fromkeys(totals, 0.0), totals)
         line = f"drain {backlog} leads, CRM answering in {latency * 1000:.0f} ms: {rate:,.0f}/s"
-        line += f" ({cpu * 1e6:.0f} us of the dispatcher's CPU a delivery; {batches})"
+        whose, batched = "the dispatcher's", batches
+        if dispatchers > 1:
+            line += f" by {dispatchers} dispatchers"
+            whose, batched = "the dispatchers'", f"the first's {batches}"
+        line += f" ({cpu * 1e6:.0f} us of {whose} CPU a delivery; {batched})"
+        bound = ""
         if latency:
-            bound = CONCURRENCY / latency
-            line += f" = {rate / bound:.2f} x concurrency/latency ({bound:.0f}/s)"
+            most = CONCURRENCY / latency
+            line += f" = {rate / most:.2f} x concurrency/latency ({most:.0f}/s)"
         else:
             runs = await reference(backlog)
             bare = statistics.median(runs)
             line += f" = {rate / bare:.2f} x a bare aiohttp client to a bare server ({bare:,.0f}/s,"
             line += f" the median of {', '.join(f'{run:,.0f}' for run in runs)})"
+            machine = cores.bound(rate)
+            bound = (
+                f"    the machine's bound, every core at this run's CPU a delivery (dispatcher,"
+                f" emulated CRM, the rest): {machine:,.0f}/s = {machine / bare:.2f} x"
+            )
         print(line)
-        print("   ", cores.line("the dispatcher"))
+        print("   ", cores.line("dispatchers" if dispatchers > 1 else "the dispatcher"))
+        if bound:
+            print(bound)
 
 
 async def kill_and_recover(admin: str | None) -> None:
@@ -255,6 +281,8 @@ async def main(args: argparse.Namespace) -> None:
         print("PostgreSQL" if admin else "SQLite")
         await drain(args.backlog, 0.0, admin)
         await drain(args.backlog, 0.05, admin)
+        if args.dispatchers > 1:
+            await drain(args.backlog, 0.0, admin, args.dispatchers)
         await kill_and_recover(admin)
         if admin is None:  # its delays are read with SQLite's julianday()
             await latency(args.rate, args.seconds, args.idle)
@@ -267,4 +295,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--idle", type=float, default=10)
     parser.add_argument("--postgres", action="store_true", help="drains and kill -9 on PostgreSQL")
+    parser.add_argument(
+        "--dispatchers", type=int, default=1, help="also drain with this many dispatcher processes"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -46,21 +46,21 @@ def batch_line(before: dict[str, float], after: dict[str, float]) -> str:
 
 class Cores:
     """Where the machine's cores went between `start()` and `stop()`: the whole machine busy
-    (from /proc/stat), the process measured, this benchmark's own process (the emulated CRM
+    (from /proc/stat), the processes measured, this benchmark's own process (the emulated CRM
     serves from it) and the rest (on PostgreSQL, mostly its server). A figure near the core
-    count says the machine, not the process, is what limits."""
+    count says the machine, not the processes, is what limits."""
 
-    def __init__(self, pid: int):
-        self.pid = pid
+    def __init__(self, *pids: int):
+        self.pids = pids
         self.count = os.cpu_count() or 1
-        self.process_seconds = 0.0  # the measured process's CPU between start and stop
+        self.process_seconds = 0.0  # the measured processes' CPU between start and stop
 
     def start(self) -> None:
-        self._from = (_machine(), cpu_seconds(self.pid), time.process_time(), time.monotonic())
+        self._from = (_machine(), self._processes(), time.process_time(), time.monotonic())
 
     def stop(self) -> None:
         (busy0, all0), process0, own0, at0 = self._from
-        (busy1, all1), process1 = _machine(), cpu_seconds(self.pid)
+        (busy1, all1), process1 = _machine(), self._processes()
         own1, at1 = time.process_time(), time.monotonic()
         self._wall = max(at1 - at0, 1e-9)
         self._busy = (busy1 - busy0) / max(all1 - all0, 1) * self.count
@@ -74,6 +74,14 @@ class Cores:
             f"cores busy {self._busy:.2f} of {self.count}: {name} {process:.2f},"
             f" this benchmark's emulators {own:.2f}, the rest {rest:.2f}"
         )
+
+    def bound(self, rate: float) -> float:
+        """Units a second if every core worked at this run's CPU a unit (all processes):
+        the machine's own limit, whatever the measured processes did better."""
+        return rate * self.count / max(self._busy, 1e-9)
+
+    def _processes(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
 
 
 def _machine() -> tuple[int, int]:
