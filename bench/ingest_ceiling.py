@@ -2,7 +2,9 @@
 
 1. the ceiling: bench/ceiling.py (aiohttp + pydantic + phonenumbers, stores nothing);
 2. the real ingest process (synchronous=FULL, group commit) on a fresh database;
-both loaded by wrk (-t1 -c32, a new phone number every request, bench/lead.lua), then
+both loaded by wrk (-t1 -c32, a new phone number every request, bench/lead.lua), each
+durable round with where the cores went (the ingest process's share shows whether it, not
+the machine, is what limits), then
 3. ingest at a fixed offered rate (default 1,000 leads/s) for its latency, and
 4. its RSS, and `leadrelay verify` over everything it stored.
 
@@ -28,7 +30,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import batch_line, batching, percentiles  # noqa: E402
+from bench.report import Cores, batch_line, batching, percentiles  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -138,7 +140,10 @@ async def main(seconds: int, rate: int, connections: int, rounds: int) -> None:
             for n in range(rounds):
                 ceiling, ceiling_bad = wrk(ceiling_url, seconds, connections)
                 before = await batching(ingest.url)
+                cores = Cores(ingest.proc.pid)
+                cores.start()
                 durable, durable_bad = wrk(url, seconds, connections)
+                cores.stop()
                 batches = batch_line(before, await batching(ingest.url))
                 ratios.append(durable / ceiling)
                 bad += ceiling_bad + durable_bad
@@ -146,6 +151,7 @@ async def main(seconds: int, rate: int, connections: int, rounds: int) -> None:
                     f"round {n + 1}: ceiling {ceiling:,.0f} leads/s,"
                     f" durable ingest {durable:,.0f} leads/s: {durable / ceiling:.2f} x ({batches})"
                 )
+                print("   ", cores.line("ingest", "wrk and the rest"))
         finally:
             ceiling_proc.terminate()
             ceiling_proc.wait()

@@ -67,12 +67,12 @@ class Cores:
         self._own = own1 - own0
         self.process_seconds = process1 - process0
 
-    def line(self, name: str) -> str:
+    def line(self, name: str, rest_is: str = "the rest") -> str:
         process, own = self.process_seconds / self._wall, self._own / self._wall
         rest = max(self._busy - process - own, 0.0)
         return (
             f"cores busy {self._busy:.2f} of {self.count}: {name} {process:.2f},"
-            f" this benchmark's emulators {own:.2f}, the rest {rest:.2f}"
+            f" this benchmark's emulators {own:.2f}, {rest_is} {rest:.2f}"
         )
 
     def bound(self, rate: float) -> float:
