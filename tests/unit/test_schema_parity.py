@@ -21,6 +21,9 @@ TOUCHED = re.compile(
     r"|ALTER TABLE (\w+) ADD COLUMN (\w+)",
     re.I,
 )
+# Migrations that change no table, column or index, so the report has nothing to name: 0028
+# sets how often PostgreSQL analyses `tasks` (a storage parameter; SQLite has none).
+NOT_SCHEMA = {28}
 # A table SQLite builds again (it cannot change a CHECK in place: 0026) gets its indexes back
 # as they were, so neither engine's report names them.
 REBUILT = re.compile(r"ALTER TABLE (\w+) RENAME TO", re.I)
@@ -77,6 +80,10 @@ def test_every_migration_keeps_parity_and_its_absence_is_seen(tmp_path, postgres
         ahead, behind = ENGINES[number % 2], ENGINES[1 - number % 2]
         migrate_to[ahead](number)
         missing = report(lite, url)
+        if number in NOT_SCHEMA:
+            assert missing == [] and touched(number) == [], (number, missing)
+            migrate_to[behind](number)
+            continue
         assert missing, f"migration {number} on {ahead} alone went unseen"
         for name in touched(number):
             named = re.compile(rf"\b{re.escape(name)}\b")
