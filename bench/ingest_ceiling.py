@@ -30,7 +30,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import Cores, batch_line, batching, percentiles  # noqa: E402
+from bench.report import Cores, batch_line, batching, percentiles, quiet_collector  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -99,17 +99,18 @@ async def offered_load(url: str, rate: int, seconds: float) -> tuple[list[float]
         took.append(time.perf_counter() - started)
 
     connector = aiohttp.TCPConnector(limit=200)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        pending = set()
-        start = time.perf_counter()
-        total = int(rate * seconds)
-        for n in range(total):
-            delay = start + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)  # pacing the offered load, not synchronisation
-            pending.add(asyncio.create_task(one(http, n)))
-            pending = {t for t in pending if not t.done()}
-        await asyncio.gather(*pending)
+    with quiet_collector():  # the client's own pauses are not the server's latency
+        async with aiohttp.ClientSession(connector=connector) as http:
+            pending = set()
+            start = time.perf_counter()
+            total = int(rate * seconds)
+            for n in range(total):
+                delay = start + n / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)  # pacing the offered load, not synchronisation
+                pending.add(asyncio.create_task(one(http, n)))
+                pending = {t for t in pending if not t.done()}
+            await asyncio.gather(*pending)
     return took, bad
 
 
