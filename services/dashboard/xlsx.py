@@ -80,7 +80,9 @@ class LeadSheet:
         if isinstance(cell, bool):
             self.sheet.write_boolean(row, column, cell)
         elif isinstance(cell, datetime):
-            self.sheet.write_datetime(row, column, cell, self.time)
+            # The whole second, as the CSV writes it: Excel keeps a time as a fraction of a
+            # day and readers round it, so :22.9996 would show as :23 here and :22 there.
+            self.sheet.write_datetime(row, column, cell.replace(microsecond=0), self.time)
         elif isinstance(cell, Money):
             # Excel keeps every number as a double: 15 digits, enough for any amount.
             amount = float(cell.amount)

@@ -57,3 +57,23 @@ def test_the_rarest_answers_share_one_column():
     cells = table.cells(lead)
     assert cells[len(table.headers()) - ANSWER_COLUMNS - 1] == "a"
     assert cells[-1] == "q051: z"
+
+
+def test_a_time_is_the_second_the_csv_shows_never_rounded_up(tmp_path: Path):
+    t = Words("en", ZoneInfo("UTC"))
+    table = LeadTable(t, [])
+    lead = Lead(
+        id="l",
+        campaign_id="c",
+        status=LeadStatus.NEW,
+        created_at="2026-11-29T07:33:22.999596+00:00",
+    )
+    path = tmp_path / "leads.xlsx"
+    sheet = LeadSheet(path, table)
+    sheet.add([lead])
+    sheet.close()
+    column = table.headers().index("Created (UTC)")
+    cell = list(openpyxl.load_workbook(path).active.iter_rows(min_row=2))[0][column]
+    shown = table.text(table.cells(lead)[column])
+    assert shown == "2026-11-29 07:33:22"
+    assert cell.value.strftime("%Y-%m-%d %H:%M:%S") == shown and cell.value.microsecond == 0
