@@ -70,6 +70,7 @@ class PgStore(Store):
         self.writer = PgWriter(self.pool, self._tx)
         self._notified = False
         self._closing = threading.Event()
+        self._listening = threading.Event()  # LISTEN has run: from now no NOTIFY is missed
         self._listener: threading.Thread | None = None
 
     def _configure(self, conn: Connection) -> None:
@@ -82,6 +83,9 @@ class PgStore(Store):
         await asyncio.to_thread(self.pool.open, True, max(self.busy_timeout, 5.0))
         self._listener = threading.Thread(target=self._listen, name="leadrelay-listen", daemon=True)
         self._listener.start()
+        # Open once listening, so a task queued right after is not missed until the next poll
+        # (a server that refuses the connection leaves polling to find the work meanwhile).
+        await asyncio.to_thread(self._listening.wait, max(self.busy_timeout, 5.0))
         return self
 
     async def close(self) -> None:
@@ -163,6 +167,8 @@ class PgStore(Store):
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self._notified = True  # what was queued before (or while it was down)
+                    self._listening.set()
                     while not self._closing.is_set():
                         for _ in conn.notifies(timeout=LISTEN_WAIT):
                             self._notified = True
