@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import sqlite3
@@ -141,25 +142,44 @@ def moscow(moment: datetime) -> str:
 
 
 _PORTS = random.Random()  # its own: tests that seed the module's generator do not steer it
+_GIVEN: set[int] = set()  # ports this process handed out: never the same one twice
+
+
+def _port_range() -> tuple[int, int]:
+    """Below the kernel's ephemeral range; under xdist each worker its own slice of it, so two
+    workers never pick the same port in the moment between one's pick and its bind."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    start, end = min(10000, low - 1000), low - 1
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, …
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or "1")
+    if count > 1 and worker[2:].isdigit():
+        size = (end - start + 1) // count
+        start += (int(worker[2:]) % count) * size
+        end = start + size - 1
+    return start, end
 
 
 def free_port() -> int:
     """A port free now, below the kernel's ephemeral range: a port the kernel hands out (bind
     to 0) is in that range, where every outgoing connection of the parallel tests takes its
     own, and one did take a service's port between this check and the service's bind
-    ("address already in use"). Below the range only an explicit bind can take it."""
-    try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        low = 32768
+    ("address already in use"). Below the range only an explicit bind can take it; and a
+    port is handed out once, so two services of one test never get the same one."""
+    start, end = _port_range()
     for _ in range(50):
-        port = _PORTS.randint(min(10000, low - 1000), low - 1)
+        port = _PORTS.randint(start, end)
+        if port in _GIVEN:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _GIVEN.add(port)
+        return port
     with socket.socket() as sock:  # all taken: the kernel's choice, as before
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -118,6 +118,7 @@ def wipe(url: str) -> None:
             others = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"  # not autovacuum at work
             ).fetchone()
             return others is not None and others[0] == 0
 

@@ -217,8 +217,10 @@ async def test_long_work_keeps_its_lease(store):
         await release.wait()
         await store.write(lambda tx: tx.tasks.complete(batch[0].id, {}))
 
+    # A heartbeat every half second; each renewal is a write that may wait on a loaded
+    # machine's fsync: a second of slack before the lease could run out (0.3 s left 0.2 s).
     processor = BackgroundTaskProcessor(
-        store, {TaskType.SEND_TO_CRM: handler}, settings(lease_seconds=0.3)
+        store, {TaskType.SEND_TO_CRM: handler}, settings(lease_seconds=1.5)
     )
     processor.start()
     leases = []
