@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.dispatch import post  # noqa: E402
 from bench.ingest_ceiling import wait_up, wrk  # noqa: E402
+from bench.report import Cores, batch_line, batching  # noqa: E402
 from tests import pg  # noqa: E402
 from tests.e2e.system import System  # noqa: E402
 from tests.helpers import free_port, rows  # noqa: E402
@@ -52,11 +53,18 @@ async def ingest_ratio(admin: str, seconds: int) -> None:
         try:
             await wait_up(ceiling_url)
             ceiling, _ = wrk(ceiling_url, seconds, 32)
-            durable, bad = wrk(f"{system.services['ingest'].url}/api/v1/leads", seconds, 32)
+            ingest = system.services["ingest"]
+            before = await batching(ingest.url)
+            cores = Cores(ingest.proc.pid)
+            cores.start()
+            durable, bad = wrk(f"{ingest.url}/api/v1/leads", seconds, 32)
+            cores.stop()
             print(
                 f"ingest on PostgreSQL: {durable:,.0f} leads/s against a ceiling of"
                 f" {ceiling:,.0f}: {durable / ceiling:.2f} x; non-2xx {bad}"
+                f" ({batch_line(before, await batching(ingest.url))})"
             )
+            print("   ", cores.line("ingest", "wrk and PostgreSQL's server"))
             print("   ", system.cli("verify").stdout.strip())
         finally:
             ceiling_proc.terminate()

@@ -6,9 +6,14 @@ interpreter with) and, on SQLite, a hand-over of the GIL: every sqlite3 step let
 go and must win it back from a busy event loop, so a batch of many small statements queues
 behind the loop instead of running beside it. So in a batch's first run a plain INSERT that
 no one reads at once is kept until the batch's end, or until a statement names its table,
-and then each statement's rows go together: an `executemany` on PostgreSQL, multi-row
-VALUES on SQLite (`send_rows` of each backend). A new key is read from its row's answer
-when asked for (`add` returns the reader).
+and then each statement's rows go together as multi-row VALUES (`statements`; each backend's
+`send_rows` runs them). A new key is read from its row's answer when asked for (`add`
+returns the reader).
+
+Rows go in chunks whose sizes are powers of two (at most MAX_ROWS, and within the
+connection's limit of bound parameters), so a few statement texts serve every batch size
+from the driver's statement cache (sqlite3's; psycopg prepares a text it has seen five
+times).
 
 Nothing is reordered that could be seen: a statement that names the table (a read, an
 UPDATE) sends its rows first, and tables of different statements have no foreign keys
@@ -22,11 +27,28 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from common.store.counters import GatheredCounters
 from common.store.sql import Params
 
 Keys = Callable[[], list[int]]  # the new keys of a statement's rows, in their order
+
+MAX_ROWS = 64
+
+
+def chunks(count: int, most: int) -> list[int]:
+    """`count` rows as chunk sizes: as many of `most` (a power of two) as fit, then the
+    rest by its binary digits (23 rows, most 16: 16, 4, 2, 1)."""
+    sizes = [most] * (count // most)
+    rest = count % most
+    size = most
+    while rest:
+        size //= 2
+        if rest >= size:
+            sizes.append(size)
+            rest -= size
+    return sizes
 
 
 class Kept:
@@ -41,6 +63,21 @@ class Kept:
         self.rows: list[Params] = []
         self.read_keys: Keys | None = None
         self.keys: list[int] | None = None
+
+
+def statements(sql: str, rows: list[Params], limit: int) -> Iterator[tuple[str, list[Any], int]]:
+    """A statement's rows as multi-row INSERTs: each one's text, its parameters and its
+    count of rows, at most `limit` parameters a statement."""
+    head, _, row = sql.partition(" VALUES ")
+    width = max(len(rows[0]), 1)
+    most = MAX_ROWS
+    while most > 1 and most * width > limit:
+        most //= 2
+    start = 0
+    for size in chunks(len(rows), most):
+        params = [value for one in rows[start : start + size] for value in one]
+        start += size
+        yield f"{head} VALUES {', '.join([row] * size)}", params, size
 
 
 class GatheredInserts(ABC):

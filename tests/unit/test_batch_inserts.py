@@ -1,7 +1,7 @@
 """A group-commit batch keeps its plain INSERTs and sends them together (common/store/inserts.py):
-one executemany a statement on PostgreSQL, multi-row VALUES in chunks on SQLite. Whatever is
-kept, a unit must read what it and the units before it wrote, new keys must be each row's own,
-and a refused row must fail its unit alone, with the error its code expects."""
+multi-row VALUES in chunks on both backends. Whatever is kept, a unit must read what it and
+the units before it wrote, new keys must be each row's own, and a refused row must fail its
+unit alone, with the error its code expects."""
 
 import asyncio
 
@@ -11,7 +11,7 @@ from common.errors import ConcurrencyConflict
 from common.events import LeadLost
 from common.leads import LeadService
 from common.model import NewLead
-from common.store.sqlite.inserts import chunks
+from common.store.inserts import chunks
 from tests.helpers import rows, write_together
 
 
