@@ -181,12 +181,15 @@ class LeadService:
         payload: LeadEvent,
         metadata: Metadata | None = None,
         known_version: int | None = None,
+        campaign: str | None = None,
     ) -> Event:
         """Append an event to an existing lead and project it. `known_version`: the lead's
-        version as the caller read it in this transaction (spares reading it again)."""
+        version as the caller read it in this transaction (spares reading it again);
+        `campaign`: its campaign, if the caller read it (its counters are then added up over
+        the batch instead of read from the lead's row by a statement of their own)."""
         version = known_version if known_version is not None else tx.leads.version(lead_id)
         if version is None:
             raise LeadNotFound(f"lead {lead_id} does not exist")
         event = tx.events.append(lead_id, version, payload, metadata, position=False, look=False)
-        tx.project(event)
+        tx.project(event, campaign)
         return event

@@ -162,9 +162,13 @@ def _assignments(
     return ", ".join(assignments), params
 
 
-def _bump_campaign_of(sql: Sql, event: Event, counter: str) -> None:
-    """One more on a counter of the campaign of the event's lead, the campaign read from the
-    lead's row by the statement itself, so nothing waits for it."""
+def _bump_campaign_of(sql: Sql, event: Event, counter: str, campaign: str | None) -> None:
+    """One more on a counter of the campaign of the event's lead: added up over the batch
+    when the caller knows the campaign, else read from the lead's row by the statement
+    itself, so nothing waits for it."""
+    if campaign is not None:
+        sql.add("campaign_stats", {"campaign_id": campaign}, {counter: 1})
+        return
     sql.send(
         f"INSERT INTO campaign_stats (campaign_id, {counter}) SELECT campaign_id, 1 FROM leads"
         f" WHERE id = ? ON CONFLICT (campaign_id) DO UPDATE"
@@ -274,7 +278,7 @@ def _lead_created(
     _join_cohort(sql, cohort, {"leads": 1})
 
 
-def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
+def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm, campaign: str | None) -> None:
     _update_lead(
         sql,
         event,
@@ -284,10 +288,12 @@ def _sent_to_crm(sql: Sql, event: Event, sent: LeadSentToCrm) -> None:
         crm_lead_id=sent.crm_lead_id,
         last_error=None,
     )
-    _bump_campaign_of(sql, event, "leads_delivered")
+    _bump_campaign_of(sql, event, "leads_delivered", campaign)
 
 
-def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> None:
+def _delivery_failed(
+    sql: Sql, event: Event, failed: LeadCrmDeliveryFailed, campaign: str | None
+) -> None:
     _update_lead(
         sql,
         event,
@@ -296,7 +302,7 @@ def _delivery_failed(sql: Sql, event: Event, failed: LeadCrmDeliveryFailed) -> N
         crm_connection=failed.connection,
         last_error=failed.reason,
     )
-    _bump_campaign_of(sql, event, "delivery_failed")
+    _bump_campaign_of(sql, event, "delivery_failed", campaign)
 
 
 def _payment_registered(sql: Sql, event: Event, payment: PaymentRegistered, zone: ZoneInfo) -> None:
@@ -363,18 +369,18 @@ def _lead_lost(sql: Sql, event: Event, zone: ZoneInfo) -> None:
     _bump(sql, str(lead["campaign_id"]), lost=1)
 
 
-def _conversion_uploaded(sql: Sql, event: Event) -> None:
+def _conversion_uploaded(sql: Sql, event: Event, campaign: str | None) -> None:
     _update_lead(sql, event, conversion_status="uploaded", last_error=None)
-    _bump_campaign_of(sql, event, "conversions_uploaded")
+    _bump_campaign_of(sql, event, "conversions_uploaded", campaign)
 
 
-def _conversion_processed(sql: Sql, event: Event, linked: Linked) -> None:
+def _conversion_processed(sql: Sql, event: Event, linked: Linked, campaign: str | None) -> None:
     """Metrica says, per upload, how many rows it linked; a lead's row is known to be linked
     when all of its upload was, and known not to be when none was."""
     status = {"all": "linked", "none": "not_linked", "some": "partly_linked"}.get(linked)
     _update_lead(sql, event, conversion_status=status or "unconfirmed")
     if linked == "all":
-        _bump_campaign_of(sql, event, "conversions_linked")
+        _bump_campaign_of(sql, event, "conversions_linked", campaign)
 
 
 def _lead_erased(sql: Sql, event: Event) -> None:
@@ -396,17 +402,18 @@ def _lead_erased(sql: Sql, event: Event) -> None:
     _set_lead(sql, event, None, (), values, "id")
 
 
-def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
-    """Apply one event to the projections, by its type; `zone` decides the days."""
+def project(sql: Sql, event: Event, zone: ZoneInfo, campaign: str | None = None) -> None:
+    """Apply one event to the projections, by its type; `zone` decides the days; `campaign`:
+    the campaign of the event's lead, if the caller read it in this transaction."""
     match event.payload:
         case LeadCreated(lead=lead, repeat=repeat):
             _lead_created(sql, event, lead, zone, repeat)
         case LeadRepeated():
             _update_lead(sql, event)  # on the timeline; the lead itself does not change
         case LeadSentToCrm() as sent:
-            _sent_to_crm(sql, event, sent)
+            _sent_to_crm(sql, event, sent, campaign)
         case LeadCrmDeliveryFailed() as failed:
-            _delivery_failed(sql, event, failed)
+            _delivery_failed(sql, event, failed, campaign)
         case PaymentRegistered() as payment:
             _payment_registered(sql, event, payment, zone)
         case PaymentAmountSet(amount=amount):
@@ -418,9 +425,9 @@ def project(sql: Sql, event: Event, zone: ZoneInfo) -> None:
         case LeadLost():
             _lead_lost(sql, event, zone)
         case YandexDirectConversion():
-            _conversion_uploaded(sql, event)
+            _conversion_uploaded(sql, event, campaign)
         case YandexConversionProcessed(linked=linked):
-            _conversion_processed(sql, event, linked)
+            _conversion_processed(sql, event, linked, campaign)
         case YandexConversionSkipped(reason=reason):
             _update_lead(sql, event, conversion_status="skipped", last_error=reason)
         case YandexConversionFailed(reason=reason):

@@ -56,6 +56,7 @@ class Tx:
         self.erasure = Erasures(sql)
         self.alerts = AlertStates(sql)
 
-    def project(self, event: Event) -> None:
-        """Apply an event to the projections (leads, campaign and daily counters, costs)."""
-        project(self.sql, event, self.zone)
+    def project(self, event: Event, campaign: str | None = None) -> None:
+        """Apply an event to the projections (leads, campaign and daily counters, costs);
+        `campaign`: its lead's, if known (see `project`)."""
+        project(self.sql, event, self.zone, campaign)

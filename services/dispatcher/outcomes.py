@@ -15,6 +15,7 @@ from common.integrations.base import DeliveryFailure
 from common.leads import LeadService
 from common.model import JsonObject, Metadata, Task
 from common.store import Store, Tx
+from common.store.tasks import Held
 
 Settled = Literal["completed", "pending", "failed", "stale"]
 
@@ -77,7 +78,7 @@ def apply_outcome(
     held = tx.tasks.hold(task, lead_id)  # one round trip: the fence, and the lead's version
     if held is None:
         return "stale"
-    return _write(tx, task, lead_id, outcome, held.lead_version, settings)
+    return _write(tx, task, lead_id, outcome, held, settings)
 
 
 def apply_own(
@@ -87,7 +88,7 @@ def apply_own(
     their leads' versions in one statement (on PostgreSQL one round trip for all)."""
     held = tx.tasks.hold_all([task for task, _ in finished])
     return [
-        _write(tx, task, task.lead_id, outcome, held[task.id].lead_version, settings)
+        _write(tx, task, task.lead_id, outcome, held[task.id], settings)
         if task.id in held
         else "stale"
         for task, outcome in finished
@@ -99,14 +100,16 @@ def _write(
     task: Task,
     lead_id: str | None,
     outcome: Done | Failed,
-    lead_version: int | None,
+    held: Held,
     settings: DispatcherSettings,
 ) -> Settled:
-    """The outcome of a task this transaction holds (its lead at `lead_version`)."""
+    """The outcome of a task this transaction holds (its lead as `held` read it)."""
     metadata: Metadata = {"task_id": task.id}
     if isinstance(outcome, Done):
         assert lead_id is not None
-        LeadService.record(tx, lead_id, outcome.event, metadata, lead_version)
+        LeadService.record(
+            tx, lead_id, outcome.event, metadata, held.lead_version, held.lead_campaign
+        )
         if isinstance(outcome.event, LeadSentToCrm):
             LeadService.mark_merged(tx, lead_id, outcome.event, metadata)
         tx.tasks.complete(task.id, outcome.result)
@@ -120,7 +123,9 @@ def _write(
     if failure.temporary:
         reason = f"gave up after {task.attempts} attempts: {reason}"
     if outcome.event is not None and lead_id is not None:
-        LeadService.record(tx, lead_id, outcome.event(reason), metadata, lead_version)
+        LeadService.record(
+            tx, lead_id, outcome.event(reason), metadata, held.lead_version, held.lead_campaign
+        )
     tx.tasks.fail(task.id, reason)
     return "failed"
 
