@@ -78,21 +78,33 @@ def apply_outcome(
     held = tx.tasks.hold(task, lead_id)  # one round trip: the fence, and the lead's version
     if held is None:
         return "stale"
-    return _write(tx, task, lead_id, outcome, held, settings)
+    settled = _write(tx, task, lead_id, outcome, held, settings)
+    if isinstance(outcome, Done):
+        tx.tasks.complete(task.id, outcome.result)
+    return settled
 
 
 def apply_own(
     tx: Tx, finished: list[tuple[Task, Done | Failed]], settings: DispatcherSettings
 ) -> list[Settled]:
     """`apply_outcome` for many tasks, each on its own lead (`task.lead_id`): their fences and
-    their leads' versions in one statement (on PostgreSQL one round trip for all)."""
+    their leads' versions in one statement (on PostgreSQL one round trip for all), and the
+    tasks done completed in one."""
     held = tx.tasks.hold_all([task for task, _ in finished])
-    return [
+    settled: list[Settled] = [
         _write(tx, task, task.lead_id, outcome, held[task.id], settings)
         if task.id in held
         else "stale"
         for task, outcome in finished
     ]
+    tx.tasks.complete_all(
+        [
+            (task.id, outcome.result)
+            for (task, outcome), status in zip(finished, settled, strict=True)
+            if isinstance(outcome, Done) and status == "completed"
+        ]
+    )
+    return settled
 
 
 def _write(
@@ -103,7 +115,8 @@ def _write(
     held: Held,
     settings: DispatcherSettings,
 ) -> Settled:
-    """The outcome of a task this transaction holds (its lead as `held` read it)."""
+    """The outcome of a task this transaction holds (its lead as `held` read it); a task
+    done is left for the caller to complete (many at once)."""
     metadata: Metadata = {"task_id": task.id}
     if isinstance(outcome, Done):
         assert lead_id is not None
@@ -112,7 +125,6 @@ def _write(
         )
         if isinstance(outcome.event, LeadSentToCrm):
             LeadService.mark_merged(tx, lead_id, outcome.event, metadata)
-        tx.tasks.complete(task.id, outcome.result)
         return "completed"
     failure = outcome.failure
     if failure.temporary and not task.exhausted:

@@ -110,6 +110,19 @@ async def test_complete_retry_fail_and_retry_failed(store):
     assert retried.id == c and retried.attempts == 1
 
 
+async def test_complete_all_gives_each_task_its_own_result_and_touches_no_other(store):
+    ids = await enqueue(store, 5)
+    await claim(store, 5)
+    done = [(ids[0], {"crm_lead_id": "a?'"}), (ids[2], {"n": 2}), (ids[4], {})]
+    await store.write(lambda tx: tx.tasks.complete_all(done))
+    for task_id, result in done:
+        task = await get(store, task_id)
+        assert (task.status, task.result, task.locked_until) == ("completed", result, None)
+    for task_id in (ids[1], ids[3]):
+        assert (await get(store, task_id)).status == "processing"
+    await store.write(lambda tx: tx.tasks.complete_all([]))  # nothing to do: no statement
+
+
 async def test_release_gives_the_attempt_back(store):
     [task_id] = await enqueue(store, 1)
     [claimed] = await claim(store, 1)
