@@ -37,13 +37,26 @@ def upsert(table: str, keys: tuple[str, ...], counters: tuple[str, ...]) -> str:
     )
 
 
+Gathered = dict[Shape, dict[tuple[str, ...], list[int]]]
+
+
+def lock_order(gathered: Gathered) -> list[tuple[Shape, tuple[str, ...], list[int]]]:
+    """The gathered rows by table, then row, then counters: whichever counters of a row a
+    batch adds to (one may add to a campaign's deliveries and another to its failures
+    first), two batches take the rows' locks in the same order."""
+    rows = [
+        (shape, key, sums) for shape, by_key in gathered.items() for key, sums in by_key.items()
+    ]
+    return sorted(rows, key=lambda row: (row[0][0], row[1], row[0]))
+
+
 class GatheredCounters:
     """A backend's Sql mixes this in: `add`, and the hooks group commit drives. The backend
     calls `_before(sql)` ahead of every statement of its own."""
 
     __slots__ = ("_gathered", "_gathering")  # set by the backend's __init__ (gather(False))
     _gathering: bool
-    _gathered: dict[Shape, dict[tuple[str, ...], list[int]]]
+    _gathered: Gathered
 
     def send(self, sql: str, params: Params = ()) -> None:  # the backend's
         raise NotImplementedError
@@ -70,13 +83,11 @@ class GatheredCounters:
         self._gathered = {}
 
     def write_gathered(self) -> None:
-        """Write the sums, each row once, in one order; a sum of 0 still makes its row, as
+        """Write the sums, each row once, in `lock_order`; a sum of 0 still makes its row, as
         the additions one by one would have."""
         gathered, self._gathered = self._gathered, {}
-        for shape in sorted(gathered):
-            statement = upsert(*shape)
-            for key, sums in sorted(gathered[shape].items()):
-                self.send(statement, (*key, *sums))
+        for shape, key, sums in lock_order(gathered):
+            self.send(upsert(*shape), (*key, *sums))
 
     def drop_gathered(self) -> None:
         """A unit (or the batch) rolled back: its additions go with it."""

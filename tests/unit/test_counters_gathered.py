@@ -8,6 +8,7 @@ from decimal import Decimal
 from common.events import PaymentRegistered, PaymentReversed
 from common.leads import LeadService
 from common.model import NewLead
+from common.store.counters import lock_order
 from common.store.replay import verify
 from tests.helpers import ago, rows, stored, write_together
 
@@ -94,3 +95,23 @@ async def test_a_sale_made_and_undone_in_one_batch_leaves_no_currency_row(store)
     )
     assert (counted[0]["p"], counted[0]["r"]) == (0, 0)
     assert await verify(store) == []
+
+
+def test_rows_are_written_by_table_and_row_whatever_their_counters():
+    delivered = ("campaign_stats", ("campaign_id",), ("leads_delivered",))
+    failed = ("campaign_stats", ("campaign_id",), ("delivery_failed",))
+    daily = ("daily_stats", ("day", "campaign_id"), ("leads",))
+    gathered = {
+        failed: {("c2",): [1], ("c1",): [2]},
+        daily: {("2026-11-30", "c1"): [3]},
+        delivered: {("c1",): [4], ("c3",): [5]},
+    }
+    order = [(shape[0], key, shape[2]) for shape, key, _ in lock_order(gathered)]
+    assert order == [
+        ("campaign_stats", ("c1",), ("delivery_failed",)),
+        ("campaign_stats", ("c1",), ("leads_delivered",)),
+        ("campaign_stats", ("c2",), ("delivery_failed",)),
+        ("campaign_stats", ("c3",), ("leads_delivered",)),
+        ("daily_stats", ("2026-11-30", "c1"), ("leads",)),
+    ]
+    assert [sums for _, _, sums in lock_order(gathered)] == [[2], [4], [1], [5], [3]]

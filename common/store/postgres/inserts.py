@@ -8,31 +8,18 @@ inserted, and an INSERT inserts a VALUES list's rows in the list's order, so a c
 rise in the order of its rows (other sessions' rows may take numbers in between). RETURNING
 promises no order, so the keys read back are sorted, not taken in the order they come.
 A 2-byte count of parameters in the wire protocol's Bind message caps a statement at 65,535.
-
-A chunk goes through psycopg's RawCursor, with the server's own `$n` placeholders: psycopg
-parses a `%s` query's text on every execute once it has over 50 parameters (it caches only
-smaller ones), which cost the writer more than the statements it saved.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
-from functools import lru_cache
 from typing import Any
 
 import psycopg
 
 from common.store.inserts import GatheredInserts, Kept, Keys, statements
+from common.store.postgres.raw import execute
 
 PARAMETER_LIMIT = 65_535
-
-
-@lru_cache(maxsize=256)
-def numbered(sql: str) -> str:
-    """`?` placeholders as `$1`, `$2`, … (a few texts: powers of two rows of a few tables)."""
-    count = itertools.count(1)
-    return re.sub(r"\?", lambda _: f"${next(count)}", sql)
 
 
 class PgInserts(GatheredInserts):
@@ -43,7 +30,7 @@ class PgInserts(GatheredInserts):
     def send_rows(self, kept: Kept) -> Keys:
         returning = f" RETURNING {kept.key}" if kept.key else ""
         sent = [
-            (psycopg.RawCursor(self.conn).execute(numbered(sql + returning), params), size)
+            (execute(self.conn, sql + returning, params), size)
             for sql, params, size in statements(kept.sql, kept.rows, PARAMETER_LIMIT)
         ]
 

@@ -1,5 +1,5 @@
-"""The Sql protocol over one psycopg connection inside a transaction: `?` as `%s`, the database's
-clock, the event-order lock, and the statements where PostgreSQL differs from SQLite."""
+"""The Sql protocol over one psycopg connection inside a transaction: `?` as `$n` (raw.py), the
+database's clock, the event-order lock, and the statements where PostgreSQL differs from SQLite."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import psycopg
 
 from common.store.inserts import KeepsInserts
 from common.store.postgres.inserts import PgInserts
+from common.store.postgres.raw import cursor, dialect, execute
 from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
@@ -23,12 +23,6 @@ from common.store.sql import Params, Row, among
 # library documents the same trap and locks the same way). The positions are commit-ordered,
 # not dense: a rolled-back append leaves its number unused (see `event_count`).
 EVENT_ORDER_LOCK = 0x6C65_6164  # "lead"
-
-
-@lru_cache(maxsize=1024)
-def dialect(sql: str) -> str:
-    """`?` placeholders as psycopg's `%s` (and a literal `%` doubled)."""
-    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class PgSql(KeepsInserts):
@@ -65,7 +59,7 @@ class PgSql(KeepsInserts):
 
     def run(self, sql: str, params: Params = ()) -> int:
         self._before(sql)
-        cursor = self.conn.execute(dialect(sql), params)
+        cursor = execute(self.conn, sql, params)
         if self._pipeline is not None:
             self._pipeline.sync()  # the count comes with the answer: wait for it
         return cursor.rowcount
@@ -75,25 +69,25 @@ class PgSql(KeepsInserts):
             self._inserts.add(sql, params)
             return
         self._before(sql)
-        self.conn.execute(dialect(sql), params)
+        execute(self.conn, sql, params)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self._before(sql)
-        with self.conn.cursor() as cursor:
-            cursor.executemany(dialect(sql), list(rows))
+        with cursor(self.conn) as raw:
+            raw.executemany(dialect(sql), list(rows))
 
     def one(self, sql: str, params: Params = ()) -> Row | None:
         self._before(sql)
-        row: Row | None = self.conn.execute(dialect(sql), params).fetchone()
+        row: Row | None = execute(self.conn, sql, params).fetchone()
         return row
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         self._before(sql)
-        return self.conn.execute(dialect(sql), params).fetchall()
+        return execute(self.conn, sql, params).fetchall()
 
     def asking(self, sql: str, params: Params = ()) -> Callable[[], list[Row]]:
         self._before(sql)
-        return self.conn.execute(dialect(sql), params).fetchall
+        return execute(self.conn, sql, params).fetchall
 
     def insert(self, sql: str, params: Params = (), key: str = "id") -> int:
         return self.inserting(sql, params, key)()
@@ -102,10 +96,10 @@ class PgSql(KeepsInserts):
         if self._keeps(sql):
             return self._inserts.add(sql, params, key)
         self._before(sql)
-        cursor = self.conn.execute(dialect(f"{sql} RETURNING {key}"), params)
+        returned = execute(self.conn, f"{sql} RETURNING {key}", params)
 
         def new_key() -> int:
-            row = cursor.fetchone()
+            row = returned.fetchone()
             assert row is not None
             return int(row[key])
 
@@ -113,7 +107,7 @@ class PgSql(KeepsInserts):
 
     def value(self, sql: str, params: Params = ()) -> Any:
         self._before(sql)
-        row = self.conn.execute(dialect(sql), params).fetchone()
+        row = execute(self.conn, sql, params).fetchone()
         return None if row is None else next(iter(row.values()))
 
     def now(self) -> str:
@@ -132,7 +126,7 @@ class PgSql(KeepsInserts):
         # to, so with savepoints each append takes it again.)
         if self._locked:
             return
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
+        execute(self.conn, "SELECT pg_advisory_xact_lock(?)", (EVENT_ORDER_LOCK,))
         self._locked = self._pipeline is not None
 
     def due_tasks(self, now: str, types: Sequence[str], limit: int) -> tuple[str, Params]:
