@@ -5,7 +5,10 @@ with this phone or e-mail (a repeat), and whether any lead ever had either (the 
 repeat leads). It is the one read a new lead needs, so on PostgreSQL it would be a round
 trip per lead. A group-commit batch on PostgreSQL therefore sends every lead's question
 before any of its units runs (`ask`), and each unit reads its answer (`answer`): one wait
-for the batch. Those answers were read before the batch's own leads were written, so each
+for the batch; where the database joins laterally (PostgreSQL), the batch's questions go
+as one statement at its first answer (each question's three parts run for its own row of
+a VALUES list), not as one statement a lead: a statement is the writer's largest cost
+there. Those answers were read before the batch's own leads were written, so each
 is completed with the leads made earlier in the same transaction (`made`). Where nothing
 was asked ahead (SQLite, or a batch run again unit by unit), the unit asks when it runs.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from common.contacts import fold
 from common.model import campaign_key
@@ -32,7 +36,18 @@ _SEEN = (
     " OR EXISTS (SELECT 1 FROM leads WHERE email_key = ?)"
 )
 _IN_WINDOW = f"{_WINDOW.format('phone')} UNION ALL {_WINDOW.format('email_key')} UNION ALL {_SEEN}"
+# The same three parts for every question of a batch at once, each tagged with its number.
+_EACH = (
+    _IN_WINDOW.replace("phone = ?", "phone = q.phone")
+    .replace("email_key = ?", "email_key = q.email_key")
+    .replace("created_at >= ?", "created_at >= q.since")
+)
+_TOGETHER = (
+    "SELECT q.n, a.id, a.created_at, a.campaign_id"
+    " FROM (VALUES {}) AS q (n, phone, email_key, since) CROSS JOIN LATERAL ({}) AS a"
+)
 Answer = tuple[str | None, bool]  # the first lead in the window (a repeat of it), and seen
+Question = tuple[str | None, str | None, str | None]  # phone, folded e-mail, window's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +64,10 @@ class _Made:
 class ContactHistory:
     def __init__(self, sql: Sql):
         self.sql = sql
-        self._asked: dict[tuple[str | None, str | None, str | None], Callable[[], list[Row]]]
-        self._asked = {}
+        self._asked: dict[Question, Callable[[], list[Row]]] = {}
         self._made: list[_Made] = []
+        self._waiting: list[Question] = []  # asked, to go together at the first answer
+        self._answers: dict[Question, list[Row]] = {}
 
     @staticmethod
     def _question(
@@ -62,11 +78,28 @@ class ContactHistory:
         return _IN_WINDOW, (phone, since, email_key, since, phone, email_key)
 
     def ask(self, phone: str | None, email: str | None, since: str | None) -> None:
-        """Send the question now; its answer is read by `answer` with the same contact."""
-        email_key = fold(email)
-        self._asked[(phone, email_key, since)] = self.sql.asking(
-            *self._question(phone, email_key, since)
-        )
+        """Send the question now (or, on a database that joins laterally, with the others
+        at the first answer); its answer is read by `answer` with the same contact."""
+        question = (phone, fold(email), since)
+        if self.sql.joins_lateral:
+            self._waiting.append(question)
+            self._asked[question] = partial(self._together, question)
+            return
+        self._asked[question] = self.sql.asking(*self._question(*question))
+
+    def _together(self, question: Question) -> list[Row]:
+        """The answer to `question`, asking every waiting question first in one statement."""
+        if self._waiting:
+            waiting, self._waiting = self._waiting, []
+            rows = ", ".join(f"({n}, ?, ?, ?)" for n in range(len(waiting)))
+            found = self.sql.all(
+                _TOGETHER.format(rows, _EACH), [value for asked in waiting for value in asked]
+            )
+            answers: list[list[Row]] = [[] for _ in waiting]
+            for row in found:
+                answers[row["n"]].append(row)
+            self._answers.update(zip(waiting, answers, strict=True))
+        return self._answers.pop(question)
 
     def answer(
         self, campaign_id: str, phone: str | None, email: str | None, since: str | None
@@ -109,3 +142,5 @@ class ContactHistory:
         """The batch runs again, unit by unit: every question is asked anew."""
         self._asked.clear()
         self._made.clear()
+        self._waiting.clear()
+        self._answers.clear()

@@ -17,6 +17,10 @@ Row = Mapping[str, Any]
 class Sql(Protocol):
     """Statements in one open transaction (or one read snapshot); `?` marks parameters."""
 
+    # The database runs a subquery once for each row before it (`CROSS JOIN LATERAL`):
+    # PostgreSQL does, SQLite does not.
+    joins_lateral: bool
+
     def run(self, sql: str, params: Params = ()) -> int:
         """Execute; return the number of rows changed (on PostgreSQL's pipeline, a wait)."""
 

@@ -67,3 +67,34 @@ async def test_a_batch_run_again_unit_by_unit_still_finds_the_repeat(store):
     assert [answers[0].answer["status"], answers[2].answer["status"]] == ["new", "repeat"]
     assert answers[2].answer["lead_id"] == answers[0].answer["lead_id"]
     assert len(rows(store.location, "SELECT id FROM leads")) == 1
+
+
+async def test_each_question_of_a_batch_gets_the_answer_for_its_own_contact(store):
+    """On PostgreSQL a batch's questions go as one statement: each answer must be the one of
+    its own contact, found among the leads written before the batch."""
+    rules = IngestSettings()
+    earlier = await write_together(
+        store, *(Acceptance(_submit("spring", phone=f"+7916100000{n}"), rules) for n in range(8))
+    )
+    lead_of = {f"+7916100000{n}": a.answer["lead_id"] for n, a in enumerate(earlier)}
+    await store.write(Acceptance(_submit("autumn", email="olga@example.ru"), rules))
+    units = [Acceptance(_submit("spring", phone=phone), rules) for phone in reversed(lead_of)]
+    units.append(
+        Acceptance(_submit("spring", email="Olga@Example.ru"), rules)
+    )  # seen, other campaign
+    units.append(Acceptance(_submit("spring", phone="+79162000000"), rules))  # never seen
+    units.append(Acceptance(_submit("autumn", phone="+79161000003"), rules))  # seen in spring
+    answers = await write_together(store, *units)
+    repeats = answers[:8]
+    assert [a.answer["status"] for a in repeats] == ["repeat"] * 8
+    assert [a.answer["lead_id"] for a in repeats] == list(reversed(lead_of.values()))
+    assert [a.answer["status"] for a in answers[8:]] == ["new", "new", "new"]
+    counted = rows(
+        store.location,
+        "SELECT campaign_id, sum(repeat_leads) AS n FROM source_stats GROUP BY campaign_id"
+        " ORDER BY campaign_id",
+    )
+    # the e-mail seen in autumn and the phone seen in spring are repeat customers; the new
+    # phone is not
+    assert [(r["campaign_id"], r["n"]) for r in counted] == [("autumn", 1), ("spring", 1)]
+    assert await verify(store) == []

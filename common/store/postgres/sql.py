@@ -38,6 +38,7 @@ class PgSql(KeepsInserts):
     without a round trip each time."""
 
     __slots__ = ("_clock", "_locked", "_pipeline", "conn")
+    joins_lateral = True
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn

@@ -18,6 +18,7 @@ class SqliteSql(KeepsInserts):
     (common/store/sqlite/inserts.py)."""
 
     __slots__ = ("conn",)
+    joins_lateral = False
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
