@@ -6,7 +6,8 @@
 Every phase runs real processes (ingest, dispatcher) against the generic CRM emulator,
 with a fresh database each, and ends with `leadrelay verify`. The drain to an instant CRM
 is a ratio to its reference measured in the same run (bench/bare_post.py: a bare aiohttp
-client POSTing the same signed body to a bare aiohttp server, the same concurrency; the
+client on the dispatcher's event loop, uvloop, POSTing the same signed body to a bare aiohttp
+server, the same concurrency; the
 median of three runs, each the backlog's count of requests); the
 drain to a 50 ms CRM a ratio to the bound concurrency / latency. Beside the instant drain it
 prints the machine's own bound: the deliveries a second if every core were as busy as in the
