@@ -136,6 +136,11 @@ class BatchingCollector:
             "The writer thread's CPU in that time (the rest it waited: disk, locks, the GIL)",
             value=now.cpu_seconds,
         )
+        yield CounterMetricFamily(
+            "leadrelay_store_batch_reruns",
+            "Batches run again unit by unit, each in a savepoint: a unit failed or lost a race",
+            value=now.reruns,
+        )
         yield GaugeMetricFamily(
             "leadrelay_store_waiting", "Units of work waiting for the next batch", value=now.waiting
         )

@@ -49,6 +49,7 @@ class Batching:
     seconds: float  # the writer's time running them (commits and reruns included)
     cpu_seconds: float  # the writer thread's CPU in that time
     waiting: int  # units waiting for the next batch now
+    reruns: int  # batches whose first run failed, run again unit by unit in savepoints
 
 
 class Store(ABC):

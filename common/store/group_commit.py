@@ -48,6 +48,7 @@ class GroupCommit(ABC, Generic[C]):
         self.units = 0
         self.seconds = 0.0
         self.cpu_seconds = 0.0
+        self.reruns = 0  # batches run again unit by unit: a unit failed, or lost a race
 
     @abstractmethod
     def _connection(self) -> AbstractContextManager[tuple[C, Tx]]:
@@ -92,6 +93,7 @@ class GroupCommit(ABC, Generic[C]):
             try:
                 outcomes = self._together(conn, tx, units)
                 if isinstance(outcomes, Exception):
+                    self.reruns += 1
                     self._rollback(conn)
                     tx.sql.drop_gathered()  # nothing of the first run may reach the second
                     # Even a batch of one runs again: its first run kept its INSERTs (or
@@ -199,7 +201,12 @@ class GroupCommit(ABC, Generic[C]):
     def batching(self) -> Batching:
         """What group commit has done so far, and how many units wait for the next batch."""
         return Batching(
-            self.batches, self.units, self.seconds, self.cpu_seconds, len(self._waiting)
+            self.batches,
+            self.units,
+            self.seconds,
+            self.cpu_seconds,
+            len(self._waiting),
+            self.reruns,
         )
 
     def _answer(self, committed: list[tuple[asyncio.Future[object], object]]) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from common.store.counters import GatheredCounters
 from common.store.sql import Params
@@ -65,19 +65,25 @@ class Kept:
         self.keys: list[int] | None = None
 
 
-def statements(sql: str, rows: list[Params], limit: int) -> Iterator[tuple[str, list[Any], int]]:
-    """A statement's rows as multi-row INSERTs: each one's text, its parameters and its
-    count of rows, at most `limit` parameters a statement."""
-    head, _, row = sql.partition(" VALUES ")
+def row_chunks(rows: list[Params], limit: int) -> Iterator[list[Params]]:
+    """`rows` in chunks of `chunks`' sizes: at most MAX_ROWS rows, and `limit` parameters."""
     width = max(len(rows[0]), 1)
     most = MAX_ROWS
     while most > 1 and most * width > limit:
         most //= 2
     start = 0
     for size in chunks(len(rows), most):
-        params = [value for one in rows[start : start + size] for value in one]
+        yield rows[start : start + size]
         start += size
-        yield f"{head} VALUES {', '.join([row] * size)}", params, size
+
+
+def statements(sql: str, rows: list[Params], limit: int) -> Iterator[tuple[str, list[Any], int]]:
+    """A statement's rows as multi-row INSERTs: each one's text, its parameters and its
+    count of rows, at most `limit` parameters a statement."""
+    head, _, row = sql.partition(" VALUES ")
+    for chunk in row_chunks(rows, limit):
+        params = [value for one in chunk for value in one]
+        yield f"{head} VALUES {', '.join([row] * len(chunk))}", params, len(chunk)
 
 
 class GatheredInserts(ABC):
@@ -130,6 +136,18 @@ class GatheredInserts(ABC):
         return kept.keys[index]
 
 
+class Keeps(Protocol):
+    """Statements kept in a batch's first run (its INSERTs here; on PostgreSQL also its
+    leads' UPDATEs, common/store/postgres/updates.py)."""
+
+    def before(self, sql: str) -> None:
+        """Ahead of another statement: what it could see goes first."""
+
+    def send_all(self) -> None: ...
+
+    def drop(self) -> None: ...
+
+
 class KeepsInserts(GatheredCounters):
     """A backend's Sql mixes this in (it gathers counters too): inside `keeping()` (group
     commit's first run of a batch) with gathering on, its plain INSERTs are kept in
@@ -147,21 +165,29 @@ class KeepsInserts(GatheredCounters):
         finally:
             self._keeping = False
 
+    def _kept(self) -> tuple[Keeps, ...]:
+        """Everything this backend keeps, in the order it is sent at the batch's end."""
+        return (self._inserts,)
+
     def _keeps(self, sql: str) -> bool:
         return self._keeping and self._gathering and GatheredInserts.takes(sql)
 
     def _before(self, sql: str) -> None:
-        self._inserts.before(sql)
+        for kept in self._kept():
+            kept.before(sql)
         super()._before(sql)
 
     def gather(self, on: bool) -> None:
         super().gather(on)
-        self._inserts.drop()
+        for kept in self._kept():
+            kept.drop()
 
     def write_gathered(self) -> None:
-        self._inserts.send_all()
+        for kept in self._kept():
+            kept.send_all()
         super().write_gathered()
 
     def drop_gathered(self) -> None:
-        self._inserts.drop()
+        for kept in self._kept():
+            kept.drop()
         super().drop_gathered()
