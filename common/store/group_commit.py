@@ -93,7 +93,6 @@ class GroupCommit(ABC, Generic[C]):
             try:
                 outcomes = self._together(conn, tx, units)
                 if isinstance(outcomes, Exception):
-                    self.reruns += 1
                     self._rollback(conn)
                     tx.sql.drop_gathered()  # nothing of the first run may reach the second
                     # Even a batch of one runs again: its first run kept its INSERTs (or
@@ -103,6 +102,7 @@ class GroupCommit(ABC, Generic[C]):
                     # driver's unique violation).
                     if self._broken(outcomes):
                         return [(outcomes, None)] * len(units)
+                    self.reruns += 1
                     self._begin(conn)
                     outcomes = [self._in_savepoint(conn, tx, unit) for unit in units]
                 self._commit(conn)

@@ -116,6 +116,12 @@ class GatheredInserts(ABC):
             for kept in [k for k in self._waiting.values() if k.table in sql]:
                 self._send(kept)
 
+    def send_naming(self, name: str) -> None:
+        """Send the rows of every statement whose text names `name` (its table, or one it
+        reads): ahead of a statement kept elsewhere that changes `name`."""
+        for kept in [k for k in self._waiting.values() if name in k.sql]:
+            self._send(kept)
+
     def send_all(self) -> None:
         for kept in list(self._waiting.values()):
             self._send(kept)

@@ -14,7 +14,7 @@ import psycopg
 from common.store.inserts import Keeps, KeepsInserts
 from common.store.postgres.inserts import PgInserts
 from common.store.postgres.raw import cursor, dialect, execute
-from common.store.postgres.updates import KeptUpdates, takes
+from common.store.postgres.updates import TABLE, KeptUpdates, takes
 from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
@@ -69,15 +69,18 @@ class PgSql(KeepsInserts):
 
     def send(self, sql: str, params: Params = ()) -> None:
         if self._keeps(sql):
-            self._updates.before(sql)
-            self._inserts.add(sql, params)
+            self._keep_insert(sql, params)
             return
         if self._keeping and self._gathering and takes(sql):
-            self._inserts.before(sql)
+            self._inserts.send_naming(TABLE)  # a lead's row, or a kept INSERT that reads one
             self._updates.add(sql, params)
             return
         self._before(sql)
         execute(self.conn, sql, params)
+
+    def _keep_insert(self, sql: str, params: Params, key: str | None = None) -> Callable[[], int]:
+        self._updates.before(sql)  # an INSERT that names leads goes after their updates
+        return self._inserts.add(sql, params, key)
 
     def _kept(self) -> tuple[Keeps, ...]:
         return (self._updates, self._inserts)
@@ -105,7 +108,7 @@ class PgSql(KeepsInserts):
 
     def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
         if self._keeps(sql):
-            return self._inserts.add(sql, params, key)
+            return self._keep_insert(sql, params, key)
         self._before(sql)
         returned = execute(self.conn, f"{sql} RETURNING {key}", params)
 

@@ -13,10 +13,13 @@ prepares them.
 Nothing that could be seen is reordered: a statement that names `leads` (a read, another
 UPDATE of it, a counter read from it) sends the kept rows first, and a row for a lead that
 already has one kept sends the rows before it, since one UPDATE … FROM changes a row once
-however many VALUES rows match it. Only `leads` is taken: its columns are text but for
-integers that are never NULL, so every VALUES column reads as the type its target has
-(an all-NULL column reads as text), and nothing fires on its UPDATE. An UPDATE with a
-subquery is never kept (what it reads could change before it goes).
+however many VALUES rows match it. PostgreSQL types each VALUES column from its rows'
+parameters: a column of text (an all-NULL one reads as text) or of integers is assigned
+to the lead's text and integer columns as one row's parameter would be, but a column of
+an int in one row and a str in another would read the str as an integer ("007" as 7), so
+a row whose parameters' kinds differ from those kept sends them first. Only `leads` is
+taken, where nothing fires on an UPDATE, and never an UPDATE that reads other rows (a
+subquery or a FROM: what it reads could change before it goes).
 """
 
 from __future__ import annotations
@@ -44,8 +47,25 @@ TAIL = " WHERE id = ?"
 
 @lru_cache(maxsize=256)
 def takes(sql: str) -> bool:
-    """An UPDATE of one lead by its key, with no subquery."""
-    return sql.startswith(HEAD) and sql.endswith(TAIL) and "SELECT" not in sql.upper()
+    """An UPDATE of one lead by its key that reads no other row: no subquery, no FROM."""
+    words = sql.upper()
+    return (
+        sql.startswith(HEAD) and sql.endswith(TAIL) and not ("SELECT" in words or " FROM " in words)
+    )
+
+
+def _kinds(params: Params) -> tuple[type | None, ...]:
+    """Each parameter's kind as its VALUES column would read it: text of any str (a StrEnum
+    is sent as its text), None for a NULL, which fits any."""
+    return tuple(
+        None if value is None else str if isinstance(value, str) else type(value)
+        for value in params
+    )
+
+
+def _fits(kinds: list[type | None], row: tuple[type | None, ...]) -> bool:
+    """Does a row's parameters' kinds agree with those of the rows kept before it?"""
+    return all(a is None or b is None or a is b for a, b in zip(kinds, row, strict=True))
 
 
 @lru_cache(maxsize=256)
@@ -71,11 +91,20 @@ class KeptUpdates:
         self.conn = conn
         self._waiting: dict[str, list[Params]] = {}
         self._keys: set[object] = set()  # the leads that have a row kept
+        self._columns: list[type | None] = []  # the kept rows' parameters' kinds (_kinds)
 
     def add(self, sql: str, params: Params) -> None:
-        key = params[-1]
+        key, row = params[-1], _kinds(params)
         if key in self._keys or (self._waiting and sql not in self._waiting):
             self.send_all()  # the same lead again, or another statement of the table
+        elif self._waiting and not _fits(self._columns, row):
+            self.send_all()  # one VALUES column of both an int and a text would read "007" as 7
+        if not self._waiting:
+            self._columns = list(row)
+        else:
+            self._columns = [
+                a if a is not None else b for a, b in zip(self._columns, row, strict=True)
+            ]
         rows = self._waiting.setdefault(sql, [])
         rows.append(params)
         self._keys.add(key)
