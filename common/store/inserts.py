@@ -27,7 +27,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 from common.store.counters import GatheredCounters
 from common.store.sql import Params
@@ -65,25 +65,19 @@ class Kept:
         self.keys: list[int] | None = None
 
 
-def row_chunks(rows: list[Params], limit: int) -> Iterator[list[Params]]:
-    """`rows` in chunks of `chunks`' sizes: at most MAX_ROWS rows, and `limit` parameters."""
+def statements(sql: str, rows: list[Params], limit: int) -> Iterator[tuple[str, list[Any], int]]:
+    """A statement's rows as multi-row INSERTs: each one's text, its parameters and its
+    count of rows, at most `limit` parameters a statement."""
+    head, _, row = sql.partition(" VALUES ")
     width = max(len(rows[0]), 1)
     most = MAX_ROWS
     while most > 1 and most * width > limit:
         most //= 2
     start = 0
     for size in chunks(len(rows), most):
-        yield rows[start : start + size]
+        params = [value for one in rows[start : start + size] for value in one]
         start += size
-
-
-def statements(sql: str, rows: list[Params], limit: int) -> Iterator[tuple[str, list[Any], int]]:
-    """A statement's rows as multi-row INSERTs: each one's text, its parameters and its
-    count of rows, at most `limit` parameters a statement."""
-    head, _, row = sql.partition(" VALUES ")
-    for chunk in row_chunks(rows, limit):
-        params = [value for one in chunk for value in one]
-        yield f"{head} VALUES {', '.join([row] * len(chunk))}", params, len(chunk)
+        yield f"{head} VALUES {', '.join([row] * size)}", params, size
 
 
 class GatheredInserts(ABC):
@@ -116,12 +110,6 @@ class GatheredInserts(ABC):
             for kept in [k for k in self._waiting.values() if k.table in sql]:
                 self._send(kept)
 
-    def send_naming(self, name: str) -> None:
-        """Send the rows of every statement whose text names `name` (its table, or one it
-        reads): ahead of a statement kept elsewhere that changes `name`."""
-        for kept in [k for k in self._waiting.values() if name in k.sql]:
-            self._send(kept)
-
     def send_all(self) -> None:
         for kept in list(self._waiting.values()):
             self._send(kept)
@@ -142,18 +130,6 @@ class GatheredInserts(ABC):
         return kept.keys[index]
 
 
-class Keeps(Protocol):
-    """Statements kept in a batch's first run (its INSERTs here; on PostgreSQL also its
-    leads' UPDATEs, common/store/postgres/updates.py)."""
-
-    def before(self, sql: str) -> None:
-        """Ahead of another statement: what it could see goes first."""
-
-    def send_all(self) -> None: ...
-
-    def drop(self) -> None: ...
-
-
 class KeepsInserts(GatheredCounters):
     """A backend's Sql mixes this in (it gathers counters too): inside `keeping()` (group
     commit's first run of a batch) with gathering on, its plain INSERTs are kept in
@@ -171,29 +147,21 @@ class KeepsInserts(GatheredCounters):
         finally:
             self._keeping = False
 
-    def _kept(self) -> tuple[Keeps, ...]:
-        """Everything this backend keeps, in the order it is sent at the batch's end."""
-        return (self._inserts,)
-
     def _keeps(self, sql: str) -> bool:
         return self._keeping and self._gathering and GatheredInserts.takes(sql)
 
     def _before(self, sql: str) -> None:
-        for kept in self._kept():
-            kept.before(sql)
+        self._inserts.before(sql)
         super()._before(sql)
 
     def gather(self, on: bool) -> None:
         super().gather(on)
-        for kept in self._kept():
-            kept.drop()
+        self._inserts.drop()
 
     def write_gathered(self) -> None:
-        for kept in self._kept():
-            kept.send_all()
+        self._inserts.send_all()
         super().write_gathered()
 
     def drop_gathered(self) -> None:
-        for kept in self._kept():
-            kept.drop()
+        self._inserts.drop()
         super().drop_gathered()

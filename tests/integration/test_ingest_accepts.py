@@ -231,7 +231,7 @@ async def test_metrics_show_what_group_commit_did(ingest):
     """Batches, the units they carried and the writer's time, read at each scrape: a lead
     is one more unit in at least one more batch, and no unit is left waiting."""
     names = ("batches_total", "units_total", "batch_seconds_total", "batch_cpu_seconds_total")
-    names += ("waiting",)
+    names += ("batch_reruns_total", "waiting")
 
     async def scraped() -> dict[str, float]:
         text = await (await ingest.get("/metrics")).text()
@@ -246,4 +246,5 @@ async def test_metrics_show_what_group_commit_did(ingest):
     assert after["units_total"] - before["units_total"] >= len(phones)
     assert after["batch_seconds_total"] > before["batch_seconds_total"]
     assert 0 < after["batch_cpu_seconds_total"] <= after["batch_seconds_total"] * 1.05
+    assert after["batch_reruns_total"] == before["batch_reruns_total"]  # nothing failed
     assert after["waiting"] == 0

@@ -48,7 +48,9 @@ async def test_a_refused_row_fails_its_unit_alone(store):
     def good(tx, n):
         return LeadService.create_lead(tx, NewLead(campaign_id=f"good{n}"))
 
+    reruns = store.writer.reruns
     results = await write_together(store, lambda tx: good(tx, 1), stale, lambda tx: good(tx, 2))
+    assert store.writer.reruns > reruns  # its batch ran again, unit by unit
     assert isinstance(results[1], ConcurrencyConflict)
     assert not isinstance(results[0], Exception) and not isinstance(results[2], Exception)
     campaigns = sorted(r["campaign_id"] for r in rows(store.location, "SELECT * FROM leads"))
@@ -74,6 +76,7 @@ def test_rows_go_in_power_of_two_chunks():
 
 @pytest.mark.parametrize("count", [1, 40, 150])
 async def test_every_new_task_id_is_its_own(store, count):
+    reruns = store.writer.reruns
     made = await asyncio.gather(
         *(
             store.write(lambda tx, n=n: LeadService.create_lead(tx, NewLead(campaign_id=f"c{n}")))
@@ -82,3 +85,4 @@ async def test_every_new_task_id_is_its_own(store, count):
     )
     stored = {r["lead_id"]: r["id"] for r in rows(store.location, "SELECT id, lead_id FROM tasks")}
     assert {lead_id: task_id for lead_id, task_id in made} == stored
+    assert store.writer.reruns == reruns  # every batch's first run stood

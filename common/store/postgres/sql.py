@@ -11,10 +11,9 @@ from typing import Any
 
 import psycopg
 
-from common.store.inserts import Keeps, KeepsInserts
+from common.store.inserts import KeepsInserts
 from common.store.postgres.inserts import PgInserts
 from common.store.postgres.raw import cursor, dialect, execute
-from common.store.postgres.updates import TABLE, KeptUpdates, takes
 from common.store.sql import Params, Row, among
 
 # Every transaction that appends events takes this lock first and holds it to its commit,
@@ -38,13 +37,12 @@ class PgSql(KeepsInserts):
     monotonic clock, so a lease taken late in a long batch is measured from when it was taken
     without a round trip each time."""
 
-    __slots__ = ("_clock", "_locked", "_pipeline", "_updates", "conn")
+    __slots__ = ("_clock", "_locked", "_pipeline", "conn")
     joins_lateral = True
 
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
         self._inserts = PgInserts(conn)  # a pipelined batch's INSERTs
-        self._updates = KeptUpdates(conn)  # and its leads' UPDATEs
         self._keeping = False
         self.gather(False)
         self._pipeline: psycopg.Pipeline | None = None
@@ -69,21 +67,10 @@ class PgSql(KeepsInserts):
 
     def send(self, sql: str, params: Params = ()) -> None:
         if self._keeps(sql):
-            self._keep_insert(sql, params)
-            return
-        if self._keeping and self._gathering and takes(sql):
-            self._inserts.send_naming(TABLE)  # a lead's row, or a kept INSERT that reads one
-            self._updates.add(sql, params)
+            self._inserts.add(sql, params)
             return
         self._before(sql)
         execute(self.conn, sql, params)
-
-    def _keep_insert(self, sql: str, params: Params, key: str | None = None) -> Callable[[], int]:
-        self._updates.before(sql)  # an INSERT that names leads goes after their updates
-        return self._inserts.add(sql, params, key)
-
-    def _kept(self) -> tuple[Keeps, ...]:
-        return (self._updates, self._inserts)
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self._before(sql)
@@ -108,7 +95,7 @@ class PgSql(KeepsInserts):
 
     def inserting(self, sql: str, params: Params = (), key: str = "id") -> Callable[[], int]:
         if self._keeps(sql):
-            return self._keep_insert(sql, params, key)
+            return self._inserts.add(sql, params, key)
         self._before(sql)
         returned = execute(self.conn, f"{sql} RETURNING {key}", params)
 
