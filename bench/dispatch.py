@@ -64,7 +64,11 @@ def query(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-SENT = "SELECT count(*) FROM events WHERE type = 'LEAD_SENT_TO_CRM'"
+# Deliveries, as the campaigns' counters have them (written in the transaction of each
+# delivery's event, and checked against the events by `verify` after every phase): a row a
+# campaign to read, where counting the events read every event each look, 50 looks a second,
+# on the machine being measured (on PostgreSQL ~20 us of the server's time a delivery).
+SENT = "SELECT coalesce(sum(leads_delivered), 0) FROM campaign_stats"
 
 
 @contextmanager
