@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 import aiohttp
 import orjson
 from aiolimiter import AsyncLimiter
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from common import clock
 from common.charsets import text_codec
@@ -66,9 +67,19 @@ class PermanentFailure(DeliveryFailure):
 
 @dataclass(frozen=True)
 class Reply:
+    """An answer: its status, its text, and its headers, looked up whatever their case
+    (RFC 9110 §5.1: field names are case-insensitive, and HTTP/2 and proxies send them in
+    lower case). aiohttp's own CIMultiDictProxy is kept as it is; a copy into a dict kept
+    the case sent, which aiohttp's pure-Python parser leaves as it came, so a `retry-after`
+    or a `location` was missed there."""
+
     status: int
     text: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, CIMultiDictProxy | CIMultiDict):
+            object.__setattr__(self, "headers", CIMultiDict(self.headers))
 
     def json(self) -> Any:
         try:
@@ -125,7 +136,7 @@ async def request(
             text = _text(resp, await _bounded(resp, service))
             if not 200 <= resp.status < 300:  # an error's text is shown and kept: see _scrub
                 text = _scrub(text, url, kwargs.get("headers"))
-            reply = Reply(resp.status, text, dict(resp.headers))
+            reply = Reply(resp.status, text, resp.headers)  # aiohttp's, case-insensitive
     except TimeoutError as error:
         raise TimedOut(f"{service} did not answer in time") from error
     except aiohttp.ClientError as error:

@@ -232,16 +232,12 @@ class DirectReports:
 
     def _outcome(self, reply: Reply, report: ReportRequest) -> ReportOutcome:
         if reply.status == 200:
-            return parse_report(reply.text, report, self.micros, header(reply, "RequestId"))
+            return parse_report(reply.text, report, self.micros, reply.headers.get("RequestId"))
         if reply.status in (201, 202):
-            return NotReady(reply.status, retry_in(reply), _int(header(reply, "reportsInQueue")))
+            return NotReady(
+                reply.status, retry_in(reply), _int(reply.headers.get("reportsInQueue"))
+            )
         return refusal(reply, report)
-
-
-def header(reply: Reply, name: str) -> str | None:
-    """A response header by name, whatever its case."""
-    wanted = name.lower()
-    return next((v for k, v in reply.headers.items() if k.lower() == wanted), None)
 
 
 def _int(text: str | None) -> int | None:
@@ -250,7 +246,7 @@ def _int(text: str | None) -> int | None:
 
 def retry_in(reply: Reply) -> float:
     """The retryIn header in seconds, kept within sane bounds (a default when unreadable)."""
-    text = header(reply, "retryIn")
+    text = reply.headers.get("retryIn")
     try:
         seconds = float(text) if text is not None else DEFAULT_RETRY_IN
     except ValueError:
@@ -272,11 +268,11 @@ def api_error(reply: Reply) -> ApiError:
     body = reply.json()
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        return ApiError(None, reply.excerpt() or "(no body)", header(reply, "RequestId"))
+        return ApiError(None, reply.excerpt() or "(no body)", reply.headers.get("RequestId"))
     code = error.get("error_code")
     parts = [str(error.get(k) or "").strip() for k in ("error_string", "error_detail")]
     text = ": ".join(p for p in parts if p) or "(no error text)"
-    request_id = error.get("request_id") or header(reply, "RequestId")
+    request_id = error.get("request_id") or reply.headers.get("RequestId")
     return ApiError(
         int(code) if isinstance(code, int | str) and str(code).isdigit() else None,
         text,

@@ -158,10 +158,35 @@ async def test_a_retry_after_far_away_waits_at_most_retry_max_delay(
     assert lead["status"] == "new"
 
 
+async def test_a_retry_after_in_lower_case_is_waited_for(settings, store, hostile):
+    """RFC 9110 §5.1: a field name is case-insensitive, and HTTP/2 and many proxies send
+    them in lower case. Before, the answer's headers were copied into a dict and looked up
+    as "Retry-After": aiohttp's C parser gives well-known names that case, but its pure-Python
+    parser (AIOHTTP_NO_EXTENSIONS, or a platform without its wheel) keeps the case sent, and
+    there this test failed: the lead was tried again within seconds."""
+    hostile["answer"] = fixed(429, b"", {"retry-after": "600"})
+    await new_lead(store, "spring")
+    before = clock.now()
+    await deliver_due(configured(settings, hostile["url"], "shop"), store)
+    task, _ = task_and_lead(store)
+    assert task["status"] == "pending"
+    assert clock.parse(task["run_after"]) >= before + timedelta(seconds=600)
+
+
+async def test_a_redirect_named_in_lower_case_is_shown(settings, store, hostile):
+    """As above: before, with aiohttp's pure-Python parser, "(no Location header)"."""
+    hostile["answer"] = fixed(301, b"", {"location": "https://moved.example/leads"})
+    await new_lead(store, "spring")
+    await deliver_due(configured(settings, hostile["url"], "shop"), store)
+    task, _ = task_and_lead(store)
+    assert "redirecting to https://moved.example (the same path)" in task["last_error"]
+
+
 def test_a_retry_after_of_a_digit_no_float_reads_is_no_retry_after():
     """str.isdigit takes "²" (Latin-1 0xB2, as a header can carry it); float does not."""
     assert Reply(429, "", {"Retry-After": "²"}).retry_after() is None
     assert Reply(429, "", {"Retry-After": " 7 "}).retry_after() == 7.0
+    assert Reply(429, "", {"retry-after": "7"}).retry_after() == 7.0
 
 
 def streamed(megabytes: int | None, counter: dict, declared: bool = False):
