@@ -7,15 +7,15 @@ Every phase runs real processes (ingest, dispatcher) against the generic CRM emu
 with a fresh database each, and ends with `leadrelay verify`. The drain to an instant CRM
 is a ratio to its reference measured in the same run (bench/bare_post.py: a bare aiohttp
 client on the dispatcher's event loop, uvloop, POSTing the same signed body to a bare aiohttp
-server, the same concurrency; the
-median of three runs, each the backlog's count of requests); the
-drain to a 50 ms CRM a ratio to the bound concurrency / latency. Beside the instant drain it
-prints the machine's own bound: the deliveries a second if every core were as busy as in the
-drain, at the drain's CPU a delivery over all processes (the dispatcher, the emulated CRM in
-this process, PostgreSQL's server); no dispatcher on this machine can pass it without costing
-less CPU a delivery. --dispatchers N drains to the instant CRM once more with N dispatcher
-processes on the same database, the concurrency shared out among them. --postgres runs the
-drains and the kill -9 on PostgreSQL (LEADRELAY_TEST_POSTGRES, or a durable local cluster).
+server, the same concurrency; the median of three runs, each the backlog's count of
+requests); the drain to a 50 ms CRM a ratio to the bound concurrency / latency. Beside the
+instant drain it prints the machine's own bound: the deliveries a second if every core were
+as busy as in the drain, at the drain's CPU a delivery over all processes (the dispatcher,
+the emulated CRM in this process, PostgreSQL's server); no dispatcher on this machine can
+pass it without costing less CPU a delivery. --dispatchers N drains to the instant CRM once
+more with N dispatcher processes on the same database, the concurrency shared out among
+them. --postgres runs the drains and the kill -9 on PostgreSQL (LEADRELAY_TEST_POSTGRES, or
+a durable local cluster).
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ async def drain(backlog: int, latency: float, admin: str | None, dispatchers: in
         await system.start("ingest")
         await post(system, backlog)
         starting = (system.start_instance("dispatcher", n) for n in range(1, dispatchers))
-        *_, others = await asyncio.gather(system.start("dispatcher"), asyncio.gather(*starting))
+        _, others = await asyncio.gather(system.start("dispatcher"), asyncio.gather(*starting))
         first = system.services["dispatcher"]
         cores = Cores(*(service.proc.pid for service in [first, *others]))
         cores.start()

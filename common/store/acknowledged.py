@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.store.sql import Sql
+from common.store.sql import Sql, as_dict
 
 
 @dataclass(frozen=True)
@@ -39,4 +39,4 @@ class AcknowledgedProblems:
             " WHERE until > ?",
             (now,),
         )
-        return {row["problem"]: Acknowledged(**dict(row)) for row in rows}
+        return {row["problem"]: Acknowledged(**as_dict(row)) for row in rows}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from common import clock
 from common.model import OAuthTokens
-from common.store.sql import Row, Sql, later
+from common.store.sql import Row, Sql, as_dict, later
 
 COLUMNS = (
     "connection, access_token, refresh_token, expires_at, version, refreshed_at,"
@@ -116,4 +116,4 @@ class CrmCredentials:
 
     def _tokens(self, row: Row) -> StoredTokens:
         left = (clock.parse(row["expires_at"]) - clock.parse(self.sql.now())).total_seconds()
-        return StoredTokens(**dict(row), seconds_left=left)
+        return StoredTokens(**as_dict(row), seconds_left=left)
