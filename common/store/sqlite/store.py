@@ -41,7 +41,7 @@ class SqliteStore(Store):
         self.zone = zone
         self.busy_timeout = busy_timeout
         self.max_attempts = max_attempts
-        self.writer = SqliteWriter(partial(connect, path, busy_timeout), self._tx)
+        self.writer = SqliteWriter(partial(connect, path, busy_timeout), self._tx, busy_timeout)
         self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="leadrelay-reader")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []

@@ -31,16 +31,27 @@ from common.store.group_commit import GroupCommit, Outcome
 from common.store.sqlite.checkpoints import BACKSTOP_PAGES, Checkpointer
 from common.store.sqlite.connection import busy_or, is_busy, is_unavailable
 from common.store.sqlite.sql import SqliteSql
+from common.store.sqlite.write_turn import WriteTurn
 from common.store.trouble import WriteTrouble
 from common.store.tx import Tx
 
 
 class SqliteWriter(GroupCommit[sqlite3.Connection]):
-    def __init__(self, connect: Callable[[], sqlite3.Connection], make_tx: Callable[..., Tx]):
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        make_tx: Callable[..., Tx],
+        busy_timeout: float,
+    ):
         super().__init__("leadrelay-writer")
         self._connect = connect
         self._make_tx = make_tx
+        self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
+        self._file = ""
+        # This process's turn among the file's writers, from its first write on (a store
+        # opened only to be read, as a backup's check, leaves no file beside the database).
+        self.turn: WriteTurn | None = None
         self._tx: Tx | None = None
         # Why writes fail now, the disk or the file, or the write lock held: what /healthz
         # reports. After a full disk the next batch first checkpoints the WAL into the
@@ -70,6 +81,7 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         # grow in memory.)
         self._conn.execute("PRAGMA temp_store = MEMORY")
         file = self._conn.execute("PRAGMA database_list").fetchone()["file"]
+        self._file = file
         self._wal = f"{file}-wal"
         self._tx = self._make_tx(self._conn)
 
@@ -77,6 +89,9 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self.turn is not None:
+            self.turn.close()
+            self.turn = None
         self._syncer.shutdown(wait=True)
         self.checkpoints.close()
 
@@ -110,14 +125,25 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
             return self._reads_first(tx, units)
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        if self._truncate_wal:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                self._truncate_wal = False
-        conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for other processes
+        if self.turn is None:
+            self.turn = WriteTurn(self._file, self._busy_timeout)
+        self.turn.take()  # this process's turn among the file's writers (write_turn.py)
+        try:
+            if self._truncate_wal:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    self._truncate_wal = False
+            conn.execute("BEGIN IMMEDIATE")  # waits up to busy_timeout for other connections
+        except BaseException:
+            self.turn.give_back()
+            raise
 
     def _commit(self, conn: sqlite3.Connection) -> None:
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        finally:
+            if not conn.in_transaction and self.turn is not None:
+                self.turn.give_back()
         self.commits += 1
 
     def _answer_when_durable(self, committed: list[tuple[asyncio.Future[object], object]]) -> bool:
@@ -163,8 +189,12 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
         self.synced = max(self.synced, covered)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:  # some errors (a full disk) have rolled it back already
-            conn.execute("ROLLBACK")
+        try:
+            if conn.in_transaction:  # some errors (a full disk) have rolled it back already
+                conn.execute("ROLLBACK")
+        finally:
+            if self.turn is not None:
+                self.turn.give_back()
 
     def _execute(self, conn: sqlite3.Connection, statement: str) -> None:
         conn.execute(statement)
