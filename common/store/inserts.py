@@ -65,18 +65,24 @@ class Kept:
         self.keys: list[int] | None = None
 
 
-def statements(sql: str, rows: list[Params], limit: int) -> Iterator[tuple[str, list[Any], int]]:
-    """A statement's rows as multi-row INSERTs: each one's text, its parameters and its
-    count of rows, at most `limit` parameters a statement."""
-    head, _, row = sql.partition(" VALUES ")
+def row_chunks(rows: list[Params], limit: int) -> Iterator[tuple[int, list[object]]]:
+    """`rows` in chunks for statements of many rows (`chunks`), at most `limit` parameters
+    a chunk: each chunk's count of rows and its parameters, row after row."""
     width = max(len(rows[0]), 1)
     most = MAX_ROWS
     while most > 1 and most * width > limit:
         most //= 2
     start = 0
     for size in chunks(len(rows), most):
-        params = [value for one in rows[start : start + size] for value in one]
+        yield size, [value for one in rows[start : start + size] for value in one]
         start += size
+
+
+def statements(sql: str, rows: list[Params], limit: int) -> Iterator[tuple[str, list[Any], int]]:
+    """A statement's rows as multi-row INSERTs: each one's text, its parameters and its
+    count of rows, at most `limit` parameters a statement."""
+    head, _, row = sql.partition(" VALUES ")
+    for size, params in row_chunks(rows, limit):
         yield f"{head} VALUES {', '.join([row] * size)}", params, size
 
 

@@ -10,19 +10,22 @@ from common import clock
 from common.store.inserts import KeepsInserts
 from common.store.sql import Params, Row, among
 from common.store.sqlite.inserts import SqliteInserts
+from common.store.sqlite.updates import KeptUpdates
 
 
 class SqliteSql(KeepsInserts):
     """The Sql protocol over one sqlite3 connection. Inside `keeping()` (group commit's first
     run of a batch) plain INSERTs are kept and sent as multi-row statements
-    (common/store/sqlite/inserts.py)."""
+    (common/store/sqlite/inserts.py), and a lead's UPDATE by its key as one UPDATE of many
+    rows (common/store/sqlite/updates.py)."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("_updates", "conn")
     joins_lateral = False
 
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
         self._inserts = SqliteInserts(conn)
+        self._updates = KeptUpdates(conn)
         self._keeping = False
         self.gather(False)
 
@@ -60,8 +63,29 @@ class SqliteSql(KeepsInserts):
         if self._keeps(sql):
             self._inserts.add(sql, params)
             return
+        if self._keeping and self._gathering and KeptUpdates.takes(sql):
+            self._inserts.before(sql)  # a lead inserted in this batch goes in first
+            self._updates.add(sql, params)
+            return
         self._before(sql)
         self.conn.execute(sql, params)
+
+    def _before(self, sql: str) -> None:
+        self._updates.send()  # any other statement sees the leads as updated
+        super()._before(sql)
+
+    def gather(self, on: bool) -> None:
+        super().gather(on)
+        self._updates.drop()
+
+    def write_gathered(self) -> None:
+        self._inserts.send_all()
+        self._updates.send()
+        super().write_gathered()
+
+    def drop_gathered(self) -> None:
+        self._updates.drop()
+        super().drop_gathered()
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self._before(sql)
