@@ -141,6 +141,11 @@ class BatchingCollector:
             "Batches run again unit by unit, each in a savepoint: a unit failed or lost a race",
             value=now.reruns,
         )
+        yield CounterMetricFamily(
+            "leadrelay_store_write_turn_waits",
+            "SQLite: batches whose writer found another process's writer at work and waited",
+            value=now.turn_waits,
+        )
         yield GaugeMetricFamily(
             "leadrelay_store_waiting", "Units of work waiting for the next batch", value=now.waiting
         )

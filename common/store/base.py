@@ -50,6 +50,7 @@ class Batching:
     cpu_seconds: float  # the writer thread's CPU in that time
     waiting: int  # units waiting for the next batch now
     reruns: int  # batches whose first run failed, run again unit by unit in savepoints
+    turn_waits: int = 0  # SQLite: batches that waited for another process's turn to write
 
 
 class Store(ABC):

@@ -9,18 +9,24 @@ timeouts are what two of these tests are about)."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import sqlite3
 import subprocess
 import sys
 import threading
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from common.leads import LeadService
+from common.metrics import BatchingCollector
+from common.model import NewLead
+from common.store import open_store
 from common.store.sqlite.connection import is_busy
 from common.store.sqlite.write_turn import WriteTurn, turn_path
-from tests.helpers import wait_for
+from tests.helpers import rows, wait_for, wait_for_async
 
 
 def free_to_take(database) -> bool:
@@ -123,3 +129,32 @@ def test_a_killed_holder_leaves_the_turn_free(tmp_path):
     finally:
         holder.kill()
         holder.communicate()  # reaps it and closes its pipes
+
+
+async def test_a_store_waits_for_another_writers_turn_and_metrics_count_it(tmp_path):
+    database = str(tmp_path / "leadrelay.db")
+    store = await open_store(database, 10, zone=ZoneInfo("Europe/Moscow"))
+    try:
+        await store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="a")))
+        other = WriteTurn(database, 10)  # another process's writer, mid-batch
+        other.take()
+        write = asyncio.create_task(
+            store.write(lambda tx: LeadService.create_lead(tx, NewLead(campaign_id="b")))
+        )
+
+        async def waiting() -> bool:
+            return store.batching().turn_waits == 1
+
+        await wait_for_async(waiting)
+        assert not write.done()  # it waits for the turn, not for SQLite's busy handler
+        other.give_back()
+        await asyncio.wait_for(write, 10)
+        counted = {m.name: m.samples[0].value for m in BatchingCollector(store.batching).collect()}
+        assert counted["leadrelay_store_write_turn_waits"] == 1
+        other.close()
+    finally:
+        await store.close()
+    assert sorted(r["campaign_id"] for r in rows(database, "SELECT campaign_id FROM leads")) == [
+        "a",
+        "b",
+    ]

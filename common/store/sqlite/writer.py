@@ -24,9 +24,10 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 
 from common.errors import DatabaseUnavailable
-from common.store.base import Unit
+from common.store.base import Batching, Unit
 from common.store.group_commit import GroupCommit, Outcome
 from common.store.sqlite.checkpoints import BACKSTOP_PAGES, Checkpointer
 from common.store.sqlite.connection import busy_or, is_busy, is_unavailable
@@ -105,6 +106,10 @@ class SqliteWriter(GroupCommit[sqlite3.Connection]):
     def _note(self, failures: list[BaseException | None]) -> None:
         broken = self.trouble.heard(failures)
         self._truncate_wal |= any("FULL" in getattr(f, "sqlite_errorname", "") for f in broken)
+
+    def batching(self) -> Batching:
+        waits = self.turn.waited if self.turn is not None else 0
+        return replace(super().batching(), turn_waits=waits)
 
     def problem(self) -> str | None:
         """Why writes fail now (common/store/trouble.py)."""
