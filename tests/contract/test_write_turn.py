@@ -109,7 +109,7 @@ def test_the_next_batch_claims_a_turn_that_came_after_the_timeout(tmp_path):
 def test_a_killed_holder_leaves_the_turn_free(tmp_path):
     database = tmp_path / "leads.db"
     code = (
-        "import fcntl, os, sys, time\n"
+        "import fcntl, os, sys\n"
         f"fd = os.open({str(turn_path(database))!r}, os.O_RDWR | os.O_CREAT)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
         "print('held', flush=True)\n"
