@@ -27,7 +27,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from common.store.counters import GatheredCounters
 from common.store.sql import Params
@@ -136,13 +136,26 @@ class GatheredInserts(ABC):
         return kept.keys[index]
 
 
+class Keeper(Protocol):
+    """What a batch's first run keeps of one kind (its INSERTs; on SQLite also its leads'
+    UPDATEs): sent when a statement may see them, at the batch's end, or dropped."""
+
+    def before(self, sql: str) -> None: ...
+
+    def send_all(self) -> None: ...
+
+    def drop(self) -> None: ...
+
+
 class KeepsInserts(GatheredCounters):
     """A backend's Sql mixes this in (it gathers counters too): inside `keeping()` (group
     commit's first run of a batch) with gathering on, its plain INSERTs are kept in
-    `_inserts`, and the batch's hooks send, drop or flush them with the counters."""
+    `_inserts`, and the batch's hooks send, drop or flush them, and whatever else the backend
+    keeps (`_keepers`, in the order they are sent), with the counters."""
 
-    __slots__ = ("_inserts", "_keeping")  # set by the backend's __init__
+    __slots__ = ("_inserts", "_keepers", "_keeping")  # set by the backend's __init__
     _inserts: GatheredInserts
+    _keepers: tuple[Keeper, ...]  # `_inserts` first
     _keeping: bool
 
     @contextmanager
@@ -157,17 +170,21 @@ class KeepsInserts(GatheredCounters):
         return self._keeping and self._gathering and GatheredInserts.takes(sql)
 
     def _before(self, sql: str) -> None:
-        self._inserts.before(sql)
+        for keeper in self._keepers:
+            keeper.before(sql)
         super()._before(sql)
 
     def gather(self, on: bool) -> None:
         super().gather(on)
-        self._inserts.drop()
+        for keeper in self._keepers:
+            keeper.drop()
 
     def write_gathered(self) -> None:
-        self._inserts.send_all()
+        for keeper in self._keepers:
+            keeper.send_all()
         super().write_gathered()
 
     def drop_gathered(self) -> None:
-        self._inserts.drop()
+        for keeper in self._keepers:
+            keeper.drop()
         super().drop_gathered()

@@ -43,6 +43,7 @@ class PgSql(KeepsInserts):
     def __init__(self, conn: psycopg.Connection[Any]):
         self.conn = conn
         self._inserts = PgInserts(conn)  # a pipelined batch's INSERTs
+        self._keepers = (self._inserts,)
         self._keeping = False
         self.gather(False)
         self._pipeline: psycopg.Pipeline | None = None

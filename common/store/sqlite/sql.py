@@ -26,6 +26,7 @@ class SqliteSql(KeepsInserts):
         self.conn = conn
         self._inserts = SqliteInserts(conn)
         self._updates = KeptUpdates(conn)
+        self._keepers = (self._inserts, self._updates)
         self._keeping = False
         self.gather(False)
 
@@ -69,23 +70,6 @@ class SqliteSql(KeepsInserts):
             return
         self._before(sql)
         self.conn.execute(sql, params)
-
-    def _before(self, sql: str) -> None:
-        self._updates.send()  # any other statement sees the leads as updated
-        super()._before(sql)
-
-    def gather(self, on: bool) -> None:
-        super().gather(on)
-        self._updates.drop()
-
-    def write_gathered(self) -> None:
-        self._inserts.send_all()
-        self._updates.send()
-        super().write_gathered()
-
-    def drop_gathered(self) -> None:
-        self._updates.drop()
-        super().drop_gathered()
 
     def many(self, sql: str, rows: Iterable[Params]) -> None:
         self._before(sql)

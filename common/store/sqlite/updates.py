@@ -68,12 +68,16 @@ class KeptUpdates:
     def add(self, sql: str, params: Params) -> None:
         lead = params[-1]
         if self._rows and (sql != self._sql or lead in self._leads):
-            self.send()
+            self.send_all()
         self._sql = sql
         self._rows.append(params)
         self._leads.add(lead)
 
-    def send(self) -> None:
+    def before(self, sql: str) -> None:
+        """Any other statement sees the leads as updated."""
+        self.send_all()
+
+    def send_all(self) -> None:
         if not self._rows:
             return
         sql, rows = self._sql, self._rows
