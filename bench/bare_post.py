@@ -1,6 +1,7 @@
 """The dispatcher's reference: a bare aiohttp client POSTing the body our dispatcher sends
 to the generic CRM (a lead.created event, signed per Standard Webhooks) to a bare aiohttp
-server that answers at once, `concurrency` requests at a time, on uvloop as the dispatcher.
+server that answers at once (or after the same delay as the emulated CRM), `concurrency`
+requests at a time, on uvloop as the dispatcher.
 
 bench/dispatch.py starts the server in its own process (as it runs the CRM emulator) and
 this client as a process of its own (as the dispatcher is one):
@@ -27,11 +28,14 @@ from common.signing import Signer  # noqa: E402
 from tests.helpers import SECRET  # noqa: E402
 
 
-def bare_app() -> web.Application:
-    """Reads the body and answers with an id, as a CRM would: nothing else."""
+def bare_app(latency: float = 0.0) -> web.Application:
+    """Reads the body and answers with an id, as a CRM would, `latency` seconds later:
+    nothing else."""
 
     async def receive(request: web.Request) -> web.Response:
         await request.read()
+        if latency:
+            await asyncio.sleep(latency)  # the CRM's time to answer, as the emulator's delay
         return web.json_response({"id": "ext-1"})
 
     app = web.Application()

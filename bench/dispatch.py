@@ -8,14 +8,16 @@ with a fresh database each, and ends with `leadrelay verify`. The drain to an in
 is a ratio to its reference measured in the same run (bench/bare_post.py: a bare aiohttp
 client on the dispatcher's event loop, uvloop, POSTing the same signed body to a bare aiohttp
 server, the same concurrency; the median of three runs, each the backlog's count of
-requests); the drain to a 50 ms CRM a ratio to the bound concurrency / latency. Beside the
-instant drain it prints the machine's own bound: the deliveries a second if every core were
-as busy as in the drain, at the drain's CPU a delivery over all processes (the dispatcher,
-the emulated CRM in this process, PostgreSQL's server); no dispatcher on this machine can
-pass it without costing less CPU a delivery. --dispatchers N drains to the instant CRM once
-more with N dispatcher processes on the same database, the concurrency shared out among
-them. --postgres runs the drains and the kill -9 on PostgreSQL (LEADRELAY_TEST_POSTGRES, or
-a durable local cluster).
+requests); the drain to a 50 ms CRM a ratio to the bound concurrency / latency, and beside it
+what the same bare client gets from a bare server answering in 50 ms (three runs of a third
+of the backlog each), which shows how near this machine lets any client come to that bound.
+Beside the instant drain it prints the machine's own bound: the deliveries a second if every
+core were as busy as in the drain, at the drain's CPU a delivery over all processes (the
+dispatcher, the emulated CRM in this process, PostgreSQL's server); no dispatcher on this
+machine can pass it without costing less CPU a delivery. --dispatchers N drains to the
+instant CRM once more with N dispatcher processes on the same database, the concurrency
+shared out among them. --postgres runs the drains and the kill -9 on PostgreSQL
+(LEADRELAY_TEST_POSTGRES, or a durable local cluster).
 """
 
 from __future__ import annotations
@@ -161,10 +163,11 @@ async def post(system: System, count: int, rate: float | None = None, first: int
         await asyncio.gather(*tasks)
 
 
-async def reference(count: int) -> list[float]:
-    """Requests/s of bench/bare_post.py to a bare server in this process, three runs (one
-    takes well under a second, so a moment of another process's load moves it by half)."""
-    runner = web.AppRunner(bare_app(), access_log=None)
+async def reference(count: int, latency: float = 0.0) -> list[float]:
+    """Requests/s of bench/bare_post.py to a bare server in this process answering after
+    `latency`, three runs (one takes well under a second, so a moment of another process's
+    load moves it by half)."""
+    runner = web.AppRunner(bare_app(latency), access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -221,6 +224,13 @@ async def drain(backlog: int, latency: float, admin: str | None, dispatchers: in
         if latency:
             most = CONCURRENCY / latency
             line += f" = {rate / most:.2f} x concurrency/latency ({most:.0f}/s)"
+            # What bare code gets against the same delay on this machine: the bound counts
+            # none of a request's own time, nor the machine's waking for each answer.
+            bare = statistics.median(await reference(backlog // 3, latency))
+            bound = (
+                f"    a bare aiohttp client to a bare server answering in {latency * 1000:.0f} ms:"
+                f" {bare:,.0f}/s = {bare / most:.2f} x the bound; this drain {rate / bare:.2f} x it"
+            )
         else:
             runs = await reference(backlog)
             bare = statistics.median(runs)
