@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from common.model import JsonObject, Lead, Task, TaskStatus, TaskType
 from common.store.codec import task_data, task_payload_of
+from common.store.inserts import row_chunks
 from common.store.leads import LeadRows
-from common.store.sql import Row, Sql, among, dumps, later, loads, marks
+from common.store.sql import Params, Row, Sql, among, dumps, later, loads, marks
 from common.tasks import TaskPayload
 
 ERROR_LIMIT = 2000
@@ -83,6 +84,11 @@ def holding(count: int) -> str:
         f" WHERE status = 'processing' AND (id, attempts) IN (VALUES {pairs}) RETURNING id,"
         f" (SELECT version {lead}) AS version, (SELECT campaign_id {lead}) AS campaign_id"
     )
+
+
+# Bound parameters a statement may always have: SQLite's limit before 3.32 (since, 32,766),
+# far below PostgreSQL's 65,535. Rows in chunks of up to 64 (row_chunks) stay within it.
+FEWEST_PARAMETERS = 999
 
 
 def _types(types: tuple[TaskType, ...]) -> str:
@@ -173,13 +179,20 @@ class TaskQueue:
         return [task_from_row(row, leads.get(row["lead_id"] or "")) for row in rows]
 
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
-        """Keep in-flight tasks leased while their work goes on (a heartbeat)."""
+        """Keep in-flight tasks leased while their work goes on (a heartbeat): a dispatcher
+        holds its running tasks and hundreds claimed ahead, renewed every second in
+        statements of up to 64 (each task found by its key, `SEARCH tasks USING INTEGER
+        PRIMARY KEY` on SQLite), not one statement a task."""
         until = later(self.sql.now(), lease)
-        self.sql.many(
-            "UPDATE tasks SET locked_until = ?"
-            " WHERE id = ? AND status = 'processing' AND attempts = ?",
-            [(until, task.id, task.attempts) for task in tasks],
-        )
+        held: list[Params] = [(task.id, task.attempts) for task in tasks]
+        for size, params in row_chunks(held, FEWEST_PARAMETERS) if held else ():
+            pairs = ", ".join(["(?, ?)"] * size)
+            self.sql.send(
+                f"UPDATE tasks SET locked_until = ? FROM (VALUES {pairs}) AS v"
+                " WHERE tasks.id = v.column1 AND tasks.attempts = v.column2"
+                " AND tasks.status = 'processing'",
+                (until, *params),
+            )
 
     def note(self, tasks: list[Task], result: JsonObject) -> None:
         """Record something about work under way (e.g. the key of an upload about to be

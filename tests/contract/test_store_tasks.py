@@ -117,6 +117,26 @@ async def test_a_stale_claim_cannot_touch_a_task_another_claim_holds(store, data
     assert row(database, fresh.id)["status"] == "failed"
 
 
+async def test_a_heartbeat_renews_every_task_it_holds_in_statements_of_many(store, database):
+    """More tasks than one statement renews (a dispatcher holds hundreds claimed ahead):
+    each held one is renewed, one completed meanwhile and one claimed again by another
+    attempt are left as they are."""
+    await enqueue(store, 150)
+    held = await claim(store, limit=150)
+    done, taken, kept = held[0], held[1], held[2:]
+    await store.write(lambda tx: tx.tasks.complete(done.id, {}))
+    execute(database, f"UPDATE tasks SET attempts = 2 WHERE id = {taken.id}")
+    before = {task.id: row(database, task.id) for task in held}
+
+    await store.write(lambda tx: tx.tasks.extend_leases(held, 3600))
+
+    renewed_until = database_now(database) + timedelta(seconds=3600)
+    for task in kept:
+        assert near(row(database, task.id)["locked_until"], renewed_until), task.id
+    assert row(database, done.id) == before[done.id]
+    assert row(database, taken.id) == before[taken.id]
+
+
 async def test_a_task_whose_leases_ran_out_too_often_fails_at_the_next_claim(store, database):
     [task_id] = await enqueue(store)
     execute(database, f"UPDATE tasks SET status = 'processing', attempts = 10 WHERE id = {task_id}")
