@@ -42,15 +42,15 @@ ERROR_PAUSE = 1.0  # after an unexpected error in the loop, before trying again
 BATCH_LOOK_FLOWING = 0.5
 # Claimed tasks kept ready beside the slots, in rounds of `concurrency`: a claim waits for
 # a commit or two, and while it does, the slots go on freeing (to an instant CRM, 90 tasks
-# in 20 ms). Six rounds: fewer, larger claims cost the writer less a task than three did
-# (measured: 270-345 us of CPU a delivery against 315-390) and leave the slots empty less
-# often. Twelve, claimed three rounds at a time while some are ready: on PostgreSQL a claim
-# waits for a batch or two of ~15 ms each, and claims of a round at a time left the slots
-# waiting on them (bench/dispatch.py's instant-CRM drain on PostgreSQL, eight runs each,
-# alternated in the same minutes: 1,833-2,330 deliveries/s, mean 2,137, against 1,451-2,250,
-# mean 1,822; on SQLite no difference beyond the runs' noise). Their leases are renewed like
-# those of running work.
-READY_ROUNDS = 12
+# in 20 ms). Claimed three rounds at a time while some are ready, so each claim is worth its
+# statement. Forty-eight rounds (768 tasks at 16 slots): on PostgreSQL a claim rides the
+# writer's batches of settles, 40-160 ms a claim of ~100 behind a backlog, and with twelve
+# rounds the slots had run dry when 18 of 30 claims came back (bench/dispatch.py's
+# instant-CRM drain on PostgreSQL, alternated in the same minutes: twelve rounds 757-972
+# deliveries/s over eight runs, mean 863; twenty-four 863-1,031, mean 928; forty-eight
+# 863-1,046 over six, mean 966; on SQLite forty-eight 1,496-1,650 against 1,442-1,475).
+# Their leases are renewed like those of running work, and a stop hands them back.
+READY_ROUNDS = 48
 CLAIM_ROUNDS = 3
 
 
