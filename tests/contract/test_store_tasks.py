@@ -345,7 +345,8 @@ async def test_hold_fences_by_attempt_and_reads_each_task_s_lead_version(store, 
 async def test_hold_all_reads_each_lead_through_its_index(store, database):
     """A delivery's settle holds its task through `hold_all`: each held task's lead version
     and campaign are index lookups, not a walk over every lead (SQLite planned a subquery in
-    RETURNING as a scan of the leads table once a task: the settles' cost grew with it)."""
+    RETURNING as a scan of the leads table once a task: the settles' cost grew with it), and
+    on SQLite each task is found by its key, not among every task held."""
     now = clock.now_iso()
     insert_many(
         database,
@@ -359,6 +360,8 @@ async def test_hold_all_reads_each_lead_through_its_index(store, database):
     shown = " ".join(str(value) for row in plan for value in row.values())
     assert shown.count("leads_pkey") + shown.count("sqlite_autoindex_leads_1") >= 2, shown
     assert "SCAN leads" not in shown and "Seq Scan on leads" not in shown, shown
+    if backend(database) == "sqlite":  # PostgreSQL's planner weighs it by the table's size
+        assert "SEARCH tasks USING INTEGER PRIMARY KEY" in shown, shown
 
 
 async def test_due_types_names_the_types_with_work_due_in_one_read(store, database):
