@@ -220,14 +220,14 @@ async def drain(backlog: int, latency: float, admin: str | None, dispatchers: in
             line += f" by {dispatchers} dispatchers"
             whose, batched = "the dispatchers'", f"the first's {batches}"
         line += f" ({cpu * 1e6:.0f} us of {whose} CPU a delivery; {batched})"
-        bound = ""
+        beside = ""  # a line under the drain's: the reference's own view of this machine
         if latency:
             most = CONCURRENCY / latency
             line += f" = {rate / most:.2f} x concurrency/latency ({most:.0f}/s)"
             # What bare code gets against the same delay on this machine: the bound counts
             # none of a request's own time, nor the machine's waking for each answer.
             bare = statistics.median(await reference(backlog // 3, latency))
-            bound = (
+            beside = (
                 f"    a bare aiohttp client to a bare server answering in {latency * 1000:.0f} ms:"
                 f" {bare:,.0f}/s = {bare / most:.2f} x the bound; this drain {rate / bare:.2f} x it"
             )
@@ -237,14 +237,14 @@ async def drain(backlog: int, latency: float, admin: str | None, dispatchers: in
             line += f" = {rate / bare:.2f} x a bare aiohttp client to a bare server ({bare:,.0f}/s,"
             line += f" the median of {', '.join(f'{run:,.0f}' for run in runs)})"
             machine = cores.bound(rate)
-            bound = (
+            beside = (
                 f"    the machine's bound, every core at this run's CPU a delivery (dispatcher,"
                 f" emulated CRM, the rest): {machine:,.0f}/s = {machine / bare:.2f} x"
             )
         print(line)
         print("   ", cores.line("dispatchers" if dispatchers > 1 else "the dispatcher"))
-        if bound:
-            print(bound)
+        if beside:
+            print(beside)
 
 
 async def kill_and_recover(admin: str | None) -> None:

@@ -29,9 +29,10 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def now_iso() -> str:
-    """now() as text; several times a lead and a delivery (each event, task and lease). The
-    date and time of day are written once a second, the microseconds each call: 0.7 us
-    against 2.8 for datetime's isoformat (same text, same clock: both read CLOCK_REALTIME)."""
+    """now() as text, read by the store for each event, task and lease. The date and time
+    of day are written once a second, the microseconds each call: about a third of the time
+    of datetime's isoformat (timed side by side, 0.9-1.8 us against 3.5-5.5), the same text
+    from the same clock (both read CLOCK_REALTIME)."""
     global _second
     second, micros = divmod(time.time_ns() // 1000 + _ahead // _MICROSECOND, 1_000_000)
     cached = _second

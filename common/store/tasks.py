@@ -72,19 +72,26 @@ class Held:
     lead_campaign: str | None = None
 
 
+def held_by_key(count: int) -> str:
+    """The FROM and WHERE of a statement on `count` tasks a claim holds, each given as its
+    (id, attempts) and found by its key: joined with the VALUES list, a search by primary key
+    each. As `(id, attempts) IN (VALUES …)` SQLite walked every task in `processing` for each
+    statement, and a dispatcher holds hundreds claimed ahead."""
+    pairs = ", ".join(["(?, ?)"] * count)
+    return (
+        f" FROM (VALUES {pairs}) AS v WHERE tasks.id = v.column1"
+        " AND tasks.attempts = v.column2 AND tasks.status = 'processing'"
+    )
+
+
 def holding(count: int) -> str:
-    """`TaskQueue.hold_all`'s statement for `count` tasks. Each task is found by its key (a
-    join with the VALUES list: as `(id, attempts) IN (VALUES …)`, SQLite walked every task
-    in `processing` for each settle, and a dispatcher holds hundreds claimed ahead). Its
-    lead's id is compared as an expression (the CAST): SQLite plans a subquery in RETURNING
-    that names a column of the updated row as a scan of every lead, once for each task held
-    (measured: 116 ms for 64 tasks beside 20,000 leads, 0.4 ms through the index)."""
-    pairs = ", ".join("(?, ?)" for _ in range(count))
+    """`TaskQueue.hold_all`'s statement for `count` tasks. Its lead's id is compared as an
+    expression (the CAST): SQLite plans a subquery in RETURNING that names a column of the
+    updated row as a scan of every lead, once for each task held (measured: 116 ms for 64
+    tasks beside 20,000 leads, 0.4 ms through the index)."""
     lead = "FROM leads WHERE id = CAST(tasks.lead_id AS TEXT)"
     return (
-        f"UPDATE tasks SET updated_at = ? FROM (VALUES {pairs}) AS v"
-        " WHERE tasks.id = v.column1 AND tasks.attempts = v.column2"
-        " AND tasks.status = 'processing' RETURNING tasks.id AS id,"
+        f"UPDATE tasks SET updated_at = ?{held_by_key(count)} RETURNING tasks.id AS id,"
         f" (SELECT version {lead}) AS version, (SELECT campaign_id {lead}) AS campaign_id"
     )
 
@@ -184,18 +191,11 @@ class TaskQueue:
     def extend_leases(self, tasks: list[Task], lease: float) -> None:
         """Keep in-flight tasks leased while their work goes on (a heartbeat): a dispatcher
         holds its running tasks and hundreds claimed ahead, renewed every second in
-        statements of up to 64 (each task found by its key, `SEARCH tasks USING INTEGER
-        PRIMARY KEY` on SQLite), not one statement a task."""
+        statements of up to 64, not one statement a task."""
         until = later(self.sql.now(), lease)
         held: list[Params] = [(task.id, task.attempts) for task in tasks]
         for size, params in row_chunks(held, FEWEST_PARAMETERS) if held else ():
-            pairs = ", ".join(["(?, ?)"] * size)
-            self.sql.send(
-                f"UPDATE tasks SET locked_until = ? FROM (VALUES {pairs}) AS v"
-                " WHERE tasks.id = v.column1 AND tasks.attempts = v.column2"
-                " AND tasks.status = 'processing'",
-                (until, *params),
-            )
+            self.sql.send(f"UPDATE tasks SET locked_until = ?{held_by_key(size)}", (until, *params))
 
     def note(self, tasks: list[Task], result: JsonObject) -> None:
         """Record something about work under way (e.g. the key of an upload about to be
